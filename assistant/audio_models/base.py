@@ -1,0 +1,150 @@
+"""The tool protocol: what one tool file provides and what it may use while running.
+
+A tool is a module with four parts:
+
+    Args   a dataclass; field types, bounds and docs become the planner's JSON schema.
+           A field typed `Artifact` (or `list[Artifact]`) takes a reference in a plan ("@a3",
+           "@last", "$1" or a workspace file name) and holds the resolved Artifact when run.
+           Metadata keys: doc (str), min / max (numbers), max_length (str), max_items (lists).
+    SPEC   a ToolSpec: name, one-line summary for the planner, example requests, and the method
+           (which learned model or which signal-processing technique, said in replies too).
+    run    run(args, ctx) -> ToolResult, called in a worker thread.
+    tests  in tests/, asserting a measured property of the output.
+
+Tools never overwrite an input: every output goes through `ctx.new_audio_artifact` or
+`ctx.new_file_artifact`, which claims a fresh name in the workspace and records provenance.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..audio.files import AudioInfo, load_audio, probe, write_audio
+from ..config import EarshotConfig
+from ..errors import Cancelled, EarshotError
+from ..models import ModelStore
+from ..session import Artifact, Session
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    summary: str                      # one line, shown to the planner: keep it short (it is latency)
+    examples: tuple[str, ...] = ()    # requests that should route here (docs and the routing set)
+    method: str = ""                  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
+    learned: bool = True              # False: a signal-processing method, and replies say so
+    licence: str = ""                 # of the model or library behind the method
+
+
+@dataclass
+class ToolResult:
+    summary: str                                  # one or two sentences for the reply
+    artifacts: list[Artifact] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)   # JSON-serialisable facts (a transcript's text…)
+
+    @property
+    def text(self) -> str | None:
+        """The text a later step's `$N` resolves to when a text argument names this step."""
+        value = self.data.get("text")
+        return value if isinstance(value, str) else None
+
+
+# Loaded models live for the whole process, shared by every tool run: loading is the slow part.
+_MODEL_CACHE: dict[str, Any] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def cached_model(key: str, factory: Callable[[], Any]) -> Any:
+    with _MODEL_LOCK:
+        if key not in _MODEL_CACHE:
+            _MODEL_CACHE[key] = factory()
+        return _MODEL_CACHE[key]
+
+
+@dataclass
+class ToolContext:
+    """What a running tool may touch: the session (for artifacts), config, models, progress, cancel."""
+
+    session: Session
+    config: EarshotConfig
+    models: ModelStore
+    tool_name: str
+    tool_run_id: int | None = None
+    on_progress: Callable[[float, str], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+    _last_progress_s: float = 0.0
+
+    # -- progress and cancellation ---------------------------------------------------------
+    def progress(self, fraction: float, message: str = "") -> None:
+        """Report progress (0..1); also the point where a cancelled run stops."""
+        self.check_cancelled()
+        now = time.monotonic()
+        if self.on_progress and (now - self._last_progress_s > 0.1 or fraction >= 1.0):
+            self._last_progress_s = now
+            self.on_progress(min(max(fraction, 0.0), 1.0), message)
+
+    def check_cancelled(self) -> None:
+        if self.cancel_event.is_set():
+            raise Cancelled(f"{self.tool_name} was interrupted", "nothing was written; ask again to rerun it")
+
+    # -- inputs ----------------------------------------------------------------------------
+    def load_audio(self, artifact: Artifact, sample_rate_hz: int | None = None,
+                   mono: bool = True) -> tuple[np.ndarray, int]:
+        """float32 samples of an artifact: (frames,) if mono else (frames, channels); clear error if bad."""
+        return load_audio(artifact.path, sample_rate_hz=sample_rate_hz, mono=mono, limits=self.config.limits)
+
+    def probe(self, artifact: Artifact) -> AudioInfo:
+        return probe(artifact.path, self.config.limits)
+
+    def model_path(self, name: str) -> Path:
+        return self.models.path(name)
+
+    # -- outputs ---------------------------------------------------------------------------
+    def new_audio_artifact(self, audio: np.ndarray, sample_rate_hz: int, name_hint: str,
+                           parents: list[Artifact] | tuple[Artifact, ...] = (), fmt: str = "wav",
+                           meta: dict | None = None) -> Artifact:
+        """Write audio to a fresh workspace file and record it with its provenance."""
+        self.check_cancelled()
+        path = self.session.new_output_path(name_hint, f".{fmt}")
+        try:
+            info = write_audio(path, audio, sample_rate_hz, fmt)
+        except BaseException:
+            path.unlink(missing_ok=True)   # the claimed empty name; never an existing file
+            raise
+        return self.session.add_artifact(
+            path, "audio", tool=self.tool_name, tool_run_id=self.tool_run_id,
+            parents=tuple(p.ref for p in parents), duration_s=info.duration_s,
+            sample_rate_hz=info.sample_rate_hz, channels=info.channels, meta=meta)
+
+    def new_file_artifact(self, content: str | bytes, name_hint: str, suffix: str, kind: str,
+                          parents: list[Artifact] | tuple[Artifact, ...] = (), meta: dict | None = None) -> Artifact:
+        """Write a text/JSON/MIDI file to a fresh workspace path and record it."""
+        self.check_cancelled()
+        path = self.session.new_output_path(name_hint, suffix)
+        tmp = path.with_name(f".partial-{path.name}")
+        try:
+            tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            tmp.replace(path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise
+        return self.session.add_artifact(path, kind, tool=self.tool_name, tool_run_id=self.tool_run_id,
+                                         parents=tuple(p.ref for p in parents), meta=meta)
+
+
+def require_audio(artifact: Artifact, tool: str) -> None:
+    """Refuse a non-audio artifact with a clear message (e.g. denoising a transcript)."""
+    if artifact.kind not in ("audio", "input"):
+        raise EarshotError(f"{tool} needs audio, but {artifact.ref} ({artifact.name}) is {artifact.kind}",
+                           "name an audio file or artifact")
+
+
+def stem_of(artifact: Artifact) -> str:
+    """The file name without suffix, for naming outputs ("memo" → "memo-denoised")."""
+    return Path(artifact.name).stem

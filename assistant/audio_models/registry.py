@@ -1,0 +1,66 @@
+"""The tool registry: every tool module, its Args type, SPEC and run function.
+
+Adding a tool is adding its module name to TOOL_MODULES; the planner's schema, grammar, prompt and
+`earshot tools` all follow from the registry.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Callable
+
+from .base import ToolContext, ToolResult, ToolSpec
+
+# Order matters a little: it is the order of the tool list in the planner prompt.
+TOOL_MODULES: tuple[str, ...] = (
+    "transcribe",
+    "speak",
+    "denoise",
+    "describe",
+    "edit",
+)
+
+
+@dataclass(frozen=True)
+class Tool:
+    spec: ToolSpec
+    args_type: type
+    run: Callable[[Any, ToolContext], ToolResult]
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+class Registry:
+    def __init__(self, tools: list[Tool]) -> None:
+        self.tools = {t.name: t for t in tools}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.tools
+
+    def __iter__(self):
+        return iter(self.tools.values())
+
+    def __len__(self) -> int:
+        return len(self.tools)
+
+    def get(self, name: str) -> Tool:
+        return self.tools[name]
+
+    def names(self) -> list[str]:
+        return list(self.tools)
+
+
+def load_tool(module_name: str) -> Tool:
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    spec = module.SPEC
+    if spec.name != module_name:
+        raise RuntimeError(f"tool module {module_name} declares SPEC.name={spec.name!r}; they must match")
+    return Tool(spec=spec, args_type=module.Args, run=module.run)
+
+
+@lru_cache(maxsize=None)
+def default_registry() -> Registry:
+    return Registry([load_tool(name) for name in TOOL_MODULES])

@@ -1,0 +1,164 @@
+"""`earshot bench plan`: routing accuracy on the labelled set, plan latency and tokens/s.
+
+Every request is planned (never executed) against the same prepared session: a workspace with a few
+audio files, four artifacts and one earlier turn, so references like "@a4", "that" and "the
+denoised memo" have something real to resolve to. In the same run it measures a cold plan (the
+prompt prefix evaluated from scratch) against the warm median (prefix reused from the KV cache).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from ..config import EarshotConfig, PathOptions
+
+
+def load_labelled(path: Path | None = None) -> list[dict]:
+    if path is None:
+        text = resources.files("assistant.bench").joinpath("routing_set.json").read_text(encoding="utf-8")
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+    return json.loads(text)["requests"]
+
+
+def prepare_session(home: Path, models_dir: Path):
+    """The fixed context every labelled request is planned against (see routing_set.json)."""
+    import soundfile as sf
+
+    from ..session import SessionStore
+
+    store = SessionStore(home / "earshot.db")
+    session = store.create_session(home / "workspace")
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16000 * 3) / 16000)).astype(np.float32)
+    for name in ("interview.wav", "memo.wav", "memo-denoised.wav", "song.wav", "take2.wav", "voicemail.wav",
+                 "podcast.flac"):
+        sf.write(session.workspace / name, tone, 16000)
+    (session.workspace / "interview-transcript.txt").write_text("Welcome to the show.")
+    session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
+    session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
+    session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
+    session.add_artifact(session.workspace / "memo-denoised.wav", "audio", tool="denoise", parents=("@a3",),
+                         duration_s=3.0, sample_rate_hz=16000, channels=1)
+    turn = session.begin_turn("clean up memo.wav")
+    session.end_turn(turn, "ok", reply="Denoised memo.wav → @a4 memo-denoised.wav (3.0 s).")
+    return session
+
+
+def score(item: dict, plan) -> tuple[bool, str]:
+    """Right tools in the right order, the expected argument values, and `say` for chat."""
+    if plan is None:
+        return False, "no valid plan"
+    tools = [s.tool for s in plan.steps]
+    if tools != item["tools"]:
+        return False, f"tools {tools}"
+    if not item["tools"] and not plan.say:
+        return False, "chat without a reply"
+    for key, allowed in item.get("expect", {}).items():
+        step, arg = key.split(".", 1)
+        value = plan.steps[int(step) - 1].args.get(arg)
+        ok = any(value == a or (isinstance(a, (int, float)) and isinstance(value, (int, float))
+                                and abs(value - a) < 1e-6) for a in allowed)
+        if not ok:
+            return False, f"{key}={value!r}, expected one of {allowed}"
+    return True, ""
+
+
+def run_plan_bench(config: EarshotConfig, llm: str | None = None, labelled: Path | None = None,
+                   limit: int | None = None, progress: bool = True) -> dict:
+    import jsonschema
+
+    from ..audio_models.registry import default_registry
+    from ..llm.planner import load_planner
+    from ..llm.schema import strip_extensions
+
+    items = load_labelled(labelled)[:limit]
+    registry = default_registry()
+    with tempfile.TemporaryDirectory(prefix="earshot-bench-") as tmp:
+        home = Path(tmp)
+        cfg = replace(config, paths=PathOptions(home_dir=home, models_dir=config.paths.models_dir))
+        session = prepare_session(home, cfg.paths.models_dir)
+        t0 = time.perf_counter()
+        planner = load_planner(cfg, registry, llm)
+        load_ms = (time.perf_counter() - t0) * 1000
+        validator = jsonschema.Draft202012Validator(strip_extensions(planner.schema))
+
+        # Cold: nothing of the prompt in the KV cache (what a naive one-shot call pays every time).
+        planner.llm.llm.reset()
+        cold = planner.plan(items[0]["request"], session, cfg.paths.allowed_roots)
+        cold_ms = cold.plan_ms
+        planner.warm()
+
+        rows, latencies, tok_rates, schema_valid = [], [], [], 0
+        bar = _progress(len(items)) if progress else None
+        for item in items:
+            outcome = planner.plan(item["request"], session, cfg.paths.allowed_roots)
+            first = outcome.attempts[0]
+            try:
+                validator.validate(json.loads(first.raw))
+                schema_valid += 1
+            except (jsonschema.ValidationError, ValueError):
+                pass
+            ok, why = score(item, outcome.plan)
+            latencies.append(outcome.plan_ms)
+            if outcome.completion_tokens:
+                tok_rates.append(outcome.completion_tokens / (outcome.plan_ms / 1000))
+            rows.append({"request": item["request"], "category": item["category"], "expected": item["tools"],
+                         "got": outcome.plan.to_json() if outcome.plan else None, "ok": ok, "why": why,
+                         "attempts": len(outcome.attempts), "plan_ms": round(outcome.plan_ms, 1),
+                         "prompt_tokens": first.prompt_tokens, "cached_prompt_tokens": first.cached_prompt_tokens})
+            if bar:
+                bar[0].advance(bar[1])
+        if bar:
+            bar[0].stop()
+    by_cat: dict[str, list[bool]] = {}
+    for r in rows:
+        by_cat.setdefault(r["category"], []).append(r["ok"])
+    correct = sum(r["ok"] for r in rows)
+    return {
+        "model": llm or config.models.llm,
+        "requests": len(rows),
+        "correct": correct,
+        "accuracy": round(correct / max(len(rows), 1), 4),
+        "by_category": {k: round(sum(v) / len(v), 3) for k, v in by_cat.items()},
+        "schema_valid_first_attempt": schema_valid,
+        "repaired": sum(r["attempts"] > 1 for r in rows),
+        "median_plan_ms": round(statistics.median(latencies), 1),
+        "p90_plan_ms": round(float(np.percentile(latencies, 90)), 1),
+        "tokens_per_s": round(statistics.median(tok_rates), 1) if tok_rates else None,
+        "median_prompt_tokens": int(statistics.median(r["prompt_tokens"] for r in rows)),
+        "median_cached_prompt_tokens": int(statistics.median(r["cached_prompt_tokens"] for r in rows)),
+        "cold_plan_ms": round(cold_ms, 1),
+        "warm_vs_cold_ratio": round(statistics.median(latencies) / cold_ms, 3) if cold_ms else None,
+        "model_load_ms": round(load_ms, 1),
+        "failures": [r for r in rows if not r["ok"]],
+        "rows": rows,
+    }
+
+
+def _progress(total: int):
+    from rich.progress import Progress
+
+    bar = Progress(transient=True)
+    bar.start()
+    return bar, bar.add_task("planning", total=total)
+
+
+def print_result(result: dict) -> None:
+    print(f"planner {result['model']}: {result['correct']}/{result['requests']} routed right "
+          f"({result['accuracy']:.1%}); by category: " +
+          ", ".join(f"{k} {v:.0%}" for k, v in result["by_category"].items()))
+    print(f"schema-valid on first attempt: {result['schema_valid_first_attempt']}/{result['requests']}; "
+          f"repaired: {result['repaired']}")
+    print(f"plan latency: median {result['median_plan_ms']:.0f} ms, p90 {result['p90_plan_ms']:.0f} ms; "
+          f"cold (no prefix cache) {result['cold_plan_ms']:.0f} ms → warm/cold {result['warm_vs_cold_ratio']}")
+    print(f"generation: {result['tokens_per_s']} tokens/s; prompt {result['median_prompt_tokens']} tokens "
+          f"of which {result['median_cached_prompt_tokens']} reused from the KV cache")
+    for f in result["failures"]:
+        print(f"  ✗ {f['request']!r}: expected {f['expected']}, {f['why']}")

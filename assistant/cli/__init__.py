@@ -1,0 +1,1 @@
+"""Command handlers behind `earshot …` (parsing is in __main__.py)."""

@@ -1,0 +1,96 @@
+"""`earshot doctor`: what this machine has, what Earshot will use, and what to fix."""
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+
+from .config import EarshotConfig
+
+
+def _check(name: str, ok: bool, detail: str, fix: str = "") -> dict:
+    return {"name": name, "ok": ok, "detail": detail, "fix": fix}
+
+
+def run_checks(config: EarshotConfig) -> dict:
+    from .models import ModelStore
+
+    checks = []
+    store = ModelStore(config.paths)
+    for name, entry in store.manifest.items():
+        statuses = store.status([name])
+        ok = all(s.state == "ok" for s in statuses)
+        bad = next((s for s in statuses if s.state != "ok"), None)
+        if not entry.default and not ok:
+            checks.append(_check(f"model {name}", True, "optional, not installed",
+                                 "earshot models install --asr base" if name == "whisper-base" else ""))
+            continue
+        checks.append(_check(f"model {name}", ok, "installed" if ok else f"{bad.path} is {bad.state}",
+                             "" if ok else "earshot models install"))
+
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
+        gpu = bool(getattr(llama_cpp, "llama_supports_gpu_offload", lambda: False)())
+        checks.append(_check("llama.cpp", True, f"llama-cpp-python {llama_cpp.__version__}; "
+                             f"GPU offload {'yes' if gpu else 'no (CPU build)'}; {info[:160]}"))
+    except Exception as exc:
+        checks.append(_check("llama.cpp", False, f"not importable: {exc}", "./install.sh"))
+
+    try:
+        import onnxruntime as ort
+
+        providers = ort.get_available_providers()
+        checks.append(_check("onnxruntime", True, f"{ort.__version__}; providers: {', '.join(providers)}"))
+    except Exception as exc:
+        checks.append(_check("onnxruntime", False, f"not importable: {exc}", "./install.sh"))
+
+    try:
+        import ctranslate2
+
+        cuda = ctranslate2.get_cuda_device_count()
+        checks.append(_check("faster-whisper", True, f"ctranslate2 {ctranslate2.__version__}; CUDA devices: {cuda}"))
+    except Exception as exc:
+        checks.append(_check("faster-whisper", False, f"not importable: {exc}", "./install.sh"))
+
+    from .audio.io import list_devices
+
+    devices = list_devices()
+    inputs = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
+    outputs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
+    checks.append(_check("audio output", bool(outputs), ", ".join(outputs[:6]) or "none found",
+                         "" if outputs else "connect a speaker or start PulseAudio; replies are still printed"))
+    checks.append(_check("audio input", bool(inputs), ", ".join(inputs[:6]) or "none found",
+                         "" if inputs else "connect a microphone; typed requests still work"))
+
+    gpu_name = ""
+    if shutil.which("nvidia-smi"):
+        try:
+            gpu_name = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                      capture_output=True, text=True, timeout=5).stdout.strip()
+        except Exception:
+            gpu_name = ""
+    checks.append(_check("GPU", True, gpu_name or "none (CPU only: everything works, slower)"))
+
+    for tool, why in (("espeak-ng", "multilingual speech for tests and singing"), ("fluidsynth", "rendering MIDI")):
+        checks.append(_check(tool, shutil.which(tool) is not None, why if shutil.which(tool) else "not found",
+                             "" if shutil.which(tool) else "./install.sh installs it"))
+
+    telemetry = os.environ.get("ORT_DISABLE_TELEMETRY") == "1"
+    checks.append(_check("offline", telemetry, "ONNX Runtime telemetry disabled; no code path downloads at run time"))
+    return {"python": platform.python_version(), "platform": platform.platform(),
+            "home": str(config.paths.home_dir), "models_dir": str(store.root), "checks": checks}
+
+
+def print_report(report: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"earshot doctor — Python {report['python']}, models in {report['models_dir']}")
+    for col in ("check", "", "detail", "fix"):
+        table.add_column(col, overflow="fold")
+    for c in report["checks"]:
+        table.add_row(c["name"], "[green]ok[/]" if c["ok"] else "[red]✗[/]", c["detail"], c["fix"])
+    Console().print(table)

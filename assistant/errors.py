@@ -1,0 +1,44 @@
+"""One exception type that every user-facing failure goes through.
+
+Each error carries what happened and what to do about it, so the CLI, the TUI and the JSON event
+stream can all show the same one-line message without knowing where it came from.
+"""
+from __future__ import annotations
+
+
+class EarshotError(Exception):
+    """A failure the user can act on: `message` says what happened, `hint` says what to do."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class ModelMissing(EarshotError):
+    """A model file is absent or fails its sha256 check."""
+
+
+class BadAudio(EarshotError):
+    """An input file is unreadable, empty, non-finite or over a configured limit."""
+
+
+class PathRefused(EarshotError):
+    """A named path escapes the workspace and the allowed roots."""
+
+
+class PlanInvalid(EarshotError):
+    """The planner produced a plan that does not validate against the registry."""
+
+
+class ToolFailed(EarshotError):
+    """A tool raised, timed out or was cancelled while running a step."""
+
+
+class Cancelled(EarshotError):
+    """The user interrupted the turn (barge-in, Ctrl+C, Esc)."""

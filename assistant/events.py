@@ -1,0 +1,164 @@
+"""Typed events: the only things that cross stage borders.
+
+Each is a small frozen dataclass. `to_json()` gives the line `earshot ask --json` prints, with a
+`type` key in snake case; the last line of a turn is always a `reply` (or an `error`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": _snake(type(self).__name__)}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                continue  # audio stays in-process; JSON carries only what a script can use
+            out[f.name] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechStarted(Event):
+    """The VAD heard the user start speaking."""
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance(Event):
+    """A finished stretch of user speech, ready for ASR."""
+    audio: np.ndarray            # float32 mono, 16 kHz
+    started_at_s: float          # monotonic clock
+    ended_at_s: float            # the moment the VAD saw the last voiced frame
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript(Event):
+    """What the user said (final), with the detected language."""
+    text: str
+    language: str
+    duration_s: float
+    asr_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnStarted(Event):
+    turn_id: int
+    session_id: str
+    text: str
+    source: str                  # "typed" or "spoken"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReady(Event):
+    """A validated plan: steps to run and/or something to say."""
+    steps: tuple[dict, ...]
+    say: str | None
+    attempts: int
+    plan_ms: float
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRejected(Event):
+    """The planner's output did not validate even after repair; nothing ran."""
+    error: str
+    raw: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStarted(Event):
+    step: int                    # 1-based, as `$1` refers to it
+    tool: str
+    args: dict
+
+
+@dataclass(frozen=True, slots=True)
+class ToolProgress(Event):
+    step: int
+    tool: str
+    fraction: float              # 0..1
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ArtifactInfo:
+    """What the user needs to know of one produced file."""
+    id: str                      # "a3"
+    path: str
+    name: str
+    kind: str                    # "audio", "text", "midi", "json"
+    duration_s: float | None
+    sample_rate_hz: int | None
+    channels: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolFinished(Event):
+    step: int
+    tool: str
+    status: str                  # "ok", "failed", "timeout", "cancelled"
+    duration_s: float
+    summary: str
+    artifacts: tuple[ArtifactInfo, ...] = ()
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = Event.to_json(self)
+        out["artifacts"] = [asdict(a) for a in self.artifacts]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ReplySentence(Event):
+    """One sentence of the reply, emitted as soon as it is known (TTS speaks it while the next is made)."""
+    text: str
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class AudioOut(Event):
+    """Synthesised reply audio about to be played."""
+    audio: np.ndarray
+    sample_rate_hz: int
+    sentence_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Interrupted(Event):
+    """Barge-in or Ctrl+C: in-flight work is cancelled; `heard` is what the user actually heard."""
+    reason: str
+    heard: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply(Event):
+    """The end of a turn: what was said and every artifact path it produced."""
+    text: str
+    artifacts: tuple[str, ...] = ()
+    turn_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out = Event.to_json(self)
+        out["artifacts"] = list(self.artifacts)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent(Event):
+    """A failure the user can act on; the turn ends here and nothing is lost."""
+    message: str
+    hint: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "error", "message": self.message, "hint": self.hint}

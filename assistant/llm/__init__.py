@@ -1,0 +1,1 @@
+"""The planner side: llama.cpp client, registry → schema/grammar, prompts, text → plan."""

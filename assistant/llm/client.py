@@ -1,0 +1,157 @@
+"""llama.cpp through llama-cpp-python: load a GGUF from the store, compile grammars, complete chats.
+
+The Llama object keeps the tokens it last evaluated and reuses the longest common prefix on the next
+call, so a byte-identical system prompt (the tool list) is evaluated once per process. For one-shot
+CLI runs the evaluated prefix is also saved to disk (`prefix_cache/`) and restored at start-up.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import LlmOptions
+from ..errors import EarshotError
+
+INSTALL_HINT = ("pip install llama-cpp-python (built from source: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"); "
+                "./install.sh does this")
+
+
+def _import_llama():
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise EarshotError("llama-cpp-python is not installed", INSTALL_HINT) from exc
+    return llama_cpp
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    elapsed_ms: float
+    cached_prompt_tokens: int   # tokens of the prompt that were already in the KV cache
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.completion_tokens / max(self.elapsed_ms / 1000.0, 1e-6)
+
+
+class LlmClient:
+    """One loaded GGUF model. Calls are serialised: llama.cpp contexts are not thread-safe."""
+
+    def __init__(self, model_path: Path, options: LlmOptions, cache_dir: Path | None = None) -> None:
+        llama_cpp = _import_llama()
+        self.options = options
+        self.model_path = Path(model_path)
+        threads = options.threads or max(1, (os.cpu_count() or 2))
+        t0 = time.perf_counter()
+        try:
+            self.llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=options.context_tokens,
+                                       n_threads=threads, n_threads_batch=threads, n_gpu_layers=options.gpu_layers,
+                                       seed=options.seed, verbose=False)
+        except Exception as exc:
+            raise EarshotError(f"llama.cpp could not load {self.model_path.name}: {exc}",
+                               "run `earshot models verify`; the file may be damaged") from exc
+        self.load_ms = (time.perf_counter() - t0) * 1000
+        self.cache_dir = cache_dir
+        self._lock = threading.Lock()
+
+    # -- grammar ----------------------------------------------------------------------------
+    @staticmethod
+    def compile_grammar(gbnf: str):
+        """Compile a GBNF grammar now, so a bad grammar is a start-up error, not a mid-turn one."""
+        llama_cpp = _import_llama()
+        try:
+            return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
+        except Exception as exc:
+            raise EarshotError(f"the plan grammar does not compile: {exc}",
+                               "this is a bug in the tool registry's schema; run `earshot tools --json`") from exc
+
+    # -- tokens -----------------------------------------------------------------------------
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def render_chat(self, messages: list[dict]) -> str:
+        """The exact prompt text the model's own chat template produces for these messages.
+
+        Rendering it ourselves (instead of create_chat_completion) lets the planner keep the system
+        part byte-identical across turns and count tokens before it sends anything."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise EarshotError(f"{self.model_path.name} has no chat template", "use a chat/instruct GGUF model")
+        bos_id, eos_id = self.llm.token_bos(), self.llm.token_eos()
+        bos = self.llm._model.token_get_text(bos_id) if bos_id >= 0 else ""
+        eos = self.llm._model.token_get_text(eos_id) if eos_id >= 0 else ""
+        formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                        add_generation_prompt=True)
+        return formatter(messages=messages).prompt
+
+    # -- completion -------------------------------------------------------------------------
+    def complete(self, prompt: str, grammar, max_tokens: int) -> Completion:
+        with self._lock:
+            tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) + max_tokens > self.options.context_tokens:
+                raise EarshotError(f"the prompt has {len(tokens)} tokens; with {max_tokens} for the answer it "
+                                   f"exceeds the {self.options.context_tokens}-token context",
+                                   "raise llm.context_tokens or lower planner.history_token_budget")
+            cached = _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
+            t0 = time.perf_counter()
+            out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, temperature=self.options.temperature,
+                                             top_k=1, grammar=grammar, seed=self.options.seed)
+            elapsed = (time.perf_counter() - t0) * 1000
+        usage = out.get("usage", {})
+        return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
+                          usage.get("completion_tokens", 0), elapsed, cached)
+
+    # -- prefix cache (one-shot CLI runs) ---------------------------------------------------
+    def warm_prefix(self, prefix: str) -> str:
+        """Evaluate the stable prompt prefix once; restore it from disk when it was saved before.
+
+        Returns "disk", "evaluated" or "memory" (what happened), for `earshot doctor` and benches."""
+        tokens = self.llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
+        with self._lock:
+            if _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
+                return "memory"
+            path = self._prefix_path(prefix)
+            if path is not None and path.is_file():
+                try:
+                    state = pickle.loads(path.read_bytes())
+                    self.llm.load_state(state)
+                    if _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
+                        return "disk"
+                except Exception:
+                    path.unlink(missing_ok=True)   # stale or from another llama.cpp build: rebuild it
+            self.llm.reset()
+            self.llm.eval(tokens)
+            if path is not None:
+                tmp = path.with_suffix(".partial")
+                tmp.write_bytes(pickle.dumps(self.llm.save_state()))
+                tmp.replace(path)
+            return "evaluated"
+
+    def _prefix_path(self, prefix: str) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        import llama_cpp
+
+        key = hashlib.sha256(f"{self.model_path.stat().st_size}:{self.model_path.name}:{llama_cpp.__version__}:"
+                             f"{self.options.context_tokens}:{prefix}".encode()).hexdigest()[:24]
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        return self.cache_dir / f"{self.model_path.stem}-{key}.state"
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,133 @@
+"""Text → validated plan: one grammar-constrained llama.cpp call, one repair attempt on failure.
+
+This is AudioGPT's "task analysis" and "model assignment" in a single local call. The grammar makes
+malformed JSON, unknown tools and unknown argument names impossible; validation catches the rest
+(a file that does not exist, a value out of range) and the model gets one chance to fix it with the
+error in front of it. Still invalid: the user sees the error; nothing runs.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..config import PlannerOptions
+from ..errors import EarshotError, PlanInvalid
+from ..plan import Plan, parse_plan
+from ..session import Session
+from . import prompts
+from .schema import plan_schema, schema_to_gbnf
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".opus"}
+
+
+@dataclass
+class Attempt:
+    raw: str
+    error: str | None
+    plan_ms: float
+    prompt_tokens: int
+    completion_tokens: int
+    cached_prompt_tokens: int
+
+
+@dataclass
+class PlanOutcome:
+    plan: Plan | None
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def plan_ms(self) -> float:
+        return sum(a.plan_ms for a in self.attempts)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(a.completion_tokens for a in self.attempts)
+
+
+class Planner:
+    def __init__(self, llm, registry, options: PlannerOptions | None = None) -> None:
+        self.llm = llm
+        self.registry = registry
+        self.options = options or PlannerOptions()
+        self.schema = plan_schema(registry, self.options.max_steps, self.options.max_say_chars)
+        self.gbnf = schema_to_gbnf(self.schema)
+        # Compiled now: a grammar llama.cpp rejects is a start-up error, never a mid-turn surprise.
+        self.grammar = llm.compile_grammar(self.gbnf)
+        self.system = prompts.system_prompt(registry)
+
+    def prefix(self) -> str:
+        """The rendered chat text up to the start of the per-turn message (what the KV cache keeps)."""
+        marker = "\x00TURN\x00"
+        full = self.llm.render_chat([{"role": "system", "content": self.system}, {"role": "user", "content": marker}])
+        return full[: full.index(marker)]
+
+    def warm(self) -> str:
+        return self.llm.warm_prefix(self.prefix())
+
+    # -- context ----------------------------------------------------------------------------
+    def _context(self, session: Session | None) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+        if session is None:
+            return [], [], []
+        artifacts = session.artifacts()
+        lines = [a.describe() for a in artifacts]
+        known = {a.path for a in artifacts}
+        files = sorted(p.name for p in session.workspace.iterdir()
+                       if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
+                       and p.resolve() not in known)[:20]
+        recent = [(t["user_text"], t["reply_text"] or "") for t in session.recent_turns(self.options.history_turns)]
+        return lines, files, recent
+
+    def _trim(self, request: str, lines, files, recent) -> str:
+        """Drop the oldest turns, then the oldest artifacts, until the per-turn part fits the budget."""
+        budget = self.options.history_token_budget + self.llm.count_tokens(request)
+        while True:
+            text = prompts.turn_prompt(request, lines, files, recent)
+            if self.llm.count_tokens(text) <= budget or not (recent or lines or files):
+                return text
+            if recent:
+                recent = recent[1:]
+            elif files:
+                files = files[:-1]
+            else:
+                lines = lines[1:]
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self, request: str, session: Session | None, allowed_roots: tuple[Path, ...] = ()) -> PlanOutcome:
+        outcome = PlanOutcome(plan=None)
+        lines, files, recent = self._context(session)
+        messages = [{"role": "system", "content": self.system},
+                    {"role": "user", "content": self._trim(request, lines, files, recent)}]
+        for attempt in range(1 + self.options.repair_attempts):
+            prompt = self.llm.render_chat(messages)
+            done = self.llm.complete(prompt, self.grammar, max_tokens=_max_tokens(self))
+            try:
+                plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
+                outcome.attempts.append(Attempt(done.text, None, done.elapsed_ms, done.prompt_tokens,
+                                                done.completion_tokens, done.cached_prompt_tokens))
+                outcome.plan = plan
+                return outcome
+            except PlanInvalid as exc:
+                outcome.attempts.append(Attempt(done.text, str(exc), done.elapsed_ms, done.prompt_tokens,
+                                                done.completion_tokens, done.cached_prompt_tokens))
+                messages += [{"role": "assistant", "content": done.text},
+                             {"role": "user", "content": prompts.repair_prompt(exc.message)}]
+        return outcome
+
+
+def _max_tokens(planner: Planner) -> int:
+    return planner.llm.options.max_plan_tokens
+
+
+def load_planner(config, registry, model_name: str | None = None) -> Planner:
+    """The planner on the configured (or named) GGUF from the store, with the grammar compiled."""
+    from ..models import ModelStore
+    from .client import LlmClient
+
+    store = ModelStore(config.paths)
+    name = model_name or config.models.llm
+    entry = store.entry(name)
+    if entry.role != "llm":
+        raise EarshotError(f"{name} is not a language model", "pick one with role llm in `earshot models list`")
+    llm = LlmClient(store.path(name), config.llm, cache_dir=config.paths.home_dir / "prefix_cache")
+    return Planner(llm, registry, config.planner)

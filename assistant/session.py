@@ -1,0 +1,348 @@
+"""The session store: every turn, plan, tool run and artifact, in SQLite (WAL), plus workspace paths.
+
+One database holds all sessions (`$EARSHOT_HOME/earshot.db`); each session has a workspace
+directory where its outputs are written and whose files a request may name. Writes are single
+statements or short transactions, so a crash or kill -9 loses at most the step in flight.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import EarshotError, PathRefused
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id          TEXT PRIMARY KEY,
+    created_at  REAL NOT NULL,
+    workspace   TEXT NOT NULL,
+    title       TEXT
+);
+CREATE TABLE IF NOT EXISTS turns (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    started_at  REAL NOT NULL,
+    source      TEXT NOT NULL,            -- typed | spoken
+    user_text   TEXT NOT NULL,
+    reply_text  TEXT,
+    status      TEXT NOT NULL DEFAULT 'running',  -- running | ok | failed | interrupted
+    error       TEXT
+);
+CREATE TABLE IF NOT EXISTS plans (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    turn_id     INTEGER NOT NULL REFERENCES turns(id),
+    attempt     INTEGER NOT NULL,
+    raw         TEXT NOT NULL,
+    valid       INTEGER NOT NULL,
+    error       TEXT,
+    plan_ms     REAL,
+    tokens      INTEGER
+);
+CREATE TABLE IF NOT EXISTS tool_runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    turn_id     INTEGER NOT NULL REFERENCES turns(id),
+    step        INTEGER NOT NULL,
+    tool        TEXT NOT NULL,
+    args        TEXT NOT NULL,
+    status      TEXT NOT NULL,            -- running | ok | failed | timeout | cancelled
+    started_at  REAL NOT NULL,
+    duration_s  REAL,
+    summary     TEXT,
+    error       TEXT
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+    session_id  TEXT NOT NULL REFERENCES sessions(id),
+    num         INTEGER NOT NULL,         -- the 3 in @a3
+    path        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,            -- audio | text | midi | json | input
+    sha256      TEXT NOT NULL,
+    duration_s  REAL,
+    sample_rate_hz INTEGER,
+    channels    INTEGER,
+    tool_run_id INTEGER REFERENCES tool_runs(id),
+    tool        TEXT,
+    parents     TEXT NOT NULL DEFAULT '[]',
+    meta        TEXT NOT NULL DEFAULT '{}',
+    created_at  REAL NOT NULL,
+    PRIMARY KEY (session_id, num)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """A file the session knows: produced by a tool, or a user file the session has used."""
+
+    session_id: str
+    num: int
+    path: Path
+    name: str
+    kind: str
+    sha256: str
+    duration_s: float | None
+    sample_rate_hz: int | None
+    channels: int | None
+    tool: str | None
+    parents: tuple[str, ...]
+    meta: dict[str, Any]
+    created_at: float
+
+    @property
+    def id(self) -> str:
+        return f"a{self.num}"
+
+    @property
+    def ref(self) -> str:
+        return f"@a{self.num}"
+
+    def describe(self) -> str:
+        """One line for the planner's artifact table and the CLI."""
+        bits = [f"{self.ref} {self.name}", self.kind]
+        if self.duration_s is not None:
+            bits.append(f"{self.duration_s:.1f} s")
+        if self.sample_rate_hz:
+            bits.append(f"{self.sample_rate_hz} Hz")
+        if self.tool:
+            src = f"from {self.tool}"
+            if self.parents:
+                src += " of " + ", ".join(self.parents)
+            bits.append(src)
+        else:
+            bits.append("user file")
+        return ", ".join(bits)
+
+
+def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk_bytes):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def new_session_id() -> str:
+    # Sortable by time, short enough to type: 20261124-2215-3f9a
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
+
+
+class SessionStore:
+    """All sessions in one SQLite database. Open one per thread (connections are not shared)."""
+
+    def __init__(self, database_path: Path) -> None:
+        self.path = Path(database_path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self.db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise EarshotError(f"the session database {self.path} cannot be opened: {exc}",
+                               "move it aside and start again; set EARSHOT_HOME to use another folder") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- sessions ---------------------------------------------------------------------------
+    def create_session(self, workspace: Path, title: str | None = None) -> "Session":
+        sid = new_session_id()
+        while self.db.execute("SELECT 1 FROM sessions WHERE id=?", (sid,)).fetchone():
+            sid = new_session_id()
+        workspace = Path(workspace).expanduser().resolve()
+        workspace.mkdir(parents=True, exist_ok=True)
+        self.db.execute("INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",
+                        (sid, time.time(), str(workspace), title))
+        return Session(self, sid, workspace)
+
+    def open_session(self, session_id: str) -> "Session":
+        row = self.db.execute("SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone()
+        if row is None:
+            row = self.db.execute("SELECT * FROM sessions WHERE id LIKE ? ORDER BY created_at DESC",
+                                  (f"%{session_id}%",)).fetchone()
+        if row is None:
+            raise EarshotError(f"no session {session_id!r}", "`earshot history --list` shows the sessions")
+        workspace = Path(row["workspace"])
+        workspace.mkdir(parents=True, exist_ok=True)
+        return Session(self, row["id"], workspace)
+
+    def latest_session(self, workspace: Path | None = None) -> "Session | None":
+        if workspace is None:
+            row = self.db.execute("SELECT id FROM sessions ORDER BY created_at DESC, rowid DESC").fetchone()
+        else:
+            row = self.db.execute(
+                "SELECT id FROM sessions WHERE workspace=? ORDER BY created_at DESC, rowid DESC",
+                (str(Path(workspace).expanduser().resolve()),)).fetchone()
+        return self.open_session(row["id"]) if row else None
+
+    def list_sessions(self) -> list[sqlite3.Row]:
+        return self.db.execute(
+            "SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id=s.id) AS turns, "
+            "(SELECT COUNT(*) FROM artifacts a WHERE a.session_id=s.id) AS artifacts "
+            "FROM sessions s ORDER BY created_at DESC").fetchall()
+
+
+class Session:
+    """One conversation: its turns, tool runs and artifacts, and the workspace they live in."""
+
+    def __init__(self, store: SessionStore, session_id: str, workspace: Path) -> None:
+        self.store = store
+        self.db = store.db
+        self.id = session_id
+        self.workspace = workspace
+
+    # -- turns and plans --------------------------------------------------------------------
+    def begin_turn(self, text: str, source: str = "typed") -> int:
+        cur = self.db.execute(
+            "INSERT INTO turns(session_id, started_at, source, user_text) VALUES (?,?,?,?)",
+            (self.id, time.time(), source, text))
+        return int(cur.lastrowid)
+
+    def end_turn(self, turn_id: int, status: str, reply: str | None = None, error: str | None = None) -> None:
+        self.db.execute("UPDATE turns SET status=?, reply_text=?, error=? WHERE id=?",
+                        (status, reply, error, turn_id))
+
+    def record_plan(self, turn_id: int, attempt: int, raw: str, valid: bool, error: str | None,
+                    plan_ms: float, tokens: int) -> None:
+        self.db.execute(
+            "INSERT INTO plans(turn_id, attempt, raw, valid, error, plan_ms, tokens) VALUES (?,?,?,?,?,?,?)",
+            (turn_id, attempt, raw, int(valid), error, plan_ms, tokens))
+
+    def recent_turns(self, limit: int) -> list[sqlite3.Row]:
+        rows = self.db.execute(
+            "SELECT * FROM turns WHERE session_id=? AND status != 'running' ORDER BY id DESC LIMIT ?",
+            (self.id, limit)).fetchall()
+        return rows[::-1]
+
+    def turns(self) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM turns WHERE session_id=? ORDER BY id", (self.id,)).fetchall()
+
+    def tool_runs(self, turn_id: int) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM tool_runs WHERE turn_id=? ORDER BY id", (turn_id,)).fetchall()
+
+    def plans(self, turn_id: int) -> list[sqlite3.Row]:
+        return self.db.execute("SELECT * FROM plans WHERE turn_id=? ORDER BY attempt", (turn_id,)).fetchall()
+
+    # -- tool runs --------------------------------------------------------------------------
+    def begin_tool_run(self, turn_id: int, step: int, tool: str, args: dict) -> int:
+        cur = self.db.execute(
+            "INSERT INTO tool_runs(turn_id, step, tool, args, status, started_at) VALUES (?,?,?,?,?,?)",
+            (turn_id, step, tool, json.dumps(args, default=str), "running", time.time()))
+        return int(cur.lastrowid)
+
+    def end_tool_run(self, run_id: int, status: str, duration_s: float, summary: str | None = None,
+                     error: str | None = None) -> None:
+        self.db.execute("UPDATE tool_runs SET status=?, duration_s=?, summary=?, error=? WHERE id=?",
+                        (status, duration_s, summary, error, run_id))
+
+    # -- artifacts --------------------------------------------------------------------------
+    def add_artifact(self, path: Path, kind: str, *, tool: str | None = None, tool_run_id: int | None = None,
+                     parents: tuple[str, ...] = (), duration_s: float | None = None,
+                     sample_rate_hz: int | None = None, channels: int | None = None,
+                     meta: dict | None = None, name: str | None = None) -> Artifact:
+        """Record a finished file. The number is taken inside the insert's transaction, so two writers
+        can never hand out the same @aN."""
+        path = Path(path).resolve()
+        digest = sha256_file(path)
+        now = time.time()
+        with self._transaction():
+            num = self.db.execute("SELECT COALESCE(MAX(num), 0) + 1 FROM artifacts WHERE session_id=?",
+                                  (self.id,)).fetchone()[0]
+            self.db.execute(
+                "INSERT INTO artifacts(session_id, num, path, name, kind, sha256, duration_s, sample_rate_hz,"
+                " channels, tool_run_id, tool, parents, meta, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (self.id, num, str(path), name or path.name, kind, digest, duration_s, sample_rate_hz, channels,
+                 tool_run_id, tool, json.dumps(list(parents)), json.dumps(meta or {}), now))
+        return self.artifact(num)
+
+    def _transaction(self):
+        db = self.db
+
+        class _Tx:
+            def __enter__(self):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, exc, tb):
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+                return False
+
+        return _Tx()
+
+    def _row_to_artifact(self, row: sqlite3.Row) -> Artifact:
+        return Artifact(session_id=row["session_id"], num=row["num"], path=Path(row["path"]), name=row["name"],
+                        kind=row["kind"], sha256=row["sha256"], duration_s=row["duration_s"],
+                        sample_rate_hz=row["sample_rate_hz"], channels=row["channels"], tool=row["tool"],
+                        parents=tuple(json.loads(row["parents"])), meta=json.loads(row["meta"]),
+                        created_at=row["created_at"])
+
+    def artifact(self, num: int) -> Artifact:
+        row = self.db.execute("SELECT * FROM artifacts WHERE session_id=? AND num=?", (self.id, num)).fetchone()
+        if row is None:
+            raise EarshotError(f"there is no artifact @a{num} in this session",
+                               "`earshot history` lists the session's artifacts")
+        return self._row_to_artifact(row)
+
+    def artifacts(self) -> list[Artifact]:
+        rows = self.db.execute("SELECT * FROM artifacts WHERE session_id=? ORDER BY num", (self.id,)).fetchall()
+        return [self._row_to_artifact(r) for r in rows]
+
+    def last_artifact(self, kind: str | None = None) -> Artifact | None:
+        sql = "SELECT * FROM artifacts WHERE session_id=?"
+        params: list[Any] = [self.id]
+        if kind:
+            sql += " AND kind=?"
+            params.append(kind)
+        row = self.db.execute(sql + " ORDER BY num DESC LIMIT 1", params).fetchone()
+        return self._row_to_artifact(row) if row else None
+
+    def find_artifact_by_path(self, path: Path) -> Artifact | None:
+        row = self.db.execute("SELECT * FROM artifacts WHERE session_id=? AND path=? ORDER BY num DESC LIMIT 1",
+                              (self.id, str(Path(path).resolve()))).fetchone()
+        return self._row_to_artifact(row) if row else None
+
+    # -- workspace paths --------------------------------------------------------------------
+    def resolve_user_path(self, name: str, allowed_roots: tuple[Path, ...] = ()) -> Path:
+        """A file the user named, resolved inside the workspace or an allowed root, or refused.
+
+        Symlinks are resolved before the check, so a link inside the workspace pointing outside
+        it is refused too."""
+        raw = Path(name).expanduser()
+        candidate = (raw if raw.is_absolute() else self.workspace / raw).resolve()
+        roots = (self.workspace.resolve(), *allowed_roots)
+        if not any(candidate == root or candidate.is_relative_to(root) for root in roots):
+            raise PathRefused(f"{name!r} is outside the workspace {self.workspace}",
+                              "copy the file into the workspace, or add its folder to allowed_roots "
+                              "in config.toml")
+        if not candidate.exists():
+            raise EarshotError(f"no file {name!r} in the workspace {self.workspace}",
+                               "check the name; `earshot history` lists the session's artifacts")
+        if not candidate.is_file():
+            raise EarshotError(f"{name!r} is not a file", "name an audio file inside the workspace")
+        return candidate
+
+    def new_output_path(self, stem: str, suffix: str) -> Path:
+        """A fresh path in the workspace: never an existing file (O_EXCL claims the name)."""
+        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-.") or "output"
+        for n in range(1, 10_000):
+            candidate = self.workspace / (f"{safe}{suffix}" if n == 1 else f"{safe}-{n}{suffix}")
+            try:
+                fd = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                continue
+            os.close(fd)
+            return candidate
+        raise EarshotError(f"cannot find a free file name for {stem}{suffix}", "clean up the workspace")
+
+    def iter_history(self) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row], list[sqlite3.Row]]]:
+        for turn in self.turns():
+            yield turn, self.plans(turn["id"]), self.tool_runs(turn["id"])

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Earshot — run the whole test suite: unit, integration (real models, real audio server) and ui.
+#
+#   ./run-tests.sh              install what is missing (cheap when installed), then all tests
+#   ./run-tests.sh -k denoise   extra arguments go to pytest
+#
+# Tests run with the network unplugged: inside a network namespace with no interfaces when the
+# machine allows one (`unshare -n`), and always behind the socket guard in tests/conftest.py.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+./install.sh --no-start --asr base --quiet
+
+export ORT_DISABLE_TELEMETRY=1 HF_HUB_OFFLINE=1 NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
+runner=()
+if unshare -n true 2>/dev/null; then
+  runner=(unshare -n)
+  echo "==> Running tests with no network (unshare -n)"
+else
+  echo "==> unshare -n is not permitted here; the socket guard in tests/conftest.py still blocks the network"
+fi
+# pytest exits 5 when no test ran: that is a failure here too (set -e propagates it).
+"${runner[@]}" .venv/bin/python -m pytest tests "$@"
