@@ -90,9 +90,8 @@ class Executor:
         def resolve(ref: str, want: str = "file"):
             if want == "text":
                 return resolve_text(ref, session, index, texts)
-            found = resolve_ref(ref, session, self.config.paths.allowed_roots, index,
-                                {k: v[0] for k, v in outputs.items() if v})
-            return found
+            return resolve_ref(ref, session, self.config.paths.allowed_roots, index,
+                               {k: v[0] for k, v in outputs.items() if v}, self.config.limits)
 
         status, result, error = "ok", None, None
         try:

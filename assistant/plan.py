@@ -17,7 +17,7 @@ import typing
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import EarshotError, PlanInvalid
+from .errors import EarshotError, PathRefused, PlanInvalid
 from .session import Artifact, Session
 
 ARTIFACT_REF = re.compile(r"^@a(\d+)$")
@@ -101,7 +101,7 @@ def resolve_text(ref: str, session: Session | None, step_index: int, texts: dict
 
 
 def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: int,
-                outputs: dict[int, Any] | None) -> Artifact | StepOutput:
+                outputs: dict[int, Any] | None, limits=None) -> Artifact | StepOutput:
     """Turn a reference string into an Artifact (or a StepOutput placeholder while validating)."""
     ref = ref.strip()
     if m := STEP_REF.match(ref):
@@ -132,27 +132,34 @@ def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: in
         raise PlanInvalid(f"{ref!r} is not a valid reference", 'use "@a3", "@last", "$1" or a file name')
     try:
         path = session.resolve_user_path(ref, tuple(allowed_roots))
+    except PathRefused:
+        raise   # a path outside the workspace is refused outright, never "repaired" into another file
     except EarshotError as exc:
-        raise type(exc)(exc.message, exc.hint) from None
+        raise PlanInvalid(exc.message, exc.hint) from None   # an unknown file: the model may fix it
     known = session.find_artifact_by_path(path)
     if known is not None:
         return known
     if outputs is None:
         return StepOutput(0)  # a valid user file; registered when the step actually runs
-    return register_user_file(session, path)
+    return register_user_file(session, path, limits)
 
 
-def register_user_file(session: Session, path) -> Artifact:
-    """A user file named in a request becomes an artifact (kind "input"), so history can refer to it."""
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".opus", ".m4a"}
+
+
+def register_user_file(session: Session, path, limits=None) -> Artifact:
+    """A user file named in a request becomes an artifact, so history can refer to it.
+
+    An audio file is probed first: a corrupt, empty, NaN or over-long one is refused here, with the
+    file and the problem named, and never enters the session. Other files (images, text) are
+    registered as they are; the tool that takes them decides."""
     from .audio.files import probe
 
-    try:
-        info = probe(path)
+    if path.suffix.lower() in AUDIO_SUFFIXES:
+        info = probe(path, limits)
         return session.add_artifact(path, "input", duration_s=info.duration_s,
                                     sample_rate_hz=info.sample_rate_hz, channels=info.channels)
-    except EarshotError:
-        # Not audio (a text file, an image…): still a file the session knows; the tool decides.
-        return session.add_artifact(path, "input")
+    return session.add_artifact(path, "file")
 
 
 def build_args(tool, raw_args: Any, resolve, step_index: int = 1):

@@ -13,12 +13,11 @@ from pathlib import Path
 
 from ..config import PlannerOptions
 from ..errors import EarshotError, PlanInvalid
-from ..plan import Plan, parse_plan
+from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
 from .schema import plan_schema, schema_to_gbnf
 
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a", ".opus"}
 
 
 @dataclass
