@@ -46,6 +46,17 @@ class PathOptions:
         self.allowed_roots = tuple(Path(p).expanduser().resolve() for p in self.allowed_roots)
 
     @property
+    def cache_dir(self) -> Path:
+        """Derived data that can be rebuilt (llama.cpp prompt-prefix states): `$EARSHOT_CACHE`,
+        else the per-user cache folder. Shared across homes, keyed by model and prompt."""
+        env = os.environ.get("EARSHOT_CACHE")
+        if env:
+            return Path(env).expanduser().resolve()
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("earshot", appauthor=False))
+
+    @property
     def database_path(self) -> Path:
         return self.home_dir / "earshot.db"
 

@@ -155,10 +155,14 @@ class SessionStore:
         self.db.close()
 
     # -- sessions ---------------------------------------------------------------------------
-    def create_session(self, workspace: Path, title: str | None = None) -> "Session":
+    def create_session(self, workspace: Path | None = None, title: str | None = None,
+                       sessions_dir: Path | None = None) -> "Session":
+        """A new session. Without a workspace it gets its own folder, named like the session."""
         sid = new_session_id()
         while self.db.execute("SELECT 1 FROM sessions WHERE id=?", (sid,)).fetchone():
             sid = new_session_id()
+        if workspace is None:
+            workspace = (sessions_dir or self.path.parent / "sessions") / sid
         workspace = Path(workspace).expanduser().resolve()
         workspace.mkdir(parents=True, exist_ok=True)
         self.db.execute("INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",

@@ -24,11 +24,7 @@ def open_session(config: EarshotConfig, args) -> Session:
         latest = store.latest_session(workspace)
         if latest is not None:
             return latest
-    if workspace is None:
-        from ..session import new_session_id
-
-        workspace = config.paths.sessions_dir / new_session_id()
-    return store.create_session(Path(workspace))
+    return store.create_session(workspace, sessions_dir=config.paths.sessions_dir)
 
 
 def _config(args) -> EarshotConfig:
@@ -173,7 +169,7 @@ def tools(args) -> int:
         table.add_column(col)
     for t in registry:
         signature = tool_line(t).split("(", 1)[1].rsplit("):", 1)[0]
-        method = t.spec.method + ("" if t.spec.learned else " [dim](signal processing)[/]")
+        method = t.spec.method + ("" if t.spec.learned or "signal processing" in t.spec.method else " (signal processing)")
         table.add_row(t.name, t.spec.summary, method, signature)
     Console().print(table)
     return 0

@@ -142,7 +142,10 @@ class LlmClient:
             return None
         import llama_cpp
 
-        key = hashlib.sha256(f"{self.model_path.stat().st_size}:{self.model_path.name}:{llama_cpp.__version__}:"
+        # The model file's verified sha256 stamp identifies the weights without re-hashing them.
+        stamp = self.model_path.with_name(self.model_path.name + ".verified")
+        weights = stamp.read_text() if stamp.is_file() else f"{self.model_path.stat().st_size}"
+        key = hashlib.sha256(f"{weights}:{self.model_path.name}:{llama_cpp.__version__}:"
                              f"{self.options.context_tokens}:{prefix}".encode()).hexdigest()[:24]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         return self.cache_dir / f"{self.model_path.stem}-{key}.state"

@@ -128,5 +128,5 @@ def load_planner(config, registry, model_name: str | None = None) -> Planner:
     entry = store.entry(name)
     if entry.role != "llm":
         raise EarshotError(f"{name} is not a language model", "pick one with role llm in `earshot models list`")
-    llm = LlmClient(store.path(name), config.llm, cache_dir=config.paths.home_dir / "prefix_cache")
+    llm = LlmClient(store.path(name), config.llm, cache_dir=config.paths.cache_dir / "prefix")
     return Planner(llm, registry, config.planner)

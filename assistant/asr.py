@@ -1,0 +1,117 @@
+"""Speech → text with faster-whisper (CTranslate2), always from a local model folder.
+
+Models: the default "whisper-tiny.en" is English-only and fast (RTF ~0.15 on 2 cores); the optional
+"whisper-base" is multilingual and also translates to English. Which one runs:
+
+    language "en" (or the configured model is multilingual)  → the configured model
+    language "auto"  → whisper-base detects the language when installed; English goes to the
+                       configured model, anything else is transcribed by whisper-base. Without
+                       whisper-base, "auto" means English (tiny.en cannot detect languages).
+    any other language, or task "translate"  → whisper-base, or ModelMissing with the install hint
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from .audio_models.base import cached_model
+from .errors import EarshotError, ModelMissing
+from .models import ModelStore
+
+MULTILINGUAL = "whisper-base"
+SAMPLE_RATE_HZ = 16_000
+
+
+@dataclass(frozen=True)
+class Word:
+    start_s: float
+    end_s: float
+    word: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True)
+class AsrResult:
+    text: str
+    language: str
+    language_probability: float
+    duration_s: float
+    segments: tuple[Segment, ...]
+    model: str
+
+
+class SpeechRecognizer:
+    """One loaded Whisper model."""
+
+    def __init__(self, store: ModelStore, model_name: str, compute_type: str = "int8",
+                 cpu_threads: int = 0) -> None:
+        from faster_whisper import WhisperModel
+
+        self.model_name = model_name
+        path = store.path(model_name)
+        threads = cpu_threads or max(1, os.cpu_count() or 2)
+        # A local directory, always: given a bare name ("tiny.en") faster-whisper would try a hub download.
+        self.model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=threads)
+        self.multilingual = bool(self.model.model.is_multilingual)
+
+    def transcribe(self, audio_16k: np.ndarray, *, language: str | None = None, task: str = "transcribe",
+                   word_timestamps: bool = False, beam_size: int = 1, vad_filter: bool = False) -> AsrResult:
+        audio = np.ascontiguousarray(audio_16k, dtype=np.float32)
+        if language and not self.multilingual and language != "en":
+            raise EarshotError(f"{self.model_name} only understands English", "use whisper-base for other languages")
+        segments, info = self.model.transcribe(
+            audio, language=language or ("en" if not self.multilingual else None), task=task,
+            beam_size=beam_size, word_timestamps=word_timestamps, vad_filter=vad_filter,
+            condition_on_previous_text=False, without_timestamps=False)
+        out = []
+        for seg in segments:
+            words = tuple(Word(round(w.start, 3), round(w.end, 3), w.word.strip(), round(w.probability, 3))
+                          for w in (seg.words or ()))
+            out.append(Segment(round(seg.start, 3), round(seg.end, 3), seg.text.strip(), words))
+        text = " ".join(s.text for s in out).strip()
+        return AsrResult(text, info.language, round(float(info.language_probability), 3),
+                         round(len(audio) / SAMPLE_RATE_HZ, 3), tuple(out), self.model_name)
+
+    def detect_language(self, audio_16k: np.ndarray) -> tuple[str, float]:
+        if not self.multilingual:
+            return "en", 1.0
+        language, probability, _ = self.model.detect_language(np.ascontiguousarray(audio_16k, dtype=np.float32))
+        return language, float(probability)
+
+
+def get_recognizer(store: ModelStore, model_name: str) -> SpeechRecognizer:
+    """The process-wide recognizer for a model (loading is the slow part)."""
+    return cached_model(f"asr:{store.root}:{model_name}", lambda: SpeechRecognizer(store, model_name))
+
+
+def transcribe_any(store: ModelStore, default_model: str, audio_16k: np.ndarray, *, language: str = "auto",
+                   task: str = "transcribe", word_timestamps: bool = False) -> AsrResult:
+    """Pick the model for the language (see the module docstring) and transcribe."""
+    default = get_recognizer(store, default_model)
+    language = (language or "auto").lower()
+    needs_multilingual = task == "translate" or (language not in ("auto", "en") and not default.multilingual)
+    if needs_multilingual:
+        if not store.installed(MULTILINGUAL):
+            raise ModelMissing(f"{'translation' if task == 'translate' else f'language {language!r}'} needs the "
+                               f"multilingual model {MULTILINGUAL}", "run `earshot models install --asr base`")
+        model = get_recognizer(store, MULTILINGUAL)
+        return model.transcribe(audio_16k, language=None if language == "auto" else language, task=task,
+                                word_timestamps=word_timestamps)
+    if language == "auto" and not default.multilingual and store.installed(MULTILINGUAL):
+        base = get_recognizer(store, MULTILINGUAL)
+        detected, probability = base.detect_language(audio_16k)
+        if detected != "en":
+            result = base.transcribe(audio_16k, language=detected, word_timestamps=word_timestamps)
+            return result
+    return default.transcribe(audio_16k, language=None if language == "auto" else language,
+                              word_timestamps=word_timestamps)
