@@ -112,6 +112,7 @@ class ToolFinished(Event):
     summary: str
     artifacts: tuple[ArtifactInfo, ...] = ()
     error: str | None = None
+    data: dict = field(default_factory=dict)   # the tool's facts: a transcript's text, measured loudness…
 
     def to_json(self) -> dict[str, Any]:
         out = Event.to_json(self)

@@ -119,5 +119,5 @@ class Executor:
                              error=str(error) if error else None)
         emit(ToolFinished(index, name, status, round(duration, 3), result.summary if result else "",
                           tuple(artifact_info(a) for a in result.artifacts) if result else (),
-                          str(error) if error else None))
+                          str(error) if error else None, dict(result.data) if result else {}))
         return StepRecord(index, name, status, result, error, duration)
