@@ -135,3 +135,26 @@ def word_error_rate(reference: str, hypothesis: str) -> float:
         for j, h in enumerate(hyp, 1):
             prev, d[j] = d[j], min(d[j] + 1, d[j - 1] + 1, prev + (r != h))
     return d[len(hyp)] / max(len(ref), 1)
+
+
+@pytest.fixture
+def run_tool(session, config, model_store):
+    """run_tool("denoise", file="noisy.wav", strength=1.0) → ToolResult: the tool as a plan step runs it
+    (raw JSON args validated and resolved against the test session: "@a1", "@last", workspace names)."""
+    from assistant.audio_models.base import ToolContext
+    from assistant.audio_models.registry import default_registry
+    from assistant.plan import build_args, resolve_ref, resolve_text
+
+    def run(name: str, **raw_args):
+        tool = default_registry().get(name)
+
+        def resolve(ref: str, want: str = "file"):
+            if want == "text":
+                return resolve_text(ref, session, 1, {})
+            return resolve_ref(ref, session, config.paths.allowed_roots, 1, {}, config.limits)
+
+        args = build_args(tool, raw_args, resolve, step_index=1)
+        ctx = ToolContext(session=session, config=config, models=model_store, tool_name=name)
+        return tool.run(args, ctx)
+
+    return run

@@ -104,6 +104,13 @@ class ToolContext:
     def model_path(self, name: str) -> Path:
         return self.models.path(name)
 
+    def llm(self):
+        """The loaded planner model (shared with the planner), for tools that write with it (compose).
+        Calls are serialised inside the client, so a tool and a plan never run on it at once."""
+        from ..llm.client import get_llm
+
+        return get_llm(self.config)
+
     # -- outputs ---------------------------------------------------------------------------
     def new_audio_artifact(self, audio: np.ndarray, sample_rate_hz: int, name_hint: str,
                            parents: list[Artifact] | tuple[Artifact, ...] = (), fmt: str = "wav",

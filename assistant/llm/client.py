@@ -158,3 +158,19 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
+
+
+def get_llm(config, model_name: str | None = None) -> LlmClient:
+    """The process-wide client for a GGUF of the store: the planner and tools that write with the
+    model (compose) share one loaded copy, since loading costs seconds and ~2 GB of RAM."""
+    from ..audio_models.base import cached_model
+    from ..models import ModelStore
+
+    store = ModelStore(config.paths)
+    name = model_name or config.models.llm
+    entry = store.entry(name)
+    if entry.role != "llm":
+        raise EarshotError(f"{name} is not a language model", "pick one with role llm in `earshot models list`")
+    path = store.path(name)
+    return cached_model(f"llm:{path}:{config.llm.context_tokens}",
+                        lambda: LlmClient(path, config.llm, cache_dir=config.paths.cache_dir / "prefix"))

@@ -120,13 +120,7 @@ def _max_tokens(planner: Planner) -> int:
 
 def load_planner(config, registry, model_name: str | None = None) -> Planner:
     """The planner on the configured (or named) GGUF from the store, with the grammar compiled."""
-    from ..models import ModelStore
-    from .client import LlmClient
+    from .client import get_llm
 
-    store = ModelStore(config.paths)
-    name = model_name or config.models.llm
-    entry = store.entry(name)
-    if entry.role != "llm":
-        raise EarshotError(f"{name} is not a language model", "pick one with role llm in `earshot models list`")
-    llm = LlmClient(store.path(name), config.llm, cache_dir=config.paths.cache_dir / "prefix")
+    llm = get_llm(config, model_name)
     return Planner(llm, registry, config.planner)
