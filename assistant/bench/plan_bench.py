@@ -21,15 +21,20 @@ from ..config import EarshotConfig, PathOptions
 
 
 def load_labelled(path: Path | None = None) -> list[dict]:
-    if path is None:
-        text = resources.files("assistant.bench").joinpath("routing_set.json").read_text(encoding="utf-8")
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-    return json.loads(text)["requests"]
+    """The labelled requests: one JSON file, or (default) every file of the project's routing set,
+    `assistant/bench/routing/*.json` — one file per area of tools, in name order."""
+    if path is not None:
+        return json.loads(Path(path).read_text(encoding="utf-8"))["requests"]
+    folder = resources.files("assistant.bench").joinpath("routing")
+    items: list[dict] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            items += json.loads(entry.read_text(encoding="utf-8"))["requests"]
+    return items
 
 
 def prepare_session(home: Path, models_dir: Path):
-    """The fixed context every labelled request is planned against (see routing_set.json)."""
+    """The fixed context every labelled request is planned against (see routing/core.json)."""
     import soundfile as sf
 
     from ..session import SessionStore
