@@ -56,26 +56,39 @@ def silence_share(mono: np.ndarray, rate: int) -> float:
     return float(np.mean(20 * np.log10(np.maximum(rms, 1e-10)) < SILENCE_DBFS))
 
 
+TEMPO_RATE_HZ = 22050
+TEMPO_HOP = 256             # 11.6 ms onset frames: fine enough that the fitted beat period is within 1 %
+
+
 def tempo_bpm(mono: np.ndarray, rate: int) -> tuple[float | None, float]:
-    """Tempo and a 0..1 confidence (how regular the beat is). None when there is no clear beat."""
+    """Tempo and a 0..1 confidence. None when there is no steady beat (speech, noise, ambience).
+
+    librosa's beat tracker places the beats; the tempo is then the slope of a straight line through
+    the beat times (a whole-clip average, far finer than the tracker's tempogram bins). Confidence is
+    the onset envelope's normalised autocorrelation at the beat period: a real pulse repeats itself,
+    while the tracker will happily lay an even grid over noise."""
     import librosa
 
     if len(mono) < 4 * rate:
         return None, 0.0
-    y = librosa.resample(mono, orig_sr=rate, target_sr=22050) if rate != 22050 else mono
-    onset = librosa.onset.onset_strength(y=y, sr=22050)
+    y = librosa.resample(mono, orig_sr=rate, target_sr=TEMPO_RATE_HZ) if rate != TEMPO_RATE_HZ else mono
+    onset = librosa.onset.onset_strength(y=y, sr=TEMPO_RATE_HZ, hop_length=TEMPO_HOP)
     if onset.max() <= 1e-6:
         return None, 0.0
-    tempo, beats = librosa.beat.beat_track(onset_envelope=onset, sr=22050)
-    tempo = float(np.atleast_1d(tempo)[0])
-    if len(beats) < 4 or tempo <= 0:
+    _, beats = librosa.beat.beat_track(onset_envelope=onset, sr=TEMPO_RATE_HZ, hop_length=TEMPO_HOP)
+    if len(beats) < 4:
         return None, 0.0
-    intervals = np.diff(librosa.frames_to_time(beats, sr=22050))
-    regularity = float(max(0.0, 1.0 - np.std(intervals) / max(np.mean(intervals), 1e-6)))
-    # Beats must also stand out: onset strength at beats vs overall (speech has no steady pulse).
-    salience = float(np.mean(onset[beats]) / (np.mean(onset) + 1e-9))
-    confidence = regularity * min(1.0, max(0.0, (salience - 1.0) / 1.0))
-    return (round(tempo, 1) if confidence >= 0.3 else None), round(confidence, 2)
+    times = librosa.frames_to_time(beats, sr=TEMPO_RATE_HZ, hop_length=TEMPO_HOP)
+    period_s = float(np.polyfit(np.arange(len(times)), times, 1)[0])
+    if period_s <= 0:
+        return None, 0.0
+    centred = onset - onset.mean()
+    energy = float(np.dot(centred, centred)) or 1e-12
+    lag = period_s * TEMPO_RATE_HZ / TEMPO_HOP
+    lags = range(max(1, int(lag) - 1), min(len(centred) - 1, int(lag) + 2) + 1)
+    confidence = max(float(np.dot(centred[:-k], centred[k:])) / energy for k in lags)
+    confidence = round(min(max(confidence, 0.0), 1.0), 2)
+    return (round(60.0 / period_s, 1) if confidence >= 0.3 else None), confidence
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
