@@ -36,6 +36,15 @@ class PlanInvalid(EarshotError):
     """The planner produced a plan that does not validate against the registry."""
 
 
+class UnknownFile(PlanInvalid):
+    """A plan names a file that is not in the workspace. The planner may repair a name it made up,
+    but never swaps a file the user typed for another one."""
+
+    def __init__(self, name: str, message: str, hint: str = "") -> None:
+        super().__init__(message, hint)
+        self.name = name
+
+
 class ToolFailed(EarshotError):
     """A tool raised, timed out or was cancelled while running a step."""
 

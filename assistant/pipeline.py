@@ -83,10 +83,10 @@ class Assistant:
         turn_id = self.session.begin_turn(text, source)
         self.emit(TurnStarted(turn_id, self.session.id, text, source))
         try:
-            plan = await self._plan(text, turn_id)
+            plan, rejection = await self._plan(text, turn_id)
             if plan is None:
-                return self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; "
-                                    "please rephrase it (the details are in `earshot history`).")
+                return self._finish(turn_id, "failed", f"I couldn't make a valid plan for that: {rejection}. "
+                                    "Nothing was run; please rephrase it (`earshot history` has the details).")
             report = await self.executor.run(plan, self.session, turn_id, self.emit, self._cancel) \
                 if plan.steps else ExecutionReport()
             composed = compose(plan, report, self.registry)
@@ -114,11 +114,11 @@ class Assistant:
         if outcome.plan is None:
             last = outcome.attempts[-1]
             self.emit(PlanRejected(last.error or "invalid plan", last.raw))
-            return None
+            return None, last.error or "the plan did not validate"
         plan = outcome.plan
         self.emit(PlanReady(tuple({"tool": s.tool, "args": s.args} for s in plan.steps), plan.say,
                             len(outcome.attempts), round(outcome.plan_ms, 1), outcome.completion_tokens))
-        return plan
+        return plan, None
 
     def _finish(self, turn_id: int, status: str, text: str, artifacts: list[str] | None = None) -> Reply:
         self.session.end_turn(turn_id, status, reply=text)

@@ -17,7 +17,7 @@ import typing
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import EarshotError, PathRefused, PlanInvalid
+from .errors import EarshotError, PathRefused, PlanInvalid, UnknownFile
 from .session import Artifact, Session
 
 ARTIFACT_REF = re.compile(r"^@a(\d+)$")
@@ -135,7 +135,7 @@ def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: in
     except PathRefused:
         raise   # a path outside the workspace is refused outright, never "repaired" into another file
     except EarshotError as exc:
-        raise PlanInvalid(exc.message, exc.hint) from None   # an unknown file: the model may fix it
+        raise UnknownFile(ref, exc.message, exc.hint) from None   # the model may fix a name it made up
     known = session.find_artifact_by_path(path)
     if known is not None:
         return known

@@ -7,12 +7,13 @@ error in front of it. Still invalid: the user sees the error; nothing runs.
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import PlannerOptions
-from ..errors import EarshotError, PlanInvalid
+from ..errors import EarshotError, PlanInvalid, UnknownFile
 from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
@@ -109,9 +110,18 @@ class Planner:
             except PlanInvalid as exc:
                 outcome.attempts.append(Attempt(done.text, str(exc), done.elapsed_ms, done.prompt_tokens,
                                                 done.completion_tokens, done.cached_prompt_tokens))
+                if isinstance(exc, UnknownFile) and _names_file(request, exc.name):
+                    # The user typed that name: "repairing" it would run the tool on some other file.
+                    return outcome
                 messages += [{"role": "assistant", "content": done.text},
                              {"role": "user", "content": prompts.repair_prompt(exc.message)}]
         return outcome
+
+
+def _names_file(request: str, name: str) -> bool:
+    """Did the user type this file name (case-insensitively, as a whole word)?"""
+    name = name.strip()
+    return bool(name) and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", request, re.IGNORECASE) is not None
 
 
 def _max_tokens(planner: Planner) -> int:

@@ -112,3 +112,13 @@ def test_history_is_trimmed_to_the_token_budget(session):
     assert len(turn_part.split()) <= 200 + 5
     assert "request number 49" in turn_part          # newest kept
     assert "request number 0 " not in turn_part       # oldest dropped
+
+
+def test_a_file_the_user_typed_is_never_repaired_into_another(session):
+    """"describe nothere.wav" must not end up describing some other file."""
+    (session.workspace / "memo.wav").write_bytes(b"x")
+    p = planner(['{"steps":[{"tool":"gain","args":{"file":"nothere.wav"}}],"say":null}',
+                 '{"steps":[{"tool":"gain","args":{"file":"memo.wav"}}],"say":null}'])
+    outcome = p.plan("make nothere.wav louder", session)
+    assert outcome.plan is None and len(outcome.attempts) == 1
+    assert "nothere.wav" in outcome.attempts[0].error
