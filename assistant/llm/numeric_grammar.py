@@ -107,15 +107,32 @@ def _frac_at_most(d: str, used: int = 0) -> str:
     return _alt(opts)
 
 
+def _frac_between(lo: str, hi: str) -> str:
+    """Digits after the point (1..FRACTION_DIGITS of them) whose value lies in [0.lo, 0.hi].
+
+    A k-digit fraction s has the value int(s) / 10^k, so for each length the allowed digit strings
+    are one same-length range (leading zeros included)."""
+    full = 10 ** FRACTION_DIGITS
+    low = int(lo.ljust(FRACTION_DIGITS, "0")) if lo else 0
+    high = int(hi.ljust(FRACTION_DIGITS, "0")) if hi else 0
+    options = []
+    for k in range(1, FRACTION_DIGITS + 1):
+        scale = full // 10 ** k
+        a, b = -(-low // scale), high // scale
+        if a <= b:
+            options.append(_same_len(str(a).zfill(k), str(b).zfill(k)))
+    return _alt(options)
+
+
 def _magnitude(lo: Decimal, hi: Decimal) -> str:
     """Non-negative decimals in [lo, hi]."""
     ilo, flo = _split(lo)
     ihi, fhi = _split(hi)
     if ilo == ihi:
-        if flo and fhi:
-            raise ValueError(f"bounds [{lo}, {hi}] within one unit are not supported")
-        return f'{_lit(str(ilo))} ("." {_frac_at_most(fhi)})?' if not flo else \
-            f'{_lit(str(ilo))} "." {_frac_at_least(flo)}'
+        # Both bounds in one unit (0.1..0.9): the integer part is fixed, the digits after the point
+        # span a range; without a fraction the number is the integer itself, allowed when lo is.
+        fraction = _frac_between(flo, fhi)
+        return f'{_lit(str(ilo))} ("." {fraction})?' if not flo else f'{_lit(str(ilo))} "." {fraction}'
     opts = []
     if flo:
         opts.append(f'{_lit(str(ilo))} "." {_frac_at_least(flo)}')

@@ -11,7 +11,8 @@ from assistant.llm.numeric_grammar import FRACTION_DIGITS, decimal_range, intege
 JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]{1,%d})?" % FRACTION_DIGITS)
 
 INT_BOUNDS = [(-60, 24), (0, 1), (8000, 192000), (1, 8), (-5, -1), (0, 0), (-999, 1000)]
-DEC_BOUNDS = [(0, 1), (0.5, 2.0), (-60, 24), (-40, -5), (0, 60), (0.25, 4), (-1.5, 1.5), (0, 0.5), (20, 20000)]
+DEC_BOUNDS = [(0, 1), (0.5, 2.0), (-60, 24), (-40, -5), (0, 60), (0.25, 4), (-1.5, 1.5), (0, 0.5), (20, 20000),
+              (0.1, 0.9), (0.05, 0.95), (2.25, 2.5), (-0.9, -0.1), (3, 3.75), (0.333, 0.334)]
 
 
 @pytest.mark.parametrize("lo,hi", INT_BOUNDS)
