@@ -74,8 +74,12 @@ class EarshotApp(App):
         self._device = "CPU"
 
     # -- start-up ---------------------------------------------------------------------------
-    async def on_mount(self) -> None:
-        await self.push_screen(MainScreen(self._completion_candidates))
+    def get_default_screen(self) -> MainScreen:
+        self.main = MainScreen(self._completion_candidates, on_ready=self._setup)
+        return self.main
+
+    def _setup(self) -> None:
+        """Runs once the main screen is composed: fill it, then start loading models behind it."""
         self.sub_title = f"session {self.session.id}"
         self.status.set_session(f"{self.session.workspace}")
         self.status.set_models(self._models_line(loading=self.autoload), loading=self.autoload)
@@ -146,23 +150,23 @@ class EarshotApp(App):
     # -- widgets ----------------------------------------------------------------------------
     @property
     def conversation(self) -> Conversation:
-        return self.screen.query_one(Conversation)
+        return self.main.query_one(Conversation)
 
     @property
     def artifacts_pane(self) -> ArtifactsPane:
-        return self.screen.query_one(ArtifactsPane)
+        return self.main.query_one(ArtifactsPane)
 
     @property
     def prompt(self) -> PromptInput:
-        return self.screen.query_one(PromptInput)
+        return self.main.query_one(PromptInput)
 
     @property
     def status(self) -> StatusLine:
-        return self.screen.query_one(StatusLine)
+        return self.main.query_one(StatusLine)
 
     @property
     def listening(self) -> ListeningStatus:
-        return self.screen.query_one(ListeningStatus)
+        return self.main.query_one(ListeningStatus)
 
     def _completion_candidates(self) -> list[str]:
         refs = [a.ref for a in self.artifacts_pane.artifacts]

@@ -14,9 +14,10 @@ from ..widgets.status import StatusLine
 
 
 class MainScreen(Screen):
-    def __init__(self, candidates) -> None:
+    def __init__(self, candidates, on_ready=None) -> None:
         super().__init__()
         self._candidates = candidates
+        self._on_ready = on_ready
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -31,3 +32,5 @@ class MainScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(PromptInput).focus()
+        if self._on_ready is not None:
+            self._on_ready()
