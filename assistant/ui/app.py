@@ -26,7 +26,6 @@ from ..events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, R
 from ..session import Artifact, Session, SessionStore
 from .messages import (LISTENING_MODES, MODE_LABELS, ArtifactChosen, ModelsStatus, PipelineEvent, TurnDone, VoiceLoop,
                        VoiceStatus, VoiceStatusChanged)
-from .screens.dialogs import HelpScreen, RenameScreen
 from .screens.main import MainScreen
 from .widgets.artifacts import ArtifactsPane
 from .widgets.conversation import AssistantReply, Conversation, Notice, ToolCard, UserTurn
@@ -284,7 +283,7 @@ class EarshotApp(App):
 
     # -- actions ----------------------------------------------------------------------------
     def action_interrupt(self) -> None:
-        if isinstance(self.screen, (HelpScreen, RenameScreen)):
+        if self.screen is not self.main:    # a dialog is open: Esc closes it
             self.screen.dismiss(None)
             return
         if self._playing is not None:
@@ -316,6 +315,8 @@ class EarshotApp(App):
         self.exit()
 
     def action_help(self) -> None:
+        from .screens.dialogs import HelpScreen   # Markdown is slow to import: not on the start-up path
+
         self.push_screen(HelpScreen())
 
     def action_focus_files(self) -> None:
@@ -377,6 +378,8 @@ class EarshotApp(App):
                 self.ui_session.rename_artifact(artifact.num, name)
                 self.refresh_artifacts()
                 self.notify(f"@{artifact.id} is now “{name}”", timeout=3)
+
+        from .screens.dialogs import RenameScreen
 
         self.push_screen(RenameScreen(artifact.ref, artifact.name), done)
 
