@@ -17,6 +17,7 @@ from rich.markup import escape
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.widgets import Input
 
 from ..config import EarshotConfig
@@ -235,8 +236,11 @@ class EarshotApp(App):
 
     # -- pipeline events --------------------------------------------------------------------
     def on_pipeline_event(self, message: PipelineEvent) -> None:
+        try:
+            conv = self.conversation
+        except NoMatches:   # the app is closing; the store already holds the event's facts
+            return
         event = message.event
-        conv = self.conversation
         if isinstance(event, Transcript):
             pass   # the TurnStarted that follows carries the same text, marked spoken
         elif isinstance(event, TurnStarted):

@@ -85,7 +85,10 @@ class AssistantReply(Static):
 
 
 class ToolCard(Vertical):
-    """One tool run: tool name, arguments, progress, elapsed time, then its result or error."""
+    """One tool run: tool name, arguments, progress, elapsed time, then its result or error.
+
+    Events can arrive before the card has composed its children, so the card keeps its state and
+    draws it whenever it can (`_sync`)."""
 
     def __init__(self, step: int, tool: str, args: dict, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(classes="tool-card running")
@@ -95,58 +98,67 @@ class ToolCard(Vertical):
         self.status = "running"
         self._clock = clock
         self._started = clock()
-        self._message = ""
+        self._fraction: float | None = None
+        self._result = ""
+        self._duration_s: float | None = None
         self._timer = None
 
     def compose(self) -> ComposeResult:
-        yield Static(self._header(0.0), classes="tool-head")
+        yield Static(self._header(), classes="tool-head")
         yield Static(escape(_args_text(self.args)) or "[dim](no arguments)[/]", classes="tool-args")
         yield ProgressBar(total=None, show_eta=False, show_percentage=True, classes="tool-progress")
         yield Static("", classes="tool-result")
 
     def on_mount(self) -> None:
-        self._timer = self.set_interval(0.5, self._tick)
-
-    def _header(self, elapsed_s: float) -> str:
-        mark = {"running": "▶", "ok": "✓", "failed": "✗", "timeout": "⌛", "cancelled": "⏹"}.get(self.status, "?")
-        return f"[b]{mark} {self.step}. {escape(self.tool)}[/b]  [dim]{elapsed_s:.1f} s[/]"
-
-    def _tick(self) -> None:
         if self.status == "running":
-            self.query_one(".tool-head", Static).update(self._header(self._clock() - self._started))
+            self._timer = self.set_interval(0.5, self._sync)
+        self._sync()
+
+    def _header(self) -> str:
+        mark = {"running": "▶", "ok": "✓", "failed": "✗", "timeout": "⌛", "cancelled": "⏹"}.get(self.status, "?")
+        elapsed = self._duration_s if self._duration_s is not None else self._clock() - self._started
+        return f"[b]{mark} {self.step}. {escape(self.tool)}[/b]  [dim]{elapsed:.1f} s[/]"
+
+    def _sync(self) -> None:
+        if not self.is_mounted or not self.children:
+            return
+        self.query_one(".tool-head", Static).update(self._header())
+        bar = self.query_one(ProgressBar)
+        if self._fraction is not None:
+            bar.update(total=100, progress=round(self._fraction * 100))
+        bar.display = self.status == "running"   # the outcome line replaces the bar when done
+        self.query_one(".tool-result", Static).update(self._result)
+        if self.status != "running" and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+
+    def _set_status(self, status: str) -> None:
+        self.remove_class(self.status)
+        self.status = status
+        self.add_class(status)
 
     def progress(self, event: ToolProgress) -> None:
-        bar = self.query_one(ProgressBar)
-        bar.update(total=100, progress=round(event.fraction * 100))
+        self._fraction = event.fraction
         if event.message:
-            self.query_one(".tool-result", Static).update(f"[dim]{escape(event.message)}[/]")
+            self._result = f"[dim]{escape(event.message)}[/]"
+        self._sync()
 
     def finish(self, event: ToolFinished) -> None:
-        self.status = event.status
-        if self._timer is not None:
-            self._timer.stop()
-        self.remove_class("running")
-        self.add_class(event.status)
-        self.query_one(".tool-head", Static).update(self._header(event.duration_s))
-        bar = self.query_one(ProgressBar)
-        if event.status == "ok":
-            bar.update(total=100, progress=100)
-        bar.display = False      # the outcome line replaces the bar: less noise in a long session
+        self._set_status(event.status)
+        self._duration_s = event.duration_s
         if event.status == "ok":
             made = "  ".join(f"@{a.id} {a.name}" for a in event.artifacts)
-            text = escape(event.summary or "done") + (f"\n[dim]→ {escape(made)}[/]" if made else "")
+            self._result = escape(event.summary or "done") + (f"\n[dim]→ {escape(made)}[/]" if made else "")
         else:
-            text = f"[b]{event.status}:[/b] " + escape(event.error or event.summary or "")
-        self.query_one(".tool-result", Static).update(text)
+            self._result = f"[b]{event.status}:[/b] " + escape(event.error or event.summary or "")
+        self._sync()
 
     def interrupt(self) -> None:
         if self.status == "running":
-            self.status = "cancelled"
-            if self._timer is not None:
-                self._timer.stop()
-            self.remove_class("running")
-            self.add_class("cancelled")
-            self.query_one(".tool-head", Static).update(self._header(self._clock() - self._started))
+            self._duration_s = self._clock() - self._started
+            self._set_status("cancelled")
+            self._result = "[b]interrupted[/b]"
+            self._sync()
 
 
 class Notice(Static):
