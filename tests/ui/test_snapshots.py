@@ -28,14 +28,19 @@ def make_app(config, session) -> EarshotApp:
 
 
 async def settle(pilot) -> None:
+    pilot.app.main.query_one("#prompt").cursor_blink = False   # a blinking cursor is a coin flip
     await pilot.pause()
+    await pilot.app.workers.wait_for_complete()   # the waveform is read on a worker
+    await pilot.pause()
+    pilot.app.main.query_one("#conversation").scroll_end(animate=False)
     await pilot.wait_for_scheduled_animations()
-    await pilot.pause(0.3)   # the waveform is read on a worker
+    await pilot.pause()
 
 
 async def play_turn(pilot, session) -> None:
     """One finished turn and one still running, as the pipeline would emit them."""
     app = pilot.app
+    await settle(pilot)   # the main screen has drawn and loaded the session before events arrive
     out = tone(SNAPSHOT_ROOT / "workspace" / "memo-denoised.wav", seconds=3.0)
     session.add_artifact(out, "audio", tool="denoise", parents=("a1",), duration_s=3.0, sample_rate_hz=48000,
                          channels=1)

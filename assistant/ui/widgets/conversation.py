@@ -112,7 +112,7 @@ class ToolCard(Vertical):
     def on_mount(self) -> None:
         if self.status == "running":
             self._timer = self.set_interval(0.5, self._sync)
-        self._sync()
+        self.call_after_refresh(self._sync)   # children exist after the first refresh
 
     def _header(self) -> str:
         mark = {"running": "▶", "ok": "✓", "failed": "✗", "timeout": "⌛", "cancelled": "⏹"}.get(self.status, "?")
