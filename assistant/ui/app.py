@@ -9,8 +9,8 @@ tool and nothing the pipeline records depends on the UI staying open.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
-from pathlib import Path
 from typing import Callable
 
 from rich.markup import escape
@@ -26,7 +26,7 @@ from ..events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, R
                       ToolProgress, ToolStarted, Transcript, TurnStarted)
 from ..session import Artifact, Session, SessionStore
 from .messages import (LISTENING_MODES, MODE_LABELS, ArtifactChosen, ModelsStatus, PipelineEvent, TurnDone, VoiceLoop,
-                       VoiceStatus, VoiceStatusChanged)
+                       VoiceStatusChanged)
 from .screens.main import MainScreen
 from .widgets.artifacts import ArtifactsPane
 from .widgets.conversation import AssistantReply, Conversation, Notice, ToolCard, UserTurn
@@ -67,6 +67,7 @@ class EarshotApp(App):
         self._turn_loop: asyncio.AbstractEventLoop | None = None
         self._turn_task: asyncio.Task | None = None
         self._turn_worker = None
+        self._turn_settled = threading.Event()
         self._reply: AssistantReply | None = None
         self._cards: dict[int, ToolCard] = {}
         self._player = None
@@ -199,6 +200,7 @@ class EarshotApp(App):
         if source == "spoken":
             self.listening.set_turn_state("thinking")
         self._ensure_assistant()
+        self._turn_settled.clear()
         self._turn_worker = self._run_turn(text, source)
         return True
 
@@ -214,6 +216,7 @@ class EarshotApp(App):
         except Exception as exc:   # a bug: show it, keep the app alive
             self._emit(ErrorEvent(f"internal error: {type(exc).__name__}: {exc}", "please report it"))
         finally:
+            self._turn_settled.set()   # the store has the turn's final status from here on
             # An interrupted plan leaves llama.cpp finishing its call in a thread; wait for it before
             # the next turn may start, so the model is never used by two threads at once.
             try:
@@ -307,11 +310,9 @@ class EarshotApp(App):
         """Quit, mid-turn too: the turn is interrupted and recorded before the app goes away."""
         if self.busy:
             self.action_interrupt()
-            worker = self._turn_worker
-            if worker is not None:
-                deadline = time.monotonic() + 5.0
-                while self._turn_task is not None and time.monotonic() < deadline:
-                    await asyncio.sleep(0.05)
+            deadline = time.monotonic() + 10.0
+            while not self._turn_settled.is_set() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
         if self._player is not None:
             self._player.stop()
         if self.voice_loop is not None:

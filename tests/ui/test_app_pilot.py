@@ -10,8 +10,7 @@ import pytest
 
 from assistant.ui.app import EarshotApp
 from assistant.ui.widgets.artifacts import ArtifactsPane
-from assistant.ui.widgets.conversation import AssistantReply, Notice, ToolCard, UserTurn
-from assistant.ui.widgets.listening import ListeningStatus
+from assistant.ui.widgets.conversation import AssistantReply, ToolCard, UserTurn
 from tests.conftest import require_models
 
 from .conftest import TEST_LLM, wait_for
