@@ -44,6 +44,7 @@ class EarshotApp(App):
         Binding("f1", "help", "Help"),
         Binding("f2", "cycle_mode", "Mode"),
         Binding("f3", "focus_files", "Files"),
+        Binding("f4", "talk", "Talk"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -170,7 +171,7 @@ class EarshotApp(App):
         return self.main.query_one(ListeningStatus)
 
     def _completion_candidates(self) -> list[str]:
-        refs = [a.ref for a in self.artifacts_pane.artifacts]
+        refs = [a.ref for a in reversed(self.artifacts_pane.artifacts)] + ["@last"]
         return refs + ["@" + name for name in workspace_files(self.session.workspace)]
 
     def refresh_artifacts(self, select_last: bool = False) -> None:
@@ -334,6 +335,14 @@ class EarshotApp(App):
         self.listening.set_mode(self.mode)
         self.notify(f"listening mode: {MODE_LABELS[self.mode]}" +
                     ("" if self.voice_loop else " (applies when the voice loop runs)"), timeout=3)
+
+    def action_talk(self) -> None:
+        if self.voice_loop is None:
+            self.notify("no voice loop is running: type your request", severity="warning", timeout=4)
+        elif self.mode != "push_to_talk":
+            self.notify("F4 talks in push-to-talk mode (F2 switches modes)", timeout=4)
+        else:
+            self.voice_loop.talk()
 
     def on_voice_status_changed(self, message: VoiceStatusChanged) -> None:
         self.mode = message.status.mode

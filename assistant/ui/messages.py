@@ -41,6 +41,9 @@ class VoiceLoop(Protocol):
 
     def set_mode(self, mode: ListeningMode) -> None: ...
 
+    def talk(self) -> None:
+        """Push-to-talk: start capturing, or end the utterance if capturing (terminals have no key-up)."""
+
     def stop(self) -> None: ...
 
 

@@ -45,12 +45,16 @@ class FakeLoopWithoutMic:
 
     def __init__(self):
         self.modes = []
+        self.talks = 0
 
     def start(self, status, utterance):
         status(VoiceStatus(voice_loop=True, microphone=None))
 
     def set_mode(self, mode):
         self.modes.append(mode)
+
+    def talk(self):
+        self.talks += 1
 
     def stop(self):
         pass
@@ -65,6 +69,8 @@ async def test_voice_loop_without_microphone_shows_banner_and_typing_works(confi
         assert widget.banner and "no microphone" in str(widget.render())
         await pilot.press("f2")
         assert loop.modes == ["push_to_talk"]
+        await pilot.press("f4")
+        assert loop.talks == 1
         assert app.focused is app.query_one(PromptInput)
         await pilot.press("h", "i")
         assert app.query_one(PromptInput).value == "hi"
@@ -118,7 +124,11 @@ async def test_insert_reference_rename_and_completion(config, session):
         await pilot.press("n", "o", "r", "m", "space", "@", "m", "e")
         await wait_for(pilot, lambda: prompt._suggestion, 5)
         await pilot.press("tab")
-        assert prompt.value == "norm @memo.wav "
+        assert prompt.value == "norm memo.wav "   # a file completes to its plain name
+        prompt.value = "trim @a"
+        await wait_for(pilot, lambda: prompt._suggestion, 5)
+        await pilot.press("tab")
+        assert prompt.value == "trim @a2 "       # the newest artifact first
 
 
 async def test_history_and_slash_commands(config, session):

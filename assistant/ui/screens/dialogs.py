@@ -20,11 +20,12 @@ workspace; nothing leaves this machine.
 |---|---|
 | Enter | send the request |
 | ↑ / ↓ | previous / next request |
-| Tab | complete `@a3`, a workspace file or a `/command` |
+| Tab | complete `@a3`, `@` + a workspace file name, or a `/command` |
 | Esc, Ctrl+C | interrupt the running turn |
 | F1 | this help |
 | F2 | switch listening mode (always / push-to-talk / wake phrase) |
 | F3 | go to the file list |
+| F4 | push-to-talk: start / end speaking (in push-to-talk mode) |
 | Ctrl+Q | quit (the session is kept; `earshot` resumes it) |
 
 In the file list: **p** play/stop, **i** put `@id` into the request, **o** show and copy

@@ -1,12 +1,15 @@
 """The input box: history on ↑/↓, completion of `@` artifact ids, workspace files and slash commands."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable
 
 from textual.binding import Binding
 from textual.suggester import Suggester
 from textual.widgets import Input
+
+ARTIFACT_REF = re.compile(r"@(a\d+|last)")
 
 SLASH_COMMANDS = {
     "/help": "keys and commands",
@@ -85,7 +88,12 @@ class PromptInput(Input):
 
     def action_complete(self) -> None:
         if self._suggestion:
-            self.value = self._suggestion
+            value = self._suggestion
+            head, _, word = value.rpartition(" ")
+            if word.startswith("@") and not ARTIFACT_REF.fullmatch(word):
+                # "@" only finds a workspace file; the plan names files plainly (`@name` is not a reference)
+                value = (head + " " if head else "") + word[1:]
+            self.value = value
             if not self.value.startswith("/"):
                 self.value += " "
             self.cursor_position = len(self.value)
