@@ -69,6 +69,7 @@ class EarshotApp(App):
         self._turn_task: asyncio.Task | None = None
         self._turn_worker = None
         self._turn_settled = threading.Event()
+        self._assistant_lock = threading.Lock()
         self._reply: AssistantReply | None = None
         self._cards: dict[int, ToolCard] = {}
         self._player = None
@@ -120,11 +121,12 @@ class EarshotApp(App):
         self.post_message(ModelsStatus(f"ready in {time.perf_counter() - t0:.1f} s", 1.0, done=True))
 
     def _ensure_assistant(self):
-        if self.assistant is None:
-            from ..pipeline import Assistant
+        with self._assistant_lock:   # the loading worker and the first request may race to build it
+            if self.assistant is None:
+                from ..pipeline import Assistant
 
-            self.assistant = Assistant(self.config, self.session, emit=self._emit, speak=self.speak,
-                                       llm_name=self.llm_name)
+                self.assistant = Assistant(self.config, self.session, emit=self._emit, speak=self.speak,
+                                           llm_name=self.llm_name)
         return self.assistant
 
     def on_models_status(self, message: ModelsStatus) -> None:
@@ -454,6 +456,8 @@ def _device(config: EarshotConfig) -> str:
     return "GPU" if gpu else "CPU"
 
 
-def run_tui(config: EarshotConfig, session: Session, *, llm_name: str | None = None, speak: bool = True) -> int:
-    EarshotApp(config, session, llm_name=llm_name, speak=speak).run()
+def run_tui(config: EarshotConfig, session: Session, *, llm_name: str | None = None, speak: bool = True,
+            voice_loop: VoiceLoop | None = None) -> int:
+    """`earshot` on a terminal. `voice_loop` is where the voice loop (assistant/audio/) plugs in."""
+    EarshotApp(config, session, llm_name=llm_name, speak=speak, voice_loop=voice_loop).run()
     return 0
