@@ -19,7 +19,14 @@ from pathlib import Path
 MARKER = b"Ask:"          # start of the input placeholder, drawn in the first full frame
 
 
-def _one_run(timeout_s: float) -> float:
+# The same measurement on the smallest Textual app that draws the marker: what any Textual app
+# costs on this machine right now, so a slow figure on a busy machine can be read against it.
+BASELINE_APP = ("from textual.app import App\nfrom textual.widgets import Static\n"
+                "class A(App):\n    BINDINGS = [('ctrl+q', 'quit')]\n"
+                "    def compose(self):\n        yield Static('Ask: baseline')\nA().run()\n")
+
+
+def _one_run(timeout_s: float, baseline: bool = False) -> float:
     import fcntl
     import pty
     import struct
@@ -37,8 +44,9 @@ def _one_run(timeout_s: float) -> float:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
         workspace = Path(tmp) / "workspace"
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "assistant", "--new-session", "--workspace", str(workspace),
-                                 "--no-speak"], stdin=slave, stdout=slave, stderr=slave, env=env,
+        argv = [sys.executable, "-c", BASELINE_APP] if baseline else \
+            [sys.executable, "-m", "assistant", "--new-session", "--workspace", str(workspace), "--no-speak"]
+        proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
                                 close_fds=True, start_new_session=True)
         os.close(slave)
         seen = b""
@@ -80,13 +88,21 @@ def _one_run(timeout_s: float) -> float:
 
 
 def run_startup_bench(runs: int = 5, timeout_s: float = 60.0) -> dict:
-    times = [_one_run(timeout_s) for _ in range(max(1, runs))]
+    times, base = [], []
+    for _ in range(max(1, runs)):   # interleaved, so both see the same machine load
+        times.append(_one_run(timeout_s))
+        base.append(_one_run(timeout_s, baseline=True))
     return {"runs": len(times), "first_screen_ms": [round(t * 1000, 1) for t in times],
+            "baseline_textual_hello_p50_ms": round(statistics.median(base) * 1000, 1),
             "first_screen_p50_ms": round(statistics.median(times) * 1000, 1),
-            "first_screen_max_ms": round(max(times) * 1000, 1), "terminal": "80x24 pty"}
+            "first_screen_max_ms": round(max(times) * 1000, 1), "terminal": "80x24 pty",
+            # a busy machine inflates every figure: say how busy it was
+            "load_average_1min": round(os.getloadavg()[0], 2), "cpus": os.cpu_count()}
 
 
 def print_result(result: dict) -> None:
     print(f"time to first drawn screen over {result['runs']} launches (80×24 pseudo-terminal): "
-          f"median {result['first_screen_p50_ms']:.0f} ms, max {result['first_screen_max_ms']:.0f} ms")
+          f"median {result['first_screen_p50_ms']:.0f} ms, max {result['first_screen_max_ms']:.0f} ms "
+          f"(load average {result['load_average_1min']} on {result['cpus']} CPUs)")
+    print(f"a minimal Textual app in the same run: median {result['baseline_textual_hello_p50_ms']:.0f} ms")
     print("runs (ms): " + ", ".join(f"{t:.0f}" for t in result["first_screen_ms"]))

@@ -97,7 +97,8 @@ class EarshotApp(App):
             self.voice_loop.start(lambda s: self.post_message(VoiceStatusChanged(s)),
                                   lambda text: self.call_from_thread(self.submit, text, "spoken"))
         if self.autoload:
-            self._load_models()
+            # after the first frame: importing llama.cpp holds the GIL and would delay the first paint
+            self.call_after_refresh(lambda: self.set_timer(0.05, self._load_models))
         if self.on_first_paint is not None:
             self.call_after_refresh(self.on_first_paint)
 
