@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"earshot {__version__}")
     parser.add_argument("--no-speak", action="store_true", help="print replies without speaking them")
+    parser.add_argument("--plain", action="store_true", help="a plain prompt loop instead of the terminal UI "
+                        "(also used when stdout is not a terminal)")
     _session_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -90,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     bplan.add_argument("--llm", help="model to measure (default: the configured planner)")
     bplan.add_argument("--set", type=Path, help="labelled requests (default: the project's routing set)")
     bplan.add_argument("--limit", type=int, help="only the first N requests")
+    bstart = bsub.add_parser("startup", help="time from `earshot` to its first drawn screen, in a pseudo-terminal")
+    bstart.add_argument("--json", action="store_true")
+    bstart.add_argument("--runs", type=int, default=5, help="launches to measure (default 5)")
     return parser
 
 

@@ -300,6 +300,10 @@ class Session:
         rows = self.db.execute("SELECT * FROM artifacts WHERE session_id=? ORDER BY num", (self.id,)).fetchall()
         return [self._row_to_artifact(r) for r in rows]
 
+    def rename_artifact(self, num: int, name: str) -> None:
+        """Change the name shown for an artifact; the file on disk and its provenance stay as they are."""
+        self.db.execute("UPDATE artifacts SET name=? WHERE session_id=? AND num=?", (name, self.id, num))
+
     def last_artifact(self, kind: str | None = None) -> Artifact | None:
         sql = "SELECT * FROM artifacts WHERE session_id=?"
         params: list[Any] = [self.id]

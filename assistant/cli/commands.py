@@ -109,9 +109,13 @@ def plan(args) -> int:
 
 
 def interactive(args) -> int:
-    """A plain prompt loop (the Textual UI replaces it when installed)."""
+    """The terminal UI on a terminal; a plain prompt loop with --plain or when stdout is not a terminal."""
     config = _config(args)
     session = open_session(config, args)
+    if not getattr(args, "plain", False) and sys.stdout.isatty() and sys.stdin.isatty():
+        from ..ui.app import run_tui
+
+        return run_tui(config, session, llm_name=args.llm, speak=not args.no_speak and config.speech.speak_replies)
     console = _stderr_console()
     assistant = _assistant(config, session, human_printer(console), not args.no_speak, args.llm)
     console.print(f"[bold]Earshot[/] — session {session.id}, workspace {session.workspace}")
@@ -314,5 +318,11 @@ def bench(args) -> int:
             print(json.dumps(result, indent=1))
         else:
             print_result(result)
+        return 0
+    if args.bench_command == "startup":
+        from ..bench.startup_bench import print_result as print_startup, run_startup_bench
+
+        result = run_startup_bench(runs=args.runs)
+        print(json.dumps(result, indent=1)) if args.json else print_startup(result)
         return 0
     return 2

@@ -1,0 +1,88 @@
+"""The TUI driven headless by Textual's Pilot, on the real pipeline with the small test model.
+
+SmolLM2-135M plans "describe tone.wav" as the `describe` tool (which writes a measurements file);
+the assertions are on the machinery — a user turn, a tool card that finished, a reply, the new
+artifact in the file list, the store's record of the turn — not on the wording of the reply.
+"""
+from __future__ import annotations
+
+import pytest
+
+from assistant.ui.app import EarshotApp
+from assistant.ui.widgets.artifacts import ArtifactsPane
+from assistant.ui.widgets.conversation import AssistantReply, ToolCard, UserTurn
+from tests.conftest import require_models
+
+from .conftest import TEST_LLM, wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.anyio]
+
+
+def make_app(config, session, **kw) -> EarshotApp:
+    return EarshotApp(config, session, llm_name=TEST_LLM, speak=False, **kw)
+
+
+async def type_request(pilot, text: str) -> None:
+    await pilot.click("#prompt")
+    for ch in text:
+        await pilot.press(ch if ch != " " else "space")
+    await pilot.press("enter")
+
+
+async def test_typed_request_shows_tool_card_reply_and_artifact(config, workspace_with_tone):
+    require_models(TEST_LLM)
+    session = workspace_with_tone
+    app = make_app(config, session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.models_ready, 600)
+        await type_request(pilot, "describe tone.wav")
+        await wait_for(pilot, lambda: app.query(UserTurn), 30)
+        assert app.query_one(UserTurn).text == "describe tone.wav"
+        await wait_for(pilot, lambda: not app.busy, 900)
+        await pilot.pause(0.3)
+
+        turn = session.turns()[-1]
+        assert turn["status"] == "ok", dict(turn)
+        runs = session.tool_runs(turn["id"])
+        assert runs, "the plan ran no tool"
+        cards = app.query(ToolCard)
+        assert [c.tool for c in cards] == [r["tool"] for r in runs]
+        assert all(c.status == "ok" for c in cards)
+        reply = app.query_one(AssistantReply)
+        assert reply.text == turn["reply_text"] and reply.text
+        listed = {a.id for a in app.query_one(ArtifactsPane).artifacts}
+        produced = {a.id for a in session.artifacts() if a.tool}
+        assert produced and produced <= listed
+        # tone.wav itself was registered as the turn's input and is listed too
+        assert any(a.name == "tone.wav" for a in app.query_one(ArtifactsPane).artifacts)
+
+
+async def test_escape_interrupts_the_running_turn(config, workspace_with_tone):
+    require_models(TEST_LLM)
+    session = workspace_with_tone
+    app = make_app(config, session, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_request(pilot, "describe tone.wav")
+        await wait_for(pilot, lambda: app.query(AssistantReply), 30)
+        await pilot.press("escape")   # the planner is still loading or planning: the turn is cancelled
+        await wait_for(pilot, lambda: not app.busy, 900)
+        await pilot.pause(0.2)
+        turn = session.turns()[-1]
+        assert turn["status"] == "interrupted"
+        assert app.query_one(AssistantReply).state == "interrupted"
+        # the app is usable again: the next request is accepted
+        assert not app.busy
+
+
+async def test_quitting_mid_turn_keeps_the_turn_in_the_store(config, workspace_with_tone):
+    require_models(TEST_LLM)
+    session = workspace_with_tone
+    app = make_app(config, session, autoload=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await type_request(pilot, "describe tone.wav")
+        await wait_for(pilot, lambda: app.query(AssistantReply), 30)
+        await pilot.press("ctrl+q")
+        await wait_for(pilot, lambda: not app.is_running, 60)
+    turns = session.turns()
+    assert [t["user_text"] for t in turns] == ["describe tone.wav"]
+    assert turns[0]["status"] == "interrupted"   # recorded, not left "running"
