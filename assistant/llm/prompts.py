@@ -35,7 +35,8 @@ EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
     ("how loud is take2.wav?",
      {"steps": [{"tool": "describe", "args": {"file": "take2.wav"}}], "say": None}, ("describe",)),
     ("what can you do?",
-     {"steps": [], "say": "I can transcribe, speak, denoise, measure and edit audio. Name a file or an artifact like @a1."},
+     {"steps": [], "say": "I work on your audio files: transcribe, clean up, measure, edit and more (/tools lists it all). "
+                          "Name a file or an artifact like @a1."},
       ()),
     ("thanks!", {"steps": [], "say": "You're welcome."}, ()),
 )
