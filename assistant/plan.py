@@ -153,10 +153,13 @@ def register_user_file(session: Session, path, limits=None) -> Artifact:
     An audio file is probed first: a corrupt, empty, NaN or over-long one is refused here, with the
     file and the problem named, and never enters the session. Other files (images, text) are
     registered as they are; the tool that takes them decides."""
-    from .audio.files import probe
+    from .audio.files import load_audio, probe
 
     if path.suffix.lower() in AUDIO_SUFFIXES:
         info = probe(path, limits)
+        # The header can be fine while the samples are not (NaN, undecodable frames): decode it once
+        # here, so a bad file is refused before it becomes an artifact of the session.
+        load_audio(path, mono=False, limits=limits)
         return session.add_artifact(path, "input", duration_s=info.duration_s,
                                     sample_rate_hz=info.sample_rate_hz, channels=info.channels)
     return session.add_artifact(path, "file")

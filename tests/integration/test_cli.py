@@ -16,7 +16,7 @@ from tests.conftest import REAL_MODELS_DIR, require_models, word_error_rate
 pytestmark = pytest.mark.integration
 
 
-def earshot(*args, home: Path, models: Path = REAL_MODELS_DIR, timeout=300):
+def earshot(*args, home: Path, models: Path = REAL_MODELS_DIR, timeout=900):
     env = dict(os.environ, EARSHOT_HOME=str(home), EARSHOT_MODELS=str(models), ORT_DISABLE_TELEMETRY="1")
     return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
                           env=env, timeout=timeout)

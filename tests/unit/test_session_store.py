@@ -69,3 +69,15 @@ def test_a_session_resumes_with_its_history(config, tmp_path):
         reopened.open_session("does-not-exist")
     assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     reopened.close()
+
+
+def test_a_nan_file_never_becomes_an_artifact(session):
+    from assistant.errors import BadAudio
+    from assistant.plan import register_user_file
+
+    bad = np.zeros(1600, np.float32)
+    bad[10:20] = np.nan
+    sf.write(session.workspace / "broken.wav", bad, 16000, subtype="FLOAT")
+    with pytest.raises(BadAudio, match="NaN"):
+        register_user_file(session, session.workspace / "broken.wav")
+    assert session.artifacts() == []
