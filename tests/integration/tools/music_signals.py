@@ -272,3 +272,26 @@ def room_mixture(sources: list[np.ndarray], rate: int, rt60_s: float = 0.15, mic
     mixture = premix.sum(axis=0).T.astype(np.float32)
     peak = float(np.max(np.abs(mixture)))
     return mixture / peak * 0.5, (premix[:, 0, :] / peak * 0.5).astype(np.float32)
+
+
+def event_scene(tmp_dir: Path, rate: int = 16000) -> tuple[np.ndarray, list[tuple[str, float, float]]]:
+    """14 s with one event of each kind at known times, silence between them:
+    speech (espeak-ng) at 1.0 s, a noise burst at 5.0 s, a held chord at 7.0 s, three snare hits at
+    9.8/10.3/10.8 s and a clipped tone at 12.0 s (clipping, and music). Returns (audio, [(label, start_s, end_s)])."""
+    import subprocess
+
+    wav = tmp_dir / "scene-speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav),
+                    "Hello there, this is a short test of the event detector."], check=True, capture_output=True)
+    speech = trimmed(read_mono(wav, rate))
+    out = np.zeros(14 * rate, np.float32)
+    truth = [("speech", *place(out, 0.5 * speech / np.max(np.abs(speech)), 1.0, rate)),
+             ("noise", *place(out, noise_burst(rate, 1.0, 0.1), 5.0, rate))]
+    chord = sum(harmonic_tone(midi_to_hz(p), 2.0, rate) for p in (60, 64, 67)) / 3
+    truth.append(("music", *place(out, 0.3 * chord, 7.0, rate)))
+    for i, t in enumerate((9.8, 10.3, 10.8)):
+        truth.append(("hits", *place(out, 0.5 * snare(rate, seed=i), t, rate)))
+    tone = np.clip(1.5 * np.sin(2 * np.pi * 200 * np.arange(int(0.3 * rate)) / rate), -1, 1).astype(np.float32)
+    span = place(out, tone, 12.0, rate)
+    truth += [("clipping", *span), ("music", *span)]   # a clipped tone is still a tone
+    return out, truth
