@@ -5,7 +5,8 @@ No learned sound-event model can be had offline (PANNs, YAMNet and CLAP download
 this is signal processing plus one small learned part, the Silero voice-activity detector that ships
 inside faster-whisper:
 
-    silence   frame level (RMS) below an absolute floor and far below the file's loud parts
+    silence   frame level (RMS) below an absolute floor, far below the file's loud parts, or near a
+              steady background (room tone) that lies far below them
     speech    Silero VAD (learned) says voice, and the pitch does not hold still
     singing   voice with held, stable pitch (pitch salience from a long-kernel harmonic/percussive split)
     music     tonal sound that is not a voice (sustained harmonic energy), or a steady beat
@@ -34,6 +35,8 @@ FRAME_S = HOP / RATE_HZ
 
 SILENCE_FLOOR_DBFS = -55.0  # quieter than this is always silence
 SILENCE_BELOW_LOUD_DB = 45  # … and so is anything this far below the file's loud frames (95th percentile)
+BACKGROUND_GAP_DB = 25      # when the quietest tenth of the file is this far below the loud frames …
+BACKGROUND_MARGIN_DB = 6    # … up to this much above it is background (silence)
 MIN_SILENCE_S = 0.25        # shorter gaps belong to the sound around them (pauses between words)
 MIN_SOUND_S = 0.06          # shorter blips are merged into the silence around them
 VOICE_PROB = 0.5            # Silero speech probability that counts as voice
@@ -178,7 +181,11 @@ def analyse(audio_16k: np.ndarray, progress=None) -> FrameAnalysis:
     report(0.7)
 
     loud = float(np.percentile(level, 95)) if n else -120.0
+    floor = float(np.percentile(level, 10)) if n else -120.0
     threshold = max(SILENCE_FLOOR_DBFS, loud - SILENCE_BELOW_LOUD_DB)
+    if loud - floor >= BACKGROUND_GAP_DB:
+        # A steady room tone or hiss far below the content is background: silence, not "noise".
+        threshold = max(threshold, floor + BACKGROUND_MARGIN_DB)
     sound = level > threshold
     sound = _fill_short(sound, False, int(MIN_SILENCE_S / FRAME_S))
     sound = _fill_short(sound, True, int(MIN_SOUND_S / FRAME_S))
