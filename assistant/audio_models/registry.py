@@ -25,6 +25,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "detect",
     "tag",
     "to_midi",
+    "caption",
 )
 
 

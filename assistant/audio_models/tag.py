@@ -121,13 +121,14 @@ def estimate_key(y_harmonic: np.ndarray, rate: int = RATE_HZ) -> tuple[str | Non
 
 # -- instrument families (guesses) -------------------------------------------------------------------
 def instrument_guesses(y: np.ndarray, y_harm: np.ndarray, y_perc: np.ndarray, rate: int,
-                       voice_share: float, singing_share: float) -> list[str]:
+                       voice_share: float, singing_share: float, steady_beat: bool) -> list[str]:
     import librosa
 
     guesses = []
     e_total = float(np.sum(y ** 2)) + 1e-12
     perc_share = float(np.sum(y_perc ** 2)) / e_total
-    if perc_share >= 0.15:
+    # Consonants are percussive too: in mostly-spoken audio only a steady beat means drums.
+    if perc_share >= 0.15 and (steady_beat or voice_share < 0.3):
         guesses.append("drums/percussion")
     spec = np.abs(librosa.stft(y_harm, n_fft=4096, hop_length=1024)) ** 2
     freqs = librosa.fft_frequencies(sr=rate, n_fft=4096)
@@ -209,7 +210,7 @@ def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
     facts["key_candidates"] = top
     report(0.85)
     facts["instruments_guess"] = instrument_guesses(y, y_harm, y_perc, RATE_HZ, voice * sound,
-                                                    shares["singing"]) if content != "silence" else []
+                                                    shares["singing"], steady) if content != "silence" else []
     report(1.0)
     return facts
 
