@@ -39,12 +39,16 @@ BACKGROUND_GAP_DB = 25      # when the quietest tenth of the file is this far be
 BACKGROUND_MARGIN_DB = 6    # … up to this much above it is background (silence)
 MIN_SILENCE_S = 0.25        # shorter gaps belong to the sound around them (pauses between words)
 MIN_SOUND_S = 0.06          # shorter blips are merged into the silence around them
-VOICE_PROB = 0.5            # Silero speech probability that counts as voice
+VOICE_PROB = 0.5            # Silero speech probability that starts voice …
+VOICE_OFF_PROB = 0.35       # … and below which it ends
+VOICE_GAP_S = 0.25          # shorter gaps inside voice are closed
 TONAL_SHARE = 0.6           # harmonic share of a frame's energy (long-kernel HPSS) that counts as tonal
 NOISE_FLATNESS = 0.25       # spectral flatness at or above which a sound is noise even if "tonal"
 HELD_S = 0.15               # a pitch is held when it stays within HELD_CENTS for this long …
 HELD_CENTS = 60.0
-SINGING_HELD_SHARE = 0.45   # … and a voice is singing when this share of its voiced frames hold pitch
+SINGING_HELD_SHARE = 0.3    # … and a voice sings where this share of its pitched frames hold pitch …
+SINGING_VOICE_SHARE = 0.25  # … with voice in at least this share of …
+SINGING_WINDOW_S = 1.5      # … a window this long
 MIN_RUN_S = 0.2             # label runs shorter than this join their neighbour
 HIT_DELTA = 0.2             # onset peak-picking threshold (onset strength is normalised to 0..1)
 HIT_RISE_DB = 9.0           # the level must jump this much within 60 ms for a hit …
@@ -157,9 +161,22 @@ def held_pitch(audio_16k: np.ndarray, n_frames: int) -> np.ndarray:
     return spread <= HELD_CENTS
 
 
+def voice_mask(prob: np.ndarray) -> np.ndarray:
+    """Voice frames with hysteresis (on at VOICE_PROB, off below VOICE_OFF_PROB, as Silero's own
+    segmenter does) and gaps shorter than VOICE_GAP_S closed (pauses inside a phrase)."""
+    on = prob >= VOICE_PROB
+    mask = np.zeros_like(on)
+    active = False
+    for i, p in enumerate(prob):
+        active = p >= VOICE_PROB or (active and p >= VOICE_OFF_PROB)
+        mask[i] = active
+    return ~_fill_short(~mask, True, int(VOICE_GAP_S / FRAME_S)) if on.any() else mask
+
+
 def analyse(audio_16k: np.ndarray, progress=None) -> FrameAnalysis:
     """Frame features and labels of a mono 16 kHz signal."""
     import librosa
+    from scipy.ndimage import uniform_filter1d
 
     report = progress or (lambda f: None)
     spec = librosa.stft(audio_16k, n_fft=N_FFT, hop_length=HOP)
@@ -192,7 +209,17 @@ def analyse(audio_16k: np.ndarray, progress=None) -> FrameAnalysis:
 
     labels = np.full(n, LABELS.index("noise"), np.int8)
     labels[(tonal >= TONAL_SHARE) & (flat < NOISE_FLATNESS)] = LABELS.index("music")
-    labels[voice >= VOICE_PROB] = LABELS.index("speech")
+    is_voice = voice_mask(voice)
+    labels[is_voice] = LABELS.index("speech")
+    # Singing: where voice is present and the pitch holds still, over a one-second window. Sung
+    # vowels are long and steady (and Silero often scores them low, so tonal frames count too).
+    win = max(1, int(SINGING_WINDOW_S / FRAME_S))
+    voice_share = uniform_filter1d(is_voice.astype(float), win, mode="nearest")
+    pitched = is_voice | (labels == LABELS.index("music"))
+    held_share = (uniform_filter1d((held & pitched).astype(float), win, mode="nearest")
+                  / np.maximum(uniform_filter1d(pitched.astype(float), win, mode="nearest"), 1e-9))
+    singing = (voice_share >= SINGING_VOICE_SHARE) & (held_share >= SINGING_HELD_SHARE) & pitched
+    labels[singing] = LABELS.index("singing")
     hits = percussive_onsets(perc * power, level, voice)
     analysis = FrameAnalysis(level, voice, tonal, flat, sound, labels, len(audio_16k) / RATE_HZ,
                              {"hits": hits, "threshold_db": threshold, "held": held})
@@ -224,20 +251,13 @@ def _absorb_short_runs(lab: np.ndarray, min_frames: int) -> np.ndarray:
 
 
 def _label_stretches(a: FrameAnalysis) -> None:
-    """Inside each sound stretch: absorb short label runs, decide singing vs speech per voice run,
-    and call a noise run with a steady train of hits a drum part (music)."""
+    """Inside each sound stretch: absorb short label runs, and call a noise run with a steady train
+    of hits a drum part (music)."""
     min_run = max(1, int(MIN_RUN_S / FRAME_S))
     hit_frames = np.asarray([int(round(h[0] / FRAME_S)) for h in a.extra["hits"]], dtype=int)
-    held = a.extra["held"]
-    speech, singing = LABELS.index("speech"), LABELS.index("singing")
     noise, music = LABELS.index("noise"), LABELS.index("music")
     for s, e in _runs(a.sound):
         lab = _absorb_short_runs(a.labels[s:e], min_run)
-        for vs, ve in _runs(lab == speech):
-            voiced = a.voice_prob[s + vs:s + ve] >= VOICE_PROB
-            share = float(np.mean(held[s + vs:s + ve][voiced])) if voiced.any() else 0.0
-            if share >= SINGING_HELD_SHARE:
-                lab[vs:ve] = singing
         for ns, ne in _runs(lab == noise):
             inside = hit_frames[(hit_frames >= s + ns) & (hit_frames < s + ne)]
             if len(inside) >= 4:

@@ -26,6 +26,8 @@ TOOL_MODULES: tuple[str, ...] = (
     "tag",
     "to_midi",
     "caption",
+    "compose",
+    "sing",
 )
 
 
