@@ -27,7 +27,7 @@ NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 @dataclass
 class Args:
     file: Artifact
-    sensitivity: float = field(default=0.5, metadata={"min": 0.1, "max": 0.9,
+    sensitivity: float = field(default=0.5, metadata={"min": 0, "max": 1,
                                "doc": "higher finds quieter notes (and more false ones)"})
     min_note_ms: int = field(default=128, metadata={"min": 20, "max": 1000,
                              "doc": "drop notes shorter than this (128 = Basic Pitch's default)"})
