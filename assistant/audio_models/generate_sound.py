@@ -441,7 +441,7 @@ def _roar(rng, sr, k, length_s):
     m = int(length_s * sr)
     t = np.arange(m) / sr
     x = t / length_s
-    f0 = (180 + 60 * k) * (0.55 + 0.45 * np.sin(np.pi * np.clip(x * 1.3, 0, 1))) + 10 * rng.standard_normal(m).cumsum() / np.sqrt(sr) * 0
+    f0 = (180 + 60 * k) * (0.55 + 0.45 * np.sin(np.pi * np.clip(x * 1.3, 0, 1)))
     growl = 1 + 0.6 * np.sin(2 * np.pi * 28 * t)          # roughness: a fast amplitude flutter
     src = _pulse_train(f0 * (1 + 0.02 * rng.standard_normal(m)), sr) * growl
     src += 0.4 * rng.standard_normal(m)                    # breath noise

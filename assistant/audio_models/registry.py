@@ -20,6 +20,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "describe",
     "edit",
     "generate_sound",
+    "effects",
 )
 
 

@@ -180,7 +180,7 @@ def schroeder_decay_time_s(x: np.ndarray, sr: int, start: int, drop_db: float = 
     """Time for the backward-integrated energy after `start` to fall from -offset to -(offset+drop)
     dB, extrapolated to 60 dB (T20 when drop=20, offset=5; EDT when drop=10, offset=0)."""
     e = np.cumsum((x[start:] ** 2)[::-1])[::-1]
-    e_db = 10 * np.log10(e / e[0] + 1e-30)
+    e_db = 10 * np.log10(e / (e[0] + 1e-30) + 1e-30)
     a = np.argmax(e_db <= -offset_db)
     b = np.argmax(e_db <= -(offset_db + drop_db))
     return float((b - a) / sr * 60.0 / drop_db)
