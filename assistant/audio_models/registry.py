@@ -21,6 +21,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "edit",
     "generate_sound",
     "effects",
+    "inpaint",
 )
 
 
