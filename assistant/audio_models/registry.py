@@ -22,6 +22,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "generate_sound",
     "effects",
     "inpaint",
+    "binaural",
 )
 
 
