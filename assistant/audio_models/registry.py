@@ -23,6 +23,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "effects",
     "inpaint",
     "binaural",
+    "convert_voice",
 )
 
 

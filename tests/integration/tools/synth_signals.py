@@ -157,12 +157,15 @@ def signature_vector(sig: dict[str, float]) -> np.ndarray:
 
 
 def f0_track(x: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 600.0) -> np.ndarray:
-    """f0 per 10 ms frame with pyworld's Harvest (0 where unvoiced)."""
-    import pyworld
+    """f0 per frame with librosa's pYIN (0 where unvoiced); an estimator independent of pyworld, which
+    the voice tools use to change pitch. Runs at 16 kHz (plenty for f0, and quicker)."""
+    import librosa
 
-    f0, _ = pyworld.harvest(np.ascontiguousarray(x, dtype=np.float64), sr, f0_floor=fmin, f0_ceil=fmax,
-                            frame_period=10.0)
-    return f0
+    from assistant.audio.files import resample
+
+    y = resample(np.asarray(x, dtype=np.float32), sr, 16_000) if sr != 16_000 else np.asarray(x, np.float32)
+    f0, voiced, _ = librosa.pyin(y, fmin=fmin, fmax=fmax, sr=16_000, frame_length=1024, hop_length=160)
+    return np.where(voiced & np.isfinite(f0), f0, 0.0)
 
 
 def median_f0_hz(x: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 600.0) -> float:
