@@ -24,6 +24,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "inpaint",
     "binaural",
     "convert_voice",
+    "translate_speech",
 )
 
 
