@@ -49,11 +49,14 @@ def translate(ctx: ToolContext, audio_16k: np.ndarray, language: str):
     probability = 1.0
     if language == "auto":
         language, probability = model.detect_language(audio_16k)
-    if language == "en":
-        result = model.transcribe(audio_16k, language="en", beam_size=BEAM_SIZE)
-    else:
-        result = model.transcribe(audio_16k, language=language, task="translate", beam_size=BEAM_SIZE)
-    return result.text.strip(), language, probability
+    # Straight to faster-whisper for temperature=0 only: its default falls back to sampling at higher
+    # temperatures when a beam looks repetitive, which makes the same file translate differently twice.
+    segments, _ = model.model.transcribe(
+        np.ascontiguousarray(audio_16k, dtype=np.float32), language=language,
+        task="transcribe" if language == "en" else "translate", beam_size=BEAM_SIZE, temperature=0.0,
+        condition_on_previous_text=False)
+    text = " ".join(seg.text.strip() for seg in segments).strip()
+    return text, language, probability
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
