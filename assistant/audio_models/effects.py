@@ -308,7 +308,10 @@ class Args:
         'reverb 0.4, limiter -1". Names: gain DB, lowpass HZ, highpass HZ, bass DB, treble DB, eq HZ DB, '
         'compressor DB RATIO, gate DB, reverb SIZE, delay SECONDS FEEDBACK, chorus, distortion DB, pitch SEMITONES, '
         'stretch FACTOR, limiter DB, vst3')})
-    plugin: str = field(default="", metadata={"max_length": 300, "doc": "path to a .vst3 plugin for vst3"})
+    # Named for what it holds: the routing bench showed a field called "plugin" being filled with
+    # effect names ("reverb") by the planner.
+    vst3_path: str = field(default="", metadata={"max_length": 300,
+                           "doc": "only for a user's VST3 plugin: its .vst3 path; else empty"})
 
 
 SPEC = ToolSpec(
@@ -327,10 +330,10 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     stages = parse_chain(args.chain)
     plugin = None
-    if args.plugin.strip():
+    if args.vst3_path.strip():
         if not any(s.effect == "vst3" for s in stages):
             stages.append(Stage("vst3", {}))
-        plugin = load_vst3(resolve_plugin(args.plugin, ctx))
+        plugin = load_vst3(resolve_plugin(args.vst3_path, ctx))
     elif any(s.effect == "vst3" for s in stages):
         raise EarshotError("the chain says vst3 but no plugin path was given", "give the plugin's .vst3 path")
     audio, rate = ctx.load_audio(args.file, mono=False)
@@ -340,7 +343,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     described = ", ".join(s.describe() for s in stages)
     art = ctx.new_audio_artifact(out if out.shape[1] > 1 else out[:, 0], rate, f"{stem_of(args.file)}-fx",
                                  parents=[args.file], meta={"chain": described,
-                                                            "plugin": args.plugin or None})
+                                                            "vst3_path": args.vst3_path or None})
     peak_db = 20 * math.log10(max(true_peak(out), 1e-12))
     note = f"; it peaks at {peak_db:+.1f} dBFS (kept in the float WAV)" if peak_db > 0 else ""
     return ToolResult(f"Applied {described} to {args.file.name} (pedalboard, signal processing) → {art.name} "

@@ -190,15 +190,15 @@ def test_plugins_outside_the_allowed_folders_are_refused(run_tool, session, tmp_
     outside = tmp_path / "elsewhere" / "Evil.vst3"
     outside.mkdir(parents=True)
     with pytest.raises(PathRefused, match="outside the allowed folders"):
-        run_tool("effects", file="a.wav", chain="vst3", plugin=str(outside))
+        run_tool("effects", file="a.wav", chain="vst3", vst3_path=str(outside))
     with pytest.raises(PathRefused):
-        run_tool("effects", file="a.wav", chain="reverb", plugin="../../etc/Evil.vst3")
+        run_tool("effects", file="a.wav", chain="reverb", vst3_path="../../etc/Evil.vst3")
     (session.workspace / "notes.txt").write_text("hi")
     with pytest.raises(EarshotError, match="not a VST3 plugin"):
-        run_tool("effects", file="a.wav", chain="vst3", plugin="notes.txt")
+        run_tool("effects", file="a.wav", chain="vst3", vst3_path="notes.txt")
     fake = session.workspace / "Fake.vst3"
     fake.mkdir()
     with pytest.raises(EarshotError, match="could not load the VST3 plugin Fake.vst3"):
-        run_tool("effects", file="a.wav", chain="vst3", plugin="Fake.vst3")
+        run_tool("effects", file="a.wav", chain="vst3", vst3_path="Fake.vst3")
     with pytest.raises(EarshotError, match="no plugin path"):
         run_tool("effects", file="a.wav", chain="reverb, vst3")
