@@ -82,7 +82,7 @@ class LlmOptions:
     context_tokens: int = 4096         # n_ctx; the prompt is trimmed to fit, leaving room for the plan
     max_plan_tokens: int = 384         # a plan longer than this is cut and fails validation
     threads: int = 0                   # 0: as many as physical cores (2 on the reference laptop)
-    gpu_layers: int = 0                # >0 offloads layers to a CUDA build of llama.cpp; -1 all
+    gpu_layers: int = -1               # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
     temperature: float = 0.0           # plans must be reproducible
     seed: int = 0
 
