@@ -19,6 +19,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "denoise",
     "describe",
     "edit",
+    "pitch",
 )
 
 
