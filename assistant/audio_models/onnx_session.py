@@ -234,7 +234,33 @@ def session_options(config: EarshotConfig):
 def _default_factory(path: str, so, providers: list[str], options: list[dict]):
     import onnxruntime as ort
 
+    # Errors (a GPU provider's missing library, named) still print; the follow-up warnings do not.
+    ort.set_default_logger_severity(3)
+    if any(p in (TENSORRT, CUDA) for p in providers):
+        _preload_cuda_libraries(ort)
+
     return ort.InferenceSession(path, sess_options=so, providers=providers, provider_options=options)
+
+
+_PRELOADED = False
+
+
+def _preload_cuda_libraries(ort) -> None:
+    """onnxruntime-gpu ≥ 1.21 finds CUDA/cuDNN installed as pip packages (the `gpu` extra) only after
+    preload_dlls(); system-wide libraries are found either way. Once per process, quietly: a library it
+    cannot find shows up as the provider not starting, which is reported."""
+    global _PRELOADED
+    if _PRELOADED or not hasattr(ort, "preload_dlls"):
+        return
+    _PRELOADED = True
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            ort.preload_dlls()
+        except Exception:
+            pass
 
 
 # The seam the tests replace: (path, session options, providers, provider options) → session.
@@ -281,7 +307,8 @@ def create_session(path: Path, config: EarshotConfig, available: list[str] | Non
         if used and used[0] in chain:
             # ONNX Runtime fell back by itself to a later provider of the same list: keep that session
             # (it is what the next try would make) and say why the faster one was passed over.
-            notes.append(f"{want} is installed but did not start; running on {used[0]}")
+            skipped = ", ".join(chain[:chain.index(used[0])])
+            notes.append(f"{skipped} installed but did not start; running on {used[0]}")
             return session, used[0], tuple(notes)
         notes.append(f"{want} is installed but did not start (ONNX Runtime offered {used[0] if used else 'nothing'})")
     raise EarshotError(f"no ONNX Runtime provider could run {path.name} with onnx_providers = \"{setting}\": "

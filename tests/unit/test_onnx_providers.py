@@ -78,7 +78,17 @@ def test_auto_detects_a_silent_fallback_to_the_cpu(tmp_path):
     fake = FakeOrt(silent={CUDA})
     _, provider, notes = onnx.create_session(Path("m.onnx"), make_config(tmp_path), [CUDA, CPU], fake)
     assert provider == CPU
-    assert "CUDAExecutionProvider is installed but did not start" in notes[0]
+    assert notes == ("CUDAExecutionProvider installed but did not start; running on CPUExecutionProvider",)
+
+
+def test_auto_reports_every_provider_passed_over(tmp_path):
+    # What onnxruntime-gpu does on a machine without CUDA (seen with 1.31.1): it lists TensorRT and CUDA,
+    # logs that their libraries are missing, and runs the session on the CPU.
+    _, provider, notes = onnx.create_session(Path("m.onnx"), make_config(tmp_path), [TRT, CUDA, CPU],
+                                             FakeOrt(silent={TRT, CUDA}))
+    assert provider == CPU
+    assert notes == ("TensorrtExecutionProvider, CUDAExecutionProvider installed but did not start; "
+                     "running on CPUExecutionProvider",)
 
 
 def test_cpu_only_build_uses_cpu_without_notes(tmp_path):
