@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,18 +38,20 @@ SILENCE_BELOW_PEAK_DB = 45.0    # frames this far under the loudest frame are si
 MIN_NOTE_S = 0.06               # shorter stretches are glides, not notes
 
 
+# The whole range CREPE covers (C1 to B6), so the tool needs no range argument: fewer arguments keep the
+# planner's prompt short and leave the small model less to get wrong.
+FMIN_HZ = 32.0
+FMAX_HZ = 1970.0
+
+
 @dataclass
 class Args:
     file: Artifact
-    fmin_hz: float = field(default=50.0, metadata={"min": 32.0, "max": 1000.0,
-                           "doc": "lowest pitch to look for"})
-    fmax_hz: float = field(default=1500.0, metadata={"min": 60.0, "max": 1970.0,
-                           "doc": "highest pitch to look for"})
 
 
 SPEC = ToolSpec(
     name="pitch",
-    summary="f0 pitch contour and note names of a voice or instrument",
+    summary="which notes or pitch a voice or instrument sings or plays (f0 contour)",
     examples=("what notes is she singing in take2.wav?", "track the pitch of the voice in memo.wav",
               "which note is the bass playing in song.wav"),
     method="CREPE tiny (learned; exported to ONNX, ONNX Runtime); pyin (signal processing) when the model is absent",
@@ -225,16 +227,16 @@ def estimate(audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: floa
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
-    if args.fmin_hz >= args.fmax_hz:
-        raise EarshotError(f"fmin_hz ({args.fmin_hz:g}) must be below fmax_hz ({args.fmax_hz:g})",
-                           "widen the pitch range")
     audio, _ = ctx.load_audio(args.file, sample_rate_hz=SAMPLE_RATE_HZ)
+    if len(audio) < FRAME // 4:
+        raise EarshotError(f"{args.file.name} is too short to find a pitch ({len(audio) / SAMPLE_RATE_HZ * 1000:.0f} ms)",
+                           "give at least 0.1 s of audio")
     ctx.progress(0.05, "tracking pitch")
     try:
-        contour = estimate(audio, ctx.config, args.fmin_hz, args.fmax_hz,
+        contour = estimate(audio, ctx.config, FMIN_HZ, FMAX_HZ,
                            progress=lambda f: ctx.progress(0.05 + 0.85 * f, "tracking pitch"))
     except ModelMissing:
-        contour = pyin_contour(audio, args.fmin_hz, args.fmax_hz)
+        contour = pyin_contour(audio, FMIN_HZ, FMAX_HZ)
     notes = notes_of(contour)
     voiced = np.isfinite(contour.f0_hz)
     method = ("CREPE tiny (learned, ONNX)" if contour.method == "crepe"
