@@ -19,6 +19,16 @@ TOOL_MODULES: tuple[str, ...] = (
     "denoise",
     "describe",
     "edit",
+    # the studio project (issue 7): tracks, clips, chains, feel, tempo, undo, state, render/export, open
+    "track",
+    "clip",
+    "track_effect",
+    "vibe",
+    "project_tempo",
+    "project_undo",
+    "describe_project",
+    "render_project",
+    "open_project",
 )
 
 

@@ -69,7 +69,7 @@ def describe(s: dict, level: int = 3, changes: list[str] | None = None) -> str:
         master.append("fx: " + ", ".join(describe_effect(e) if level >= 3 else e["type"] for e in fx))
     lines.append(", ".join(master))
     if changes and level >= 2:
-        lines.append("Recent changes: " + "; ".join(changes))
+        lines.append("Recent changes: " + "; ".join(c if len(c) <= 90 else c[:87] + "…" for c in changes))
     return "\n".join(lines)
 
 

@@ -255,7 +255,8 @@ class Transaction:
         row = self.db.execute("SELECT * FROM project_ops WHERE session_id=? AND seq=?", (self.sid, seq)).fetchone()
         if row is None or row["kind"] not in ("do", "revert"):
             raise EarshotError(f"there is no change #{seq} to undo", "`describe_project` shows the recent changes")
-        patch = invert(json.loads(row["patch"]))
+        # The id counter only moves forward: taking back one "add" must not let a later id be reused.
+        patch = [e for e in invert(json.loads(row["patch"])) if e["p"] != ["next_id"]]
         clash = conflicts(self.state, patch)
         if clash:
             later = self._later_touching(seq, clash)
@@ -276,8 +277,8 @@ class Transaction:
     def _later_touching(self, seq: int, paths: list[list]) -> list[int]:
         wanted = {tuple(p) for p in paths}
         hits = []
-        for r in self.db.execute("SELECT seq, patch FROM project_ops WHERE session_id=? AND seq>? ORDER BY seq",
-                                 (self.sid, seq)):
+        for r in self.db.execute("SELECT seq, patch FROM project_ops WHERE session_id=? AND seq>? AND kind IN "
+                                 "('do', 'revert') ORDER BY seq", (self.sid, seq)):
             if any(tuple(e["p"]) in wanted or any(tuple(e["p"]) == w[:len(e["p"])] for w in wanted)
                    for e in json.loads(r[1])):
                 hits.append(r[0])
