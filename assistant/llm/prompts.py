@@ -79,12 +79,14 @@ def system_prompt(registry) -> str:
 
 
 def turn_prompt(request: str, artifact_lines: list[str], workspace_files: list[str],
-                recent: list[tuple[str, str]]) -> str:
-    """The per-turn user message. Callers trim the lists to the token budget first."""
+                recent: list[tuple[str, str]], project: str | None = None) -> str:
+    """The per-turn user message. Callers trim the lists (and the project text) to the token budget first."""
     parts = []
     parts.append("Files in this session:\n" + ("\n".join(artifact_lines) if artifact_lines else "(none yet)"))
     if workspace_files:
         parts.append("Other files in the workspace: " + ", ".join(workspace_files))
+    if project:
+        parts.append("Studio project (tracks, clips c1…, changes #1…):\n" + project)
     if recent:
         parts.append("Recent turns:\n" + "\n".join(f"User: {u}\nEarshot: {r}" for u, r in recent))
     parts.append(f"Request: {request}")

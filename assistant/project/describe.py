@@ -82,3 +82,14 @@ def describe_within(s: dict, budget_tokens: int, count_tokens: Callable[[str], i
             if count_tokens(text) <= budget_tokens:
                 return text
     return describe(s, 0)
+
+
+def planner_context(session, budget_tokens: int, count_tokens: Callable[[str], int]) -> str | None:
+    """The planner's view of the session's project (None until the project has been touched)."""
+    from .store import Project
+
+    project = Project(session)
+    if not project.exists:
+        return None
+    changes = [f"#{r['seq']} {r['label']}" for r in project.log(3) if r["kind"] != "init"]
+    return describe_within(project.state(), budget_tokens, count_tokens, changes)
