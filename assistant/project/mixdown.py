@@ -176,9 +176,12 @@ def midi_events(s: dict, c: dict) -> list[tuple[int, float, float, int]]:
 
 def render_midi_clip(s: dict, c: dict, rate: int) -> np.ndarray:
     """The clip's notes through FluidSynth with the track's General MIDI program → (frames, 2)."""
-    import pretty_midi
     import soundfile as sf
 
+    try:
+        import pretty_midi
+    except ImportError as exc:
+        raise EarshotError("MIDI clips need pretty_midi", "pip install 'earshot[music]'") from exc
     exe = shutil.which("fluidsynth")
     if exe is None or not SOUNDFONT.exists():
         raise EarshotError("MIDI clips need FluidSynth and the General MIDI soundfont",
