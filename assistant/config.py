@@ -160,6 +160,10 @@ class ListenOptions:
     speculate_on_partials: bool = True   # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0        # the streaming ASR pads short audio to this much (see asr.py)
     min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
+    # The naive sequential pipeline (what `earshot bench latency` compares against): no partials, no
+    # speculation, endpoint after max_silence_ms, full 30 s-window ASR, the whole plan, the whole
+    # reply synthesised before playback. Never faster; there to be measured against.
+    naive_baseline: bool = False
 
 
 @dataclass

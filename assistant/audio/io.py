@@ -311,6 +311,8 @@ class Speaker:
         self._offset = 0
         self._stream = None
         self._ref_resample: _StreamResampler | None = None
+        self._paused = False
+        self.underruns = 0
         self.on_started: Callable[[Playback], None] | None = None
         self.on_finished: Callable[[Playback], None] | None = None
 
@@ -323,6 +325,8 @@ class Speaker:
 
         def callback(outdata, frames, t, status):
             now = time.monotonic()
+            if status.output_underflow:
+                self.underruns += 1
             lag = t.outputBufferDacTime - t.currentTime if t.outputBufferDacTime and t.currentTime else 0.0
             lag = lag if 0.0 <= lag < 1.0 else float(self._stream.latency) if self._stream is not None else 0.0
             heard_at = now + lag
@@ -331,7 +335,7 @@ class Speaker:
             started: list[Playback] = []
             finished: list[Playback] = []
             with self._lock:
-                while filled < frames:
+                while filled < frames and not self._paused:
                     if self._current is None:
                         if not self._queue:
                             break
@@ -392,12 +396,27 @@ class Speaker:
         with self._lock:
             return self._current is not None or bool(self._queue)
 
+    def pause(self) -> None:
+        """Hold playback where it is (silence from the next block on); `resume()` goes on from there.
+        The voice loop pauses at the first frame that may be the user, before the VAD is sure."""
+        with self._lock:
+            self._paused = True
+
+    def resume(self) -> None:
+        with self._lock:
+            self._paused = False
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
     def stop(self) -> list[Playback]:
         """Drop the queue and cut the current array; returns what was cut (with how much was played)."""
         with self._lock:
             cut = ([self._current] if self._current is not None else []) + list(self._queue)
             self._current = None
             self._queue.clear()
+            self._paused = False
         for pb in cut:
             pb.stopped = True
             pb.done.set()
@@ -443,6 +462,13 @@ class FileSink:
         return pb
 
     busy = False
+    paused = False
+
+    def pause(self) -> None:
+        pass
+
+    def resume(self) -> None:
+        pass
 
     def stop(self) -> list[Playback]:
         return []

@@ -61,6 +61,10 @@ class MicFeeder(threading.Thread):
         self._halt = threading.Event()
         self.position = 0                    # samples written so far
         self._t0: float | None = None        # monotonic time of sample 0
+        # When each 10 ms chunk actually went into the FIFO. PulseAudio reads the pipe only while
+        # a client records from `mic` (measured: without one, writes block once the 64 KB pipe is
+        # full), so the schedule alone would be wrong by however long nobody listened.
+        self._written: list[float] = []
         self.noise_dbfs: float | None = None  # optional background noise floor
         self._rng = np.random.default_rng(1234)
         self.error: BaseException | None = None
@@ -77,10 +81,18 @@ class MicFeeder(threading.Thread):
         """Monotonic time at which feeder sample `index` entered the microphone."""
         if self._t0 is None:
             raise RuntimeError("the feeder has not started")
-        return self._t0 + index / MIC_RATE_HZ
+        chunk, offset = divmod(int(index), CHUNK_SAMPLES)
+        written = self._written
+        if chunk < len(written):
+            return written[chunk] + offset / MIC_RATE_HZ
+        last = written[-1] if written else self._t0
+        return last + (index - (len(written) - 1) * CHUNK_SAMPLES) / MIC_RATE_HZ
 
     def index_at(self, t: float) -> int:
-        return int(round((t - (self._t0 or t)) * MIC_RATE_HZ))
+        import bisect
+
+        chunk = max(0, bisect.bisect_right(self._written, t) - 1)
+        return chunk * CHUNK_SAMPLES
 
     def idle(self) -> bool:
         with self._lock:
@@ -117,14 +129,18 @@ class MicFeeder(threading.Thread):
             fd = os.open(self.fifo, os.O_WRONLY)
             try:
                 self._t0 = time.monotonic()
+                due = self._t0
                 while not self._halt.is_set():
-                    due = self._t0 + self.position / MIC_RATE_HZ
                     delay = due - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
                     pcm = (np.clip(self._chunk(), -1.0, 1.0) * 32767).astype("<i2").tobytes()
-                    os.write(fd, pcm)
+                    os.write(fd, pcm)          # blocks while nobody records from `mic`
+                    now = time.monotonic()
+                    self._written.append(now)
                     self.position += CHUNK_SAMPLES
+                    # Real time from here on; after a long block, do not rush to catch up.
+                    due = max(due + CHUNK_SAMPLES / MIC_RATE_HZ, now - 0.02)
             finally:
                 os.close(fd)
         except BaseException as exc:   # surfaced by the owner; a dead feeder must not look like silence
@@ -139,7 +155,7 @@ class MonitorRecorder(threading.Thread):
         self.proc = subprocess.Popen(
             ["parec", "--raw", "-d", source, "--format=s16le", f"--rate={MIC_RATE_HZ}", "--channels=1",
              "--latency-msec=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        self._chunks: list[np.ndarray] = []
+        self._buf = np.zeros(16_000 * 60, np.float32)   # grows by doubling; a bench run is minutes
         self._lock = threading.Lock()
         self.samples = 0
         self._offset: float | None = None    # lower envelope of (arrival − samples/rate)
@@ -159,7 +175,9 @@ class MonitorRecorder(threading.Thread):
             block = np.frombuffer(data[:usable], "<i2").astype(np.float32) / 32768.0
             with self._lock:
                 start = self.samples
-                self._chunks.append(block)
+                if start + len(block) > len(self._buf):
+                    self._buf = np.concatenate([self._buf, np.zeros(len(self._buf), np.float32)])
+                self._buf[start:start + len(block)] = block
                 self.samples += len(block)
                 offset = now - self.samples / MIC_RATE_HZ
                 self._offset = offset if self._offset is None else min(self._offset, offset)
@@ -175,10 +193,11 @@ class MonitorRecorder(threading.Thread):
         return int(round((t - (self._offset or t)) * MIC_RATE_HZ))
 
     def audio(self, start: int = 0, end: int | None = None) -> np.ndarray:
+        """Recorded samples [start, end); samples not recorded yet are left out."""
         with self._lock:
-            full = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.float32)
-            self._chunks = [full]
-        return full[start:end]
+            end = self.samples if end is None else min(end, self.samples)
+            start = max(0, start)
+            return self._buf[start:end].copy() if end > start else np.zeros(0, np.float32)
 
     def stop(self) -> None:
         self.proc.terminate()

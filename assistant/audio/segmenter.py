@@ -42,6 +42,14 @@ class Onset:
 
 
 @dataclass(frozen=True, slots=True)
+class Candidate:
+    """A first frame that may be speech (the onset is not confirmed yet): during playback the voice
+    loop pauses the speaker here, and resumes it if this turns out to be a Transient."""
+    trigger_index: int
+    frame: VadFrame
+
+
+@dataclass(frozen=True, slots=True)
 class Transient:
     """Something triggered the VAD but was too short to be speech (cough, click, door)."""
     trigger_index: int
@@ -72,7 +80,7 @@ class End:
     frame: VadFrame
 
 
-SegmentEvent = Onset | Transient | Pause | Resume | End
+SegmentEvent = Candidate | Onset | Transient | Pause | Resume | End
 
 
 class Segmenter:
@@ -152,6 +160,7 @@ class Segmenter:
                 self._trigger = frame.index
                 self._voiced_in_onset = 1
                 self._onset_frames = [frame]
+                events.append(Candidate(frame.index, frame))
                 events += self._check_onset(frame, need_ms)
             else:
                 self._pre.append(frame)

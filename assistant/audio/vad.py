@@ -37,6 +37,7 @@ class VadFrame:
     level_dbfs: float          # RMS level
     webrtc: bool               # first pass fired
     speech_prob: float         # silero probability; 0.0 when silero did not run (webrtc quiet)
+    reference_dbfs: float = -120.0   # level of what the speaker played meanwhile (echo reference)
 
     @property
     def start_s(self) -> float:
@@ -115,7 +116,8 @@ class VadClassifier:
         self._silero_awake = False
         self.silero_frames = 0                # frames silero actually ran on (a cost figure)
 
-    def __call__(self, frame: np.ndarray, captured_at_s: float, force_silero: bool = False) -> VadFrame:
+    def __call__(self, frame: np.ndarray, captured_at_s: float, force_silero: bool = False,
+                 reference_dbfs: float = -120.0) -> VadFrame:
         frame = np.asarray(frame, np.float32)
         voiced = self.webrtc(frame) if np.any(frame) else False
         self._quiet_frames = 0 if voiced else self._quiet_frames + 1
@@ -134,6 +136,6 @@ class VadClassifier:
         else:
             self._silero_awake = False
         self._history.append(frame)
-        out = VadFrame(self._index, frame, captured_at_s, level_dbfs(frame), voiced, round(prob, 4))
+        out = VadFrame(self._index, frame, captured_at_s, level_dbfs(frame), voiced, round(prob, 4), reference_dbfs)
         self._index += 1
         return out

@@ -40,7 +40,7 @@ def frame_ids(audio: np.ndarray) -> list[int]:
 def test_a_short_burst_is_a_transient_not_an_onset():
     seg = Segmenter(EndpointOptions(onset_speech_ms=160, onset_window_ms=320))
     events = run(seg, "....." + "SSS" + "." * 20)          # 96 ms of "speech": a cough or a slam
-    assert kinds(events) == ["Transient"]
+    assert kinds(events) == ["Candidate", "Transient"]
     assert seg.state == "idle"
 
 
@@ -62,7 +62,7 @@ def test_first_silent_frame_pauses_and_speech_again_resumes():
     seg = Segmenter(EndpointOptions(onset_speech_ms=96, resume_speech_ms=64, min_silence_ms=224, max_silence_ms=800))
     seg.completion = lambda: None                           # ASR never answers in this test
     events = run(seg, "...SSSSSS..SS....")
-    assert kinds(events) == ["Onset", "Pause", "Resume", "Pause"]
+    assert kinds(events) == ["Candidate", "Onset", "Pause", "Resume", "Pause"]
     pause_frame = [i for i, e in events if isinstance(e, Pause)][0]
     assert pause_frame == 9                                 # the very first silent frame
     assert [e for _, e in events if isinstance(e, Pause)][0].last_voiced_index == 8
@@ -72,7 +72,7 @@ def test_a_one_frame_blip_does_not_resume():
     seg = Segmenter(EndpointOptions(onset_speech_ms=96, resume_speech_ms=64))
     seg.completion = lambda: None
     events = run(seg, "...SSSSSS..S.....")
-    assert kinds(events) == ["Onset", "Pause"]
+    assert kinds(events) == ["Candidate", "Onset", "Pause"]
 
 
 def test_short_silence_ends_a_turn_whose_transcript_looks_complete():
@@ -139,7 +139,7 @@ def test_barge_in_onset_can_be_quicker_than_a_normal_onset():
     seg = Segmenter(EndpointOptions(onset_speech_ms=192), barge_in=BargeInOptions(speech_ms=96))
     seg.playback_active = True
     events = run(seg, "..SSS")
-    assert kinds(events) == ["Onset"] and events[0][0] == 4
+    assert kinds(events) == ["Candidate", "Onset"] and events[0][0] == 2 and events[1][0] == 4
 
 
 def test_push_to_talk_ignores_the_vad():
