@@ -76,6 +76,11 @@ def run_listen(args) -> int:
                 io.Speaker(config.speech.output_device, latency=voice.output_latency_s)) if speak else None
     if sink is None:
         assistant.speak = False
+    # Device problems are found now, before seconds of model loading.
+    if isinstance(source, io.MicStream):
+        io.resolve_device(voice.input_device, "input")
+    if isinstance(sink, io.Speaker):
+        io.resolve_device(config.speech.output_device, "output")
     loop = VoiceLoop(assistant, source, sink, voice, emit)
 
     async def main() -> None:

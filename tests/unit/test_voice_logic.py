@@ -126,3 +126,33 @@ def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
 
 def test_aec_frame_is_ten_ms():
     assert AEC_FRAME == 160
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", "does not support 44100 Hz"),
+    ("Error opening OutputStream: Device unavailable [PaErrorCode -9985]", "is busy"),
+    ("Error querying device -1", "cannot open"),
+    ("Error opening InputStream: Invalid device [PaErrorCode -9996]", "there is no usable input device"),
+])
+def test_device_errors_say_which_problem_it_is(message, expected):
+    from assistant.audio.io import _device_error
+
+    err = _device_error(RuntimeError(message), "USB mic", 44100, "input")
+    assert expected in err.message
+    assert err.hint
+
+
+def test_an_unknown_device_name_is_a_clear_error():
+    from assistant.audio.io import resolve_device
+    from assistant.errors import EarshotError
+
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio is not installed")
+    with pytest.raises(EarshotError) as info:
+        resolve_device("no-such-microphone-xyz", "input")
+    assert "no input device matches 'no-such-microphone-xyz'" in info.value.message
+    with pytest.raises(EarshotError) as info:
+        resolve_device(999, "output")
+    assert "no output device with index 999" in info.value.message
