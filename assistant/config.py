@@ -159,6 +159,7 @@ class ListenOptions:
     speculate: bool = True               # start ASR + planning at the first silent frame
     speculate_on_partials: bool = True   # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0        # the streaming ASR pads short audio to this much (see asr.py)
+    first_clause_words: int = 3          # the reply's first chunk may end at a comma after this many words
     min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
     # The naive sequential pipeline (what `earshot bench latency` compares against): no partials, no
     # speculation, endpoint after max_silence_ms, full 30 s-window ASR, the whole plan, the whole

@@ -314,7 +314,8 @@ class VoiceLoop:
     async def plan(self, text: str, cancel: threading.Event, on_sentence):
         sp = await asyncio.to_thread(self._streaming_planner)
         return await asyncio.to_thread(sp.plan, text, self.assistant.session, self.assistant.config.paths.allowed_roots,
-                                       cancel=cancel, on_say_sentence=on_sentence)
+                                       cancel=cancel, on_say_sentence=on_sentence,
+                                       first_clause_words=self.options.listen.first_clause_words)
 
     async def warm_up(self) -> None:
         """Load ASR, planner, TTS and evaluate the per-turn context now, not on the first request."""
@@ -416,8 +417,8 @@ class VoiceLoop:
         self.segmenter.playback_active = self._speaking()
         for ev in self.segmenter.push(frame):
             self._on_segment(ev)
-        if self.segmenter.state in ("speech", "pause"):
-            self._maybe_partial()
+        if self.segmenter.state == "speech":
+            self._maybe_partial()       # in a pause the final (speculative) ASR is already running
 
     def _speaking(self) -> bool:
         return self.sink is not None and bool(getattr(self.sink, "busy", False))

@@ -58,8 +58,11 @@ class _SayDecoder:
 
     _HEAD = re.compile(r'^\{\s?"steps"\s?:\s?\[\s?\]\s?,\s?"say"\s?:\s?"')
 
-    def __init__(self, on_sentence: Callable[[str], None]) -> None:
+    def __init__(self, on_sentence: Callable[[str], None], first_clause_words: int = 0) -> None:
         self.on_sentence = on_sentence
+        # The first chunk may end at a comma once it has this many words (0: sentences only), so
+        # a long first sentence starts playing a clause earlier ("I can transcribe, …").
+        self.first_clause_words = first_clause_words
         self.active: bool | None = None     # None: undecided; False: a tool plan, no streaming
         self._pos = 0
         self._buf = ""
@@ -103,6 +106,10 @@ class _SayDecoder:
             else:
                 self._buf += ch
                 if ch == " " and self._buf.rstrip()[-1:] in (".", "!", "?"):
+                    self._flush(final=False)
+                elif ch == " " and not self.emitted and self.first_clause_words and \
+                        self._buf.rstrip()[-1:] in (",", ";", ":") and \
+                        len(self._buf.split()) >= self.first_clause_words:
                     self._flush(final=False)
             self._pos += 1
 
@@ -242,7 +249,7 @@ class StreamingPlanner:
     # -- planning -----------------------------------------------------------------------------
     def plan(self, request: str, session, allowed_roots: tuple[Path, ...] = (), *,
              cancel: threading.Event | None = None,
-             on_say_sentence: Callable[[str], None] | None = None) -> PlanOutcome:
+             on_say_sentence: Callable[[str], None] | None = None, first_clause_words: int = 0) -> PlanOutcome:
         """`Planner.plan`, streamed and cancellable. Raises GenerationCancelled when cancelled.
 
         `on_say_sentence` receives the sentences of "say" as they are generated, only for plans
@@ -255,7 +262,8 @@ class StreamingPlanner:
         t_start = time.perf_counter()
         for attempt in range(1 + p.options.repair_attempts):
             prompt = self.client.render_chat(messages)
-            say = _SayDecoder(on_say_sentence) if (on_say_sentence is not None and attempt == 0) else None
+            say = _SayDecoder(on_say_sentence, first_clause_words) if (on_say_sentence is not None and attempt == 0) \
+                else None
             first_say: list[float] = []
 
             def on_text(text: str) -> None:

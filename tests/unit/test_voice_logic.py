@@ -50,6 +50,16 @@ def test_say_decoder_emits_sentences_as_they_complete():
     assert plan[:first_at].endswith("edit. ")
 
 
+def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
+    out = []
+    dec = _SayDecoder(out.append, first_clause_words=3)
+    plan = '{"steps":[],"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime."}'
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+    # Only the first chunk is cut at a comma (a 3-word clause); later ones wait for the sentence end.
+    assert out == ["I can transcribe,", "speak, denoise and edit audio.", "Ask me, anytime."]
+
+
 def test_say_decoder_stays_silent_for_plans_with_steps():
     out = []
     dec = _SayDecoder(out.append)
