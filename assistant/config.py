@@ -190,7 +190,7 @@ class VoiceOptions:
     """The voice loop: devices, VAD, endpointing, listening mode, barge-in, echo cancellation."""
 
     input_device: str | None = None      # name (or part of it) or index; None is the system default
-    output_latency_s: float = 0.05       # output buffer; lower is faster but underruns on a busy CPU
+    output_latency_s: float = 0.06       # output buffer; lower is faster but underruns on a busy CPU
     vad: VadOptions = field(default_factory=VadOptions)
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
     listen: ListenOptions = field(default_factory=ListenOptions)

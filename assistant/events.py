@@ -222,7 +222,7 @@ class SpeechEnded(Event):
 @dataclass(frozen=True, slots=True)
 class SpeechDiscarded(Event):
     """Sound that started no turn: a cough, a slam, or words not addressed to the assistant."""
-    reason: str                  # "transient", "no_speech", "no_wake_phrase", "stop_command"
+    reason: str                  # "transient", "no_speech", "no_wake_phrase", "stop_command", "own_voice"
     text: str = ""
 
 

@@ -296,6 +296,7 @@ class ReplyVoice:
         self.emit = emit
         self._playing: list[tuple[str, object]] = []      # (sentence, Playback)
         self.interrupted = False
+        self.spoken_log: list[tuple[float, float, str]] = []   # (start, end, text) of what was played
 
     async def feed_text(self, text: str) -> AsyncIterator[tuple[str, np.ndarray]]:
         """(sentence, audio) for a known text, synthesising each sentence when asked for it."""
@@ -334,6 +335,8 @@ class ReplyVoice:
         except asyncio.CancelledError:
             self.stop_now()
             raise
+        finally:
+            self._log_spoken()
         stopped = any(pb.stopped for _, pb in self._playing)
         heard = self._heard()
         if stopped:
@@ -364,6 +367,22 @@ class ReplyVoice:
                 words.append(" ".join(parts[:keep]) + " …")
             break
         return " ".join(words)
+
+    def _log_spoken(self) -> None:
+        now = time.monotonic()
+        for sentence, pb in self._playing:
+            if pb.started_at_s is not None and not getattr(pb, "_logged", False):
+                end = pb.started_at_s + pb.played_samples / pb.sample_rate_hz
+                self.spoken_log.append((pb.started_at_s, min(end, now + 1.0), sentence))
+                pb._logged = True
+        self.spoken_log = [x for x in self.spoken_log if x[1] > now - 30.0]
+
+    def recently_spoken(self, around_s: float, margin_s: float = 1.0) -> str:
+        """What the speaker played between `around_s` − a few seconds and `around_s` + margin: the
+        text an echo heard at `around_s` could be made of."""
+        self._log_spoken()
+        return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
+                        and start <= around_s + margin_s)
 
     def stop_now(self) -> str:
         """Cut playback (barge-in); returns what the user heard of this reply."""

@@ -60,6 +60,24 @@ _HALLUCINATIONS = {"you", "thank you", "thanks for watching", "thank you for wat
                    "hmm", "mm", "oh", "ah", "the end", "subtitles by the amaraorg community"}
 
 
+def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
+    """Does this transcript look like a stretch of what the assistant just said (its own voice
+    leaking past the echo canceller)? Letter similarity against every window of the spoken words."""
+    from difflib import SequenceMatcher
+
+    words, said = _norm(transcript).split(), _norm(spoken).split()
+    if not words or not said:
+        return False
+    if len(words) == 1 and len(words[0]) >= 3 and any(w.startswith(words[0]) for w in said):
+        return True                  # "Trim." heard from "Trimmed …": a clipped word of ours
+    target = "".join(words)
+    best = 0.0
+    for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
+        for i in range(0, max(1, len(said) - size + 1)):
+            best = max(best, SequenceMatcher(None, target, "".join(said[i:i + size]), autojunk=False).ratio())
+    return best >= min_ratio
+
+
 def _norm(text: str) -> str:
     import re
 
@@ -89,8 +107,8 @@ class FramePipeline:
         self._buf = np.zeros(0, np.float32)
         self._ref = np.zeros(0, np.float32)
         # Echo arrives after the reference (server + room delay, reverberation): compare a frame
-        # with the loudest reference of the last ~320 ms, not with the reference of the same instant.
-        self._ref_recent: collections.deque[float] = collections.deque(maxlen=10)
+        # with the loudest reference of the last ~480 ms, not with the reference of the same instant.
+        self._ref_recent: collections.deque[float] = collections.deque(maxlen=15)
         self.gated_frames = 0            # speech frames the double-talk gate refused (echo)
 
     def feed(self, block: np.ndarray, captured_at_s: float) -> list[VadFrame]:
@@ -602,6 +620,11 @@ class VoiceLoop:
                 self._discard("no_speech", result.text, spec)
                 return
             text = result.text.strip()
+            voice = self.assistant.voice
+            if voice is not None and echo_of(text, voice.recently_spoken(self._speech_started_at)):
+                # Last line of defence: the transcript is what we were saying ourselves.
+                self._discard("own_voice", text, spec)
+                return
             words = _norm(text).split()
             if self._barged_in and words and set(words) <= _STOP_WORDS and {"stop", "quiet", "enough", "shut", "hush",
                                                                             "silence", "cancel", "wait"} & set(words):

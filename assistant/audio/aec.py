@@ -130,20 +130,33 @@ class Timeline:
     """Sample index ↔ monotonic time for a stream whose blocks arrive with jittery timestamps.
 
     Each block's timestamp is late by however long the callback waited; the earliest-looking one
-    is closest to the truth, so the offset is the lower envelope of (time − samples/rate), allowed
-    to creep up slowly for clock drift. Render and capture mapped this way pair up at a constant
-    offset, which is what AEC3's linear filter needs: pairing by arrival order instead shifted the
-    pair by ±10 ms with every late callback, and the measured ERLE fell from ~30 dB to ~5 dB."""
+    is closest to the truth, so the offset is the minimum of (time − samples/rate) over the last
+    `window_s`. Render and capture mapped this way pair up at a constant offset, which is what
+    AEC3's linear filter needs: pairing by arrival order instead shifted the pair by ±10 ms with
+    every late callback (measured ERLE fell from ~30 dB to ~5 dB). The window (rather than an
+    all-time minimum) lets the mapping follow a real jump — an output underrun delays every later
+    sample — within a couple of seconds instead of drifting further from the truth each time."""
 
-    def __init__(self, rate_hz: int = SAMPLE_RATE_HZ) -> None:
+    def __init__(self, rate_hz: int = SAMPLE_RATE_HZ, window_s: float = 2.0) -> None:
+        import collections
+
         self.rate = rate_hz
         self.count = 0
         self.offset: float | None = None
+        self.window_s = window_s
+        self._obs: collections.deque[tuple[float, float]] = collections.deque()
 
     def stamp(self, n_new: int, end_time_s: float) -> None:
         self.count += n_new
         observed = end_time_s - self.count / self.rate
-        self.offset = observed if self.offset is None else min(self.offset + 2e-7, observed)
+        obs = self._obs
+        # Monotonic deque: the front is the window's minimum.
+        while obs and obs[-1][1] >= observed:
+            obs.pop()
+        obs.append((end_time_s, observed))
+        while obs and obs[0][0] < end_time_s - self.window_s:
+            obs.popleft()
+        self.offset = obs[0][1]
 
     def time_of(self, index: int) -> float:
         return (self.offset or 0.0) + index / self.rate

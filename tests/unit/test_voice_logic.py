@@ -166,3 +166,17 @@ def test_an_unknown_device_name_is_a_clear_error():
     with pytest.raises(EarshotError) as info:
         resolve_device(999, "output")
     assert "no output device with index 999" in info.value.message
+
+
+@pytest.mark.parametrize("heard, spoken, echo", [
+    ("I can...", "I can transcribe, speak, denoise, measure and edit audio.", True),
+    ("Trim.", "Trimmed memo.wav to 3 s.", True),
+    ("Name a file or an RK stop", "Name a file or an artifact like @a1.", True),
+    ("What can you do?", "I can transcribe, speak, denoise, measure and edit audio.", False),
+    ("Stop, please.", "Here is a longer answer, so that there is time to interrupt me.", False),
+    ("Thanks a lot.", "", False),
+])
+def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
+    from assistant.voice import echo_of
+
+    assert echo_of(heard, spoken) is echo
