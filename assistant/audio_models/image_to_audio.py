@@ -20,6 +20,7 @@ SAMPLE_RATE_HZ = 48_000
 TOP_K = 5
 SECOND_LAYER_SHARE = 0.4       # a second preset joins when its vote is ≥ 40 % of the winner's…
 SECOND_LAYER_MIN = 0.08        # …and at least 8 % probability in absolute terms
+MIN_VOTE = 0.1                 # a preset needs 10 % of the probability: a 2 % "lynx" must not make a cat roar
 FALLBACK_PRESET = "wind"       # nothing in the picture has a sound of its own: an outdoor ambience
 
 
@@ -131,9 +132,9 @@ def choose_layers(labels: list[Label], presets=None) -> SoundChoice:
         preset = preset_for(label, presets)
         if preset:
             votes[preset] = votes.get(preset, 0.0) + label.probability
-    if not votes:
+    if not votes or max(votes.values()) < MIN_VOTE:
         fallback = FALLBACK_PRESET if FALLBACK_PRESET in presets else next(iter(presets))
-        return SoundChoice((fallback,), {}, True)
+        return SoundChoice((fallback,), {k: round(v, 4) for k, v in votes.items()}, True)
     ranked = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
     layers = [ranked[0][0]]
     if len(ranked) > 1 and ranked[1][1] >= SECOND_LAYER_SHARE * ranked[0][1] and ranked[1][1] >= SECOND_LAYER_MIN:

@@ -41,6 +41,12 @@ def test_nothing_mapped_falls_back_to_an_ambience():
     assert choice.layers == (i2a.FALLBACK_PRESET,) and choice.fallback
 
 
+def test_a_faint_label_does_not_decide_the_sound():
+    # A house cat whose fifth guess is "lynx" at 2 %: no roar, the ambience stands in.
+    choice = i2a.choose_layers([label(282, 0.39), label(285, 0.36), label(281, 0.17), label(287, 0.02)], ALL)
+    assert choice.fallback and choice.layers == (i2a.FALLBACK_PRESET,)
+
+
 def test_presets_the_synthesiser_lacks_are_skipped():
     assert i2a.preset_for(label(291, 0.5), {"wind": ""}) is None
     assert i2a.choose_layers([label(291, 0.9)], {"wind": "", "rain": ""}).layers == ("wind",)
