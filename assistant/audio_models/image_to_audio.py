@@ -98,10 +98,18 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _presets() -> dict[str, str]:
-    from .generate_sound import PRESETS
+def _generate_sound():
+    """The synthesiser tool (another module of the suite), with a clear error while a build lacks it."""
+    try:
+        from . import generate_sound
+    except ImportError:
+        raise EarshotError("image_to_audio needs the generate_sound tool, which this build lacks",
+                           "update Earshot to a version that includes generate_sound") from None
+    return generate_sound
 
-    return PRESETS
+
+def _presets() -> dict[str, str]:
+    return _generate_sound().PRESETS
 
 
 def preset_for(label: Label, presets=None) -> str | None:
@@ -143,7 +151,7 @@ def choose_layers(labels: list[Label], presets=None) -> SoundChoice:
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
-    from .generate_sound import render
+    render = _generate_sound().render
 
     path = Path(args.file.path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:

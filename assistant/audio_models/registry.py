@@ -20,6 +20,7 @@ TOOL_MODULES: tuple[str, ...] = (
     "describe",
     "edit",
     "pitch",
+    "image_to_audio",
 )
 
 
