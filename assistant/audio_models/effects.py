@@ -316,8 +316,8 @@ class Args:
 
 SPEC = ToolSpec(
     name="effects",
-    summary="apply an effect chain: EQ, filters, compressor, reverb, delay, chorus, distortion, pitch shift, "
-            "time stretch, limiter, VST3",
+    summary='apply effects, chain like "highpass 100, eq 3000 +2, compressor, reverb 0.4, delay 0.25, chorus, '
+            'distortion, pitch 3, stretch 1.5, limiter -1"',
     examples=("add reverb to vocals.wav", "pitch it up 3 semitones", "compress and limit the mix to -1 dB",
               "slow song.wav down to 1.5 times as long", "run take2.wav through ~/.vst3/Delay.vst3"),
     method="pedalboard effects (signal processing; Rubber Band for pitch and time)",
@@ -329,11 +329,23 @@ SPEC = ToolSpec(
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     stages = parse_chain(args.chain)
-    plugin = None
+    plugin, ignored = None, ""
     if args.vst3_path.strip():
-        if not any(s.effect == "vst3" for s in stages):
-            stages.append(Stage("vst3", {}))
-        plugin = load_vst3(resolve_plugin(args.vst3_path, ctx))
+        named = any(s.effect == "vst3" for s in stages)
+        try:
+            path = resolve_plugin(args.vst3_path, ctx)
+        except PathRefused:
+            raise
+        except EarshotError:
+            # A planner sometimes invents a plugin path for a built-in effect ("reverb" →
+            # "Reverb.vst3"); when the chain never asked for vst3, a missing file is ignored and said so.
+            if named:
+                raise
+            path, ignored = None, f"; no plugin at {args.vst3_path!r}, so none was used"
+        if path is not None:
+            if not named:
+                stages.append(Stage("vst3", {}))
+            plugin = load_vst3(path)
     elif any(s.effect == "vst3" for s in stages):
         raise EarshotError("the chain says vst3 but no plugin path was given", "give the plugin's .vst3 path")
     audio, rate = ctx.load_audio(args.file, mono=False)
@@ -347,4 +359,4 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     peak_db = 20 * math.log10(max(true_peak(out), 1e-12))
     note = f"; it peaks at {peak_db:+.1f} dBFS (kept in the float WAV)" if peak_db > 0 else ""
     return ToolResult(f"Applied {described} to {args.file.name} (pedalboard, signal processing) → {art.name} "
-                      f"({art.duration_s:.1f} s){note}.", [art], {"chain": described})
+                      f"({art.duration_s:.1f} s){note}{ignored}.", [art], {"chain": described})

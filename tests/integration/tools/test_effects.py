@@ -202,3 +202,8 @@ def test_plugins_outside_the_allowed_folders_are_refused(run_tool, session, tmp_
         run_tool("effects", file="a.wav", chain="vst3", vst3_path="Fake.vst3")
     with pytest.raises(EarshotError, match="no plugin path"):
         run_tool("effects", file="a.wav", chain="reverb, vst3")
+    with pytest.raises(EarshotError, match="no plugin at"):
+        run_tool("effects", file="a.wav", chain="vst3", vst3_path="Missing.vst3")
+    # an invented path for a built-in effect is ignored, and the reply says so
+    result = run_tool("effects", file="a.wav", chain="reverb", vst3_path="Reverb.vst3")
+    assert "no plugin at 'Reverb.vst3', so none was used" in result.summary
