@@ -6,7 +6,8 @@ The score format (what the model writes; the grammar makes anything else impossi
 
     lead: piano                 instrument of the melody   (one of INSTRUMENTS)
     chords: strings             instrument of the chords
-    style: arpeggio             how the chords are played  (block | pulse | arpeggio)
+    style: arpeggio             how the chords are played  (pulse | arpeggio): both mark the beat, so
+                                the tempo can be heard (sustained chords leave it ambiguous)
     bass: electric              bass on the chord roots    (none | acoustic | electric | synth)
     drums: rock                 drum pattern               (none | soft | rock | four)
     1: I | 3:2 2:1 1:1 5:4      bar: chord as a scale degree | melody notes
@@ -14,7 +15,9 @@ The score format (what the model writes; the grammar makes anything else impossi
 
 Melody notes are scale degrees `1`–`7` of the key (`'` an octave up, `,` an octave down, `r` a rest)
 with a length in eighth notes after the colon; the grammar makes every bar add up to 4/4 exactly,
-makes the first and last chords the tonic, and writes exactly the asked number of bars. Writing
+makes the first and last chords the tonic with a dominant before the last, keeps the tonic out of
+the middle of a phrase, and writes exactly the asked number of bars. Instruments, drums and bass that
+the request names are fixed in the grammar too. Writing
 degrees instead of note names keeps every note in the key; the key, tempo and bar count the user
 asked for are fixed by the tool, never left to the model. In minor keys the V chord takes the raised
 leading tone (harmonic minor), as in common practice.
@@ -26,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -123,28 +127,84 @@ def _bar_rules(prefix: str = "m") -> list[str]:
     return rules
 
 
-def score_grammar(bars: int, key_given: bool, tempo_given: bool) -> str:
-    """GBNF of a score with exactly `bars` bars (tonic first and last)."""
+STYLES = ("pulse", "arpeggio")
+BASS_CHOICES = ("none", "acoustic", "electric", "synth")
+DRUM_CHOICES = ("none", "soft", "rock", "four")
+# Words of a request that fix a header field (the user said it, so the model may not choose otherwise).
+INSTRUMENT_WORDS = {"piano": "piano", "keys": "piano", "electric piano": "electric piano", "rhodes": "electric piano",
+                    "harpsichord": "harpsichord", "vibraphone": "vibraphone", "vibes": "vibraphone",
+                    "marimba": "marimba", "organ": "organ", "guitar": "guitar", "acoustic guitar": "steel guitar",
+                    "electric guitar": "electric guitar", "strings": "strings", "violin": "strings",
+                    "violins": "strings", "cello": "slow strings", "choir": "choir", "voices": "choir",
+                    "trumpet": "trumpet", "brass": "brass", "sax": "saxophone", "saxophone": "saxophone",
+                    "oboe": "oboe", "clarinet": "clarinet", "flute": "flute", "synth": "synth lead",
+                    "pad": "warm pad", "pads": "warm pad", "bells": "bells", "harp": "harp"}
+
+
+def request_constraints(description: str) -> dict[str, tuple[str, ...]]:
+    """Header fields the request itself fixes: named instruments (first → lead, second → chords; one
+    alone plays both unless the model may add a second), drums and bass asked for or refused."""
+    text = " " + re.sub(r"[^a-z ]+", " ", description.lower()) + " "
+    found: list[tuple[int, int, str]] = []          # (start, end, word), longest words first
+    for word in sorted(INSTRUMENT_WORDS, key=len, reverse=True):
+        for m in re.finditer(f"(?<= ){word}(?= )", text):
+            if not any(a < m.end() and m.start() < b for a, b, _ in found):
+                found.append((m.start(), m.end(), word))
+    named = []
+    for _, _, word in sorted(found):
+        if INSTRUMENT_WORDS[word] not in named:
+            named.append(INSTRUMENT_WORDS[word])
+    out: dict[str, tuple[str, ...]] = {}
+    if named:
+        out["lead"] = (named[0],)
+        out["chords"] = (named[1],) if len(named) > 1 else (named[0],)
+    if re.search(r" (no|without|minus) (the )?(drums|percussion|beat) ", text):
+        out["drums"] = ("none",)
+    elif re.search(r" (drums?|drummer|beat|groove|percussion|dance|rock) ", text):
+        out["drums"] = DRUM_CHOICES[1:]
+    if re.search(r" (no|without) (the )?bass ", text):
+        out["bass"] = ("none",)
+    elif re.search(r" bass(line)? ", text):
+        out["bass"] = BASS_CHOICES[1:]
+    return out
+
+
+def score_grammar(bars: int, key_given: bool, tempo_given: bool,
+                  fixed: dict[str, tuple[str, ...]] | None = None) -> str:
+    """GBNF of a score with exactly `bars` bars (tonic first and last); `fixed` narrows header fields."""
     def choice(values) -> str:
         return " | ".join(f'"{v}"' for v in values)
+
+    fixed = fixed or {}
+
+    def field_rule(name: str, values) -> str:
+        allowed = [v for v in values if v in fixed.get(name, values)] or list(values)
+        return f'"{name}: " ({choice(allowed)}) "\\n"'
 
     header = []
     if not key_given:
         header.append('"key: " keyname " " ("major" | "minor") "\\n"')
     if not tempo_given:
         header.append('"tempo: " tempo "\\n"')
-    header += ['"lead: " instrument "\\n"', '"chords: " instrument "\\n"',
-               '"style: " ("block" | "pulse" | "arpeggio") "\\n"',
-               '"bass: " ("none" | "acoustic" | "electric" | "synth") "\\n"',
-               '"drums: " ("none" | "soft" | "rock" | "four") "\\n"']
+    header += [field_rule("lead", INSTRUMENTS), field_rule("chords", INSTRUMENTS), field_rule("style", STYLES),
+               field_rule("bass", BASS_CHOICES), field_rule("drums", DRUM_CHOICES)]
     lines = [f"root ::= {' '.join(header)} " + " ".join(f"bar{i}" for i in range(1, bars + 1))]
     for i in range(1, bars + 1):
-        chord = '"I"' if i in (1, bars) else "chord"
+        # Tonic first and last, a dominant before the last (the cadence that states the key), other
+        # chords elsewhere, the tonic again only where a 4-bar phrase starts: no bar-after-bar "I".
+        if i in (1, bars):
+            chord = '"I"'
+        elif i == bars - 1:
+            chord = '"V"'
+        elif i % 4 == 1:
+            chord = "chord"
+        else:
+            chord = "moving"
         lines.append(f'bar{i} ::= "{i}: " {chord} " | " m{BAR_EIGHTHS} "\\n"')
     lines += [
         f"chord ::= {choice(ROMAN)}",
+        f"moving ::= {choice(ROMAN[1:])}",
         'note ::= ([1-7] ("\'" | ",")?) | "r"',
-        f"instrument ::= {choice(INSTRUMENTS)}",
         f"keyname ::= {choice(KEY_NAMES)}",
         'tempo ::= [6-9] [0-9] | "1" [0-7] [0-9]',
     ]
@@ -226,12 +286,7 @@ def score_to_midi(score: Score):
                 lead.notes.append(pretty_midi.Note(92, midi, start, start + dur * eighth * 0.95))
             pos += dur
         triad = [p - 12 for p in chord_pitches(tonic, score.mode, degree)]
-        if score.style == "block":
-            for half in (0, 1):
-                s = t0 + half * 2 * beat
-                for p in triad:
-                    chords.notes.append(pretty_midi.Note(78 if half == 0 else 66, p, s, s + 2 * beat * 0.95))
-        elif score.style == "pulse":
+        if score.style == "pulse":
             for q in range(4):
                 s = t0 + q * beat
                 for p in triad:
@@ -310,7 +365,7 @@ ending on 1. Pick instruments, style, bass and drums that fit the description.
 The format, for a 2-bar sketch (not a melody to reuse):
 lead: oboe
 chords: harp
-style: block
+style: pulse
 bass: none
 drums: none
 1: I | 5:3 3:1 1:4
@@ -320,7 +375,8 @@ drums: none
 def write_score(ctx: ToolContext, description: str, bars: int, key: tuple[int, str] | None,
                 tempo_bpm: int | None) -> tuple[str, dict]:
     llm = ctx.llm()
-    grammar = llm.compile_grammar(score_grammar(bars, key is not None, tempo_bpm is not None))
+    grammar = llm.compile_grammar(score_grammar(bars, key is not None, tempo_bpm is not None,
+                                                request_constraints(description)))
     facts = [f"{bars} bars"]
     if key is not None:
         facts.append(f"key {key_name(*key)}")
@@ -328,7 +384,11 @@ def write_score(ctx: ToolContext, description: str, bars: int, key: tuple[int, s
         facts.append(f"{tempo_bpm} BPM")
     user = f"Compose: {description}\nFixed: {', '.join(facts)}."
     prompt = llm.render_chat([{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}])
-    done = llm.complete(prompt, grammar, max_tokens=120 + TOKENS_PER_BAR * bars)
+    # Sampled, not greedy: greedy decoding of a 1.5B model repeats one note for ever. The seed comes from
+    # the request, so the same request gives the same piece (and tests are reproducible).
+    seed = zlib.crc32(user.encode("utf-8")) & 0x7FFFFFFF
+    done = llm.complete(prompt, grammar, max_tokens=120 + TOKENS_PER_BAR * bars,
+                        sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.95, "repeat_penalty": 1.1, "seed": seed})
     return done.text, {"completion_tokens": done.completion_tokens, "elapsed_ms": round(done.elapsed_ms)}
 
 

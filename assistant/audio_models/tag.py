@@ -162,6 +162,17 @@ def instrument_guesses(y: np.ndarray, y_harm: np.ndarray, y_perc: np.ndarray, ra
     return guesses
 
 
+def _analysis_hpss(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Harmonic and percussive parts for analysis (key, shares): HPSS at a 46 ms hop with a 0.7 s
+    time kernel — coarser than `separate` uses for listening, and ~4x cheaper."""
+    import librosa
+
+    spec = librosa.stft(y, n_fft=2048, hop_length=1024)
+    mask_h, mask_p = librosa.decompose.hpss(np.abs(spec), kernel_size=(15, 31), mask=True)
+    return (librosa.istft(spec * mask_h, hop_length=1024, length=len(y)),
+            librosa.istft(spec * mask_p, hop_length=1024, length=len(y)))
+
+
 # -- everything ----------------------------------------------------------------------------------------
 def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
     """All tags of a (frames, channels) or mono signal at any rate, as a JSON-ready dict."""
@@ -192,7 +203,7 @@ def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
         content = max((("speech", voice), ("music", music), ("ambience", ambience)), key=lambda kv: kv[1])[0]
     facts["content"] = content
     report(0.35)
-    y_harm, y_perc = librosa.effects.hpss(y)
+    y_harm, y_perc = _analysis_hpss(y)
     tempo, beats, confidence = beat_grid(y)
     steady = tempo is not None and confidence >= 0.3 and content != "speech"
     facts["tempo_bpm"] = round(tempo, 1) if steady else None

@@ -52,3 +52,21 @@ def test_score_to_midi_keeps_every_note_in_the_key():
     lead = midi.instruments[0]
     assert [n.pitch for n in lead.notes][:4] == [72, 74, 76, 76]   # degrees 3 4 5 5 of A minor above A4
     assert max(n.end for n in lead.notes) <= 4 * 4 * 60 / 90
+
+
+@pytest.mark.parametrize("description,expected", [
+    ("a calm piano loop", {"lead": ("piano",), "chords": ("piano",)}),
+    ("an upbeat pop groove with drums and bass", {"drums": ("soft", "rock", "four"),
+                                                   "bass": ("acoustic", "electric", "synth")}),
+    ("a flute melody over electric guitar, no drums", {"lead": ("flute",), "chords": ("electric guitar",),
+                                                       "drums": ("none",)}),
+    ("something dreamy", {}),
+])
+def test_request_words_fix_header_fields(description, expected):
+    assert compose.request_constraints(description) == expected
+
+
+def test_fixed_fields_narrow_the_grammar():
+    gbnf = compose.score_grammar(4, True, True, {"lead": ("flute",), "drums": ("none",)})
+    assert '"lead: " ("flute")' in gbnf and '"drums: " ("none")' in gbnf
+    assert '"chords: " ("piano" |' in gbnf
