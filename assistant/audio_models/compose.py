@@ -58,6 +58,7 @@ BASSES = {"acoustic": 32, "electric": 33, "synth": 38}
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
 DURATIONS = (1, 2, 3, 4, 6, 8)      # in eighth notes
 BAR_EIGHTHS = 8
+MAX_NOTES_PER_BAR = 5
 
 
 @dataclass
@@ -113,17 +114,20 @@ class Score:
     bars: list[tuple[int, list[tuple[str, int]]]]   # (chord degree 0..6, [(pitch token, eighths)])
 
 
-def _bar_rules(prefix: str = "m") -> list[str]:
-    """GBNF rules m1..m8: sequences of notes lasting exactly n eighths."""
+def _bar_rules() -> list[str]:
+    """GBNF rules m<n>_<k>: at most k notes lasting exactly n eighths. A bar is m8_5: at most five
+    notes, so a bar is a phrase, not a run of eighths (which a small model fills with one note)."""
     rules = []
-    for n in range(1, BAR_EIGHTHS + 1):
-        alts = []
-        for d in DURATIONS:
-            if d == n:
-                alts.append(f'note ":{d}"')
-            elif d < n:
-                alts.append(f'note ":{d}" " " {prefix}{n - d}')
-        rules.append(f"{prefix}{n} ::= " + " | ".join(alts))
+    for k in range(1, MAX_NOTES_PER_BAR + 1):
+        for n in range(1, BAR_EIGHTHS + 1):
+            alts = []
+            for d in DURATIONS:
+                if d == n:
+                    alts.append(f'note ":{d}"')
+                elif d < n and k > 1:
+                    alts.append(f'note ":{d}" " " m{n - d}_{k - 1}')
+            if alts:
+                rules.append(f"m{n}_{k} ::= " + " | ".join(alts))
     return rules
 
 
@@ -200,7 +204,7 @@ def score_grammar(bars: int, key_given: bool, tempo_given: bool,
             chord = "chord"
         else:
             chord = "moving"
-        lines.append(f'bar{i} ::= "{i}: " {chord} " | " m{BAR_EIGHTHS} "\\n"')
+        lines.append(f'bar{i} ::= "{i}: " {chord} " | " m{BAR_EIGHTHS}_{MAX_NOTES_PER_BAR} "\\n"')
     lines += [
         f"chord ::= {choice(ROMAN)}",
         f"moving ::= {choice(ROMAN[1:])}",
@@ -359,7 +363,7 @@ SYSTEM = """You compose short pieces of music in a compact score format.
 Header lines pick instruments and accompaniment. Then one line per 4/4 bar: "N: CHORD | NOTES".
 CHORD is a roman numeral scale degree (I II III IV V VI VII). NOTES are melody notes: a scale degree 1-7 \
 (add ' for an octave up, , for an octave down, r for a rest), a colon and a length in eighth notes \
-(1, 2, 3, 4, 6, 8); each bar adds up to 8. Write your own singable melody for the request: mostly steps, \
+(1, 2, 3, 4, 6, 8); each bar adds up to 8 with at most 5 notes. Write your own singable melody for the request: mostly steps, \
 chord notes on strong beats, a motif that returns, varied chords (e.g. I VI IV V, I IV V I, VI IV I V), \
 ending on 1. Pick instruments, style, bass and drums that fit the description.
 The format, for a 2-bar sketch (not a melody to reuse):

@@ -212,7 +212,7 @@ def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
     facts["downbeat_index"] = downbeat_phase(y, beats) if steady else None
     report(0.6)
     tonal_s = (shares["music"] + shares["singing"]) * facts["duration_s"]
-    if content in ("music",) or tonal_s >= KEY_MIN_TONAL_S:
+    if tonal_s >= KEY_MIN_TONAL_S:
         tonic, mode, corr, top = estimate_key(y_harm)
     else:
         tonic, mode, corr, top = None, None, 0.0, []

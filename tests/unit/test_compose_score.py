@@ -70,3 +70,22 @@ def test_fixed_fields_narrow_the_grammar():
     gbnf = compose.score_grammar(4, True, True, {"lead": ("flute",), "drums": ("none",)})
     assert '"lead: " ("flute")' in gbnf and '"drums: " ("none")' in gbnf
     assert '"chords: " ("piano" |' in gbnf
+
+
+def test_bar_rules_allow_exactly_the_bars_that_fill_4_4_with_at_most_5_notes():
+    import itertools
+    import re
+
+    rules = dict(r.split(" ::= ") for r in compose._bar_rules())
+
+    def expand(sym: str) -> set[tuple[int, ...]]:   # duration sequences a rule can produce
+        out = set()
+        for alt in rules[sym].split(" | "):
+            d = int(re.search(r'":(\d)"', alt).group(1))
+            rest = re.search(r"(m\d_\d)$", alt)
+            out |= {(d,) + tail for tail in expand(rest.group(1))} if rest else {(d,)}
+        return out
+
+    got = expand("m8_5")
+    want = {seq for n in range(1, 6) for seq in itertools.product(compose.DURATIONS, repeat=n) if sum(seq) == 8}
+    assert got == want
