@@ -160,6 +160,10 @@ class ListenOptions:
     speculate_on_partials: bool = True   # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0        # the streaming ASR pads short audio to this much (see asr.py)
     first_clause_words: int = 3          # the reply's first chunk may end at a comma after this many words
+    # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
+    # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its
+    # initial ~2.5 s of render activity, which would mute a user interrupting the first reply.
+    greeting: str = "Earshot is listening. Tell me what to do with your audio files."
     min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
     # The naive sequential pipeline (what `earshot bench latency` compares against): no partials, no
     # speculation, endpoint after max_silence_ms, full 30 s-window ASR, the whole plan, the whole

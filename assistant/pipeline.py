@@ -221,9 +221,11 @@ class Assistant:
             if validated is None:
                 if speaking is not None:
                     speaking.cancel()
-                reply = self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; please rephrase it.")
+                reply = self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; please rephrase it "
+                                     "(the details are in `earshot history`).")
                 if voice is not None:
-                    await voice.speak(voice.feed_text(reply.text), timing)
+                    await voice.speak(voice.feed_text("I couldn't turn that into a valid plan; please rephrase it."),
+                                      timing)
                 return reply
             report = await self.executor.run(validated, self.session, turn_id, self.emit, self._cancel) \
                 if validated.steps else ExecutionReport()

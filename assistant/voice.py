@@ -345,6 +345,11 @@ class VoiceLoop:
             await self.tts()
         await self._prefill_context()
 
+    async def greet(self) -> None:
+        """Say the greeting (see ListenOptions.greeting) when a live speaker is attached."""
+        if self.options.listen.greeting and self.assistant.speak and getattr(self.sink, "live", False):
+            await self.assistant.say(self.options.listen.greeting)
+
     async def _prefill_context(self) -> None:
         """Between turns: evaluate the artifact table + recent turns + "Request:" into the KV cache."""
         if self.options.listen.naive_baseline:
@@ -626,8 +631,9 @@ class VoiceLoop:
                 self._discard("own_voice", text, spec)
                 return
             words = _norm(text).split()
-            if self._barged_in and words and set(words) <= _STOP_WORDS and {"stop", "quiet", "enough", "shut", "hush",
-                                                                            "silence", "cancel", "wait"} & set(words):
+            # Over the assistant's voice, "stop", "please", "okay, wait" are the interruption
+            # itself (the echo canceller may have eaten the "stop" of "stop, please"): no new turn.
+            if self._barged_in and words and set(words) <= _STOP_WORDS:
                 self._discard("stop_command", text, spec)
                 return
             if self.mode == "wake" and time.monotonic() > self._awake_until:

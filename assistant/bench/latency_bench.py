@@ -100,9 +100,6 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
     rows: list[dict] = []
     async with LiveRig(config, session, echo=echo) as rig:
         rig.server.feeder.noise_dbfs = -65.0
-        # A greeting first, as the assistant gives at start-up: the echo canceller adapts on it.
-        await rig.assistant.say("Earshot is listening. Ask me anything about your audio files.")
-        await rig.idle(quiet_s=0.5)
         for i, text in enumerate(texts):
             audio = _utterance(tts, text, i)
             first, last = speech_bounds(audio)

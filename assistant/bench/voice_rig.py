@@ -62,6 +62,7 @@ class LiveRig:
     speak: bool = True
     echo: EchoPath | None = None
     llm_name: str | None = None
+    greet: bool = True            # start as `earshot listen` does: the greeting (adapts the echo canceller)
     events: list[Stamped] = field(default_factory=list)
     on_event: Callable[[Event], None] | None = None
 
@@ -83,6 +84,9 @@ class LiveRig:
         await self.loop.warm_up()
         self._task = asyncio.create_task(self.loop.run())
         await asyncio.sleep(0.5)      # streams open, AEC sees some silence
+        if self.greet:
+            await self.loop.greet()
+            await self.idle(quiet_s=0.3)
         return self
 
     async def __aexit__(self, *exc) -> None:

@@ -100,7 +100,10 @@ def run_listen(args) -> int:
                     aloop.call_soon_threadsafe(loop.push_to_talk, pressed[0])
 
             threading.Thread(target=keys, daemon=True).start()
-        await loop.run()
+        runner = asyncio.create_task(loop.run())
+        await asyncio.sleep(0.3)
+        await loop.greet()
+        await runner
 
     try:
         asyncio.run(main())
