@@ -27,7 +27,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="track",
-    summary="project tracks: add, remove, rename, change gain, pan, mute or solo a track",
+    summary="a project track's volume (gain), pan, mute and solo; add, remove or rename a track",
     examples=("add a track called vocals", "mute the drums", "turn the bass down 3 dB", "pan the guitar left",
               "rename track 2 to lead", "solo the vocals"),
     method="project edit (non-destructive: audio is only processed when the project is rendered)",

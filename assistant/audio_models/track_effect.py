@@ -29,7 +29,8 @@ class Args:
 
 SPEC = ToolSpec(
     name="track_effect",
-    summary="effect chain of a project track or the master: add, remove, reorder, adjust or bypass an effect",
+    summary="effects (reverb, EQ, filters, compressor…) on a project track or the master: add, remove, "
+            "reorder, set a parameter or bypass one",
     examples=("add reverb to the vocals", "put a low-pass at 2 kHz on the drums", "remove the delay from track 2",
               "set the reverb room size on the vocals to 0.8", "move the compressor before the reverb", "bypass the eq"),
     method="pedalboard plugins (signal processing, JUCE), applied when the project is rendered",

@@ -46,6 +46,7 @@ def prepare_session(home: Path, models_dir: Path):
                  "podcast.flac"):
         sf.write(session.workspace / name, tone, 16000)
     (session.workspace / "interview-transcript.txt").write_text("Welcome to the show.")
+    (session.workspace / "song.dawproject").write_bytes(b"PK\x05\x06" + bytes(18))   # an empty zip (routing/project.json)
     session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
     session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)

@@ -19,7 +19,8 @@ RULES = """You are Earshot, an offline assistant for audio work. Turn the user's
 - Text arguments may be "$1" to use the text step 1 produced (e.g. a transcript).
 - Questions and conversation: no steps, answer in "say" in one or two short sentences.
 - If the request is unclear or names no file, no steps: ask in "say".
-- "say" is null when steps do the work."""
+- "say" is null when steps do the work.
+- Tracks and clips of the studio project are named in words ("the drums", "track 2", "the second vocal clip"), never "@a…"."""
 
 # (request, plan, tools it needs). Only examples whose tools are all registered are shown.
 EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
@@ -38,6 +39,14 @@ EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
      {"steps": [], "say": "I can transcribe, speak, denoise, measure and edit audio. Name a file or an artifact like @a1."},
       ()),
     ("thanks!", {"steps": [], "say": "You're welcome."}, ()),
+    # the studio project: tracks and clips are named in words, and one request can make several edits
+    ("make the piano track 2 dB louder and pan it a little right",
+     {"steps": [{"tool": "track", "args": {"op": "gain", "track": "piano", "gain_db": 2}},
+                {"tool": "track", "args": {"op": "pan", "track": "piano", "pan": 0.3}}], "say": None}, ("track",)),
+    ("put memo.wav on a new track called voice at bar 3 and add an echo to it",
+     {"steps": [{"tool": "clip", "args": {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}},
+                {"tool": "track_effect", "args": {"op": "add", "effect": "delay", "track": "voice"}}], "say": None},
+     ("clip", "track_effect")),
 )
 
 

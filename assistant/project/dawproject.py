@@ -426,9 +426,16 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
         meta = z.read("metadata.xml")
     except KeyError:
         meta = None
-    validate(project)
-    root = ET.fromstring(project)
     notes: list[str] = []
+    try:
+        validate(project)
+    except EarshotError as exc:
+        # Read what can be read (DAWs differ in how strictly they write), and say so.
+        notes.append(f"the file is not valid DAWproject 1.0 ({exc.message.split(': ', 1)[-1][:120]})")
+    try:
+        root = ET.fromstring(project)
+    except ET.ParseError as exc:
+        raise EarshotError(f"{name}: project.xml is not XML ({exc})", "export it again from the DAW") from exc
     s = model.new_state(name)
     if meta:
         title = ET.fromstring(meta).findtext("Title")
@@ -490,6 +497,8 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
         return extracted[path]
 
     arrangement = root.find("Arrangement")
+    if arrangement is not None and arrangement.find("TempoAutomation") is not None:
+        notes.append(f"tempo changes flattened to {s['tempo_bpm']:g} BPM")
     for lane in (arrangement.iter("Lanes") if arrangement is not None else []):
         tid = track_of.get(lane.get("track") or "")
         if tid is None:

@@ -62,6 +62,17 @@ def resolve_track(state: dict, ref: str, allow_master: bool = False) -> str:
     tracks = tracks_in_order(state)
     listing = _listing([f"{i} {t['name']}" for i, t in enumerate(tracks, 1)])
     raw = (ref or "").strip()
+    if raw.startswith(("@", "$")):
+        # A file reference where a track was meant ("make it more relaxed" → "@last"): the track
+        # that plays that file, else (where the whole song makes sense) the master.
+        m = re.match(r"@a(\d+)", raw)
+        holders = {c["track"] for c in state["clips"].values()
+                   if m and (c.get("source") or {}).get("artifact") == int(m.group(1))}
+        if len(holders) == 1:
+            return holders.pop()
+        if allow_master:
+            return "master"
+        raise EarshotError(f"{raw!r} is a file, not a track of the project", f"name a track: {listing or 'none yet'}")
     words = [w for w in _words(raw) if w not in FILLER]
     if allow_master and any(w in ("master", "mix", "song", "everything", "project", "bus", "all") for w in words):
         return "master"

@@ -97,3 +97,13 @@ def test_the_planner_sees_the_project(session, song):
     assert "Studio project" in prompt and "1. Drums (audio)" in prompt
     part = prompt[prompt.index("Studio project"):prompt.index("Request:")]
     assert len(part.split()) <= 60 + 12
+
+
+def test_a_file_reference_where_a_track_was_meant(song):
+    s = song.state()
+    assert resolve_track(s, "@a1 drum-loop.wav", allow_master=True) == "master"   # every clip uses artifact 1
+    s["clips"]["c8"]["source"]["artifact"] = 7
+    assert resolve_track(s, "@a7") == "t3"
+    assert resolve_track(s, "@last", allow_master=True) == "master"
+    with pytest.raises(EarshotError, match="is a file"):
+        resolve_track(s, "@a9")
