@@ -154,12 +154,15 @@ def param_name(kind: str, name: str) -> str:
                        f"its parameters: {', '.join(spec.params)}")
 
 
+INTEGER_PARAMS = {"order"}   # a filter has a whole number of stages (DAWproject's band @order is an int)
+
+
 def check_value(kind: str, pname: str, value: float) -> float:
     p = EFFECTS[kind].params[pname]
     if not p.lo <= value <= p.hi:
         raise EarshotError(f"{EFFECTS[kind].title.lower()} {pname} must be between {p.lo:g} and {p.hi:g}; got {value:g}",
                            f"pick a value in range (default {p.default:g})")
-    return value
+    return float(round(value)) if pname in INTEGER_PARAMS else value
 
 
 def default_params(kind: str) -> dict[str, float]:
