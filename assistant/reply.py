@@ -31,7 +31,9 @@ def _artifact_line(a: Artifact) -> str:
 def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> ComposedReply:
     lines: list[str] = []
     spoken: list[str] = []
-    if plan and plan.say:
+    # With steps, the reply is what the tools report; a planner's "say" written before anything ran
+    # could only guess at results, so it is shown for conversation and clarifying questions only.
+    if plan and plan.say and not plan.steps:
         lines.append(plan.say)
         spoken.append(plan.say)
     if report:

@@ -16,29 +16,34 @@ from ..session import Artifact
 RULES = """You are Earshot, an offline assistant for audio work. Turn the user's request into a JSON plan.
 - "steps" run in order. Use only the tools below, with their argument names.
 - A file argument is "@a3" (artifact a3 from the file list), "@last" (the newest file), "$1" (the output of step 1) or a workspace file name. "it", "that" and "the result" mean "@last".
+- Inside one request, "it" after an earlier step means that step's output: "$1", "$2".
 - Text arguments may be "$1" to use the text step 1 produced (e.g. a transcript).
-- Questions and conversation: no steps, answer in "say" in one or two short sentences.
+- Do only what is asked: no extra steps.
+- Questions and conversation (greetings, thanks, what you can do): no steps, reply in "say" in one or two short sentences. Your reply is "say", never a speak step.
 - If the request is unclear or names no file, no steps: ask in "say".
 - "say" is null when steps do the work."""
 
 # (request, plan, tools it needs). Only examples whose tools are all registered are shown.
 EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
-    ("clean up the hiss on memo.wav",
-     {"steps": [{"tool": "denoise", "args": {"file": "memo.wav"}}], "say": None}, ("denoise",)),
+    ("make that 3 dB louder",
+     {"steps": [{"tool": "edit", "args": {"op": "gain", "file": "@last", "gain_db": 3}}], "say": None}, ("edit",)),
+    ("cut take.wav to its first 10 seconds and fade it out over 1 second",
+     {"steps": [{"tool": "edit", "args": {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 10}},
+                {"tool": "edit", "args": {"op": "fade", "file": "$1", "fade_out_s": 1}}], "say": None}, ("edit",)),
+    ("what does the singer say in clip.wav?",
+     {"steps": [{"tool": "transcribe", "args": {"file": "clip.wav"}}], "say": None}, ("transcribe",)),
+    ("how loud is take2.wav?",
+     {"steps": [{"tool": "describe", "args": {"file": "take2.wav"}}], "say": None}, ("describe",)),
+    ("say good morning and save it",
+     {"steps": [{"tool": "speak", "args": {"text": "Good morning."}}], "say": None}, ("speak",)),
     ("remove the noise from @a2 and then transcribe it",
      {"steps": [{"tool": "denoise", "args": {"file": "@a2"}}, {"tool": "transcribe", "args": {"file": "$1"}}],
       "say": None}, ("denoise", "transcribe")),
-    ("make that 3 dB louder",
-     {"steps": [{"tool": "edit", "args": {"op": "gain", "file": "@last", "gain_db": 3}}], "say": None}, ("edit",)),
-    ("say good morning and save it",
-     {"steps": [{"tool": "speak", "args": {"text": "Good morning."}}], "say": None}, ("speak",)),
-    ("how loud is take2.wav?",
-     {"steps": [{"tool": "describe", "args": {"file": "take2.wav"}}], "say": None}, ("describe",)),
     ("what can you do?",
      {"steps": [], "say": "I work on your audio files: transcribe, clean up, measure, edit and more (/tools lists it all). "
                           "Name a file or an artifact like @a1."},
       ()),
-    ("thanks!", {"steps": [], "say": "You're welcome."}, ()),
+    ("hi!", {"steps": [], "say": "Hi! Name a file and tell me what to do with it."}, ()),
 )
 
 
@@ -75,7 +80,8 @@ def tool_line(tool) -> str:
 def system_prompt(registry) -> str:
     tools = "\n".join(tool_line(t) for t in registry)
     shown = [(req, plan) for req, plan, need in EXAMPLES if all(n in registry for n in need)]
-    examples = "\n".join(f"Request: {req}\nPlan: {json.dumps(plan, separators=(',', ':'))}" for req, plan in shown)
+    examples = "\n".join(f"Request: {req}\nPlan: {json.dumps({'say': plan['say'], 'steps': plan['steps']}, separators=(',', ':'))}"
+                         for req, plan in shown)
     return f"{RULES}\n\nTools:\n{tools}\n\nExamples:\n{examples}"
 
 

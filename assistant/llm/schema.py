@@ -94,9 +94,11 @@ def plan_schema(registry, max_steps: int, max_say_chars: int) -> dict:
         })
     return {
         "type": "object",
+        # "say" comes first: a small model that must open with "steps" reaches for a tool even
+        # when the request is conversation; opening with the reply lets it decide that first.
         "properties": {
-            "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 0, "maxItems": max_steps},
             "say": {"anyOf": [{"type": "string", "maxLength": max_say_chars}, {"type": "null"}]},
+            "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 0, "maxItems": max_steps},
         },
         "required": ["steps", "say"],
         "additionalProperties": False,
@@ -165,6 +167,12 @@ class _GrammarBuilder:
             if lo == 0:
                 body += ' | "[" ws "]"'
             return self.add(name, body)
+        if kind == "string" and schema.get("x-ref"):
+            # A file reference is exactly "@aN", "@last", "$N" or a file name that does not start with
+            # "@" or "$": the model cannot write "@a4 memo.wav" (copying a line of the file table).
+            limit = int(schema.get("maxLength", DEFAULT_MAX_LENGTH))
+            return self.add("file-ref", '"\\"" ("@a" [1-9] [0-9]{0,4} | "@last" | "$" [1-9] | '
+                            f'[^"\\\\@$\\x00-\\x1F] char{{0,{limit - 1}}}) "\\""')
         if kind == "string":
             if "maxLength" not in schema:
                 raise SchemaNotExpressible(f"{name}: strings need maxLength (or generation can run away)")
