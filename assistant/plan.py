@@ -127,7 +127,9 @@ def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: in
         try:
             return session.artifact(int(m.group(1)))
         except EarshotError as exc:
-            raise PlanInvalid(exc.message, exc.hint) from None
+            # Usually a guess at the number a step of this very plan will produce.
+            raise PlanInvalid(exc.message, 'the output of a step of this plan is "$1", "$2", …; '
+                              "`earshot history` lists the session's artifacts") from None
     if ref.startswith("@"):
         raise PlanInvalid(f"{ref!r} is not a valid reference", 'use "@a3", "@last", "$1" or a file name')
     try:
@@ -229,6 +231,11 @@ def _convert(value: Any, tp: Any, meta: dict, where: str, resolve):
             raise PlanInvalid(f"{where} must be text; got {value!r}", "")
         if STEP_REF.match(value.strip()):
             return resolve(value, "text")
+        if re.fullmatch(r"@(a?\d+|last)", value.strip()):
+            # Nobody wants "@last" read aloud or used as a title: a file reference in a text field is a
+            # planning slip, and the repair attempt is told how to use a step's text instead.
+            raise PlanInvalid(f"{where} is text, not a file: {value!r} would be used literally",
+                              'to use the text an earlier step produced (a transcript), write "$1"')
         limit = meta.get("max_length", 200)
         if len(value) > limit:
             raise PlanInvalid(f"{where} is longer than {limit} characters", "")

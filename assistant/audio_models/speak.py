@@ -17,7 +17,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="speak",
-    summary="make a voice recording (WAV) of a given text; only when asked for a recording",
+    summary="record a voice saying a given text, saved as WAV (never used to reply)",
     examples=("say hello world and save it", "read this aloud: the session starts at noon",
               "make a voice recording that says welcome"),
     method="hibari TTS (learned, ONNX)",

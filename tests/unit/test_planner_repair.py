@@ -122,3 +122,17 @@ def test_a_file_the_user_typed_is_never_repaired_into_another(session):
     outcome = p.plan("make nothere.wav louder", session)
     assert outcome.plan is None and len(outcome.attempts) == 1
     assert "nothere.wav" in outcome.attempts[0].error
+
+
+def test_a_file_reference_in_a_text_argument_gets_a_repair(session):
+    from assistant.audio_models.registry import Registry, Tool
+
+    @dataclass
+    class SayArgs:
+        text: str = field(metadata={"max_length": 100})
+
+    registry = Registry([Tool(ToolSpec("say", "speak text"), SayArgs, run=None)])
+    p = Planner(ScriptedLlm(['{"steps":[{"tool":"say","args":{"text":"@last"}}],"say":null}',
+                             '{"steps":[],"say":"Which text?"}']), registry, PlannerOptions(repair_attempts=1))
+    outcome = p.plan("read it back", session)
+    assert "is text, not a file" in outcome.attempts[0].error and len(outcome.attempts) == 2
