@@ -79,8 +79,9 @@ class ModelChoice:
 class LlmOptions:
     """llama.cpp settings."""
 
-    context_tokens: int = 4096         # n_ctx; the prompt is trimmed to fit, leaving room for the plan
-    max_plan_tokens: int = 384         # a plan longer than this is cut and fails validation
+    # n_ctx; holds the prompt (tool list + per-turn part, trimmed to its budget) and the longest plan
+    # the grammar allows (computed from it, so a plan is never cut off). KV cache: ~28 KB a token.
+    context_tokens: int = 8192
     threads: int = 0                   # 0: as many as physical cores (2 on the reference laptop)
     gpu_layers: int = 0                # >0 offloads layers to a CUDA build of llama.cpp; -1 all
     temperature: float = 0.0           # plans must be reproducible

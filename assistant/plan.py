@@ -18,6 +18,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal, get_args, get_origin
 
 from .errors import EarshotError, PathRefused, PlanInvalid, UnknownFile
+from .llm.schema import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
 from .session import Artifact, Session
 
 ARTIFACT_REF = re.compile(r"^@a(\d+)$")
@@ -203,7 +204,7 @@ def _convert(value: Any, tp: Any, meta: dict, where: str, resolve):
         (item,) = get_args(tp)
         if not isinstance(value, list):
             value = [value]
-        limit = meta.get("max_items", 8)
+        limit = meta.get("max_items", DEFAULT_MAX_ITEMS)
         if len(value) > limit:
             raise PlanInvalid(f"{where} takes at most {limit} items, got {len(value)}", "")
         return [_convert(v, item, {}, where, resolve) for v in value]
@@ -236,7 +237,7 @@ def _convert(value: Any, tp: Any, meta: dict, where: str, resolve):
             # planning slip, and the repair attempt is told how to use a step's text instead.
             raise PlanInvalid(f"{where} is text, not a file: {value!r} would be used literally",
                               'to use the text an earlier step produced (a transcript), write "$1"')
-        limit = meta.get("max_length", 200)
+        limit = meta.get("max_length", DEFAULT_MAX_LENGTH)
         if len(value) > limit:
             raise PlanInvalid(f"{where} is longer than {limit} characters", "")
         return value

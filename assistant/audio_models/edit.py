@@ -27,7 +27,7 @@ class Args:
     fade_out_s: float = field(default=0.0, metadata={"min": 0, "max": 60})
     sample_rate_hz: int = field(default=44100, metadata={"min": 8000, "max": 192000, "doc": "resample: new rate"})
     format: Literal["wav", "flac", "ogg", "mp3"] = field(default="wav", metadata={"doc": "output file format"})
-    others: list[Artifact] | None = field(default=None, metadata={"max_items": 8,
+    others: list[Artifact] | None = field(default=None, metadata={"max_items": 6,
                                           "doc": "concatenate: files to append; mix: files to mix in"})
 
 

@@ -10,7 +10,7 @@ from .base import ToolContext, ToolResult, ToolSpec
 
 @dataclass
 class Args:
-    text: str = field(metadata={"max_length": 1000, "doc": "what to say, or \"$1\" for a text an earlier step made"})
+    text: str = field(metadata={"max_length": 500, "doc": "what to say, or \"$1\" for a text an earlier step made"})
     voice: Literal["heart"] = field(default="heart", metadata={"doc": "the offline voice"})
     speed: float = field(default=1.0, metadata={"min": 0.5, "max": 2.0, "doc": "1 is natural pace; 2 twice as fast"})
 

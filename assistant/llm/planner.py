@@ -17,8 +17,11 @@ from ..errors import EarshotError, PlanInvalid, UnknownFile
 from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
+from .grammar_bound import max_output_chars
 from .schema import plan_schema, schema_to_gbnf
 
+
+REQUEST_TOKENS = 200    # room kept for the request itself (a long dictated request is ~100 tokens)
 
 
 @dataclass
@@ -55,6 +58,16 @@ class Planner:
         # Compiled now: a grammar llama.cpp rejects is a start-up error, never a mid-turn surprise.
         self.grammar = llm.compile_grammar(self.gbnf)
         self.system = prompts.system_prompt(registry)
+        # The longest plan the grammar allows, in tokens (one byte a character, a token at least a
+        # byte, plus the end token): asking for this many means a plan can never be cut mid-JSON.
+        self.max_plan_tokens = max_output_chars(self.gbnf) + 1
+        # What must fit the context besides the plan: the tool list, the per-turn budget, the request.
+        room = (llm.options.context_tokens - llm.count_tokens(self.prefix())
+                - self.options.history_token_budget - REQUEST_TOKENS)
+        if self.max_plan_tokens > room:
+            raise EarshotError(f"the longest plan the grammar allows needs {self.max_plan_tokens} tokens, more than "
+                               f"the {room} the {llm.options.context_tokens}-token context leaves",
+                               "raise llm.context_tokens, or lower planner.max_steps or a tool's max_length")
 
     def prefix(self) -> str:
         """The rendered chat text up to the start of the per-turn message (what the KV cache keeps)."""
@@ -114,7 +127,7 @@ class Planner:
                     # The user typed that name: "repairing" it would run the tool on some other file.
                     return outcome
                 messages += [{"role": "assistant", "content": done.text},
-                             {"role": "user", "content": prompts.repair_prompt(exc.message)}]
+                             {"role": "user", "content": prompts.repair_prompt(str(exc))}]
         return outcome
 
 
@@ -125,7 +138,7 @@ def _names_file(request: str, name: str) -> bool:
 
 
 def _max_tokens(planner: Planner) -> int:
-    return planner.llm.options.max_plan_tokens
+    return planner.max_plan_tokens
 
 
 def load_planner(config, registry, model_name: str | None = None) -> Planner:

@@ -21,6 +21,9 @@ from .numeric_grammar import decimal_range, integer_range
 
 REF_DOC = 'a file: "@a3" (artifact), "@last" (newest), "$1" (output of step 1) or a workspace file name'
 DEFAULT_MAX_LENGTH = 200
+# A file reference: "@a3", "$1" or a file name. Longer names are still reachable as "@a3"; the bound
+# keeps the longest possible plan (grammar_bound.py) small enough for the context.
+REF_MAX_LENGTH = 80
 DEFAULT_MAX_ITEMS = 8
 
 
@@ -39,7 +42,7 @@ def field_schema(tp: Any, meta: dict) -> dict:
     doc = meta.get("doc")
     out: dict[str, Any]
     if tp is Artifact:
-        out = {"type": "string", "maxLength": meta.get("max_length", DEFAULT_MAX_LENGTH), "x-ref": True}
+        out = {"type": "string", "maxLength": meta.get("max_length", REF_MAX_LENGTH), "x-ref": True}
         doc = doc or REF_DOC
     elif origin is list:
         (item,) = get_args(tp)
@@ -118,9 +121,12 @@ def strip_extensions(schema: Any) -> Any:
 _HANDLED = {"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
             "maxLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref"}
 
+# Strings hold printable ASCII without quotes or backslashes: one byte a character, so the longest
+# plan the grammar allows is a hard bound on the tokens it needs (grammar_bound.py). A plan has no use
+# for escapes; names outside ASCII are reachable as "@a3".
 _PRIMITIVES = r'''
 ws ::= [ ]?
-char ::= [^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})
+char ::= [\x20\x21\x23-\x5B\x5D-\x7E]
 boolean ::= "true" | "false"
 null ::= "null"
 integer ::= "-"? ([0-9] | [1-9] [0-9]{0,9})
@@ -172,7 +178,7 @@ class _GrammarBuilder:
             # "@" or "$": the model cannot write "@a4 memo.wav" (copying a line of the file table).
             limit = int(schema.get("maxLength", DEFAULT_MAX_LENGTH))
             return self.add("file-ref", '"\\"" ("@a" [1-9] [0-9]{0,4} | "@last" | "$" [1-9] | '
-                            f'[^"\\\\@$\\x00-\\x1F] char{{0,{limit - 1}}}) "\\""')
+                            f'[\\x20\\x21\\x23\\x25-\\x3F\\x41-\\x5B\\x5D-\\x7E] char{{0,{limit - 1}}}) "\\""')
         if kind == "string":
             if "maxLength" not in schema:
                 raise SchemaNotExpressible(f"{name}: strings need maxLength (or generation can run away)")
