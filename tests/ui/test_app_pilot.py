@@ -57,14 +57,40 @@ async def test_typed_request_shows_tool_card_reply_and_artifact(config, workspac
         assert any(a.name == "tone.wav" for a in app.query_one(ArtifactsPane).artifacts)
 
 
-async def test_escape_interrupts_the_running_turn(config, workspace_with_tone):
+@pytest.fixture
+def planning_gate(monkeypatch):
+    """Hold every planner call (the real one, on the real model) until the test releases it.
+
+    Without it the race is the machine's: on a quiet CPU SmolLM2 plans and runs "describe" before
+    the key press arrives, and the turn ends "ok". With it the turn is certainly in flight."""
+    import threading
+
+    from assistant.llm.planner import Planner
+
+    entered, release = threading.Event(), threading.Event()
+    real_plan = Planner.plan
+
+    def gated(self, *args, **kwargs):
+        entered.set()
+        release.wait(600)
+        return real_plan(self, *args, **kwargs)
+
+    monkeypatch.setattr(Planner, "plan", gated)
+    yield entered, release
+    release.set()
+
+
+async def test_escape_interrupts_the_running_turn(config, workspace_with_tone, planning_gate):
     require_models(TEST_LLM)
+    entered, release = planning_gate
     session = workspace_with_tone
     app = make_app(config, session, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_request(pilot, "describe tone.wav")
         await wait_for(pilot, lambda: app.query(AssistantReply), 30)
-        await pilot.press("escape")   # the planner is still loading or planning: the turn is cancelled
+        await wait_for(pilot, entered.is_set, 900)    # the model is loaded and the planner called
+        await pilot.press("escape")
+        release.set()
         await wait_for(pilot, lambda: not app.busy, 900)
         await pilot.pause(0.2)
         turn = session.turns()[-1]
@@ -74,14 +100,17 @@ async def test_escape_interrupts_the_running_turn(config, workspace_with_tone):
         assert not app.busy
 
 
-async def test_quitting_mid_turn_keeps_the_turn_in_the_store(config, workspace_with_tone):
+async def test_quitting_mid_turn_keeps_the_turn_in_the_store(config, workspace_with_tone, planning_gate):
     require_models(TEST_LLM)
+    entered, release = planning_gate
     session = workspace_with_tone
     app = make_app(config, session, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
         await type_request(pilot, "describe tone.wav")
         await wait_for(pilot, lambda: app.query(AssistantReply), 30)
+        await wait_for(pilot, entered.is_set, 900)
         await pilot.press("ctrl+q")
+        release.set()
         await wait_for(pilot, lambda: not app.is_running, 60)
     turns = session.turns()
     assert [t["user_text"] for t in turns] == ["describe tone.wav"]
