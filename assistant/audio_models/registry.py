@@ -19,6 +19,15 @@ TOOL_MODULES: tuple[str, ...] = (
     "denoise",
     "describe",
     "edit",
+    # analysis and music (issue 6)
+    "separate",
+    "extract",
+    "detect",
+    "tag",
+    "to_midi",
+    "caption",
+    "compose",
+    "sing",
 )
 
 

@@ -95,7 +95,10 @@ class LlmClient:
         return formatter(messages=messages).prompt
 
     # -- completion -------------------------------------------------------------------------
-    def complete(self, prompt: str, grammar, max_tokens: int) -> Completion:
+    def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None) -> Completion:
+        """Greedy by default (plans must be reproducible). `sampling` overrides llama.cpp's sampling
+        settings for writing tasks (compose: temperature, top_k, top_p, repeat_penalty, seed), where greedy
+        decoding of a small model falls into repeating one token."""
         with self._lock:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
@@ -104,8 +107,9 @@ class LlmClient:
                                    "raise llm.context_tokens or lower planner.history_token_budget")
             cached = _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
             t0 = time.perf_counter()
-            out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, temperature=self.options.temperature,
-                                             top_k=1, grammar=grammar, seed=self.options.seed)
+            settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
+                        **(sampling or {})}
+            out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
             elapsed = (time.perf_counter() - t0) * 1000
         usage = out.get("usage", {})
         return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
