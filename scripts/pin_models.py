@@ -18,9 +18,12 @@ MANIFEST = Path(__file__).resolve().parent.parent / "assistant" / "model_manifes
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--wheelhouse", type=Path, required=True, help="folder holding the model wheels")
+    ap.add_argument("--model", action="append", default=[], help="pin only this model (repeatable)")
     args = ap.parse_args()
     manifest = json.loads(MANIFEST.read_text())
     for name, model in manifest["models"].items():
+        if args.model and name not in args.model:
+            continue
         for f in model["files"]:
             digest, size = hashlib.sha256(), 0
             for s in f["sources"]:

@@ -28,6 +28,12 @@ TOOL_MODULES: tuple[str, ...] = (
     "caption",
     "compose",
     "sing",
+    "generate_sound",
+    "effects",
+    "inpaint",
+    "binaural",
+    "convert_voice",
+    "translate_speech",
 )
 
 
