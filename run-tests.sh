@@ -9,7 +9,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-./install.sh --no-start --asr base --quiet
+# --export: torch (CPU) and the exported models' torch sources, so the ONNX parity tests run in CI too.
+./install.sh --no-start --asr base --quiet --export
 
 export ORT_DISABLE_TELEMETRY=1 HF_HUB_OFFLINE=1 NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
 runner=()

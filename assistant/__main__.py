@@ -27,6 +27,7 @@ models do it, and every result is a new file in the session workspace. Nothing l
   earshot doctor                      check models, audio devices, ONNX Runtime, llama.cpp, GPU
   earshot history                     show the current session: turns, plans, tool runs, files
   earshot bench plan --json           measure planner routing accuracy and latency
+  earshot bench models --json         ONNX model latency per provider, against torch
 """
 
 
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
     bstart = bsub.add_parser("startup", help="time from `earshot` to its first drawn screen, in a pseudo-terminal")
     bstart.add_argument("--json", action="store_true")
     bstart.add_argument("--runs", type=int, default=5, help="launches to measure (default 5)")
+    bmodels = bsub.add_parser("models", help="ONNX models: latency and real-time factor per provider, vs torch")
+    bmodels.add_argument("--json", action="store_true")
+    bmodels.add_argument("--quick", action="store_true", help="one input size per model, three calls each")
+    bmodels.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
+    bmodels.add_argument("--model", action="append", help="only this exported model (repeatable)")
     return parser
 
 

@@ -54,14 +54,18 @@ class SpeechRecognizer:
     """One loaded Whisper model."""
 
     def __init__(self, store: ModelStore, model_name: str, compute_type: str = "int8",
-                 cpu_threads: int = 0) -> None:
+                 cpu_threads: int = 0, device: str = "auto") -> None:
         from faster_whisper import WhisperModel
+
+        from .audio_models.onnx_session import ctranslate2_device
 
         self.model_name = model_name
         path = store.path(model_name)
         threads = cpu_threads or max(1, os.cpu_count() or 2)
         # A local directory, always: given a bare name ("tiny.en") faster-whisper would try a hub download.
-        self.model = WhisperModel(str(path), device="cpu", compute_type=compute_type, cpu_threads=threads)
+        # CUDA when CTranslate2 sees a GPU ("auto"), else the CPU; never a device index.
+        self.device, compute_type = ctranslate2_device(device, compute_type)
+        self.model = WhisperModel(str(path), device=self.device, compute_type=compute_type, cpu_threads=threads)
         self.multilingual = bool(self.model.model.is_multilingual)
 
     def transcribe(self, audio_16k: np.ndarray, *, language: str | None = None, task: str = "transcribe",
@@ -91,7 +95,18 @@ class SpeechRecognizer:
 
 def get_recognizer(store: ModelStore, model_name: str) -> SpeechRecognizer:
     """The process-wide recognizer for a model (loading is the slow part)."""
-    return cached_model(f"asr:{store.root}:{model_name}", lambda: SpeechRecognizer(store, model_name))
+    return cached_model(f"asr:{store.root}:{model_name}",
+                        lambda: SpeechRecognizer(store, model_name, device=_whisper_device()))
+
+
+def _whisper_device() -> str:
+    """`[accelerator] whisper_device` from config.toml ("auto" when unreadable)."""
+    try:
+        from .config import load_config
+
+        return load_config().accelerator.whisper_device
+    except Exception:
+        return "auto"
 
 
 def transcribe_any(store: ModelStore, default_model: str, audio_16k: np.ndarray, *, language: str = "auto",

@@ -83,7 +83,7 @@ class LlmOptions:
     # the grammar allows (computed from it, so a plan is never cut off). KV cache: ~28 KB a token.
     context_tokens: int = 8192
     threads: int = 0                   # 0: as many as physical cores (2 on the reference laptop)
-    gpu_layers: int = 0                # >0 offloads layers to a CUDA build of llama.cpp; -1 all
+    gpu_layers: int = -1               # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
     temperature: float = 0.0           # plans must be reproducible
     seed: int = 0
 
@@ -124,6 +124,34 @@ class SpeechOptions:
 
 
 @dataclass
+class AcceleratorOptions:
+    """Where the learned models run. "auto" takes the fastest backend that is installed *and* starts on
+    this machine — TensorRT → CUDA → CPU for ONNX models, CUDA → CPU for Whisper, all layers on the GPU
+    for a CUDA build of llama.cpp — so one install runs on a laptop and gets faster on a GPU
+    workstation. No option names a device index: `CUDA_VISIBLE_DEVICES` chooses the card."""
+
+    # "auto", or ONNX Runtime providers in order of preference, comma-separated: "tensorrt,cuda,cpu",
+    # "cuda,cpu", "cpu". A provider named here that this onnxruntime lacks is an error, never a silent
+    # fallback; "auto" falls back and `earshot doctor` says why.
+    onnx_providers: str = "auto"
+    tensorrt_fp16: bool = True          # FP16 engines: ~2x faster on tensor cores, outputs within ~1e-2
+    tensorrt_cache_dir: Path | None = None   # built engines, reused across runs; None: <models_dir>/tensorrt-cache
+    cpu_threads: int = 0                # ONNX Runtime threads per call; 0: one per core (2 on the reference laptop)
+    # Idle ONNX Runtime threads spin-wait for the next call by default. That buys ~1 ms per call but
+    # keeps a core busy that the audio loop, ASR and the planner need on a 2-core machine: off.
+    cpu_spinning: bool = False
+    whisper_device: str = "auto"        # faster-whisper: "auto" (CUDA when CTranslate2 sees a GPU) | "cuda" | "cpu"
+    exports_dir: Path | None = None     # the exported ONNX models; None: onnx_exports/ of this checkout
+
+    def __post_init__(self) -> None:
+        # config.toml gives strings; paths are Paths from here on.
+        if self.tensorrt_cache_dir is not None:
+            self.tensorrt_cache_dir = Path(self.tensorrt_cache_dir).expanduser()
+        if self.exports_dir is not None:
+            self.exports_dir = Path(self.exports_dir).expanduser()
+
+
+@dataclass
 class EarshotConfig:
     paths: PathOptions = field(default_factory=PathOptions)
     models: ModelChoice = field(default_factory=ModelChoice)
@@ -132,6 +160,7 @@ class EarshotConfig:
     limits: AudioLimits = field(default_factory=AudioLimits)
     execution: ExecutionOptions = field(default_factory=ExecutionOptions)
     speech: SpeechOptions = field(default_factory=SpeechOptions)
+    accelerator: AcceleratorOptions = field(default_factory=AcceleratorOptions)
 
 
 def _apply(obj, table: dict, where: str):

@@ -46,6 +46,7 @@ def run_checks(config: EarshotConfig) -> dict:
         checks.append(_check("onnxruntime", True, f"{ort.__version__}; providers: {', '.join(providers)}"))
     except Exception as exc:
         checks.append(_check("onnxruntime", False, f"not importable: {exc}", "./install.sh"))
+    checks.extend(_accelerator_checks(config))
 
     try:
         import ctranslate2
@@ -84,13 +85,62 @@ def run_checks(config: EarshotConfig) -> dict:
             "home": str(config.paths.home_dir), "models_dir": str(store.root), "checks": checks}
 
 
+def _accelerator_checks(config: EarshotConfig) -> list[dict]:
+    """Which provider ONNX models run on (chosen, then proven by loading one), the exported models'
+    sha256, and a CPU and a GPU build of onnxruntime installed side by side (they overwrite each other)."""
+    from importlib import metadata
+
+    from .audio_models import onnx_session as onnx
+
+    out = []
+    plan = onnx.describe_providers(config)
+    if plan["ok"]:
+        live = onnx.probe_provider(config)
+        detail = plan["detail"] + ("; " + live["detail"] if live["ok"] else "")
+        out.append(_check("ONNX providers", live["ok"], detail, live["fix"] or plan["fix"]))
+    else:
+        out.append(_check("ONNX providers", False, plan["detail"], plan.get("fix", "")))
+    try:
+        manifest = onnx.load_manifest(onnx.exports_dir(config))
+        bad = []
+        for name in manifest.get("models", {}):
+            try:
+                onnx.exported_model(name, config)
+            except Exception as exc:
+                bad.append(str(exc))
+        names = ", ".join(manifest.get("models", {}))
+        out.append(_check("ONNX exports", not bad, f"sha256 verified: {names}" if not bad else "; ".join(bad),
+                          "" if not bad else onnx.EXPORT_HINT))
+    except Exception as exc:
+        out.append(_check("ONNX exports", False, str(exc), onnx.EXPORT_HINT))
+    installed = set()
+    for dist in ("onnxruntime", "onnxruntime-gpu"):
+        try:
+            metadata.version(dist)
+            installed.add(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    if len(installed) == 2:
+        out.append(_check("onnxruntime builds", False, "both onnxruntime and onnxruntime-gpu are installed; "
+                          "they share one module and the last installed wins",
+                          "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'onnxruntime-gpu[cuda,cudnn]'"))
+    try:
+        device, compute = onnx.ctranslate2_device(config.accelerator.whisper_device)
+        out.append(_check("Whisper device", True, f"faster-whisper runs on {device} ({compute})"))
+    except Exception as exc:
+        out.append(_check("Whisper device", False, str(exc), getattr(exc, "hint", "")))
+    return out
+
+
 def print_report(report: dict) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=f"earshot doctor — Python {report['python']}, models in {report['models_dir']}")
     for col in ("check", "", "detail", "fix"):
         table.add_column(col, overflow="fold")
     for c in report["checks"]:
-        table.add_row(c["name"], "[green]ok[/]" if c["ok"] else "[red]✗[/]", c["detail"], c["fix"])
+        # escape: details hold text like "earshot[gpu]" that rich would read as markup
+        table.add_row(c["name"], "[green]ok[/]" if c["ok"] else "[red]✗[/]", escape(c["detail"]), escape(c["fix"]))
     Console().print(table)

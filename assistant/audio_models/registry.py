@@ -34,6 +34,8 @@ TOOL_MODULES: tuple[str, ...] = (
     "binaural",
     "convert_voice",
     "translate_speech",
+    "pitch",
+    "image_to_audio",
 )
 
 

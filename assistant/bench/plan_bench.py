@@ -46,6 +46,7 @@ def prepare_session(home: Path, models_dir: Path):
                  "podcast.flac"):
         sf.write(session.workspace / name, tone, 16000)
     (session.workspace / "interview-transcript.txt").write_text("Welcome to the show.")
+    _write_photo(session.workspace / "beach.jpg")   # a picture, for image_to_audio requests
     session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
     session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
@@ -54,6 +55,15 @@ def prepare_session(home: Path, models_dir: Path):
     turn = session.begin_turn("clean up memo.wav")
     session.end_turn(turn, "ok", reply="Denoised memo.wav → @a4 memo-denoised.wav (3.0 s).")
     return session
+
+
+def _write_photo(path: Path) -> None:
+    """A small JPEG (sky over sea over sand) so requests can name a picture in the bench workspace."""
+    from PIL import Image
+
+    rows = np.concatenate([np.tile([135, 190, 235], (40, 1)), np.tile([30, 90, 160], (30, 1)),
+                           np.tile([220, 200, 150], (30, 1))]).astype(np.uint8)
+    Image.fromarray(np.repeat(rows[:, None, :], 160, axis=1), "RGB").save(path, quality=85)
 
 
 def score(item: dict, plan) -> tuple[bool, str]:

@@ -324,5 +324,15 @@ def bench(args) -> int:
 
         result = run_startup_bench(runs=args.runs)
         print(json.dumps(result, indent=1)) if args.json else print_startup(result)
+    if args.bench_command == "models":
+        from ..bench.models_bench import print_result as print_models, run_models_bench
+
+        report = (lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)) if not args.json else None
+        result = run_models_bench(load_config(), use_torch=not args.no_torch, quick=args.quick,
+                                  repeats=3 if args.quick else 7, models=args.model, progress=report)
+        if args.json:
+            print(json.dumps(result, indent=1))
+        else:
+            print_models(result)
         return 0
     return 2

@@ -50,10 +50,12 @@ class LlmClient:
         self.options = options
         self.model_path = Path(model_path)
         threads = options.threads or max(1, (os.cpu_count() or 2))
+        # A CUDA build (CMAKE_ARGS="-DGGML_CUDA=on") offloads the configured layers; a CPU build gets 0.
+        gpu_layers = options.gpu_layers if getattr(llama_cpp, "llama_supports_gpu_offload", lambda: False)() else 0
         t0 = time.perf_counter()
         try:
             self.llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=options.context_tokens,
-                                       n_threads=threads, n_threads_batch=threads, n_gpu_layers=options.gpu_layers,
+                                       n_threads=threads, n_threads_batch=threads, n_gpu_layers=gpu_layers,
                                        seed=options.seed, verbose=False)
         except Exception as exc:
             raise EarshotError(f"llama.cpp could not load {self.model_path.name}: {exc}",

