@@ -97,6 +97,7 @@ class PlannerOptions:
     history_token_budget: int = 900    # tokens for recent turns + artifact table
     max_say_chars: int = 400           # the spoken reply is short by construction
     repair_attempts: int = 1           # one retry with the validation error, then ask the user
+    project_token_budget: int = 300    # the studio project's state (describe_project), most detail that fits
 
 
 @dataclass

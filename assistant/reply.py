@@ -41,7 +41,9 @@ def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> Comp
             if step.status == "ok" and step.result:
                 summary = step.result.summary.strip()
                 tool = registry.get(step.tool)
-                if not tool.spec.learned and "signal processing" not in summary.lower():
+                # a signal-processing method says so; a project edit, undo or summary processes no audio
+                if (not tool.spec.learned and "signal processing" not in summary.lower()
+                        and not tool.spec.method.startswith("project ")):
                     summary += " (signal processing, not a learned model)"
                 lines.append(summary)
                 spoken.append(summary)

@@ -36,6 +36,16 @@ TOOL_MODULES: tuple[str, ...] = (
     "translate_speech",
     "pitch",
     "image_to_audio",
+    # the studio project (issue 7): tracks, clips, chains, feel, tempo, undo, state, render/export, open
+    "track",
+    "clip",
+    "track_effect",
+    "vibe",
+    "project_tempo",
+    "project_undo",
+    "describe_project",
+    "render_project",
+    "open_project",
 )
 
 

@@ -47,6 +47,7 @@ def prepare_session(home: Path, models_dir: Path):
         sf.write(session.workspace / name, tone, 16000)
     (session.workspace / "interview-transcript.txt").write_text("Welcome to the show.")
     _write_photo(session.workspace / "beach.jpg")   # a picture, for image_to_audio requests
+    (session.workspace / "song.dawproject").write_bytes(b"PK\x05\x06" + bytes(18))   # an empty zip (routing/project.json)
     session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
     session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)

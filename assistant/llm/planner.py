@@ -91,11 +91,21 @@ class Planner:
         recent = [(t["user_text"], t["reply_text"] or "") for t in session.recent_turns(self.options.history_turns)]
         return lines, files, recent
 
-    def _trim(self, request: str, lines, files, recent) -> str:
+    def _project(self, session: Session | None) -> str | None:
+        """The studio project's state, already trimmed to its own budget; None when there is none."""
+        if session is None:
+            return None
+        from ..project.describe import planner_context
+
+        return planner_context(session, self.options.project_token_budget, self.llm.count_tokens)
+
+    def _trim(self, request: str, lines, files, recent, project: str | None = None) -> str:
         """Drop the oldest turns, then the oldest artifacts, until the per-turn part fits the budget."""
         budget = self.options.history_token_budget + self.llm.count_tokens(request)
+        if project:
+            budget += self.llm.count_tokens(project)
         while True:
-            text = prompts.turn_prompt(request, lines, files, recent)
+            text = prompts.turn_prompt(request, lines, files, recent, project)
             if self.llm.count_tokens(text) <= budget or not (recent or lines or files):
                 return text
             if recent:
@@ -110,7 +120,7 @@ class Planner:
         outcome = PlanOutcome(plan=None)
         lines, files, recent = self._context(session)
         messages = [{"role": "system", "content": self.system},
-                    {"role": "user", "content": self._trim(request, lines, files, recent)}]
+                    {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))}]
         for attempt in range(1 + self.options.repair_attempts):
             prompt = self.llm.render_chat(messages)
             done = self.llm.complete(prompt, self.grammar, max_tokens=_max_tokens(self))

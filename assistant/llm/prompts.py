@@ -21,7 +21,8 @@ RULES = """You are Earshot, an offline assistant for audio work. Turn the user's
 - Do only what is asked: no extra steps.
 - Questions and conversation (greetings, thanks, what you can do): no steps, reply in "say" in one or two short sentences. Your reply is "say", never a speak step.
 - If the request is unclear or names no file, no steps: ask in "say".
-- "say" is null when steps do the work."""
+- "say" is null when steps do the work.
+- Tracks and clips of the studio project are named in words ("the drums", "track 2", "the second vocal clip"), never "@a…"."""
 
 # (request, plan, tools it needs). Only examples whose tools are all registered are shown.
 EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
@@ -44,6 +45,15 @@ EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
                           "Name a file or an artifact like @a1."},
       ()),
     ("hi!", {"steps": [], "say": "Hi! Name a file and tell me what to do with it."}, ()),
+    ("thanks!", {"steps": [], "say": "You're welcome."}, ()),
+    # the studio project: tracks and clips are named in words, and one request can make several edits
+    ("make the piano track 2 dB louder and pan it a little right",
+     {"steps": [{"tool": "track", "args": {"op": "gain", "track": "piano", "gain_db": 2}},
+                {"tool": "track", "args": {"op": "pan", "track": "piano", "pan": 0.3}}], "say": None}, ("track",)),
+    ("put memo.wav on a new track called voice at bar 3 and add an echo to it",
+     {"steps": [{"tool": "clip", "args": {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}},
+                {"tool": "track_effect", "args": {"op": "add", "effect": "delay", "track": "voice"}}], "say": None},
+     ("clip", "track_effect")),
 )
 
 
@@ -86,12 +96,14 @@ def system_prompt(registry) -> str:
 
 
 def turn_prompt(request: str, artifact_lines: list[str], workspace_files: list[str],
-                recent: list[tuple[str, str]]) -> str:
-    """The per-turn user message. Callers trim the lists to the token budget first."""
+                recent: list[tuple[str, str]], project: str | None = None) -> str:
+    """The per-turn user message. Callers trim the lists (and the project text) to the token budget first."""
     parts = []
     parts.append("Files in this session:\n" + ("\n".join(artifact_lines) if artifact_lines else "(none yet)"))
     if workspace_files:
         parts.append("Other files in the workspace: " + ", ".join(workspace_files))
+    if project:
+        parts.append("Studio project (tracks, clips c1…, changes #1…):\n" + project)
     if recent:
         parts.append("Recent turns:\n" + "\n".join(f"User: {u}\nEarshot: {r}" for u, r in recent))
     parts.append(f"Request: {request}")

@@ -1,0 +1,32 @@
+"""describe_project: the project's tracks, chains, clips and recent changes as compact text."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..project.describe import describe
+from ..project.tooling import project_of
+from .base import ToolContext, ToolResult, ToolSpec
+
+
+@dataclass
+class Args:
+    pass
+
+
+SPEC = ToolSpec(
+    name="describe_project",
+    summary="list the project's tracks, effects, clips and recent changes",
+    examples=("what's in the project?", "show me the tracks", "which effects are on the vocals?"),
+    method="project summary (no audio processing)",
+    learned=False,
+    licence="GPL-3.0-or-later",
+)
+
+
+def run(args: Args, ctx: ToolContext) -> ToolResult:
+    project = project_of(ctx)
+    if not project.exists:
+        return ToolResult("The project is empty: place a file on a track to start one.", [], {"text": ""})
+    changes = [f"#{r['seq']} {r['label']}" for r in project.log(5) if r["kind"] != "init"]
+    text = describe(project.state(), 3, changes)
+    return ToolResult(text, [], {"text": text})
