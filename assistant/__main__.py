@@ -21,6 +21,7 @@ models do it, and every result is a new file in the session workspace. Nothing l
 
   earshot                             start the interactive assistant
   earshot ask "denoise memo.wav"      run one request and exit
+  earshot listen                      talk to it: always listening, barge-in, spoken replies
   earshot plan "..." --json           show the plan for a request, run nothing
   earshot tools                       list what Earshot can do
   earshot models install              put the default models in place (no network at run time)
@@ -56,6 +57,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     ask.add_argument("--no-speak", action="store_true", help="do not speak the reply")
     _session_args(ask)
+
+    listen = sub.add_parser("listen", help="voice loop: listen on the microphone (or a file) and answer aloud",
+                            description="Listen and answer. With --input FILE, the recording drives the same "
+                            "path headless and the same events as `ask` are printed (plus the voice events).")
+    listen.add_argument("--input", type=Path, help="a recording to listen to instead of the microphone")
+    listen.add_argument("--output", type=Path, help="write the spoken replies to this WAV instead of the speaker")
+    listen.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
+    listen.add_argument("--no-speak", action="store_true", help="do not speak replies")
+    listen.add_argument("--mode", choices=["always", "push_to_talk", "wake"],
+                        help="listening mode (default: voice.listen.mode, \"always\"); push_to_talk: Enter starts/stops")
+    listen.add_argument("--wake-phrase", help="the phrase for --mode wake (default \"hey earshot\")")
+    listen.add_argument("--input-device", help="microphone by index or (part of its) name")
+    listen.add_argument("--output-device", help="speaker by index or (part of its) name")
+    listen.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    listen.add_argument("--all-events", action="store_true", help="also print the level meter and state events")
+    _session_args(listen)
 
     plan = sub.add_parser("plan", help="print the plan for a request without running it")
     plan.add_argument("text")
@@ -101,6 +118,15 @@ def build_parser() -> argparse.ArgumentParser:
     bmodels.add_argument("--quick", action="store_true", help="one input size per model, three calls each")
     bmodels.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
     bmodels.add_argument("--model", action="append", help="only this exported model (repeatable)")
+    blat = bsub.add_parser("latency", help="voice-to-voice latency through a private PulseAudio server, "
+                           "against a naive sequential baseline; barge-in stop time; wake-phrase hit/false-accept")
+    blat.add_argument("--json", action="store_true")
+    blat.add_argument("--utterances", type=int, default=20, help="spoken requests per pipeline (≥ 20 for the report)")
+    blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
+    blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
+    blat.add_argument("--llm", help="planner model (default: the configured one)")
+    baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
+    baec.add_argument("--json", action="store_true")
     return parser
 
 
@@ -112,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         handler = {
             None: commands.interactive, "ask": commands.ask, "plan": commands.plan, "tools": commands.tools,
             "doctor": commands.doctor, "models": commands.models, "history": commands.history,
-            "bench": commands.bench,
+            "bench": commands.bench, "listen": commands.listen,
         }[args.command]
         return int(handler(args) or 0)
     except EarshotError as exc:

@@ -12,6 +12,8 @@ Models: the default "whisper-tiny.en" is English-only and fast (RTF ~0.15 on 2 c
 from __future__ import annotations
 
 import os
+import re
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,6 +50,33 @@ class AsrResult:
     duration_s: float
     segments: tuple[Segment, ...]
     model: str
+
+
+@dataclass(frozen=True)
+class ShortResult:
+    """The fast path's answer: text plus what the voice loop needs to reject non-speech."""
+    text: str
+    no_speech_prob: float       # Whisper's own "this was not speech" probability
+    avg_logprob: float          # length-normalised log probability of the text
+    duration_s: float
+    elapsed_ms: float
+
+
+def collapse_repeats(text: str) -> str:
+    """"What can you do? What can you do? What" → "What can you do?" (a looping decoder)."""
+    parts = [p for p in re.split(r"(?<=[.?!])\s+", text.strip()) if p]
+    kept: list[str] = []
+
+    def norm(s: str) -> str:
+        return re.sub(r"[^a-z0-9 ]+", "", s.lower()).strip()
+
+    for i, part in enumerate(parts):
+        if kept and norm(part) == norm(kept[-1]):
+            continue
+        if kept and i == len(parts) - 1 and norm(kept[-1]).startswith(norm(part)) and norm(part):
+            continue
+        kept.append(part)
+    return " ".join(kept)
 
 
 class SpeechRecognizer:
@@ -92,6 +121,43 @@ class SpeechRecognizer:
         language, probability, _ = self.model.detect_language(np.ascontiguousarray(audio_16k, dtype=np.float32))
         return language, float(probability)
 
+
+    # -- streaming-friendly fast path (the voice loop) -----------------------------------------
+    def transcribe_short(self, audio_16k: np.ndarray, *, min_window_s: float = 6.0, hotwords: str | None = None,
+                         pad_s: float = 1.0) -> "ShortResult":
+        """Transcribe a short utterance (≤ ~20 s) in a fraction of the usual time.
+
+        Whisper's encoder always reads a 30 s window; CTranslate2 accepts a shorter one, and the
+        encoder cost falls with it (measured: 633 ms CPU at 30 s, 105 ms at 10 s, 46 ms at 5 s for
+        tiny.en int8). Too short a window makes the decoder loop ("What can you do? What can you
+        do? …") and misplace words, so the audio is padded with silence to `min_window_s` (6 s
+        measured as the knee), the output length is bounded by the audio's length, and a repeated
+        sentence is collapsed. English-only models; `hotwords` biases the decoder toward a phrase
+        (the wake phrase) through Whisper's previous-text prompt."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+
+        t0 = time.perf_counter()
+        audio = np.ascontiguousarray(audio_16k, dtype=np.float32)
+        n = max(len(audio) + int(pad_s * SAMPLE_RATE_HZ), int(min_window_s * SAMPLE_RATE_HZ))
+        n = min(int(np.ceil(n / SAMPLE_RATE_HZ)) * SAMPLE_RATE_HZ, 30 * SAMPLE_RATE_HZ)
+        window = np.zeros(n, np.float32)
+        window[:min(len(audio), n)] = audio[:n]
+        features = self.model.feature_extractor(window)[:, : n // 160]
+        frames = features.shape[1] - features.shape[1] % 2
+        sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None, :, :frames], dtype=np.float32))
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
+        prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
+        if hotwords:
+            prompt = [tokenizer.sot_prev] + tokenizer.encode(" " + hotwords.strip()) + prompt
+        duration = len(audio) / SAMPLE_RATE_HZ
+        result = self.model.model.generate(sv, [prompt], beam_size=1, max_length=int(12 + 8 * duration),
+                                           return_scores=True, return_no_speech_prob=True, suppress_blank=True)[0]
+        ids = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        text = collapse_repeats(tokenizer.decode(ids).strip())
+        score = float(result.scores[0]) if result.scores else 0.0
+        return ShortResult(text, round(float(result.no_speech_prob), 3), round(score, 3), round(duration, 3),
+                           round((time.perf_counter() - t0) * 1000, 1))
 
 def get_recognizer(store: ModelStore, model_name: str) -> SpeechRecognizer:
     """The process-wide recognizer for a model (loading is the slow part)."""

@@ -153,6 +153,86 @@ class AcceleratorOptions:
 
 
 @dataclass
+class VadOptions:
+    """Voice activity: webrtcvad first pass, silero VAD v6 to confirm (see audio/vad.py)."""
+
+    webrtc_aggressiveness: int = 2       # 0..3; higher fires less on noise (and on quiet speech)
+    speech_threshold: float = 0.5        # silero probability that counts a frame as speech
+    silence_threshold: float = 0.35      # below this a frame in speech counts as silence (hysteresis)
+    silero_hangover_ms: int = 400        # keep running silero this long after webrtcvad went quiet
+    silero_warmup_ms: int = 256          # frames silero reads before the trigger when it wakes up
+
+
+@dataclass
+class EndpointOptions:
+    """When a user has started and finished speaking (audio/segmenter.py)."""
+
+    onset_speech_ms: int = 160           # confirmed speech needed to start a turn (a cough or slam is shorter)
+    onset_window_ms: int = 320           # ...within this window after the first trigger, else it was a transient
+    pre_roll_ms: int = 320               # audio kept from before the onset so the first syllable is never clipped
+    min_silence_ms: int = 224            # silence that ends the turn when the transcript looks finished
+    max_silence_ms: int = 800            # silence that always ends the turn
+    resume_speech_ms: int = 64           # speech after a pause that means "still talking" (cancels speculation)
+    max_utterance_s: float = 20.0        # a turn is cut here even if the user keeps talking
+    trailing_keep_ms: int = 96           # silence kept after the last voiced frame for the ASR
+
+
+@dataclass
+class ListenOptions:
+    """How `earshot listen` decides what is addressed to it."""
+
+    mode: str = "always"                 # "always", "push_to_talk" or "wake"
+    wake_phrase: str = "hey earshot"     # matched fuzzily against the tiny ASR's transcript
+    wake_min_score: float = 0.72         # 0..1 similarity of the transcript's opening to the phrase
+    wake_follow_up_s: float = 6.0        # after a bare wake phrase, the next utterance is the request
+    partial_interval_ms: int = 480       # a partial transcript this often while the user speaks
+    speculate: bool = True               # start ASR + planning at the first silent frame
+    speculate_on_partials: bool = True   # also plan on a partial transcript that looks complete
+    asr_min_window_s: float = 6.0        # the streaming ASR pads short audio to this much (see asr.py)
+    first_clause_words: int = 3          # the reply's first chunk may end at a comma after this many words
+    # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
+    # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its
+    # initial ~2.5 s of render activity, which would mute a user interrupting the first reply.
+    greeting: str = "Earshot is listening. Tell me what to do with your audio files."
+    min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
+    # The naive sequential pipeline (what `earshot bench latency` compares against): no partials, no
+    # speculation, endpoint after max_silence_ms, full 30 s-window ASR, the whole plan, the whole
+    # reply synthesised before playback. Never faster; there to be measured against.
+    naive_baseline: bool = False
+
+
+@dataclass
+class BargeInOptions:
+    """Interrupting the assistant while it speaks."""
+
+    enabled: bool = True
+    speech_ms: int = 96                  # confirmed user speech during playback that stops it
+    speech_threshold: float = 0.6        # stricter than VadOptions.speech_threshold: residual echo is not a user
+    echo_margin_db: float = 6.0          # the cleaned mic must be this much above the expected residual echo
+
+
+@dataclass
+class EchoOptions:
+    """Acoustic echo cancellation (audio/aec.py) so the assistant does not hear itself."""
+
+    backend: str = "auto"                # "auto", "livekit", "webrtc-apm" or "off"
+    stream_delay_ms: int = 0             # extra render→capture delay hint; AEC3 estimates the rest
+
+
+@dataclass
+class VoiceOptions:
+    """The voice loop: devices, VAD, endpointing, listening mode, barge-in, echo cancellation."""
+
+    input_device: str | None = None      # name (or part of it) or index; None is the system default
+    output_latency_s: float = 0.06       # output buffer; lower is faster but underruns on a busy CPU
+    vad: VadOptions = field(default_factory=VadOptions)
+    endpoint: EndpointOptions = field(default_factory=EndpointOptions)
+    listen: ListenOptions = field(default_factory=ListenOptions)
+    barge_in: BargeInOptions = field(default_factory=BargeInOptions)
+    echo: EchoOptions = field(default_factory=EchoOptions)
+
+
+@dataclass
 class EarshotConfig:
     paths: PathOptions = field(default_factory=PathOptions)
     models: ModelChoice = field(default_factory=ModelChoice)
@@ -162,6 +242,7 @@ class EarshotConfig:
     execution: ExecutionOptions = field(default_factory=ExecutionOptions)
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     accelerator: AcceleratorOptions = field(default_factory=AcceleratorOptions)
+    voice: VoiceOptions = field(default_factory=VoiceOptions)
 
 
 def _apply(obj, table: dict, where: str):

@@ -163,3 +163,107 @@ class ErrorEvent(Event):
 
     def to_json(self) -> dict[str, Any]:
         return {"type": "error", "message": self.message, "hint": self.hint}
+
+
+# -- the voice loop (assistant/voice.py): what a live UI needs to draw and what the bench times --
+@dataclass(frozen=True, slots=True)
+class InputLevel(Event):
+    """The microphone level (after echo cancellation), ~10 times a second: the UI's meter."""
+    level_dbfs: float
+    peak_dbfs: float
+    speech_prob: float           # silero's latest speech probability (0 when it is idle)
+
+
+@dataclass(frozen=True, slots=True)
+class VoiceState(Event):
+    """What the assistant is doing: "idle", "hearing", "thinking" or "speaking"."""
+    state: str
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChanged(Event):
+    """The listening mode: "always", "push_to_talk" or "wake"."""
+    mode: str
+    wake_phrase: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PartialTranscript(Event):
+    """What the user has said so far, while they are still speaking (may change)."""
+    text: str
+    audio_s: float               # how much of the utterance it covers
+    asr_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechPaused(Event):
+    """The first silent frame after speech: final ASR and planning start speculatively now."""
+    at_s: float
+    last_voiced_at_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeculationCancelled(Event):
+    """The user kept talking after a pause: the speculative transcript/plan was thrown away."""
+    reason: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechEnded(Event):
+    """The endpoint: the user's turn is over ("complete", "max_silence", "max_length", "manual")."""
+    reason: str
+    at_s: float
+    silence_ms: float
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechDiscarded(Event):
+    """Sound that started no turn: a cough, a slam, or words not addressed to the assistant."""
+    reason: str                  # "transient", "no_speech", "no_wake_phrase", "stop_command", "own_voice"
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WakeDetected(Event):
+    """The wake phrase was heard (fuzzy match of the tiny ASR's transcript)."""
+    text: str
+    score: float
+    request: str = ""            # what followed the phrase in the same breath, if anything
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackStarted(Event):
+    """The first sample of a reply sentence reached the speaker (estimated from the stream clock)."""
+    at_s: float
+    sentence_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybackStopped(Event):
+    """Reply playback ended: "finished" or "barge_in"/"cancelled" with what had been heard."""
+    reason: str
+    at_s: float
+    heard: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnTiming(Event):
+    """Monotonic timestamps (s) of one spoken turn's stages, for the latency benchmark.
+
+    `last_voiced_s` is the capture time of the last frame the VAD called speech; the others are
+    when each stage finished (None when a stage did not happen, e.g. no TTS with --no-speak)."""
+    last_voiced_s: float
+    paused_s: float | None
+    endpoint_s: float
+    asr_started_s: float | None
+    asr_done_s: float | None
+    plan_started_s: float | None
+    first_sentence_s: float | None      # first sentence of the reply known (streamed `say` or composed)
+    plan_done_s: float | None
+    first_audio_ready_s: float | None   # first sentence synthesised
+    first_audio_queued_s: float | None  # handed to the speaker
+    first_audio_heard_s: float | None   # its first sample at the speaker (stream clock estimate)
+    speculative: bool                   # the transcript/plan used were started before the endpoint

@@ -9,21 +9,27 @@
 Everything is recorded in session.py (SQLite): turns, plans, tool runs, artifacts. Stages talk
 through the typed events of events.py; `emit` receives them (the CLI prints them, the TUI draws
 them). Models load lazily, each on first need, so start-up stays fast.
+
+Spoken turns come from the voice loop (voice.py): it listens, endpoints and speculates, then calls
+`spoken_turn` with a transcript and a plan that may already be under way; the reply is spoken by
+`ReplyVoice` sentence by sentence through the loop's speaker, and barge-in cancels the turn and keeps
+in the history only what was heard.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Awaitable, Callable
 
 import numpy as np
 
 from .audio_models.registry import Registry, default_registry
 from .config import EarshotConfig
 from .errors import Cancelled, EarshotError
-from .events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, ReplySentence, Transcript,
-                     TurnStarted)
+from .events import (AudioOut, ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, PlaybackStarted,
+                     PlaybackStopped, Reply, ReplySentence, Transcript, TurnStarted)
 from .executor import ExecutionReport, Executor
 from .models import ModelStore
 from .reply import compose
@@ -46,6 +52,9 @@ class Assistant:
         self._planner_lock = threading.Lock()
         self._cancel = threading.Event()
         self._player = None
+        # The voice loop's persistent speaker (audio/io.py Speaker or FileSink); None: one-shot Player.
+        self.sink = None
+        self.voice: ReplyVoice | None = None
 
     # -- lazily loaded stages ---------------------------------------------------------------
     @property
@@ -108,6 +117,9 @@ class Assistant:
     async def _plan(self, text: str, turn_id: int):
         planner = await asyncio.to_thread(lambda: self.planner)
         outcome = await asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+        return self._record_plan(outcome, turn_id)
+
+    def _record_plan(self, outcome, turn_id: int):
         for i, attempt in enumerate(outcome.attempts, 1):
             self.session.record_plan(turn_id, i, attempt.raw, attempt.error is None, attempt.error,
                                      attempt.plan_ms, attempt.completion_tokens)
@@ -131,6 +143,9 @@ class Assistant:
         """Speak sentence by sentence: the next sentence is synthesised while this one plays.
 
         Returns what was actually heard (all of it unless interrupted)."""
+        if self.sink is not None:
+            voice = await self.reply_voice()
+            return await voice.speak(voice.feed_text(text))
         from .audio.io import Player
         from .tts import get_tts
 
@@ -161,10 +176,220 @@ class Assistant:
             self.emit(ErrorEvent(f"the reply was not spoken: {exc.message}", exc.hint))
         finally:
             producer.cancel()
+            self._player.close()
         return " ".join(heard)
+
+    async def reply_voice(self) -> "ReplyVoice":
+        if self.voice is None:
+            from .tts import get_tts
+
+            tts = await asyncio.to_thread(get_tts, self.models, self.config.models.tts)
+            self.voice = ReplyVoice(tts, self.sink, self.emit)
+        self.voice.sink = self.sink
+        return self.voice
+
+    # -- a spoken turn (the voice loop) ---------------------------------------------------------
+    async def spoken_turn(self, text: str, plan: Awaitable | None = None,
+                          streamed_say: AsyncIterator[tuple[str, np.ndarray]] | None = None,
+                          timing: "TurnClock | None" = None, whole_reply: bool = False) -> Reply:
+        """Run a turn whose plan may already be under way (speculation) and whose answer may
+        already be streaming out of the planner (`streamed_say`, for plans without steps).
+
+        `plan` is awaited for the PlanOutcome; None plans here. `whole_reply` synthesises the
+        whole answer before playing it (the naive baseline). Cancelling the task (barge-in)
+        stops playback, records the turn as interrupted with only what was heard, and emits
+        `Interrupted` with that text."""
+        self._cancel.clear()
+        timing = timing or TurnClock()
+        turn_id = self.session.begin_turn(text, "spoken")
+        self.emit(TurnStarted(turn_id, self.session.id, text, "spoken"))
+        voice = await self.reply_voice() if (self.speak and self.sink is not None) else None
+        speaking: asyncio.Task | None = None
+        heard = ""
+        try:
+            if voice is not None and streamed_say is not None:
+                speaking = asyncio.create_task(voice.speak(streamed_say, timing))
+            if plan is None:
+                planner = await asyncio.to_thread(lambda: self.planner)
+                timing.plan_started_s = time.monotonic()
+                plan = asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+            outcome = await plan
+            timing.plan_done_s = timing.plan_done_s or time.monotonic()
+            if timing.first_sentence_s is None:
+                timing.first_sentence_s = timing.plan_done_s
+            validated = self._record_plan(outcome, turn_id)
+            if validated is None:
+                if speaking is not None:
+                    speaking.cancel()
+                reply = self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; please rephrase it "
+                                     "(the details are in `earshot history`).")
+                if voice is not None:
+                    await voice.speak(voice.feed_text("I couldn't turn that into a valid plan; please rephrase it."),
+                                      timing)
+                return reply
+            report = await self.executor.run(validated, self.session, turn_id, self.emit, self._cancel) \
+                if validated.steps else ExecutionReport()
+            composed = compose(validated, report, self.registry)
+            status = "ok" if report.ok else ("interrupted" if report.failure and
+                                            report.failure.status == "cancelled" else "failed")
+            reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts])
+            if voice is not None:
+                if speaking is not None and not validated.steps:
+                    heard = await speaking
+                else:
+                    if speaking is not None:
+                        speaking.cancel()
+                    feed = voice.feed_whole(composed.spoken) if whole_reply else voice.feed_text(composed.spoken)
+                    heard = await voice.speak(feed, timing)
+                if voice.interrupted:
+                    self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
+            return reply
+        except (asyncio.CancelledError, Cancelled):
+            self._cancel.set()
+            if speaking is not None and not speaking.done():
+                speaking.cancel()
+            heard = voice.stop_now() if voice is not None else ""
+            # History keeps only what the user heard: the planner's next prompt shows this reply.
+            self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
+            self.emit(Interrupted("barge-in", heard))
+            raise
+        except EarshotError as exc:
+            self.session.end_turn(turn_id, "failed", error=str(exc))
+            self.emit(ErrorEvent(exc.message, exc.hint))
+            raise
 
     def interrupt(self) -> None:
         """Barge-in or Ctrl+C: stop playback and any running tool at its next progress point."""
         self._cancel.set()
         if self._player is not None:
             self._player.stop()
+        if self.voice is not None:
+            self.voice.stop_now()
+
+
+@dataclass
+class TurnClock:
+    """Monotonic times of a spoken turn's stages (filled in as they happen; see events.TurnTiming)."""
+    last_voiced_s: float = 0.0
+    paused_s: float | None = None
+    endpoint_s: float = 0.0
+    asr_started_s: float | None = None
+    asr_done_s: float | None = None
+    plan_started_s: float | None = None
+    first_sentence_s: float | None = None
+    plan_done_s: float | None = None
+    first_audio_ready_s: float | None = None
+    first_audio_queued_s: float | None = None
+    first_audio_heard_s: float | None = None
+    speculative: bool = False
+
+
+class ReplyVoice:
+    """Speaks a reply through a persistent sink, sentence by sentence, as the sentences arrive.
+
+    Sentences are synthesised one ahead of playback and queued back to back on the speaker, so
+    there is no gap between them; `stop_now()` cuts the speaker at once and says what was heard
+    (whole sentences played, plus the words of the cut one in proportion to how much of it
+    played)."""
+
+    def __init__(self, tts, sink, emit: Callable[[Event], None]) -> None:
+        self.tts = tts
+        self.sink = sink
+        self.emit = emit
+        self._playing: list[tuple[str, object]] = []      # (sentence, Playback)
+        self.interrupted = False
+        self.spoken_log: list[tuple[float, float, str]] = []   # (start, end, text) of what was played
+
+    async def feed_text(self, text: str) -> AsyncIterator[tuple[str, np.ndarray]]:
+        """(sentence, audio) for a known text, synthesising each sentence when asked for it."""
+        sentences = await asyncio.to_thread(self.tts.sentences, text)
+        for sentence in sentences:
+            audio = await asyncio.to_thread(self.tts.synthesize, sentence)
+            if audio.size:
+                yield sentence, audio
+
+    async def feed_whole(self, text: str) -> AsyncIterator[tuple[str, np.ndarray]]:
+        """The whole text synthesised before anything plays (the naive baseline's reply)."""
+        audio = await asyncio.to_thread(self.tts.synthesize, text)
+        if audio.size:
+            yield text, audio
+
+    async def speak(self, feed: AsyncIterator[tuple[str, np.ndarray]], timing: TurnClock | None = None) -> str:
+        self._playing = []
+        self.interrupted = False
+        loop = asyncio.get_running_loop()
+        index = 0
+        try:
+            async for sentence, audio in feed:
+                if timing is not None and timing.first_audio_ready_s is None:
+                    timing.first_audio_ready_s = time.monotonic()
+                self.emit(ReplySentence(sentence, index))
+                self.emit(AudioOut(audio, self.tts.sample_rate_hz, index))
+                pb = self.sink.play(audio, self.tts.sample_rate_hz, tag=index)
+                if timing is not None and timing.first_audio_queued_s is None:
+                    timing.first_audio_queued_s = time.monotonic()
+                self._playing.append((sentence, pb))
+                if index == 0:
+                    loop.create_task(self._report_start(pb, index, timing))
+                index += 1
+            for _, pb in self._playing:
+                await asyncio.to_thread(pb.done.wait)
+        except asyncio.CancelledError:
+            self.stop_now()
+            raise
+        finally:
+            self._log_spoken()
+        stopped = any(pb.stopped for _, pb in self._playing)
+        heard = self._heard()
+        if stopped:
+            self.interrupted = True
+        if self._playing:
+            self.emit(PlaybackStopped("barge_in" if stopped else "finished", time.monotonic(), heard))
+        return heard
+
+    async def _report_start(self, pb, index: int, timing: TurnClock | None) -> None:
+        while pb.started_at_s is None and not pb.done.is_set():
+            await asyncio.sleep(0.005)
+        if pb.started_at_s is not None:
+            if timing is not None and timing.first_audio_heard_s is None:
+                timing.first_audio_heard_s = pb.started_at_s
+            self.emit(PlaybackStarted(pb.started_at_s, index))
+
+    def _heard(self) -> str:
+        words: list[str] = []
+        for sentence, pb in self._playing:
+            if pb.started_at_s is None and pb.played_samples == 0:
+                break
+            if not pb.stopped or pb.fraction_played >= 0.999:
+                words.append(sentence)
+                continue
+            parts = sentence.split()
+            keep = int(len(parts) * pb.fraction_played)
+            if keep:
+                words.append(" ".join(parts[:keep]) + " …")
+            break
+        return " ".join(words)
+
+    def _log_spoken(self) -> None:
+        now = time.monotonic()
+        for sentence, pb in self._playing:
+            if pb.started_at_s is not None and not getattr(pb, "_logged", False):
+                end = pb.started_at_s + pb.played_samples / pb.sample_rate_hz
+                self.spoken_log.append((pb.started_at_s, min(end, now + 1.0), sentence))
+                pb._logged = True
+        self.spoken_log = [x for x in self.spoken_log if x[1] > now - 30.0]
+
+    def recently_spoken(self, around_s: float, margin_s: float = 1.0) -> str:
+        """What the speaker played between `around_s` − a few seconds and `around_s` + margin: the
+        text an echo heard at `around_s` could be made of."""
+        self._log_spoken()
+        return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
+                        and start <= around_s + margin_s)
+
+    def stop_now(self) -> str:
+        """Cut playback (barge-in); returns what the user heard of this reply."""
+        if not self._playing:
+            return ""
+        self.sink.stop()
+        self.interrupted = True
+        return self._heard()

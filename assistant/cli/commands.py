@@ -307,8 +307,19 @@ def doctor(args) -> int:
     return 0 if all(c["ok"] for c in report["checks"]) else 1
 
 
+# -- listen -----------------------------------------------------------------------------------
+def listen(args) -> int:
+    from .voice_cli import run_listen
+
+    return run_listen(args)
+
+
 # -- bench ------------------------------------------------------------------------------------
 def bench(args) -> int:
+    if args.bench_command in ("latency", "aec"):
+        from .voice_cli import run_bench
+
+        return run_bench(args)
     if args.bench_command == "plan":
         from ..bench.plan_bench import print_result, run_plan_bench
 

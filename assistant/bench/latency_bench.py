@@ -1,0 +1,333 @@
+"""`earshot bench latency`: voice-to-voice latency through a real audio server.
+
+A private PulseAudio (null sink speaker, pipe source microphone) carries everything: recorded
+requests are written into the virtual microphone in real time, the assistant runs its real
+sounddevice path, and the speaker's monitor is recorded. Latency is measured from the true end of
+speech (the last audible sample of the recording, at the time it entered the microphone) to the
+first audible sample of the reply on the monitor — both on the monotonic clock (audio/pulse.py
+explains how each side is mapped to it and why the error only makes figures larger).
+
+The speaker is fed back into the microphone through a simulated room (echo at speaker level), as
+with open speakers: the echo canceller and the double-talk gate are part of what is measured.
+
+In the same run:
+- the naive sequential baseline (700 ms silence endpoint, full 30 s-window ASR, the whole plan,
+  the whole reply synthesised before playback) on the same requests, and the ratio of medians;
+- barge-in: a long reply is interrupted by speech; time from the speech onset to the last audible
+  reply sample on the monitor;
+- wake phrase: hit rate on the phrase said by several voices and false-accept rate on other
+  speech, through the same ASR + fuzzy match as the loop.
+
+Requests are short conversational ones that the planner answers with `say` (no tools); `p50_ms`
+and `p90_ms` are over the requests whose plan indeed had no steps ("short-answer"), and the
+figures over all requests are reported beside them.
+"""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REQUESTS = (
+    "What can you do?", "Thanks a lot!", "Hello there!", "Thank you very much.", "Good morning!",
+    "What is your name?", "Are you there?", "Can you hear me?", "How are you today?", "Do you work offline?",
+    "Goodbye!", "Nice work, thanks!", "Can you help me?", "Great, thank you.", "What are you?",
+    "Hi, how is it going?", "Who made you?", "Thanks, that's all.", "Good evening!", "Are you listening?",
+    "What do you do?", "Cheers, thanks!", "Good night!", "Is anyone there?",
+)
+WAKE_POSITIVE_TAILS = ("", "what can you do?", "thanks a lot.")
+WAKE_NEGATIVES = ("Hey there.", "Hey Ashley.", "Heresy.", "Her shot was good.", "Hey, how are you?", "Hair shop.",
+                  "What can you do?", "Thanks a lot.", "Remove the noise from memo dot wav.", "Fresh pot.",
+                  "Hey, Sarah.", "Here's the shot.", "Air show.", "Make it louder.", "Good morning.")
+LONG_REPLY = ("Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+              "remove noise, measure loudness and edit audio files. Name a file or an artifact, and I will get to work "
+              "on it right away.")
+BARGE_IN_PHRASES = ("Stop, please.", "Okay, stop.", "Stop talking.", "Please stop.", "Stop.")
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _voices(store):
+    from ..tts import get_tts
+
+    return get_tts(store)
+
+
+def _utterance(tts, text: str, i: int) -> np.ndarray:
+    from ..audio.files import resample
+
+    speed = (0.95, 1.0, 1.08)[i % 3]
+    audio = tts.synthesize(text, speed=speed, seed=11 + i)
+    return resample(audio, tts.sample_rate_hz, 16_000).astype(np.float32) * 0.7
+
+
+def _config(home: Path, naive: bool, llm: str | None):
+    from ..config import EarshotConfig, PathOptions, load_config
+
+    base = load_config()
+    config = EarshotConfig(paths=PathOptions(home_dir=home, models_dir=base.paths.models_dir))
+    config.models = base.models
+    if llm:
+        config.models.llm = llm
+    config.voice.listen.naive_baseline = naive
+    return config
+
+
+async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str | None, progress,
+                        barge_in: bool) -> dict:
+    from ..bench.aec_bench import room_impulse_response
+    from ..bench.voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
+    from ..events import PlanReady, PlaybackStopped, SpeechDiscarded, TurnTiming
+    from ..session import SessionStore
+
+    home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
+    config = _config(home, naive, llm)
+    store = SessionStore(config.paths.database_path)
+    session = store.create_session(home / "workspace")
+    echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
+    rows: list[dict] = []
+    async with LiveRig(config, session, echo=echo) as rig:
+        rig.server.feeder.noise_dbfs = -65.0
+        for i, text in enumerate(texts):
+            audio = _utterance(tts, text, i)
+            first, last = speech_bounds(audio)
+            since = len(rig.events)
+            idx = rig.say(np.concatenate([audio, np.zeros(1600, np.float32)]))
+            true_start = rig.mic_time(idx + first)
+            true_end = rig.mic_time(idx + last)
+            timing = await rig.wait_for(lambda e: isinstance(e, (TurnTiming, SpeechDiscarded)), 180, since)
+            await rig.idle(quiet_s=0.4, timeout_s=120)
+            row: dict = {"text": text}
+            if timing is None or not isinstance(timing.event, TurnTiming):
+                row["error"] = "no turn" if timing is None else f"discarded: {timing.event.reason} {timing.event.text!r}"
+                rows.append(row)
+                continue
+            t = timing.event
+            plans = [s.event for s in rig.events[since:] if isinstance(s.event, PlanReady)]
+            heard = [s.event for s in rig.events[since:] if isinstance(s.event, PlaybackStopped)]
+            mon, mon_t0 = rig.monitor_audio(true_end - 0.05, time.monotonic())
+            onset = first_audible(mon)
+            audible = None if onset is None else mon_t0 + onset / 16_000
+            row.update({
+                "short_answer": bool(plans) and not plans[-1].steps,
+                "reply": heard[-1].heard if heard else "",
+                "latency_ms": None if audible is None else (audible - true_end) * 1000,
+                "speculative": t.speculative,
+                "endpoint_wait_ms": (t.endpoint_s - true_end) * 1000,
+                "asr_ms": None if t.asr_done_s is None or t.asr_started_s is None else (t.asr_done_s - t.asr_started_s) * 1000,
+                "plan_ms": None if t.first_sentence_s is None or t.plan_started_s is None else
+                (t.first_sentence_s - t.plan_started_s) * 1000,
+                "first_tts_chunk_ms": None if t.first_audio_ready_s is None or t.first_sentence_s is None else
+                (t.first_audio_ready_s - t.first_sentence_s) * 1000,
+                "audio_out_ms": None if audible is None or t.first_audio_queued_s is None else
+                (audible - t.first_audio_queued_s) * 1000,
+                # Critical path after the endpoint: how long the reply's first audio was still missing.
+                "after_endpoint_ms": None if t.first_audio_queued_s is None else
+                max(0.0, t.first_audio_queued_s - t.endpoint_s) * 1000,
+                "speech_s": (true_end - true_start),
+            })
+            rows.append(row)
+            if progress:
+                progress(f"{name} {i + 1}/{len(texts)}: {text!r} → {_r(row['latency_ms'])} ms"
+                         f"{'' if row['short_answer'] else ' (plan had steps)'}")
+        barge = await _barge_in(rig, tts, progress) if barge_in else None
+        device = {"input": "ALSA 'pulse' → PulseAudio pipe source 'mic' (16 kHz)",
+                  "output": f"ALSA 'pulse' → PulseAudio null sink 'spk' (monitor recorded), output buffer "
+                            f"{config.voice.output_latency_s * 1000:.0f} ms",
+                  "echo": f"{rig.loop.frames.echo_name} AEC; speaker fed back through a 0.3 s RT60 room, 60 ms",
+                  "speaker_underruns": getattr(rig.speaker, "underruns", None)}
+    store.close()
+    return {"rows": rows, "barge_in": barge, "device": device}
+
+
+async def _barge_in(rig, tts, progress) -> dict:
+    from ..bench.voice_rig import last_audible, speech_bounds
+    from ..events import Interrupted, PlaybackStarted
+
+    stops = []
+    for i, phrase in enumerate(BARGE_IN_PHRASES):
+        await rig.idle(quiet_s=0.4)
+        since = len(rig.events)
+        speaking = asyncio.create_task(rig.assistant.say(LONG_REPLY))
+        started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 30, since)
+        if started is None:
+            speaking.cancel()
+            continue
+        await asyncio.sleep(1.5 + 0.3 * i)
+        audio = _utterance(tts, phrase, i)
+        first, _ = speech_bounds(audio)
+        idx = rig.say(audio)
+        onset = rig.mic_time(idx + first)
+        try:
+            await asyncio.wait_for(speaking, timeout=30)
+        except (asyncio.TimeoutError, Exception):
+            speaking.cancel()
+        await asyncio.sleep(0.6)
+        mon, mon_t0 = rig.monitor_audio(onset - 0.5, onset + 2.0)
+        # The reply is the only thing on the monitor: its last audible sample is when it stopped.
+        last = last_audible(mon)
+        stopped_ms = None if last is None else (mon_t0 + last / 16_000 - onset) * 1000
+        interrupted = any(isinstance(s.event, Interrupted) for s in rig.events[since:]) or \
+            rig.speaker is not None and not rig.speaker.busy
+        stops.append({"phrase": phrase, "stop_ms": stopped_ms, "interrupted": interrupted})
+        if progress:
+            progress(f"barge-in {i + 1}/{len(BARGE_IN_PHRASES)}: {phrase!r} → playback stopped {_r(stopped_ms)} ms "
+                     "after speech onset")
+        await rig.idle(quiet_s=0.5)
+    values = [s["stop_ms"] for s in stops if s["stop_ms"] is not None]
+    return {"trials": stops, "p50_ms": _r(_percentile(values, 50)), "max_ms": _r(max(values) if values else None)}
+
+
+def _wake_rates(store, tts, progress) -> dict:
+    import subprocess
+
+    import soundfile as sf
+
+    from ..asr import get_recognizer
+    from ..audio.files import resample
+    from ..audio.wake import WakeMatcher
+    from ..config import ListenOptions
+
+    options = ListenOptions()
+    rec = get_recognizer(store, "whisper-tiny.en")
+    matcher = WakeMatcher(options.wake_phrase, options.wake_min_score)
+    clips: list[tuple[str, bool, np.ndarray]] = []
+    for i, tail in enumerate(WAKE_POSITIVE_TAILS):
+        for j, speed in enumerate((0.9, 1.0, 1.1)):
+            text = options.wake_phrase + (", " + tail if tail else ".")
+            clips.append((text, True, resample(tts.synthesize(text, speed=speed, seed=40 + 3 * i + j), 24_000, 16_000)))
+    for text in WAKE_NEGATIVES:
+        clips.append((text, False, resample(tts.synthesize(text, seed=90), 24_000, 16_000)))
+    with tempfile.TemporaryDirectory() as tmp:
+        for voice in ("en-us", "en-gb+m3", "en+f2"):
+            for text, positive in ((options.wake_phrase + ".", True), (options.wake_phrase + ", what can you do?", True),
+                                   ("Hey there.", False), ("What can you do?", False)):
+                path = Path(tmp) / "w.wav"
+                try:
+                    subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
+                except (OSError, subprocess.CalledProcessError):
+                    continue
+                audio, sr = sf.read(str(path), dtype="float32")
+                clips.append((f"{text} [espeak {voice}]", positive, resample(audio, sr, 16_000)))
+    results = []
+    for text, positive, audio in clips:
+        heard = rec.transcribe_short(audio, hotwords=options.wake_phrase).text
+        match = matcher.match(heard)
+        results.append({"said": text, "heard": heard, "wake_phrase": positive, "accepted": match.accepted,
+                        "score": match.score})
+    pos = [r for r in results if r["wake_phrase"]]
+    neg = [r for r in results if not r["wake_phrase"]]
+    hit = sum(r["accepted"] for r in pos) / max(1, len(pos))
+    fa = sum(r["accepted"] for r in neg) / max(1, len(neg))
+    if progress:
+        progress(f"wake phrase: hit rate {hit:.0%} ({len(pos)} clips), false accepts {fa:.0%} ({len(neg)} clips)")
+    return {"phrase": options.wake_phrase, "min_score": options.wake_min_score, "hit_rate": round(hit, 3),
+            "false_accept_rate": round(fa, 3), "positives": len(pos), "negatives": len(neg), "clips": results}
+
+
+def _summary(rows: list[dict]) -> dict:
+    ok = [r for r in rows if r.get("latency_ms") is not None]
+    short = [r for r in ok if r.get("short_answer")]
+    lat_short = [r["latency_ms"] for r in short]
+    lat_all = [r["latency_ms"] for r in ok]
+
+    def med(key, subset):
+        vals = [r[key] for r in subset if r.get(key) is not None]
+        return _r(statistics.median(vals)) if vals else None
+
+    stages = {k: med(k, short or ok) for k in ("endpoint_wait_ms", "asr_ms", "plan_ms", "first_tts_chunk_ms",
+                                                "audio_out_ms", "after_endpoint_ms")}
+    return {"n": len(rows), "measured": len(ok), "short_answer": len(short),
+            "p50_ms": _r(_percentile(lat_short, 50)), "p90_ms": _r(_percentile(lat_short, 90)),
+            "max_ms": _r(max(lat_short) if lat_short else None),
+            "p50_all_ms": _r(_percentile(lat_all, 50)), "p90_all_ms": _r(_percentile(lat_all, 90)),
+            "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
+            "stages_median": stages}
+
+
+def run_latency_bench(utterances: int = 20, baseline: bool = True, wake: bool = True, llm: str | None = None,
+                      progress: bool = True) -> dict:
+    from ..audio.pulse import pulseaudio_available
+    from ..config import load_config
+    from ..errors import EarshotError
+    from ..models import ModelStore
+
+    reason = pulseaudio_available()
+    if reason:
+        raise EarshotError(f"the latency benchmark needs PulseAudio: {reason}")
+    say = (lambda msg: print(msg, flush=True)) if progress else None
+    store = ModelStore(load_config().paths)
+    tts = _voices(store)
+    texts = [REQUESTS[i % len(REQUESTS)] for i in range(utterances)]
+    t0 = time.monotonic()
+    base = asyncio.run(_run_pipeline("baseline", True, texts, tts, llm, say, barge_in=False)) if baseline else None
+    fast = asyncio.run(_run_pipeline("streaming", False, texts, tts, llm, say, barge_in=True))
+    fast_sum = _summary(fast["rows"])
+    result: dict = {
+        "p50_ms": fast_sum["p50_ms"], "p90_ms": fast_sum["p90_ms"], "max_ms": fast_sum["max_ms"],
+        "baseline_p50_ms": None, "ratio_p50": None,
+        "stages": fast_sum["stages_median"],
+        "device": fast["device"],
+        "streaming": fast_sum,
+        "barge_in_stop_ms": fast["barge_in"],
+        "utterances": utterances,
+    }
+    if base is not None:
+        base_sum = _summary(base["rows"])
+        result["baseline"] = base_sum
+        result["baseline_p50_ms"] = base_sum["p50_ms"]
+        if base_sum["p50_ms"] and fast_sum["p50_ms"]:
+            result["ratio_p50"] = round(fast_sum["p50_ms"] / base_sum["p50_ms"], 3)
+        result["baseline_stages"] = base_sum["stages_median"]
+    if wake:
+        result["wake"] = _wake_rates(store, tts, say)
+    result["rows"] = {"streaming": fast["rows"], "baseline": base["rows"] if base else []}
+    result["elapsed_s"] = round(time.monotonic() - t0, 1)
+    return result
+
+
+def print_result(result: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    s = result["streaming"]
+    table = Table(title="Voice-to-voice latency: true end of speech → first audible reply sample (PulseAudio)")
+    for col in ("pipeline", "short-answer p50", "p90", "max", "all p50", "all p90", "n"):
+        table.add_column(col)
+    table.add_row("streaming", f"{s['p50_ms']} ms", f"{s['p90_ms']} ms", f"{s['max_ms']} ms", f"{s['p50_all_ms']} ms",
+                  f"{s['p90_all_ms']} ms", f"{s['short_answer']}/{s['n']}")
+    if result.get("baseline"):
+        b = result["baseline"]
+        table.add_row("naive baseline", f"{b['p50_ms']} ms", f"{b['p90_ms']} ms", f"{b['max_ms']} ms",
+                      f"{b['p50_all_ms']} ms", f"{b['p90_all_ms']} ms", f"{b['short_answer']}/{b['n']}")
+    console.print(table)
+    if result.get("ratio_p50") is not None:
+        console.print(f"ratio of medians (streaming / baseline): {result['ratio_p50']}")
+    stages = Table(title="Stages (medians, ms)")
+    stages.add_column("stage")
+    stages.add_column("streaming")
+    stages.add_column("baseline")
+    for k, v in result["stages"].items():
+        stages.add_row(k, str(v), str((result.get("baseline_stages") or {}).get(k)))
+    console.print(stages)
+    b = result.get("barge_in_stop_ms") or {}
+    console.print(f"barge-in: playback stopped {b.get('p50_ms')} ms (median), {b.get('max_ms')} ms (max) after "
+                  "the user's speech onset")
+    if result.get("wake"):
+        w = result["wake"]
+        console.print(f"wake phrase {w['phrase']!r}: hit rate {w['hit_rate']:.0%} of {w['positives']}, "
+                      f"false accepts {w['false_accept_rate']:.0%} of {w['negatives']}")
+    console.print(f"device: {result['device']}")

@@ -1,0 +1,133 @@
+"""`earshot listen` and the voice benchmarks (`earshot bench latency | aec`): printing only."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import threading
+
+from ..errors import EarshotError
+from ..events import (Event, InputLevel, Interrupted, PartialTranscript, SpeechDiscarded, SpeechEnded,
+                      SpeechStarted, TurnTiming, VoiceState, WakeDetected)
+
+QUIET = (InputLevel, VoiceState)     # 10 events a second: for UIs, not for a log
+
+
+def _voice_printer(console, base):
+    def show(event: Event) -> None:
+        if isinstance(event, PartialTranscript):
+            console.print(f"[dim]… {event.text}[/]")
+        elif isinstance(event, SpeechStarted):
+            console.print("[dim]🎙 listening…[/]")
+        elif isinstance(event, SpeechDiscarded) and event.reason != "transient":
+            console.print(f"[dim](ignored: {event.reason}{': ' + event.text if event.text else ''})[/]")
+        elif isinstance(event, WakeDetected):
+            console.print(f"[green]wake phrase[/] ({event.score:.2f})")
+        elif isinstance(event, Interrupted):
+            console.print(f"[yellow]⏹ interrupted[/] — heard: {event.heard or '(nothing)'}")
+        elif isinstance(event, (SpeechEnded, TurnTiming)):
+            pass
+        else:
+            base(event)
+
+    return show
+
+
+def run_listen(args) -> int:
+    from ..audio import io
+    from ..cli.commands import _config, human_printer, json_printer, open_session, _stderr_console
+    from ..pipeline import Assistant
+    from ..voice import VoiceLoop
+
+    if args.list_devices:
+        for d in io.list_devices():
+            kinds = ("in" if d["max_input_channels"] else "") + ("/out" if d["max_output_channels"] else "")
+            print(f"{d['index']:3d}  {d['name']}  ({kinds.strip('/')}, {int(d['default_samplerate'])} Hz)")
+        return 0
+    config = _config(args)
+    voice = config.voice
+    if args.mode:
+        voice.listen.mode = args.mode
+    if args.wake_phrase:
+        voice.listen.wake_phrase = args.wake_phrase
+    if args.input_device is not None:
+        voice.input_device = args.input_device
+    if args.output_device is not None:
+        config.speech.output_device = args.output_device
+    session = open_session(config, args)
+    console = _stderr_console()
+    if args.json:
+        def emit(event: Event) -> None:
+            if args.all_events or not isinstance(event, QUIET):
+                json_printer(event)
+    else:
+        emit = _voice_printer(console, human_printer(console))
+    speak = not args.no_speak and config.speech.speak_replies
+    assistant = Assistant(config, session, emit=emit, speak=speak, llm_name=args.llm)
+    if args.input is not None:
+        source = io.FileSource(args.input)
+        sink = io.FileSink(args.output) if (speak and args.output) else None
+        if speak and sink is None:
+            # A file in, the speaker out: play the replies (headless machines use --output or --no-speak).
+            sink = io.Speaker(config.speech.output_device, latency=voice.output_latency_s)
+    else:
+        source = io.MicStream(voice.input_device)
+        sink = (io.FileSink(args.output) if args.output else
+                io.Speaker(config.speech.output_device, latency=voice.output_latency_s)) if speak else None
+    if sink is None:
+        assistant.speak = False
+    # Device problems are found now, before seconds of model loading.
+    if isinstance(source, io.MicStream):
+        io.resolve_device(voice.input_device, "input")
+    if isinstance(sink, io.Speaker):
+        io.resolve_device(config.speech.output_device, "output")
+    loop = VoiceLoop(assistant, source, sink, voice, emit)
+
+    async def main() -> None:
+        if not args.json:
+            console.print(f"[bold]Earshot[/] listening ({loop.mode}"
+                          + (f", say \"{voice.listen.wake_phrase}\"" if loop.mode == "wake" else "")
+                          + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
+                          + f") — session {session.id}. Ctrl+C to quit. Loading models…")
+        await loop.warm_up()
+        if loop.mode == "push_to_talk" and args.input is None:
+            aloop = asyncio.get_running_loop()
+            pressed = [False]
+
+            def keys() -> None:
+                for _ in sys.stdin:
+                    pressed[0] = not pressed[0]
+                    aloop.call_soon_threadsafe(loop.push_to_talk, pressed[0])
+
+            threading.Thread(target=keys, daemon=True).start()
+        runner = asyncio.create_task(loop.run())
+        await asyncio.sleep(0.3)
+        await loop.greet()
+        await runner
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        loop.stop()
+    turns = session.turns()
+    if args.input is not None and not turns:
+        raise EarshotError(f"no request was heard in {args.input.name}",
+                           "check the recording has speech (earshot listen --input FILE --json shows what was heard)")
+    return 0 if all(t["status"] in ("ok", "interrupted") for t in turns[-loop.turns_committed:] or []) else 1
+
+
+def run_bench(args) -> int:
+    if args.bench_command == "aec":
+        from ..bench.aec_bench import print_result, run_aec_bench
+
+        result = run_aec_bench()
+    else:
+        from ..bench.latency_bench import print_result, run_latency_bench
+
+        result = run_latency_bench(utterances=args.utterances, baseline=not args.skip_baseline,
+                                   wake=not args.skip_wake, llm=args.llm, progress=not args.json)
+    if args.json:
+        print(json.dumps(result, indent=1))
+    else:
+        print_result(result)
+    return 0

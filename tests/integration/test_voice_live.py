@@ -1,0 +1,265 @@
+"""The voice loop through a real audio server: a private PulseAudio with a null-sink speaker and a
+pipe-source microphone, reached through sounddevice/PortAudio exactly as real hardware would be.
+
+Each test speaks into the virtual microphone in real time and inspects the assistant's events and
+what reached the speaker (the sink's monitor). Figures asserted are measured properties (word error
+rate, levels, what was heard), never wall-clock times.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from voice_signals import cough, door_slam, espeak16, hibari, locate, voiced_cough  # noqa: E402
+
+from tests.conftest import require_models, word_error_rate  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+TEST_LLM = "smollm2-135m"      # the machinery, not routing quality, is under test here
+LONG = ("Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+        "remove noise, measure loudness and edit audio files. Name a file or an artifact and I will start.")
+
+
+@pytest.fixture
+def pulse():
+    from assistant.audio.pulse import pulseaudio_available
+
+    reason = pulseaudio_available()
+    if reason:
+        pytest.skip(f"PulseAudio cannot run here: {reason}")
+    require_models("whisper-tiny.en", "hibari-heart", TEST_LLM)
+
+
+def rig_for(config, session, **kw):
+    from assistant.bench.voice_rig import LiveRig
+
+    return LiveRig(config, session, llm_name=TEST_LLM, **kw)
+
+
+def kinds(rig, since=0):
+    return [type(s.event).__name__ for s in rig.events[since:]]
+
+
+def transcribe(audio_16k: np.ndarray) -> str:
+    from assistant.asr import get_recognizer
+    from assistant.config import EarshotConfig
+    from assistant.models import ModelStore
+
+    return get_recognizer(ModelStore(EarshotConfig().paths), "whisper-tiny.en").transcribe(audio_16k).text
+
+
+def test_a_spoken_request_gets_the_right_transcript_and_a_spoken_reply(pulse, config, session):
+    from assistant.bench.voice_rig import first_audible, speech_bounds
+    from assistant.events import PlaybackStopped, Reply, Transcript, TurnTiming
+
+    said = "What can you do?"
+    request = hibari(said)
+
+    async def scenario():
+        async with rig_for(config, session) as rig:
+            idx = rig.say(request)
+            _, last = speech_bounds(request)
+            end = rig.mic_time(idx + last)
+            done = await rig.wait_for(lambda e: isinstance(e, TurnTiming), 600)
+            await rig.idle(quiet_s=0.5)
+            assert done is not None, kinds(rig)
+            transcript = [s.event for s in rig.events if isinstance(s.event, Transcript)]
+            reply = [s.event for s in rig.events if isinstance(s.event, Reply)]
+            stopped = [s.event for s in rig.events if isinstance(s.event, PlaybackStopped)]
+            played, t0 = rig.monitor_audio(end, rig.events[-1].at_s + 0.5)
+            return transcript, reply, stopped, played
+
+    transcript, reply, stopped, played = asyncio.run(scenario())
+    assert len(transcript) == 1 and word_error_rate(said, transcript[0].text) == 0.0
+    assert len(reply) == 1 and stopped and stopped[-1].reason == "finished"
+    # The reply really came out of the speaker: audible, and it says what the Reply event says.
+    from assistant.bench.voice_rig import first_audible as fa
+
+    start = fa(played)
+    assert start is not None
+    heard = transcribe(played[start:])
+    assert word_error_rate(reply[0].text, heard) <= 0.35, (reply[0].text, heard)
+
+
+def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(pulse, config, session):
+    from assistant.bench.voice_rig import speech_bounds
+    from assistant.events import Interrupted, PlaybackStarted, PlaybackStopped
+    from assistant.llm.planner import Attempt, PlanOutcome
+    from assistant.plan import parse_plan
+
+    from assistant.bench.aec_bench import room_impulse_response
+    from assistant.bench.voice_rig import EchoPath
+
+    stop = hibari("Stop, please.")
+    raw = '{"steps":[],"say":"%s"}' % LONG
+    # Open speakers: the reply comes back into the microphone while the user talks over it.
+    echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
+
+    async def scenario():
+        async with rig_for(config, session, echo=echo) as rig:      # it greets first, as `listen` does
+            rig.server.feeder.noise_dbfs = -65.0
+            plan = parse_plan(raw, rig.assistant.registry, session)
+
+            async def outcome():
+                return PlanOutcome(plan, [Attempt(raw, None, 1.0, 0, 0, 0)])
+
+            since = len(rig.events)
+            turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
+            rig.loop._turn = turn                                     # as the loop does for a committed turn
+            started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
+            assert started is not None
+            await asyncio.sleep(2.0)
+            first, _ = speech_bounds(stop)
+            onset = rig.mic_time(rig.say(stop) + first)
+            interrupted = await rig.wait_for(lambda e: isinstance(e, Interrupted), 30, since)
+            try:
+                await asyncio.wait_for(turn, 10)
+            except asyncio.CancelledError:
+                pass
+            await rig.idle(quiet_s=0.5)
+            after, _ = rig.monitor_audio(onset + 0.6, onset + 2.6)
+            return interrupted, [s.event for s in rig.events[since:] if isinstance(s.event, PlaybackStopped)], after
+
+    interrupted, stops, after = asyncio.run(scenario())
+    assert interrupted is not None
+    # The reply was cut: 0.6–2.6 s after the user spoke, the speaker is silent (the reply had ~8 s left).
+    assert 20 * np.log10(np.sqrt(np.mean(after.astype(np.float64) ** 2)) + 1e-9) < -50
+    heard = interrupted.event.heard
+    assert heard and len(heard.split()) < len(LONG.split())
+    assert LONG.startswith(heard.rstrip(" …"))
+    turn = session.turns()[0]
+    assert turn["user_text"] == "tell me what you can do"
+    assert turn["status"] == "interrupted", [(t["user_text"], t["status"]) for t in session.turns()]
+    assert turn["reply_text"] == heard                             # history keeps only what was heard
+
+
+def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config, session):
+    from assistant.bench.aec_bench import room_impulse_response
+    from assistant.bench.voice_rig import EchoPath
+    from assistant.events import PlaybackStopped, SpeechStarted, TurnStarted
+
+    # Open speakers: everything played comes back into the microphone at speaker level, through a room.
+    echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
+    levels = {"raw": [], "clean": []}
+
+    async def scenario():
+        # No greeting: the reply under test is the first sound the echo canceller ever hears.
+        async with rig_for(config, session, echo=echo, greet=False) as rig:
+            rig.server.feeder.noise_dbfs = -65.0
+            stage = rig.loop.frames.echo
+            original = stage.canceller.process
+
+            def tap(mic, ref):
+                out = original(mic, ref)
+                levels["raw"].append(mic.copy())
+                levels["clean"].append(out.copy())
+                return out
+
+            stage.canceller.process = tap
+            since = len(rig.events)
+            heard = await rig.assistant.say(LONG)                   # no greeting first: the hardest reply
+            await asyncio.sleep(1.5)                                # the echo's tail, and any false start
+            await rig.idle(quiet_s=0.5)
+            return heard, rig.events[since:]
+
+    heard, events = asyncio.run(scenario())
+    names = [type(s.event).__name__ for s in events]
+    assert "SpeechStarted" not in names and "TurnStarted" not in names, names
+    stops = [s.event for s in events if isinstance(s.event, PlaybackStopped)]
+    assert stops and stops[-1].reason == "finished" and heard == stops[-1].heard
+    raw = np.concatenate(levels["raw"])
+    clean = np.concatenate(levels["clean"])
+    # The echo really was there (at speaker level) and the canceller removed most of it.
+    loud = 20 * np.log10(np.sqrt(np.mean(raw.astype(np.float64) ** 2)))
+    erle = 10 * np.log10(np.sum(raw.astype(np.float64) ** 2) / (np.sum(clean.astype(np.float64) ** 2) + 1e-12))
+    assert loud > -35
+    assert erle > 10
+
+
+@pytest.mark.parametrize("said, voice", [("Stop the playback.", "hibari"), ("Fix the hiss on memo dot wav.", "hibari"),
+                                          ("Show me the files.", "espeak")])
+def test_the_first_syllable_is_not_clipped(pulse, config, session, said, voice):
+    """Regression: words starting with a soft consonant ("s", "f", "sh") begin below the VAD's
+    threshold; without the pre-roll the ASR hears "top the playback"."""
+    from assistant.bench.voice_rig import speech_bounds
+    from assistant.events import Transcript, Utterance
+
+    audio = hibari(said) if voice == "hibari" else espeak16(said)
+
+    async def scenario():
+        async with rig_for(config, session, speak=False) as rig:
+            rig.say(audio)
+            await rig.wait_for(lambda e: isinstance(e, Transcript), 120)
+            await rig.idle(quiet_s=0.5)
+            return ([s.event for s in rig.events if isinstance(s.event, Utterance)],
+                    [s.event for s in rig.events if isinstance(s.event, Transcript)])
+
+    utterances, transcripts = asyncio.run(scenario())
+    assert len(utterances) == 1 and len(transcripts) == 1
+    captured = utterances[0].audio
+    first, last = speech_bounds(audio)
+    where = locate(audio[first:last], captured)
+    # The utterance holds the whole recording from its first audible sample, with silence before it.
+    assert where >= int(0.1 * 16_000)
+    first_word = said.split()[0].lower()
+    assert transcripts[0].text.lower().split()[0].strip(",.") == first_word, transcripts[0].text
+
+
+def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
+    """The same check on the file path with the pre-roll switched off: the utterance then starts
+    after the recording's first audible sample (this is what the test above guards against)."""
+    from dataclasses import replace
+
+    from assistant.audio.io import ArraySource
+    from assistant.bench.voice_rig import speech_bounds
+    from assistant.events import Utterance
+    from assistant.pipeline import Assistant
+    from assistant.voice import VoiceLoop
+
+    require_models("whisper-tiny.en", TEST_LLM)
+    said = "Stop the playback."
+    audio = np.concatenate([np.zeros(8000, np.float32), hibari(said)])
+    found = {}
+    for pre_roll in (0, config.voice.endpoint.pre_roll_ms):
+        voice = replace(config.voice, endpoint=replace(config.voice.endpoint, pre_roll_ms=pre_roll),
+                        listen=replace(config.voice.listen, speculate=False, speculate_on_partials=False))
+        events = []
+        assistant = Assistant(config, session, emit=events.append, speak=False, llm_name=TEST_LLM)
+        loop = VoiceLoop(assistant, ArraySource(audio), None, voice, events.append)
+        # Only the segmentation matters here: stop before planning.
+        assistant.spoken_turn = _no_turn
+        asyncio.run(loop.run())
+        (utt,) = [e for e in events if isinstance(e, Utterance)]
+        first, last = speech_bounds(audio)
+        found[pre_roll] = locate(audio[first + 4000:last], utt.audio) - 4000
+    assert found[0] < 0                    # the utterance began after the speech did: clipped
+    assert found[config.voice.endpoint.pre_roll_ms] >= int(0.1 * 16_000)
+
+
+async def _no_turn(*args, **kwargs):
+    return None
+
+
+@pytest.mark.parametrize("name", ["cough", "voiced_cough", "door_slam"])
+def test_a_cough_or_a_door_slam_does_not_start_a_turn(pulse, config, session, name):
+    from assistant.events import SpeechDiscarded, TurnStarted
+
+    sound = {"cough": cough, "voiced_cough": voiced_cough, "door_slam": door_slam}[name]()
+
+    async def scenario():
+        async with rig_for(config, session, speak=False) as rig:
+            rig.say(np.concatenate([sound, np.zeros(8000, np.float32), sound]))
+            await asyncio.sleep(3.0)
+            await rig.idle(quiet_s=0.5)
+            return rig.events
+
+    events = asyncio.run(scenario())
+    assert not [s for s in events if isinstance(s.event, TurnStarted)]
+    assert session.turns() == []

@@ -1,0 +1,182 @@
+"""Pure logic of the voice loop: wake-phrase matching, the streamed `say` decoder, the ASR's
+repetition guard, the echo reference timeline and the double-talk gate. No models, no audio server."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.asr import collapse_repeats
+from assistant.audio.aec import AEC_FRAME, EchoGate, EchoStage, PassThrough, ReferenceBuffer, Timeline
+from assistant.audio.wake import WakeMatcher
+from assistant.llm.streaming import _SayDecoder
+
+
+@pytest.mark.parametrize("heard, accepted, remainder", [
+    ("Hey Earshot.", True, ""),
+    ("Hey, Earshot, what can you do?", True, "what can you do?"),
+    ("Hey, your shot, what can you do?", True, "what can you do?"),     # tiny.en's usual spelling of the name
+    ("Hey, shot.", True, ""),
+    ("Okay, hey Earshot, thanks.", True, "thanks."),                    # one filler word before the phrase
+    ("Hey there.", False, ""),
+    ("Heresy.", False, ""),
+    ("What can you do?", False, ""),
+    ("Remove the noise from memo.wav.", False, ""),
+    ("", False, ""),
+])
+def test_wake_phrase_fuzzy_match(heard, accepted, remainder):
+    m = WakeMatcher("hey earshot", 0.72).match(heard)
+    assert m.accepted is accepted, m
+    assert m.remainder == remainder
+
+
+def test_wake_phrase_score_orders_near_misses_below_the_phrase():
+    w = WakeMatcher("hey earshot")
+    assert w.match("hey earshot").score == 1.0
+    assert w.match("hey ear shot").score == 1.0
+    assert w.match("hey earshot").score > w.match("hey ashley").score > w.match("good morning").score
+
+
+def test_say_decoder_emits_sentences_as_they_complete():
+    out = []
+    dec = _SayDecoder(out.append)
+    plan = '{"steps":[],"say":"I can transcribe, speak and edit. Name a file like @a1. Or ask \\"what\\"?"}'
+    seen = []
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+        seen.append(len(out))
+    assert out == ["I can transcribe, speak and edit.", "Name a file like @a1.", 'Or ask "what"?']
+    # The first sentence is out as soon as the space after its full stop is generated.
+    first_at = seen.index(1) + 1
+    assert plan[:first_at].endswith("edit. ")
+
+
+def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
+    out = []
+    dec = _SayDecoder(out.append, first_clause_words=3)
+    plan = '{"steps":[],"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime."}'
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+    # Only the first chunk is cut at a comma (a 3-word clause); later ones wait for the sentence end.
+    assert out == ["I can transcribe,", "speak, denoise and edit audio.", "Ask me, anytime."]
+
+
+def test_say_decoder_stays_silent_for_plans_with_steps():
+    out = []
+    dec = _SayDecoder(out.append)
+    plan = '{"steps":[{"tool":"speak","args":{"text":"Hello. World."}}],"say":"Done. Really."}'
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+    assert out == [] and dec.active is False
+
+
+def test_say_decoder_handles_spaces_the_grammar_allows():
+    out = []
+    dec = _SayDecoder(out.append)
+    plan = '{ "steps": [], "say": "You\'re welcome." }'
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+    assert out == ["You're welcome."]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("What can you do? What can you do? What can you do? What", "What can you do?"),
+    ("Thanks a lot. Thanks a lot.", "Thanks a lot."),
+    ("Stop. Please stop.", "Stop. Please stop."),
+    ("Remove the hiss. Then transcribe it.", "Remove the hiss. Then transcribe it."),
+])
+def test_asr_repetition_guard(text, expected):
+    assert collapse_repeats(text) == expected
+
+
+def test_timeline_takes_the_earliest_looking_timestamp():
+    tl = Timeline(16_000)
+    # Blocks of 160 samples; their arrival stamps are late by 0..8 ms of callback jitter.
+    jitter = [0.004, 0.0, 0.008, 0.002, 0.006]
+    for i, j in enumerate(jitter):
+        tl.stamp(160, 100.0 + (i + 1) * 0.01 + j)
+    assert tl.time_of(0) == pytest.approx(100.0, abs=1e-4)
+    assert tl.index_at(100.5) == 8000
+
+
+def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
+    """The render frame handed to AEC3 for each capture frame must be the one heard at the same
+    moment, however late the callbacks: a wandering pairing defeats the linear echo filter."""
+    ref = ReferenceBuffer()
+    rng = np.random.default_rng(0)
+    far = rng.standard_normal(16_000).astype(np.float32)
+    t0 = 50.0
+    for k in range(0, len(far), 160):            # the speaker: 10 ms blocks, heard at t0 + k/16 kHz
+        ref.push(far[k:k + 160], t0 + k / 16_000 + rng.uniform(0, 0.006))
+    stage = EchoStage(PassThrough(), ref)
+    refs = []
+    for k in range(0, 16_000, 320):               # the mic: 20 ms blocks arriving with jitter
+        _, r = stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006))
+        refs.append(r)
+    got = np.concatenate(refs)
+    lag = int(np.argmax([np.dot(got[4000:12000], far[4000 - d:12000 - d]) for d in range(0, 200)]))
+    assert lag <= 8                                  # captured at t ↔ heard at t (within 0.5 ms)
+    # …and (nearly) the same offset all along, window after window.
+    for w in range(3000, 15000, 2000):
+        local = int(np.argmax([np.dot(got[w:w + 1000], far[w - d:w + 1000 - d]) for d in range(0, 40)]))
+        assert abs(local - lag) <= 3
+
+
+def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
+    gate = EchoGate(margin_db=6.0, initial_return_db=0.0)
+    assert not gate.near_end(-25.0, -20.0)          # before learning: the echo may be as loud as the reference
+    for _ in range(200):                             # the canceller leaves echo 25 dB below the reference
+        gate.update(-45.0, -20.0, speech_prob=0.05)
+    assert gate.return_db == pytest.approx(-25.0, abs=1.0)
+    assert gate.near_end(-30.0, -20.0)               # a voice 15 dB over the residual: the user
+    assert not gate.near_end(-42.0, -20.0)           # residual echo: not the user
+    gate.update(-15.0, -20.0, speech_prob=0.9)       # likely the user: the estimate does not learn from it
+    assert gate.return_db == pytest.approx(-25.0, abs=1.0)
+    assert gate.near_end(-80.0, -120.0)              # nothing playing: anything heard is the room
+
+
+def test_aec_frame_is_ten_ms():
+    assert AEC_FRAME == 160
+
+
+@pytest.mark.parametrize("message, expected", [
+    ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", "does not support 44100 Hz"),
+    ("Error opening OutputStream: Device unavailable [PaErrorCode -9985]", "is busy"),
+    ("Error querying device -1", "cannot open"),
+    ("Error opening InputStream: Invalid device [PaErrorCode -9996]", "there is no usable input device"),
+])
+def test_device_errors_say_which_problem_it_is(message, expected):
+    from assistant.audio.io import _device_error
+
+    err = _device_error(RuntimeError(message), "USB mic", 44100, "input")
+    assert expected in err.message
+    assert err.hint
+
+
+def test_an_unknown_device_name_is_a_clear_error():
+    from assistant.audio.io import resolve_device
+    from assistant.errors import EarshotError
+
+    try:
+        import sounddevice  # noqa: F401
+    except OSError:
+        pytest.skip("PortAudio is not installed")
+    with pytest.raises(EarshotError) as info:
+        resolve_device("no-such-microphone-xyz", "input")
+    assert "no input device matches 'no-such-microphone-xyz'" in info.value.message
+    with pytest.raises(EarshotError) as info:
+        resolve_device(999, "output")
+    assert "no output device with index 999" in info.value.message
+
+
+@pytest.mark.parametrize("heard, spoken, echo", [
+    ("I can...", "I can transcribe, speak, denoise, measure and edit audio.", True),
+    ("Trim.", "Trimmed memo.wav to 3 s.", True),
+    ("Name a file or an RK stop", "Name a file or an artifact like @a1.", True),
+    ("What can you do?", "I can transcribe, speak, denoise, measure and edit audio.", False),
+    ("Stop, please.", "Here is a longer answer, so that there is time to interrupt me.", False),
+    ("Thanks a lot.", "", False),
+])
+def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
+    from assistant.voice import echo_of
+
+    assert echo_of(heard, spoken) is echo
