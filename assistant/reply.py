@@ -43,7 +43,7 @@ def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> Comp
                 tool = registry.get(step.tool)
                 # a signal-processing method says so; a project edit, undo or summary processes no audio
                 if (not tool.spec.learned and "signal processing" not in summary.lower()
-                        and not tool.spec.method.startswith("project ")):
+                        and not tool.spec.edits_project):
                     summary += " (signal processing, not a learned model)"
                 lines.append(summary)
                 spoken.append(summary)

@@ -40,6 +40,11 @@ class ToolSpec:
     learned: bool = True              # False: a signal-processing method, and replies say so
     licence: str = ""                 # of the model or library behind the method
 
+    @property
+    def edits_project(self) -> bool:
+        """A studio-project edit ("project …" method): it processes no audio until a render."""
+        return self.method.startswith("project ")
+
 
 @dataclass
 class ToolResult:

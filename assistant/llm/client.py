@@ -13,9 +13,13 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..config import LlmOptions
 from ..errors import EarshotError
+from .greedy import GenerationCancelled, GreedyGrammarDecoder, common_prefix
+
+__all__ = ["Completion", "GenerationCancelled", "LlmClient", "get_llm"]
 
 INSTALL_HINT = ("pip install llama-cpp-python (built from source: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"); "
                 "./install.sh does this")
@@ -36,6 +40,7 @@ class Completion:
     completion_tokens: int
     elapsed_ms: float
     cached_prompt_tokens: int   # tokens of the prompt that were already in the KV cache
+    grammar_fallbacks: int = 0  # steps where the top token broke the grammar and the full filter ran
 
     @property
     def tokens_per_s(self) -> float:
@@ -63,6 +68,7 @@ class LlmClient:
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
+        self._decoder: GreedyGrammarDecoder | None = None
 
     # -- grammar ----------------------------------------------------------------------------
     @staticmethod
@@ -97,25 +103,56 @@ class LlmClient:
         return formatter(messages=messages).prompt
 
     # -- completion -------------------------------------------------------------------------
-    def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None) -> Completion:
-        """Greedy by default (plans must be reproducible). `sampling` overrides llama.cpp's sampling
-        settings for writing tasks (compose: temperature, top_k, top_p, repeat_penalty, seed), where greedy
-        decoding of a small model falls into repeating one token."""
+    def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None, *,
+                 cancel: threading.Event | None = None, on_text: Callable[[str], None] | None = None) -> Completion:
+        """Greedy by default (plans must be reproducible), through the fast top-token grammar check of
+        greedy.py; `cancel` stops it within one token (raises GenerationCancelled) and `on_text` sees
+        the text as it grows. `sampling` switches to llama.cpp's own sampler for writing tasks
+        (compose: temperature, top_k, top_p, repeat_penalty, seed), where greedy decoding of a small
+        model falls into repeating one token."""
         with self._lock:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
                 raise EarshotError(f"the prompt has {len(tokens)} tokens; with {max_tokens} for the answer it "
                                    f"exceeds the {self.options.context_tokens}-token context",
                                    "raise llm.context_tokens or lower planner.history_token_budget")
-            cached = _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
+            if cancel is not None and cancel.is_set():
+                raise GenerationCancelled()
             t0 = time.perf_counter()
-            settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
-                        **(sampling or {})}
-            out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
-            elapsed = (time.perf_counter() - t0) * 1000
-        usage = out.get("usage", {})
-        return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
-                          usage.get("completion_tokens", 0), elapsed, cached)
+            if sampling:
+                cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
+                settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
+                            **sampling}
+                out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
+                usage = out.get("usage", {})
+                return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
+                                  usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
+            evaluated = self.decoder.sync_prefix(tokens, need_logits=True)
+            text, generated, fallbacks = self.decoder.generate(grammar, max_tokens, cancel, on_text)
+        return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
+                          fallbacks)
+
+    def prefill(self, text: str, cancel: threading.Event | None = None) -> int:
+        """Evaluate `text` into the KV cache ahead of a request (the voice loop does this between turns
+        and while the user speaks). Skipped, returning 0, when the model is busy with a real turn or
+        the text would not fit the context."""
+        if not self._lock.acquire(timeout=0.0 if cancel is not None else 5.0):
+            return 0
+        try:
+            if cancel is not None and cancel.is_set():
+                return 0
+            tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) + 8 > self.options.context_tokens:
+                return 0
+            return self.decoder.sync_prefix(tokens, need_logits=False)
+        finally:
+            self._lock.release()
+
+    @property
+    def decoder(self) -> GreedyGrammarDecoder:
+        if self._decoder is None:
+            self._decoder = GreedyGrammarDecoder(self.llm)
+        return self._decoder
 
     # -- prefix cache (one-shot CLI runs) ---------------------------------------------------
     def warm_prefix(self, prefix: str) -> str:
@@ -124,14 +161,14 @@ class LlmClient:
         Returns "disk", "evaluated" or "memory" (what happened), for `earshot doctor` and benches."""
         tokens = self.llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
         with self._lock:
-            if _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
+            if common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
                 return "memory"
             path = self._prefix_path(prefix)
             if path is not None and path.is_file():
                 try:
                     state = pickle.loads(path.read_bytes())
                     self.llm.load_state(state)
-                    if _common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
+                    if common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
                         return "disk"
                 except Exception:
                     path.unlink(missing_ok=True)   # stale or from another llama.cpp build: rebuild it
@@ -155,15 +192,6 @@ class LlmClient:
                              f"{self.options.context_tokens}:{prefix}".encode()).hexdigest()[:24]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         return self.cache_dir / f"{self.model_path.stem}-{key}.state"
-
-
-def _common_prefix(a: list[int], b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def get_llm(config, model_name: str | None = None) -> LlmClient:

@@ -8,9 +8,11 @@ error in front of it. Still invalid: the user sees the error; nothing runs.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..config import PlannerOptions
 from ..errors import EarshotError, PlanInvalid, UnknownFile
@@ -18,6 +20,7 @@ from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
+from .say_stream import SayStream
 from .schema import plan_schema, schema_to_gbnf
 
 
@@ -38,6 +41,7 @@ class Attempt:
 class PlanOutcome:
     plan: Plan | None
     attempts: list[Attempt] = field(default_factory=list)
+    first_say_ms: float | None = None    # when the first spoken sentence of "say" was decoded
 
     @property
     def plan_ms(self) -> float:
@@ -115,15 +119,39 @@ class Planner:
             else:
                 lines = lines[1:]
 
-    # -- planning ---------------------------------------------------------------------------
-    def plan(self, request: str, session: Session | None, allowed_roots: tuple[Path, ...] = ()) -> PlanOutcome:
-        outcome = PlanOutcome(plan=None)
+    def messages(self, request: str, session: Session | None) -> list[dict]:
+        """The chat for one request: the stable system prefix, then the trimmed per-turn part."""
         lines, files, recent = self._context(session)
-        messages = [{"role": "system", "content": self.system},
-                    {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))}]
+        return [{"role": "system", "content": self.system},
+                {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))}]
+
+    def render(self, request: str, session: Session | None) -> str:
+        """The exact prompt text of a request's first attempt (the voice loop prefills its start)."""
+        return self.llm.render_chat(self.messages(request, session))
+
+    # -- planning ---------------------------------------------------------------------------
+    def plan(self, request: str, session: Session | None, allowed_roots: tuple[Path, ...] = (), *,
+             cancel: threading.Event | None = None, on_say_sentence: Callable[[str], None] | None = None,
+             first_clause_words: int = 0) -> PlanOutcome:
+        """Plan a request: one constrained generation, one repair attempt with the validation error.
+
+        `cancel` stops generation within one token (GenerationCancelled propagates). `on_say_sentence`
+        receives the sentences of a spoken answer ("say", plans without steps) while the first attempt
+        is still being generated; a repaired answer is not streamed."""
+        outcome = PlanOutcome(plan=None)
+        messages = self.messages(request, session)
+        t_start = time.perf_counter()
         for attempt in range(1 + self.options.repair_attempts):
-            prompt = self.llm.render_chat(messages)
-            done = self.llm.complete(prompt, self.grammar, max_tokens=_max_tokens(self))
+            say = SayStream(on_say_sentence, first_clause_words) if on_say_sentence and attempt == 0 else None
+
+            def on_text(text: str, say=say) -> None:
+                before = len(say.emitted)
+                say.feed(text)
+                if len(say.emitted) > before and outcome.first_say_ms is None:
+                    outcome.first_say_ms = (time.perf_counter() - t_start) * 1000
+
+            done = self.llm.complete(self.llm.render_chat(messages), self.grammar, max_tokens=self.max_plan_tokens,
+                                     cancel=cancel, on_text=on_text if say else None)
             try:
                 plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
                 outcome.attempts.append(Attempt(done.text, None, done.elapsed_ms, done.prompt_tokens,
@@ -145,10 +173,6 @@ def _names_file(request: str, name: str) -> bool:
     """Did the user type this file name (case-insensitively, as a whole word)?"""
     name = name.strip()
     return bool(name) and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", request, re.IGNORECASE) is not None
-
-
-def _max_tokens(planner: Planner) -> int:
-    return planner.max_plan_tokens
 
 
 def load_planner(config, registry, model_name: str | None = None) -> Planner:

@@ -95,17 +95,25 @@ def plan_schema(registry, max_steps: int, max_say_chars: int) -> dict:
             "required": ["tool", "args"],
             "additionalProperties": False,
         })
-    return {
+    # Two shapes, and "say" comes first in both: a small model that must open with "steps" reaches
+    # for a tool even when the request is conversation; opening with the reply decides that first.
+    # An answer has text and no steps; work has steps and "say": null (the reply is then what the
+    # tools report). So once a plan opens with `{"say":"`, it can be spoken while it is generated.
+    answer = {
         "type": "object",
-        # "say" comes first: a small model that must open with "steps" reaches for a tool even
-        # when the request is conversation; opening with the reply lets it decide that first.
-        "properties": {
-            "say": {"anyOf": [{"type": "string", "maxLength": max_say_chars}, {"type": "null"}]},
-            "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 0, "maxItems": max_steps},
-        },
-        "required": ["steps", "say"],
+        "properties": {"say": {"type": "string", "minLength": 1, "maxLength": max_say_chars},
+                       "steps": {"type": "array", "maxItems": 0}},
+        "required": ["say", "steps"],
         "additionalProperties": False,
     }
+    work = {
+        "type": "object",
+        "properties": {"say": {"type": "null"},
+                       "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 1, "maxItems": max_steps}},
+        "required": ["say", "steps"],
+        "additionalProperties": False,
+    }
+    return {"anyOf": [answer, work]}
 
 
 def strip_extensions(schema: Any) -> Any:
@@ -119,7 +127,7 @@ def strip_extensions(schema: Any) -> Any:
 
 # -- JSON schema → GBNF ----------------------------------------------------------------------
 _HANDLED = {"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-            "maxLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref"}
+            "maxLength", "minLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref"}
 
 # Strings hold printable ASCII without quotes or backslashes: one byte a character, so the longest
 # plan the grammar allows is a hard bound on the tokens it needs (grammar_bound.py). A plan has no use
@@ -162,12 +170,12 @@ class _GrammarBuilder:
         if kind == "object":
             return self._object(schema, name)
         if kind == "array":
-            item = self.visit(schema["items"], f"{name}-item")
             lo, hi = schema.get("minItems", 0), schema.get("maxItems")
             if hi is None:
                 raise SchemaNotExpressible(f"{name}: arrays need maxItems")
             if hi == 0:
                 return self.add(name, '"[" ws "]"')
+            item = self.visit(schema["items"], f"{name}-item")
             rest = f'("," ws {item} ws){{{max(lo - 1, 0)},{hi - 1}}}'
             body = f'"[" ws {item} ws {rest} "]"'
             if lo == 0:
@@ -182,7 +190,8 @@ class _GrammarBuilder:
         if kind == "string":
             if "maxLength" not in schema:
                 raise SchemaNotExpressible(f"{name}: strings need maxLength (or generation can run away)")
-            return self.add(name, f'"\\"" char{{0,{int(schema["maxLength"])}}} "\\""')
+            lo = int(schema.get("minLength", 0))
+            return self.add(name, f'"\\"" char{{{lo},{int(schema["maxLength"])}}} "\\""')
         if kind in ("integer", "number"):
             bounds = ("minimum" in schema, "maximum" in schema)
             if bounds == (False, False):

@@ -58,7 +58,7 @@ def test_a_maximal_plan_fits_the_bound():
         if kind == "object":
             return {k: longest(v) for k, v in node["properties"].items()}
         if kind == "array":
-            return [longest(node["items"])] * node["maxItems"]
+            return [longest(node["items"])] * node["maxItems"] if node["maxItems"] else []
         if kind == "string":
             return "x" * node["maxLength"]
         if kind in ("integer", "number"):

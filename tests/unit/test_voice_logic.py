@@ -8,7 +8,7 @@ import pytest
 from assistant.asr import collapse_repeats
 from assistant.audio.aec import AEC_FRAME, EchoGate, EchoStage, PassThrough, ReferenceBuffer, Timeline
 from assistant.audio.wake import WakeMatcher
-from assistant.llm.streaming import _SayDecoder
+from assistant.llm.say_stream import SayStream
 
 
 @pytest.mark.parametrize("heard, accepted, remainder", [
@@ -38,13 +38,13 @@ def test_wake_phrase_score_orders_near_misses_below_the_phrase():
 
 def test_say_decoder_emits_sentences_as_they_complete():
     out = []
-    dec = _SayDecoder(out.append)
-    plan = '{"steps":[],"say":"I can transcribe, speak and edit. Name a file like @a1. Or ask \\"what\\"?"}'
+    dec = SayStream(out.append)
+    plan = '{"say":"I can transcribe, speak and edit. Name a file like @a1. Or ask me what?","steps":[]}'
     seen = []
     for i in range(1, len(plan) + 1):
         dec.feed(plan[:i])
         seen.append(len(out))
-    assert out == ["I can transcribe, speak and edit.", "Name a file like @a1.", 'Or ask "what"?']
+    assert out == ["I can transcribe, speak and edit.", "Name a file like @a1.", "Or ask me what?"]
     # The first sentence is out as soon as the space after its full stop is generated.
     first_at = seen.index(1) + 1
     assert plan[:first_at].endswith("edit. ")
@@ -52,8 +52,8 @@ def test_say_decoder_emits_sentences_as_they_complete():
 
 def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
     out = []
-    dec = _SayDecoder(out.append, first_clause_words=3)
-    plan = '{"steps":[],"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime."}'
+    dec = SayStream(out.append, first_clause_words=3)
+    plan = '{"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime.","steps":[]}'
     for i in range(1, len(plan) + 1):
         dec.feed(plan[:i])
     # Only the first chunk is cut at a comma (a 3-word clause); later ones wait for the sentence end.
@@ -62,8 +62,8 @@ def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
 
 def test_say_decoder_stays_silent_for_plans_with_steps():
     out = []
-    dec = _SayDecoder(out.append)
-    plan = '{"steps":[{"tool":"speak","args":{"text":"Hello. World."}}],"say":"Done. Really."}'
+    dec = SayStream(out.append)
+    plan = '{"say":null,"steps":[{"tool":"speak","args":{"text":"Hello. World."}}]}'
     for i in range(1, len(plan) + 1):
         dec.feed(plan[:i])
     assert out == [] and dec.active is False
@@ -71,8 +71,8 @@ def test_say_decoder_stays_silent_for_plans_with_steps():
 
 def test_say_decoder_handles_spaces_the_grammar_allows():
     out = []
-    dec = _SayDecoder(out.append)
-    plan = '{ "steps": [], "say": "You\'re welcome." }'
+    dec = SayStream(out.append)
+    plan = '{ "say": "You\'re welcome.", "steps": [] }'
     for i in range(1, len(plan) + 1):
         dec.feed(plan[:i])
     assert out == ["You're welcome."]

@@ -1,0 +1,67 @@
+"""The reply inside a plan, spoken while the plan is still being generated (the voice loop).
+
+The plan's "say" string is decoded out of the growing JSON and handed out sentence by sentence, so
+speech starts before the plan is closed (see SayStream).
+"""
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+
+class SayStream:
+    """Incrementally decodes the JSON string value of "say" from a growing plan text, emitting
+    whole sentences as soon as they end.
+
+    The grammar makes a plan either `{"say": "…", "steps": []}` (an answer) or `{"say": null,
+    "steps": [...]}` (work), and "say" comes first: once the plan opens with `{"say":"`, it is a
+    spoken answer and its sentences can play while the rest is still being generated."""
+
+    _HEAD = re.compile(r'^\{\s?"say"\s?:\s?"')
+
+    def __init__(self, on_sentence: Callable[[str], None], first_clause_words: int = 0) -> None:
+        self.on_sentence = on_sentence
+        # The first chunk may end at a comma once it has this many words (0: sentences only), so
+        # a long first sentence starts playing a clause earlier ("I can transcribe, …").
+        self.first_clause_words = first_clause_words
+        self.active: bool | None = None     # None: undecided; False: a tool plan, no streaming
+        self._pos = 0
+        self._buf = ""
+        self.done = False
+        self.emitted: list[str] = []
+
+    def feed(self, text: str) -> None:
+        if self.done or self.active is False:
+            return
+        if self.active is None:
+            m = self._HEAD.match(text)
+            if m:
+                self.active = True
+                self._pos = m.end()
+            elif re.match(r'^\{\s?"say"\s?:\s?n', text):
+                self.active = False       # "say": null — a plan with steps, spoken after they run
+                return
+            else:
+                return
+        # Plan strings hold no quotes or escapes (schema.py), so the string ends at the next quote.
+        while self._pos < len(text) and not self.done:
+            ch = text[self._pos]
+            if ch == '"':
+                self.done = True
+                self._flush(final=True)
+            else:
+                self._buf += ch
+                if ch == " " and self._buf.rstrip()[-1:] in (".", "!", "?"):
+                    self._flush(final=False)
+                elif ch == " " and not self.emitted and self.first_clause_words and \
+                        self._buf.rstrip()[-1:] in (",", ";", ":") and \
+                        len(self._buf.split()) >= self.first_clause_words:
+                    self._flush(final=False)
+            self._pos += 1
+
+    def _flush(self, final: bool) -> None:
+        sentence = self._buf.strip()
+        if sentence and (final or len(sentence) > 1):
+            self.emitted.append(sentence)
+            self.on_sentence(sentence)
+        self._buf = ""
