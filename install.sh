@@ -99,6 +99,9 @@ import numpy as np, librosa
 y = np.random.default_rng(0).standard_normal(22050).astype("float32")
 librosa.beat.beat_track(y=y, sr=22050)
 PY
+# The planner's prompt prefix (rules, tool list, examples) evaluated once and saved: without it the
+# first request after installing pays ~30-80 s on a 2-core CPU. Later runs load it from disk.
+ORT_DISABLE_TELEMETRY=1 .venv/bin/earshot models warm
 
 step "Earshot is installed: .venv/bin/earshot (see README.md)"
 if [ "$START" = "1" ]; then

@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true")
     lst = msub.add_parser("list", help="list the models of the manifest and whether they are installed")
     lst.add_argument("--json", action="store_true")
+    warm = msub.add_parser("warm", help="evaluate the planner's prompt prefix (tool list and examples) once and "
+                           "save it, so the first request after a start does not pay for it")
+    warm.add_argument("--llm", action="append", help="planner model(s) to warm (default: the configured one)")
 
     hist = sub.add_parser("history", help="show a session's turns, plans, tool runs and artifacts")
     hist.add_argument("--session", help="session id (default: the latest)")

@@ -185,7 +185,19 @@ def build_args(tool, raw_args: Any, resolve, step_index: int = 1):
             if f.default is MISSING and f.default_factory is MISSING:  # type: ignore[misc]
                 raise PlanInvalid(f"step {step_index} ({name}): missing argument {fname!r}", "")
             continue
-        values[fname] = _convert(raw_args[fname], hints[fname], dict(f.metadata), f"{name}.{fname}", resolve)
+        meta = dict(f.metadata)
+        value = _convert(raw_args[fname], hints[fname], meta, f"{name}.{fname}", resolve)
+        if "normalize" in meta and isinstance(value, str):
+            # A field may accept several spellings ("Spanish" or "es"); the plan keeps the canonical
+            # one, so history, replies and later steps all see the same value.
+            try:
+                canonical = meta["normalize"](value)
+            except ValueError as exc:
+                raise PlanInvalid(f"step {step_index} ({name}): {fname}: {exc}", "") from None
+            if canonical != value and raw_args[fname] == value:
+                raw_args[fname] = canonical
+            value = canonical
+        values[fname] = value
     return tool.args_type(**values)
 
 

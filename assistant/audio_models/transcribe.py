@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..languages import language_code
 from ..session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
@@ -10,7 +11,7 @@ from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 @dataclass
 class Args:
     file: Artifact
-    language: str = field(default="auto", metadata={"max_length": 8,
+    language: str = field(default="auto", metadata={"max_length": 16, "normalize": language_code,
                           "doc": 'ISO code of the spoken language ("en", "es", …) or "auto" to detect it'})
     word_timestamps: bool = field(default=False, metadata={"doc": "also time every word"})
 

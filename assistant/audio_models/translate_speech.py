@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EarshotError, ModelMissing
+from ..languages import language_code
 from ..session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
@@ -22,7 +23,7 @@ BEAM_SIZE = 5          # translation quality needs the beam; greedy decoding loo
 @dataclass
 class Args:
     file: Artifact
-    language: str = field(default="auto", metadata={"max_length": 8,
+    language: str = field(default="auto", metadata={"max_length": 16, "normalize": language_code,
                           "doc": 'ISO code of the spoken language ("es", "fr", "de", …) or "auto"'})
     speak: bool = field(default=True, metadata={"doc": "also save the English as speech"})
 

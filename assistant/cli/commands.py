@@ -217,6 +217,20 @@ def models(args) -> int:
         if not problems and not args.json:
             print(f"all {len(statuses)} files of {len(names)} models match their sha256")
         return 1 if problems else 0
+    if args.models_command == "warm":
+        import time
+
+        from ..audio_models.registry import default_registry
+        from ..llm.planner import load_planner
+
+        for name in args.llm or [config.models.llm]:
+            t0 = time.perf_counter()
+            planner = load_planner(config, default_registry(), name)
+            with _spinner(f"evaluating the {name} prompt prefix (once; saved to {config.paths.cache_dir})"):
+                how = planner.warm()
+            tokens = planner.llm.count_tokens(planner.prefix())
+            print(f"{name}: {tokens}-token prompt prefix {how} in {time.perf_counter() - t0:.1f} s")
+        return 0
     if args.models_command == "list":
         rows = []
         for name, entry in store.manifest.items():
@@ -347,3 +361,10 @@ def bench(args) -> int:
             print_models(result)
         return 0
     return 2
+
+
+def _spinner(text: str):
+    """A transient status line for a step that takes seconds and reports no progress of its own."""
+    from rich.console import Console
+
+    return Console(stderr=True).status(text)
