@@ -80,8 +80,8 @@ class LlmOptions:
     """llama.cpp settings."""
 
     # n_ctx; holds the prompt (tool list + per-turn part, trimmed to its budget) and the longest plan
-    # the grammar allows (computed from it, so a plan is never cut off). KV cache: ~28 KB a token.
-    context_tokens: int = 8192
+    # the grammar allows (computed from it, so a plan is never cut off). KV cache: ~28 KB a token (Qwen 1.5B), so ~290 MB.
+    context_tokens: int = 10240
     threads: int = 0                   # 0: as many as physical cores (2 on the reference laptop)
     gpu_layers: int = -1               # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
     temperature: float = 0.0           # plans must be reproducible
@@ -97,6 +97,7 @@ class PlannerOptions:
     history_token_budget: int = 900    # tokens for recent turns + artifact table
     max_say_chars: int = 400           # the spoken reply is short by construction
     repair_attempts: int = 1           # one retry with the validation error, then ask the user
+    hints: bool = True                 # a line of tool words found in the request (llm/hints.py), ~15 tokens
     project_token_budget: int = 300    # the studio project's state (describe_project), most detail that fits
 
 

@@ -40,9 +40,9 @@ PCS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 @dataclass
 class Args:
-    notes: str = field(metadata={"max_length": 600,
+    notes: str = field(metadata={"max_length": 300,
                        "doc": 'notes as NAME+OCTAVE:BEATS, e.g. "C4:1 D4:1 E4:2 r:1" (r = rest)'})
-    lyrics: str = field(metadata={"max_length": 400,
+    lyrics: str = field(metadata={"max_length": 200,
                         "doc": 'one syllable per note; hyphenate words over notes: "hap-py birth-day to you"'})
     tempo_bpm: int = field(default=100, metadata={"min": 40, "max": 240})
     voice: Literal["female", "male"] = "female"

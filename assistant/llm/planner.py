@@ -20,6 +20,7 @@ from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
+from .hints import hint_line
 from .say_stream import SayStream
 from .schema import plan_schema, schema_to_gbnf
 
@@ -105,11 +106,12 @@ class Planner:
 
     def _trim(self, request: str, lines, files, recent, project: str | None = None) -> str:
         """Drop the oldest turns, then the oldest artifacts, until the per-turn part fits the budget."""
-        budget = self.options.history_token_budget + self.llm.count_tokens(request)
+        hint = hint_line(request, set(self.registry.names())) if self.options.hints else None
+        budget = self.options.history_token_budget + self.llm.count_tokens(request + (hint or ""))
         if project:
             budget += self.llm.count_tokens(project)
         while True:
-            text = prompts.turn_prompt(request, lines, files, recent, project)
+            text = prompts.turn_prompt(request, lines, files, recent, project, hint)
             if self.llm.count_tokens(text) <= budget or not (recent or lines or files):
                 return text
             if recent:

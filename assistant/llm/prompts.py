@@ -22,38 +22,93 @@ RULES = """You are Earshot, an offline assistant for audio work. Turn the user's
 - Questions and conversation (greetings, thanks, what you can do): no steps, reply in "say" in one or two short sentences. Your reply is "say", never a speak step.
 - If the request is unclear or names no file, no steps: ask in "say".
 - "say" is null when steps do the work.
-- Tracks and clips of the studio project are named in words ("the drums", "track 2", "the second vocal clip"), never "@a…"."""
+- Tracks and clips of the studio project are named in words ("the drums", "track 2", "the second vocal clip"), never "@a…".
 
-# (request, plan, tools it needs). Only examples whose tools are all registered are shown.
+Choosing between similar tools:
+- words that are spoken → transcribe; notes that are played or sung → to_midi (a MIDI file) or pitch (which notes).
+- a file's length, rate, loudness or peak → describe; its key, BPM or instruments → tag; a paragraph about it → caption; when things happen in it → detect.
+- effects on a file → effects; on a track of the project or the master → track_effect; a feeling (relaxed, warmer, punchier, further away, like a phone) → vibe.
+- music → compose; a sound effect or ambience → generate_sound; a melody with lyrics → sing.
+- stems (vocals, karaoke, drums, speakers) → separate; one part named in words or a time range → extract."""
+
+# Tools are listed under headings, in this order; a tool not named here goes under "More tools".
+GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Speech", ("transcribe", "translate_speech", "speak", "denoise", "convert_voice")),
+    ("Measure and analyse a file", ("describe", "tag", "caption", "detect", "pitch", "to_midi")),
+    ("Change a file (every result is a new file)", ("edit", "effects", "inpaint", "binaural", "separate",
+                                                     "extract")),
+    ("Make sound and music", ("compose", "generate_sound", "sing", "image_to_audio")),
+    ("Studio project (tracks and clips, edited in place; render_project makes files)",
+     ("track", "clip", "track_effect", "vibe", "project_tempo", "project_undo", "describe_project",
+      "render_project", "open_project")),
+)
+
+
+def _plan(*steps: tuple[str, dict]) -> dict:
+    return {"steps": [{"tool": t, "args": a} for t, a in steps], "say": None}
+
+
+# (request, plan, tools it needs). Only examples whose tools are all registered are shown. None of
+# these is a request of the routing set (bench/routing/*.json): a unit test keeps it that way, so
+# `earshot bench plan` measures requests the model has not been shown.
 EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
-    ("make that 3 dB louder",
-     {"steps": [{"tool": "edit", "args": {"op": "gain", "file": "@last", "gain_db": 3}}], "say": None}, ("edit",)),
+    ("make that 3 dB louder", _plan(("edit", {"op": "gain", "file": "@last", "gain_db": 3})), ("edit",)),
     ("cut take.wav to its first 10 seconds and fade it out over 1 second",
-     {"steps": [{"tool": "edit", "args": {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 10}},
-                {"tool": "edit", "args": {"op": "fade", "file": "$1", "fade_out_s": 1}}], "say": None}, ("edit",)),
-    ("what does the singer say in clip.wav?",
-     {"steps": [{"tool": "transcribe", "args": {"file": "clip.wav"}}], "say": None}, ("transcribe",)),
-    ("how loud is take2.wav?",
-     {"steps": [{"tool": "describe", "args": {"file": "take2.wav"}}], "say": None}, ("describe",)),
-    ("say good morning and save it",
-     {"steps": [{"tool": "speak", "args": {"text": "Good morning."}}], "say": None}, ("speak",)),
+     _plan(("edit", {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 10}),
+           ("edit", {"op": "fade", "file": "$1", "fade_out_s": 1})), ("edit",)),
+    ("what does the singer say in clip.wav?", _plan(("transcribe", {"file": "clip.wav"})), ("transcribe",)),
+    ("transcribe lecture.wav, the speaker talks French",
+     _plan(("transcribe", {"file": "lecture.wav", "language": "fr"})), ("transcribe",)),
+    ("how loud is take.wav?", _plan(("describe", {"file": "take.wav"})), ("describe",)),
+    ("what key and tempo is loop.wav in?", _plan(("tag", {"file": "loop.wav"})), ("tag",)),
+    ("describe beat.wav for the liner notes", _plan(("caption", {"file": "beat.wav"})), ("caption",)),
+    ("when does the music start in show.wav?", _plan(("detect", {"file": "show.wav", "find": "music"})),
+     ("detect",)),
+    ("write the notes of riff.wav as MIDI", _plan(("to_midi", {"file": "riff.wav"})), ("to_midi",)),
+    ("what note is the flute holding in flute.wav?", _plan(("pitch", {"file": "flute.wav"})), ("pitch",)),
+    ("say good morning and save it", _plan(("speak", {"text": "Good morning."})), ("speak",)),
     ("remove the noise from @a2 and then transcribe it",
-     {"steps": [{"tool": "denoise", "args": {"file": "@a2"}}, {"tool": "transcribe", "args": {"file": "$1"}}],
-      "say": None}, ("denoise", "transcribe")),
-    ("what can you do?",
-     {"steps": [], "say": "I work on your audio files: transcribe, clean up, measure, edit and more (/tools lists it all). "
-                          "Name a file or an artifact like @a1."},
-      ()),
+     _plan(("denoise", {"file": "@a2"}), ("transcribe", {"file": "$1"})), ("denoise", "transcribe")),
+    ("what is the German in call.wav in English?",
+     _plan(("translate_speech", {"file": "call.wav", "language": "de"})), ("translate_speech",)),
+    ("make note.wav an octave higher", _plan(("convert_voice", {"file": "note.wav", "style": "higher",
+                                                                "semitones": 12})), ("convert_voice",)),
+    ("pull the vocals out of mix.wav", _plan(("separate", {"file": "mix.wav", "stem": "vocals"})), ("separate",)),
+    ("cut out the part of lecture.wav where people applaud",
+     _plan(("extract", {"file": "lecture.wav", "query": "the part where people applaud"})), ("extract",)),
+    ("give drums.wav a short echo and some grit", _plan(("effects", {"file": "drums.wav",
+                                                                     "chain": "delay 0.2 0.3, distortion 12"})),
+     ("effects",)),
+    ("patch the glitch in vox.wav at 7.5 to 7.7 seconds",
+     _plan(("inpaint", {"file": "vox.wav", "start_s": 7.5, "end_s": 7.7})), ("inpaint",)),
+    ("put birds.wav behind me for headphones", _plan(("binaural", {"file": "birds.wav", "azimuth_deg": 180})),
+     ("binaural",)),
+    ("compose a sad guitar ballad in A minor at 70 BPM",
+     _plan(("compose", {"description": "a sad guitar ballad", "key": "A minor", "tempo_bpm": 70})), ("compose",)),
+    ("make the sound of a storm at sea", _plan(("generate_sound", {"layers": ["thunder", "rain", "sea_waves"]})),
+     ("generate_sound",)),
+    ("make wind noise and mix it under voice.wav",
+     _plan(("generate_sound", {"layers": ["wind"]}), ("edit", {"op": "mix", "file": "voice.wav", "others": ["$1"]})),
+     ("generate_sound", "edit")),
+    ("sing hello on G4 for two beats", _plan(("sing", {"notes": "G4:2", "lyrics": "hel-lo"})), ("sing",)),
+    ("make audio that fits sunset.png", _plan(("image_to_audio", {"file": "sunset.png"})), ("image_to_audio",)),
+    ("which kinds of jobs can you help with?",
+     {"steps": [], "say": "I work on your audio files: transcribe, clean up, measure, edit, separate, make sounds "
+                          "and music, and build a song in the studio project (/tools lists it all)."}, ()),
     ("hi!", {"steps": [], "say": "Hi! Name a file and tell me what to do with it."}, ()),
-    ("thanks!", {"steps": [], "say": "You're welcome."}, ()),
+    ("cheers, that's all for now", {"steps": [], "say": "Glad to help. I'm here when you need me."}, ()),
     # the studio project: tracks and clips are named in words, and one request can make several edits
     ("make the piano track 2 dB louder and pan it a little right",
-     {"steps": [{"tool": "track", "args": {"op": "gain", "track": "piano", "gain_db": 2}},
-                {"tool": "track", "args": {"op": "pan", "track": "piano", "pan": 0.3}}], "say": None}, ("track",)),
+     _plan(("track", {"op": "gain", "track": "piano", "gain_db": 2}),
+           ("track", {"op": "pan", "track": "piano", "pan": 0.3})), ("track",)),
     ("put memo.wav on a new track called voice at bar 3 and add an echo to it",
-     {"steps": [{"tool": "clip", "args": {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}},
-                {"tool": "track_effect", "args": {"op": "add", "effect": "delay", "track": "voice"}}], "say": None},
-     ("clip", "track_effect")),
+     _plan(("clip", {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}),
+           ("track_effect", {"op": "add", "effect": "delay", "track": "voice"})), ("clip", "track_effect")),
+    ("add a chorus to the guitar track", _plan(("track_effect", {"op": "add", "effect": "chorus", "track": "guitar"})),
+     ("track_effect",)),
+    ("make the whole song sound darker", _plan(("vibe", {"descriptor": "darker"})), ("vibe",)),
+    ("take back the last project change", _plan(("project_undo", {"op": "undo"})), ("project_undo",)),
+    ("mix the project down to one wav file", _plan(("render_project", {"op": "mixdown"})), ("render_project",)),
 )
 
 
@@ -87,8 +142,23 @@ def tool_line(tool) -> str:
     return f"- {tool.name}({', '.join(parts)}): {tool.spec.summary}"
 
 
+def tool_list(registry) -> str:
+    """The tools under their group headings (GROUPS), then any tool no group names."""
+    placed: set[str] = set()
+    blocks = []
+    for heading, names in GROUPS:
+        lines = [tool_line(registry.get(n)) for n in names if n in registry]
+        placed.update(names)
+        if lines:
+            blocks.append(f"{heading}:\n" + "\n".join(lines))
+    rest = [tool_line(t) for t in registry if t.name not in placed]
+    if rest:
+        blocks.append("More tools:\n" + "\n".join(rest))
+    return "\n".join(blocks)
+
+
 def system_prompt(registry) -> str:
-    tools = "\n".join(tool_line(t) for t in registry)
+    tools = tool_list(registry)
     shown = [(req, plan) for req, plan, need in EXAMPLES if all(n in registry for n in need)]
     examples = "\n".join(f"Request: {req}\nPlan: {json.dumps({'say': plan['say'], 'steps': plan['steps']}, separators=(',', ':'))}"
                          for req, plan in shown)
@@ -96,7 +166,7 @@ def system_prompt(registry) -> str:
 
 
 def turn_prompt(request: str, artifact_lines: list[str], workspace_files: list[str],
-                recent: list[tuple[str, str]], project: str | None = None) -> str:
+                recent: list[tuple[str, str]], project: str | None = None, hint: str | None = None) -> str:
     """The per-turn user message. Callers trim the lists (and the project text) to the token budget first."""
     parts = []
     parts.append("Files in this session:\n" + ("\n".join(artifact_lines) if artifact_lines else "(none yet)"))
@@ -106,7 +176,9 @@ def turn_prompt(request: str, artifact_lines: list[str], workspace_files: list[s
         parts.append("Studio project (tracks, clips c1…, changes #1…):\n" + project)
     if recent:
         parts.append("Recent turns:\n" + "\n".join(f"User: {u}\nEarshot: {r}" for u, r in recent))
-    parts.append(f"Request: {request}")
+    # The request comes last (the voice loop evaluates everything before it while the user speaks);
+    # the hint line follows it, since it depends on the request's words (hints.py).
+    parts.append(f"Request: {request}" + (f"\n{hint}" if hint else ""))
     return "\n\n".join(parts)
 
 

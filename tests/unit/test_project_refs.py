@@ -94,8 +94,9 @@ def test_the_planner_sees_the_project(session, song):
     outcome = planner.plan("mute the drums", session)
     assert outcome.plan is not None
     prompt = llm.prompts[0]
-    assert "Studio project" in prompt and "1. Drums (audio)" in prompt
-    part = prompt[prompt.index("Studio project"):prompt.index("Request:")]
+    turn = prompt[prompt.rindex("<user>"):]          # the per-turn message (the system prompt names the project too)
+    assert "Studio project" in turn and "1. Drums (audio)" in turn
+    part = turn[turn.index("Studio project"):turn.rindex("Request:")]
     assert len(part.split()) <= 60 + 12
 
 

@@ -1,0 +1,156 @@
+"""Words of a request that usually point to a tool, told to the planner right after the request.
+
+A 1.5B planner reading a 3,000-token tool list misses rare vocabulary ("karaoke" is `separate`, not
+`compose`; "say … and save it" is `speak`, not a spoken answer). The fix the field uses for small
+models is a retrieval step in front of the LLM; this is the cheapest one: domain words matched
+against the request, each naming the tools it usually means, given to the model as a hint line
+(~10–20 tokens a turn). The hint never decides: the model still writes the plan, the grammar still
+constrains it, validation still checks it. A word can name several tools (reverb: `effects` on a
+file, `track_effect` on a project track); the model chooses with the rest of the request.
+
+The vocabulary is how people talk about audio work, written per tool; it is not a copy of the
+routing set (bench/routing/*.json), which measures whether the hints generalise.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# (pattern, tools). Patterns are case-insensitive regular expressions matched on word boundaries.
+VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    # speech
+    (r"transcri\w*|what (is|was) (being )?said|what does .{1,40} say|write down the words|subtitles?|"
+     r"words? (spoken|said)|each word|every word", ("transcribe",)),
+    (r"translat\w*|in(to)? english", ("translate_speech",)),
+    (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|read\b.{0,60}\b(aloud|out loud|out)|"
+     r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"
+     r"in the \w+ voice", ("speak",)),
+    (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
+    (r"deeper", ("convert_voice style=deeper",)),
+    (r"higher voice|voice higher|higher pitched voice", ("convert_voice style=higher",)),
+    (r"robot\w*", ("convert_voice style=robot",)),
+    (r"child|kid|chipmunk", ("convert_voice style=child",)),
+    (r"whisper\w*", ("convert_voice style=whisper",)),
+    (r"match the (pitch|voice)", ("convert_voice style=match",)),
+    (r"sound like (a|an) \w+|voice changer", ("convert_voice",)),
+    # measuring and analysing
+    (r"how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels", ("describe",)),
+    (r"lufs", ("describe", "edit")),
+    (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag",)),
+    (r"bpm|tempo", ("tag", "describe", "project_tempo")),
+    (r"caption|paragraph|description", ("caption",)),
+    (r"silences?|silent parts?", ("detect find=silence",)),
+    (r"clipping|clipped", ("detect find=clipping",)),
+    (r"drum hits|onsets?", ("detect find=hits",)),
+    (r"when (does|do|is|did)|where (does|do|is)|events?", ("detect",)),
+    (r"pitch|f0|what notes?|which notes?|in tune", ("pitch", "effects")),
+    (r"midi", ("to_midi", "render_project op=midi")),
+    # changing files
+    (r"trim|louder|quieter|turn \w+ (up|down)|gain|normali[sz]e|fade|resample|convert\b.{0,30}\b(to|into) "
+     r"(wav|flac|mp3|ogg)|join|concatenate|append|put \w+ behind|behind|mix\b.{0,40}\b(over|under|with|into)|"
+     r"\d+ ?db", ("edit",)),
+    (r"reverb|echo|delay|compress\w*|limiter|eq|equali[sz]\w*|low-?pass|high-?pass|filter|chorus|distort\w*|"
+     r"saturat\w*|semitones?|time-?stretch|stretch|slow \w+ down|without changing the pitch|vst3?|plugin",
+     ("effects", "track_effect")),
+    (r"clicks?|dropouts?|gap|glitch\w*|cough\w*|crackle|repair|fill (in )?the", ("inpaint",)),
+    (r"headphones|binaural|3d|around (my|your|the listener's) head|spatiali[sz]\w*|azimuth|on my (left|right)|"
+     r"behind me|left to right|right to left", ("binaural",)),
+    (r"karaoke|instrumental|backing track|(remove|take out|drop|without) the (vocals?|voice|singing|singer)",
+     ("separate stem=accompaniment",)),
+    (r"a ?cappella|acapella|(isolate|separate|split out|pull out) the (vocals?|voice|singing)|vocals? only|"
+     r"just the vocals?", ("separate stem=vocals",)),
+    (r"(remove|take out|drop|without) the drums|no drums|drumless", ("separate stem=harmonic",)),
+    (r"(isolate|separate|split|pull) (out )?the drums|drums out|drums only|just the drums", ("separate stem=drums",)),
+    (r"speakers|(two|2|three|3) voices|voices apart", ("separate stem=speakers",)),
+    (r"isolate|separate|split \w+( \w+)? out", ("separate",)),
+    (r"stems?", ("separate", "render_project op=stems")),
+    (r"keep only|the part (of|where)|extract|cut out|loudest|quietest", ("extract",)),
+    # making sound and music
+    (r"sound of|sound effects?|sfx|ambien\w+|rain|wind|thunder|storm|ocean|sea|waves|fire|birds?|crowd|applause|"
+     r"engine|race car|footsteps|heartbeat|clock|beeps?|siren|riser|whoosh|roar\w*|lion|barking",
+     ("generate_sound",)),
+    (r"compos\w*|tune|melody|piece|jingle|chords|song about|(background|some|new) music|music for|loop in",
+     ("compose",)),
+    (r"sing|sung|singing voice|la la", ("sing",)),
+    (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
+    # the studio project
+    (r"tracks?|mute|unmute|solo|pan|rename|volume", ("track", "clip", "track_effect")),
+    (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|duplicate|split\b.{0,30}\bat|"
+     r"loop the", ("clip",)),
+    (r"master|bus", ("track_effect",)),
+    (r"relax\w*|calm\w*|chill\w*|mellow|laid-back", ("vibe descriptor=relaxed",)),
+    (r"energetic|more energy|livelier", ("vibe descriptor=energetic",)),
+    (r"warm(er|th)?", ("vibe descriptor=warmer",)),
+    (r"bright(er)?", ("vibe descriptor=brighter",)),
+    (r"dark(er)?", ("vibe descriptor=darker",)),
+    (r"punch(y|ier)", ("vibe descriptor=punchier",)),
+    (r"further away|far away|distant|in the distance", ("vibe descriptor=further",)),
+    (r"closer|more up front|in your face", ("vibe descriptor=closer",)),
+    (r"phone( call)?|telephone", ("vibe descriptor=phone",)),
+    (r"radio", ("vibe descriptor=radio",)),
+    (r"underwater", ("vibe descriptor=underwater",)),
+    (r"spacious|roomier|wider", ("vibe descriptor=spacious",)),
+    (r"lo-?fi", ("vibe descriptor=lofi",)),
+    (r"vibe|feel", ("vibe",)),
+    (r"time signature|\d/\d time|speed the (song|project) up|slow the (song|project) down", ("project_tempo",)),
+    (r"undo|redo|take back|revert", ("project_undo",)),
+    (r"what'?s in the project|(list|show)( me)? the (tracks|clips|project)|clips in|tracks and",
+     ("describe_project",)),
+    (r"dawproject|bitwig|cubase|studio one|reaper", ("render_project op=dawproject",)),
+    (r"render|bounce|mixdown|mix down|export", ("render_project",)),
+    (r"open|import|load", ("open_project",)),
+)
+
+# Whole words only, and never part of a file name ("mix" in "mix.wav" is not the edit verb).
+_COMPILED = [(re.compile(rf"(?<![\w.-])(?:{pattern})(?![\w-]|\.\w)", re.IGNORECASE), tools)
+             for pattern, tools in VOCABULARY]
+_FILE = re.compile(r"(?<![\w/])(@a\d+|@last|[\w.-]+\.(?:wav|flac|mp3|ogg|opus|m4a|aiff?|mid|midi|dawproject|"
+                   r"jpe?g|png|webp))(?![\w])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Hint:
+    words: str                 # the words of the request, as written
+    tools: tuple[str, ...]     # the tools they usually mean, most likely first ("separate stem=vocals")
+
+    def render(self) -> str:
+        def one(entry: str) -> str:
+            tool, _, arg = entry.partition(" ")
+            if not arg:
+                return tool
+            key, _, value = arg.partition("=")
+            return f'{tool}({key}="{value}")'
+        return f"{self.words.lower()} → {' or '.join(one(t) for t in self.tools)}"
+
+
+def find_hints(request: str, registered: set[str] | None = None, limit: int = 5) -> list[Hint]:
+    """The request's tool words in the order they appear (at most `limit`), each with its tools.
+    Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
+    spans: list[tuple[int, int, Hint]] = []
+    for pattern, tools in _COMPILED:
+        tools = tuple(t for t in tools if registered is None or t.split(" ")[0] in registered)
+        if not tools:
+            continue
+        for m in pattern.finditer(request):
+            spans.append((m.start(), m.end(), Hint(m.group(0), tools)))
+            break
+    spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+    kept: list[tuple[int, int, Hint]] = []
+    for start, end, hint in sorted(spans, key=lambda x: -(x[1] - x[0])):
+        if all(end <= s or start >= e for s, e, _ in kept):
+            kept.append((start, end, hint))
+    kept.sort(key=lambda x: x[0])
+    return [h for _, _, h in kept[:limit]]
+
+
+def hint_line(request: str, registered: set[str] | None = None) -> str | None:
+    """One line for the prompt, e.g. `Hints: karaoke → separate(stem="accompaniment"); song.wav is a
+    file`; None when the request has no tool words (conversation)."""
+    hints = find_hints(request, registered)
+    if not hints:
+        return None
+    parts = [h.render() for h in hints]
+    files = list(dict.fromkeys(m.group(1) for m in _FILE.finditer(request)))
+    if files:   # a named file, not a project track: effects rather than track_effect, and so on
+        parts.append(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'}")
+    return "Hints: " + "; ".join(parts)
