@@ -22,9 +22,10 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"transcri\w*|what (is|was) (being )?said|what does .{1,40} say|write down the words|subtitles?|"
      r"words? (spoken|said)|each word|every word", ("transcribe",)),
     (r"translat\w*|in(to)? english", ("translate_speech",)),
-    (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|read\b.{0,60}\b(aloud|out loud|out)|"
+    (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
+     r"read\b.{0,60}\b(aloud|out loud|out)|"
      r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"
-     r"in the \w+ voice", ("speak",)),
+     r"in the \w+ voice", ("speak|a saved recording, not your reply",)),
     (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
     (r"deeper", ("convert_voice style=deeper",)),
     (r"higher voice|voice higher|higher pitched voice", ("convert_voice style=higher",)),
@@ -32,7 +33,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"child|kid|chipmunk", ("convert_voice style=child",)),
     (r"whisper\w*", ("convert_voice style=whisper",)),
     (r"match the (pitch|voice)", ("convert_voice style=match",)),
-    (r"sound like (a|an) \w+|voice changer", ("convert_voice",)),
+    (r"sound like (a|an) (man|woman|girl|boy|monster|giant|alien|old man)|voice changer", ("convert_voice",)),
     # measuring and analysing
     (r"how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels", ("describe",)),
     (r"lufs", ("describe", "edit")),
@@ -69,12 +70,12 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"sound of|sound effects?|sfx|ambien\w+|rain|wind|thunder|storm|ocean|sea|waves|fire|birds?|crowd|applause|"
      r"engine|race car|footsteps|heartbeat|clock|beeps?|siren|riser|whoosh|roar\w*|lion|barking",
      ("generate_sound",)),
-    (r"compos\w*|tune|melody|piece|jingle|chords|song about|(background|some|new) music|music for|loop in",
+    (r"compos\w*|tune|piece|jingle|chords|song about|(background|some|new) music|music for|loop in",
      ("compose",)),
     (r"sing|sung|singing voice|la la", ("sing",)),
     (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
     # the studio project
-    (r"tracks?|mute|unmute|solo|pan|rename|volume", ("track", "clip", "track_effect")),
+    (r"mute|unmute|solo|pan|rename|volume|new track", ("track",)),
     (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|duplicate|split\b.{0,30}\bat|"
      r"loop the", ("clip",)),
     (r"master|bus", ("track_effect",)),
@@ -93,6 +94,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"lo-?fi", ("vibe descriptor=lofi",)),
     (r"vibe|feel", ("vibe",)),
     (r"time signature|\d/\d time|speed the (song|project) up|slow the (song|project) down", ("project_tempo",)),
+    (r"(undo|revert) (change )?#\d+|(undo|revert) change \d+", ("project_undo|a numbered change: change=N",)),
     (r"undo|redo|take back|revert", ("project_undo",)),
     (r"what'?s in the project|(list|show)( me)? the (tracks|clips|project)|clips in|tracks and",
      ("describe_project",)),
@@ -108,32 +110,46 @@ _FILE = re.compile(r"(?<![\w/])(@a\d+|@last|[\w.-]+\.(?:wav|flac|mp3|ogg|opus|m4
                    r"jpe?g|png|webp))(?![\w])", re.IGNORECASE)
 
 
+PROJECT_TOOLS = {"track", "clip", "track_effect", "vibe", "project_tempo", "project_undo", "describe_project",
+                 "render_project", "open_project"}
+# Words that name the studio project or one of its tracks rather than a file.
+_PROJECT_WORDS = re.compile(r"(?<![\w.-])(tracks?|clips?|project|song|mix|master|bus|the (drums|vocals?|bass|guitar|"
+                            r"piano|keys|synth|strings|voice))(?![\w-]|\.\w)", re.IGNORECASE)
+
+# "… and/then … it": a later step works on what the step before it made.
+_LATER_IT = re.compile(r"\b(and|then)\b.*\b(it|them)\b", re.IGNORECASE)
+
+NO_TOOL_WORDS = "Hints: no tool words; if this is conversation or unclear, answer in say"
+
+
 @dataclass(frozen=True)
 class Hint:
     words: str                 # the words of the request, as written
-    tools: tuple[str, ...]     # the tools they usually mean, most likely first ("separate stem=vocals")
+    # the tools they usually mean, most likely first: "separate", "separate stem=vocals" (a value for an
+    # argument) or "speak|a note for the model"
+    tools: tuple[str, ...]
 
     def render(self) -> str:
         def one(entry: str) -> str:
+            entry, _, note = entry.partition("|")
             tool, _, arg = entry.partition(" ")
-            if not arg:
-                return tool
-            key, _, value = arg.partition("=")
-            return f'{tool}({key}="{value}")'
+            if arg:
+                key, _, value = arg.partition("=")
+                tool = f'{tool}({key}="{value}")'
+            return f"{tool} ({note})" if note else tool
         return f"{self.words.lower()} → {' or '.join(one(t) for t in self.tools)}"
 
 
-def find_hints(request: str, registered: set[str] | None = None, limit: int = 5) -> list[Hint]:
+def find_hints(request: str, registered: set[str] | None = None, limit: int = 6) -> list[Hint]:
     """The request's tool words in the order they appear (at most `limit`), each with its tools.
     Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
     spans: list[tuple[int, int, Hint]] = []
     for pattern, tools in _COMPILED:
-        tools = tuple(t for t in tools if registered is None or t.split(" ")[0] in registered)
+        tools = tuple(t for t in tools if registered is None or t.split("|")[0].split(" ")[0] in registered)
         if not tools:
             continue
-        for m in pattern.finditer(request):
+        for m in pattern.finditer(request):     # every match: "trim … and convert it to mp3" is two edits
             spans.append((m.start(), m.end(), Hint(m.group(0), tools)))
-            break
     spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
     kept: list[tuple[int, int, Hint]] = []
     for start, end, hint in sorted(spans, key=lambda x: -(x[1] - x[0])):
@@ -145,12 +161,28 @@ def find_hints(request: str, registered: set[str] | None = None, limit: int = 5)
 
 def hint_line(request: str, registered: set[str] | None = None) -> str | None:
     """One line for the prompt, e.g. `Hints: karaoke → separate(stem="accompaniment"); song.wav is a
-    file`; None when the request has no tool words (conversation)."""
+    file`, or NO_TOOL_WORDS for conversation; None when a file is named but no tool word (the model
+    reads the request alone)."""
     hints = find_hints(request, registered)
-    if not hints:
-        return None
-    parts = [h.render() for h in hints]
     files = list(dict.fromkeys(m.group(1) for m in _FILE.finditer(request)))
+    if not hints:
+        # No tool word at all: conversation, or a request too vague to act on; both are answered in "say".
+        return None if files else NO_TOOL_WORDS
+    # A word like "reverb" or "bpm" means a file tool when a file is named, a project tool when the
+    # request talks about tracks or the song and names no file; otherwise both stay.
+    if files:
+        hints = [_prefer(h, lambda t: t not in PROJECT_TOOLS) for h in hints]
+    elif _PROJECT_WORDS.search(request):
+        hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints]
+    parts = [h.render() for h in hints]
+    if len(hints) >= 2 and _LATER_IT.search(request):
+        parts.append('"it" after the first step is "$1", the output of step 1')
     if files:   # a named file, not a project track: effects rather than track_effect, and so on
         parts.append(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'}")
     return "Hints: " + "; ".join(parts)
+
+
+def _prefer(hint: Hint, keep) -> Hint:
+    """The hint with only the alternatives `keep` accepts (unchanged when it would accept none)."""
+    chosen = tuple(t for t in hint.tools if keep(t.split("|")[0].split(" ")[0]))
+    return Hint(hint.words, chosen) if chosen else hint

@@ -18,7 +18,7 @@ RULES = """You are Earshot, an offline assistant for audio work. Turn the user's
 - A file argument is "@a3" (artifact a3 from the file list), "@last" (the newest file), "$1" (the output of step 1) or a workspace file name. "it", "that" and "the result" mean "@last".
 - Inside one request, "it" after an earlier step means that step's output: "$1", "$2" (not "@last", which is an older file).
 - Text arguments may be "$1" to use the text step 1 produced (e.g. a transcript).
-- Do only what is asked: no extra steps.
+- Do every part of the request, in order ("X and Y", "X, then Y" are two steps), and nothing more.
 - Questions and conversation (greetings, thanks, what you can do): no steps, reply in "say" in one or two short sentences. Your reply is "say", never a speak step.
 - If the request is unclear or names no file, no steps: ask in "say".
 - "say" is null when steps do the work.
@@ -67,6 +67,8 @@ EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
     ("write the notes of riff.wav as MIDI", _plan(("to_midi", {"file": "riff.wav"})), ("to_midi",)),
     ("what note is the flute holding in flute.wav?", _plan(("pitch", {"file": "flute.wav"})), ("pitch",)),
     ("say good morning and save it", _plan(("speak", {"text": "Good morning."})), ("speak",)),
+    ("transcribe note.wav and make a recording of the transcript",
+     _plan(("transcribe", {"file": "note.wav"}), ("speak", {"text": "$1"})), ("transcribe", "speak")),
     ("remove the noise from @a2 and then transcribe it",
      _plan(("denoise", {"file": "@a2"}), ("transcribe", {"file": "$1"})), ("denoise", "transcribe")),
     ("what is the German in call.wav in English?",

@@ -2,7 +2,7 @@
 import pytest
 
 from assistant.audio_models.registry import default_registry
-from assistant.llm.hints import VOCABULARY, find_hints, hint_line
+from assistant.llm.hints import NO_TOOL_WORDS, VOCABULARY, find_hints, hint_line
 
 
 @pytest.mark.parametrize("request_,tool", [
@@ -18,12 +18,18 @@ from assistant.llm.hints import VOCABULARY, find_hints, hint_line
     ("bounce the song to a wav", "render_project"),
 ])
 def test_tool_words_name_their_tool(request_, tool):
-    assert any(tool in (t.split(" ")[0] for t in h.tools) for h in find_hints(request_)), hint_line(request_)
+    assert any(tool in (t.split("|")[0].split(" ")[0] for t in h.tools) for h in find_hints(request_)), \
+        hint_line(request_)
 
 
 @pytest.mark.parametrize("chat", ["hi!", "thanks a lot", "who made you?", "can you work offline?"])
-def test_conversation_gets_no_hint(chat):
-    assert hint_line(chat) is None
+def test_conversation_is_pointed_at_say(chat):
+    assert hint_line(chat) == NO_TOOL_WORDS
+
+
+def test_two_edits_in_one_request_are_both_hinted():
+    line = hint_line("trim take.wav to 30 seconds and convert it to mp3")
+    assert line.count("→ edit") == 2
 
 
 def test_named_files_are_called_files_and_order_follows_the_request():
@@ -38,7 +44,7 @@ def test_every_hinted_tool_and_value_exists():
     registry = default_registry()
     for _, entries in VOCABULARY:
         for entry in entries:
-            tool, _, arg = entry.partition(" ")
+            tool, _, arg = entry.partition("|")[0].partition(" ")
             assert tool in registry, entry
             if arg:
                 key, _, value = arg.partition("=")
