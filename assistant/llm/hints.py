@@ -20,7 +20,9 @@ from dataclasses import dataclass
 VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # speech
     (r"transcri\w*|what (is|was) (being )?said|what does .{1,40} say|write down the words|subtitles?|"
-     r"words? (spoken|said)|each word|every word", ("transcribe",)),
+     r"words? (spoken|said)", ("transcribe",)),
+    (r"(each|every) word|word-level|word timestamps|timestamps? (of|for) (each|every) word",
+     ("transcribe word_timestamps=true",)),
     (r"translat\w*|in(to)? english", ("translate_speech",)),
     (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
      r"read\b.{0,60}\b(aloud|out loud|out)|"
@@ -38,24 +40,39 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels", ("describe",)),
     (r"lufs", ("describe", "edit")),
     (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag",)),
+    (r"(at|to) (?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}")),
     (r"bpm|tempo", ("tag", "describe", "project_tempo")),
     (r"caption|paragraph|description", ("caption",)),
     (r"silences?|silent parts?", ("detect find=silence",)),
     (r"clipping|clipped", ("detect find=clipping",)),
     (r"drum hits|onsets?", ("detect find=hits",)),
+    (r"where (someone|somebody|people|he|she|they) (speaks?|talks?|is talking|is speaking)|someone (speaks|talks)",
+     ("detect find=speech",)),
     (r"when (does|do|is|did)|where (does|do|is)|events?", ("detect",)),
     (r"pitch|f0|what notes?|which notes?|in tune", ("pitch", "effects")),
     (r"midi", ("to_midi", "render_project op=midi")),
     # changing files
-    (r"trim|louder|quieter|turn \w+ (up|down)|gain|normali[sz]e|fade|resample|convert\b.{0,30}\b(to|into) "
-     r"(wav|flac|mp3|ogg)|join|concatenate|append|put \w+ behind|behind|mix\b.{0,40}\b(over|under|with|into)|"
-     r"\d+ ?db", ("edit",)),
+    (r"trim|shorten|first \d+ seconds|from \d+(\.\d+)? to \d+(\.\d+)? seconds", ("edit op=trim",)),
+    (r"louder|quieter|turn \S+ (up|down)|gain|\d+ ?db (louder|quieter|up|down)", ("edit op=gain", "track op=gain")),
+    (r"normali[sz]e", ("edit op=normalize",)),
+    (r"fade[sd]?( in| out)?", ("edit op=fade",)),
+    (r"resample|\d+ ?khz", ("edit op=resample",)),
+    (r"convert\b.{0,30}\b(to|into) (wav|flac|mp3|ogg)|(as|to|into) (an? )?(wav|flac|mp3|ogg)( file)?",
+     ("edit op=convert",)),
+    (r"join|concatenate|append|one after (the )?other|back to back", ("edit op=concatenate",)),
+    (r"mix\b.{0,40}\b(over|under|with|into)|behind|underneath", ("edit op=mix",)),
+    (r"\d+ ?db", ("edit",)),
     (r"reverb|echo|delay|compress\w*|limiter|eq|equali[sz]\w*|low-?pass|high-?pass|filter|chorus|distort\w*|"
-     r"saturat\w*|semitones?|time-?stretch|stretch|slow \w+ down|without changing the pitch|vst3?|plugin",
-     ("effects", "track_effect")),
+     r"saturat\w*|semitones?|vst3?|plugin", ("effects", "track_effect")),
+    (r"time-?stretch|stretch|slow \S+ down|speed \S+ up|without changing the pitch|keep the pitch",
+     ("effects|chain stretch FACTOR",)),
+    (r"twice as fast|half speed|faster|slower", ("speak speed=2", "effects")),
     (r"clicks?|dropouts?|gap|glitch\w*|cough\w*|crackle|repair|fill (in )?the", ("inpaint",)),
-    (r"headphones|binaural|3d|around (my|your|the listener's) head|spatiali[sz]\w*|azimuth|on my (left|right)|"
-     r"behind me|left to right|right to left", ("binaural",)),
+    (r"on my left|to my left|on the left", ("binaural azimuth_deg=-90",)),
+    (r"on my right|to my right|on the right", ("binaural azimuth_deg=90",)),
+    (r"behind me|behind my head", ("binaural azimuth_deg=180",)),
+    (r"headphones|binaural|3d|around (my|your|the listener's) head|spatiali[sz]\w*|azimuth|"
+     r"left to right|right to left", ("binaural",)),
     (r"karaoke|instrumental|backing track|(remove|take out|drop|without) the (vocals?|voice|singing|singer)",
      ("separate stem=accompaniment",)),
     (r"a ?cappella|acapella|(isolate|separate|split out|pull out) the (vocals?|voice|singing)|vocals? only|"
@@ -75,7 +92,15 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"sing|sung|singing voice|la la", ("sing",)),
     (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
     # the studio project
-    (r"mute|unmute|solo|pan|rename|volume|new track", ("track",)),
+    (r"unmute", ("track op=unmute",)),
+    (r"mute", ("track op=mute",)),
+    (r"unsolo", ("track op=unsolo",)),
+    (r"solo", ("track op=solo",)),
+    (r"pan(ned)?", ("track op=pan",)),
+    (r"rename", ("track op=rename",)),
+    (r"(remove|delete) the \S+( \S+)? track|(remove|delete) track \d+", ("track op=remove",)),
+    (r"(add|create|make) (a )?new (audio |midi )?track|new (audio|midi) track", ("track op=add",)),
+    (r"track\b.{0,30}\b(up|down|louder|quieter)|volume", ("track op=gain",)),
     (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|duplicate|split\b.{0,30}\bat|"
      r"loop the", ("clip",)),
     (r"master|bus", ("track_effect",)),
@@ -94,7 +119,8 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"lo-?fi", ("vibe descriptor=lofi",)),
     (r"vibe|feel", ("vibe",)),
     (r"time signature|\d/\d time|speed the (song|project) up|slow the (song|project) down", ("project_tempo",)),
-    (r"(undo|revert) (change )?#\d+|(undo|revert) change \d+", ("project_undo|a numbered change: change=N",)),
+    (r"(undo|revert) (change )?#(?P<n>\d+)|(undo|revert) change (?P<m>\d+)", ("project_undo change={n}",)),
+    (r"(?P<n>\d+)[- ]bars?( long)?", ("compose bars={n}", "clip unit=bars")),
     (r"undo|redo|take back|revert", ("project_undo",)),
     (r"what'?s in the project|(list|show)( me)? the (tracks|clips|project)|clips in|tracks and",
      ("describe_project",)),
@@ -112,12 +138,14 @@ _FILE = re.compile(r"(?<![\w/])(@a\d+|@last|[\w.-]+\.(?:wav|flac|mp3|ogg|opus|m4
 
 PROJECT_TOOLS = {"track", "clip", "track_effect", "vibe", "project_tempo", "project_undo", "describe_project",
                  "render_project", "open_project"}
+# Tools that change a given file into a new one.
+FILE_TRANSFORMS = {"edit", "effects", "inpaint", "binaural", "separate", "extract", "denoise", "convert_voice"}
 # Words that name the studio project or one of its tracks rather than a file.
-_PROJECT_WORDS = re.compile(r"(?<![\w.-])(tracks?|clips?|project|song|mix|master|bus|the (drums|vocals?|bass|guitar|"
-                            r"piano|keys|synth|strings|voice))(?![\w-]|\.\w)", re.IGNORECASE)
+_PROJECT_WORDS = re.compile(r"(?<![\w.-])(tracks?|clips?|project|song|mix|master|bus|the tempo|time signature|"
+                            r"the (drums|vocals?|bass|guitar|piano|keys|synth|strings|voice))(?![\w-]|\.\w)", re.IGNORECASE)
 
 # "… and/then … it": a later step works on what the step before it made.
-_LATER_IT = re.compile(r"\b(and|then)\b.*\b(it|them)\b", re.IGNORECASE)
+_LATER_IT = re.compile(r"\b(and|then)\b.*\b(it|its|them)\b", re.IGNORECASE)
 
 NO_TOOL_WORDS = "Hints: no tool words; if this is conversation or unclear, answer in say"
 
@@ -135,7 +163,8 @@ class Hint:
             tool, _, arg = entry.partition(" ")
             if arg:
                 key, _, value = arg.partition("=")
-                tool = f'{tool}({key}="{value}")'
+                literal = value in ("true", "false") or value.lstrip("-").replace(".", "", 1).isdigit()
+                tool = f"{tool}({key}={value})" if literal else f'{tool}({key}="{value}")'
             return f"{tool} ({note})" if note else tool
         return f"{self.words.lower()} → {' or '.join(one(t) for t in self.tools)}"
 
@@ -145,11 +174,12 @@ def find_hints(request: str, registered: set[str] | None = None, limit: int = 6)
     Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
     spans: list[tuple[int, int, Hint]] = []
     for pattern, tools in _COMPILED:
-        tools = tuple(t for t in tools if registered is None or t.split("|")[0].split(" ")[0] in registered)
+        tools = tuple(t for t in tools if registered is None or _tool(t) in registered)
         if not tools:
             continue
         for m in pattern.finditer(request):     # every match: "trim … and convert it to mp3" is two edits
-            spans.append((m.start(), m.end(), Hint(m.group(0), tools)))
+            number = next((v for v in m.groupdict().values() if v), None)
+            spans.append((m.start(), m.end(), Hint(m.group(0), tuple(t.replace("{n}", number or "N") for t in tools))))
     spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
     kept: list[tuple[int, int, Hint]] = []
     for start, end, hint in sorted(spans, key=lambda x: -(x[1] - x[0])):
@@ -173,7 +203,14 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
     if files:
         hints = [_prefer(h, lambda t: t not in PROJECT_TOOLS) for h in hints]
     elif _PROJECT_WORDS.search(request):
-        hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints]
+        # About the project and no file named: a word that only means changing a file ("fade" of
+        # edit, "to flac") is about a clip or the mix here, so it is dropped. Tools that make a new
+        # file (speak, compose…) or measure one (describe…) stay: "say welcome and add it to the
+        # project", "render the song and tell me how loud it is".
+        hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints
+                 if not all(_tool(t) in FILE_TRANSFORMS for t in h.tools)]
+    if not hints:
+        return None
     parts = [h.render() for h in hints]
     if len(hints) >= 2 and _LATER_IT.search(request):
         parts.append('"it" after the first step is "$1", the output of step 1')
@@ -184,5 +221,10 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
 
 def _prefer(hint: Hint, keep) -> Hint:
     """The hint with only the alternatives `keep` accepts (unchanged when it would accept none)."""
-    chosen = tuple(t for t in hint.tools if keep(t.split("|")[0].split(" ")[0]))
+    chosen = tuple(t for t in hint.tools if keep(_tool(t)))
     return Hint(hint.words, chosen) if chosen else hint
+
+
+def _tool(entry: str) -> str:
+    """The tool name of a vocabulary entry ("separate stem=vocals|note" → "separate")."""
+    return entry.split("|")[0].split(" ")[0]
