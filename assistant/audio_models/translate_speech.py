@@ -24,7 +24,8 @@ BEAM_SIZE = 5          # translation quality needs the beam; greedy decoding loo
 class Args:
     file: Artifact
     language: str = field(default="auto", metadata={"max_length": 16, "normalize": language_code,
-                          "doc": 'ISO code of the spoken language ("es", "fr", "de", …) or "auto"'})
+                          "doc": 'ISO code of the language spoken in the file ("es", "fr", …; the output is '
+                                 'always English) or "auto"'})
     speak: bool = field(default=True, metadata={"doc": "also save the English as speech"})
 
 
@@ -68,7 +69,10 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         raise EarshotError(f"{args.language!r} is not a language code", 'use an ISO code such as "es" or "auto"')
     audio, _ = ctx.load_audio(args.file, sample_rate_hz=16_000)
     ctx.progress(0.1, "translating")
-    english, language, probability = translate(ctx, audio, args.language)
+    asked = args.language.strip().lower()
+    # English is what comes out, not what goes in: "en" here is a planner naming the target language,
+    # so the spoken language is detected instead (English speech is then simply transcribed).
+    english, language, probability = translate(ctx, audio, "auto" if asked == "en" else asked)
     if not english:
         return ToolResult(f"No speech found in {args.file.name}.", [], {"text": "", "language": language})
     stem = stem_of(args.file)
@@ -83,7 +87,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
             artifacts.append(ctx.new_audio_artifact(speech, tts.sample_rate_hz, f"{stem}-english",
                                                     parents=[args.file], meta={"text": english}))
     shown = english if len(english) <= 240 else english[:237] + "…"
-    detected = f" (detected, p={probability:.2f})" if args.language.strip().lower() == "auto" else ""
+    detected = f" (detected, p={probability:.2f})" if asked in ("auto", "en") else ""
     spoken = f", spoken → {artifacts[-1].name}" if len(artifacts) > 1 else ""
     return ToolResult(f'Translated {args.file.name} from "{language}"{detected} into English: "{shown}" '
                       f"→ {text_art.name}{spoken}.", artifacts,

@@ -92,3 +92,13 @@ def test_tool_writes_binaural_stereo(run_tool, session):
     assert rate == SR and y.shape == (SR, 2)
     assert itd_us(y) == pytest.approx(1e6 * woodworth_itd_s(-60), abs=30)
     assert "left" in result.summary and "signal processing" in result.summary
+
+
+def test_an_end_equal_to_the_start_is_a_fixed_place(run_tool, session):
+    """A plan that fills every field (end = start) places the sound; the reply must not call it a move."""
+    add_input(session, NOISE.astype(np.float32), SR, name="bell.wav")
+    result = run_tool("binaural", file="bell.wav", azimuth_deg=-90, elevation_deg=0, end_azimuth_deg=-90,
+                      end_elevation_deg=0)
+    y, _ = sf.read(result.artifacts[0].path)
+    assert result.data["moving"] is False and "moving" not in result.summary and "at -90° (left)" in result.summary
+    assert itd_us(y) == pytest.approx(1e6 * woodworth_itd_s(-90), abs=30)

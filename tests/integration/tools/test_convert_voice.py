@@ -34,16 +34,19 @@ def hibari_speech(models):
     from assistant.tts import get_tts
 
     tts = get_tts(models)
-    return tts.synthesize(SENTENCE).astype(np.float64), tts.sample_rate_hz
+    x, rate = tts.synthesize(SENTENCE).astype(np.float64), tts.sample_rate_hz
+    return x, rate, f0_track(x, rate)      # the source's pYIN track, measured once for every test
 
 
 @pytest.fixture(scope="module")
-def espeak_sentences(tmp_path_factory):
+def espeak_sentences(tmp_path_factory, models):
+    """(text, samples, rate, pYIN f0 track, tiny.en transcript) of each sentence, measured once."""
     folder = tmp_path_factory.mktemp("espeak")
     out = []
     for i, text in enumerate(ESPEAK_SENTENCES):
         x, rate = sf.read(espeak(text, folder / f"s{i}.wav", speed_wpm=140))
-        out.append((text, x.astype(np.float64), rate))
+        x = x.astype(np.float64)
+        out.append((text, x, rate, f0_track(x, rate), transcript(models, x, rate)))
     return out
 
 
@@ -51,9 +54,10 @@ def transcript(models, x, rate) -> str:
     return get_recognizer(models, "whisper-tiny.en").transcribe(resample(x.astype(np.float32), rate, 16_000)).text
 
 
-def framewise_cents(x, y, rate) -> float:
-    """Median over frames voiced in both of the f0 change in cents (timing is preserved, so frames align)."""
-    a, b = f0_track(x, rate), f0_track(y, rate)
+def framewise_cents(a, y, rate) -> float:
+    """Median over frames voiced in both of the f0 change in cents from the source's f0 track `a` to the
+    converted `y` (timing is preserved, so frames align)."""
+    b = f0_track(y, rate)
     both = (a > 0) & (b > 0)
     assert both.sum() > 50
     return float(np.median(1200 * np.log2(b[both] / a[both])))
@@ -62,9 +66,9 @@ def framewise_cents(x, y, rate) -> float:
 @pytest.mark.parametrize("style, semitones, expected_cents", [
     ("deeper", None, -400), ("higher", None, 400), ("child", None, 800), ("deeper", 7, -700), ("higher", 2.5, 250)])
 def test_pitch_moves_by_the_interval_and_words_survive(models, hibari_speech, style, semitones, expected_cents):
-    x, rate = hibari_speech
+    x, rate, f0_x = hibari_speech
     y, _ = convert(x, rate, style, semitones)
-    moved = framewise_cents(x, y, rate)
+    moved = framewise_cents(f0_x, y, rate)
     wer = word_error_rate(SENTENCE, transcript(models, y, rate))
     print(f"MEASURED convert_voice {style} {semitones}: f0 moved {moved:.0f} cents (asked {expected_cents}), WER {wer:.2f}")
     assert moved == pytest.approx(expected_cents, abs=30)
@@ -76,11 +80,11 @@ def test_espeak_voice_pitch_and_words(models, espeak_sentences, style, expected_
     """espeak-ng's buzzy voice is hard for tiny.en even unconverted (it hears "free" for "three"), so
     WER is pooled over three sentences, against the text."""
     refs, before, after = [], [], []
-    for text, x, rate in espeak_sentences:
+    for text, x, rate, f0_x, heard in espeak_sentences:
         y, _ = convert(x, rate, style)
-        assert framewise_cents(x, y, rate) == pytest.approx(expected_cents, abs=30)
+        assert framewise_cents(f0_x, y, rate) == pytest.approx(expected_cents, abs=30)
         refs.append(text)
-        before.append(transcript(models, x, rate))
+        before.append(heard)
         after.append(transcript(models, y, rate))
     wer_before, wer_after = word_error_rate(" ".join(refs), " ".join(before)), word_error_rate(" ".join(refs), " ".join(after))
     print(f"MEASURED espeak {style}: WER vs text {wer_before:.2f} unconverted, {wer_after:.2f} converted")
@@ -88,9 +92,9 @@ def test_espeak_voice_pitch_and_words(models, espeak_sentences, style, expected_
 
 
 def test_robot_is_monotone(models, hibari_speech):
-    x, rate = hibari_speech
+    x, rate, f_in = hibari_speech
     y, facts = convert(x, rate, "robot")
-    f_in, f_out = f0_track(x, rate), f0_track(y, rate)
+    f_out = f0_track(y, rate)
     spread = lambda f: float(np.std(1200 * np.log2(f[f > 0] / np.median(f[f > 0]))))
     print(f"MEASURED robot: f0 spread {spread(f_in):.0f} -> {spread(f_out):.0f} cents")
     assert spread(f_in) > 100 and spread(f_out) < 25
@@ -98,9 +102,9 @@ def test_robot_is_monotone(models, hibari_speech):
 
 
 def test_whisper_has_no_pitch_but_the_same_words(models, hibari_speech):
-    x, rate = hibari_speech
+    x, rate, f_in = hibari_speech
     y, _ = convert(x, rate, "whisper")
-    voiced_in, voiced_out = np.mean(f0_track(x, rate) > 0), np.mean(f0_track(y, rate) > 0)
+    voiced_in, voiced_out = np.mean(f_in > 0), np.mean(f0_track(y, rate) > 0)
     wer = word_error_rate(SENTENCE, transcript(models, y, rate))
     print(f"MEASURED whisper: voiced frames {voiced_in:.2f} -> {voiced_out:.2f}, WER {wer:.2f}")
     assert voiced_in > 0.4 and voiced_out < 0.1
@@ -108,10 +112,10 @@ def test_whisper_has_no_pitch_but_the_same_words(models, hibari_speech):
 
 
 def test_match_takes_the_reference_pitch_range(models, hibari_speech, espeak_sentences):
-    x, rate = hibari_speech
-    _, ref, ref_rate = espeak_sentences[0]
+    x, rate, f_in = hibari_speech
+    _, ref, ref_rate, f_ref, _ = espeak_sentences[0]
     y, _ = convert(x, rate, "match", reference=ref, reference_rate=ref_rate)
-    f_ref, f_out, f_in = f0_track(ref, ref_rate), f0_track(y, rate), f0_track(x, rate)
+    f_out = f0_track(y, rate)
     med = lambda f: float(np.median(f[f > 0]))
     off = 1200 * np.log2(med(f_out) / med(f_ref))
     print(f"MEASURED match: source {med(f_in):.0f} Hz, reference {med(f_ref):.0f} Hz, result {med(f_out):.0f} Hz "
@@ -124,7 +128,7 @@ def test_match_takes_the_reference_pitch_range(models, hibari_speech, espeak_sen
 def test_tool_run_and_reference_required(run_tool, session, hibari_speech):
     from assistant.errors import EarshotError
 
-    x, rate = hibari_speech
+    x, rate, _ = hibari_speech
     add_input(session, x.astype(np.float32), rate, name="voice.wav")
     result = run_tool("convert_voice", file="voice.wav", style="deeper")
     y, r = sf.read(result.artifacts[0].path)

@@ -58,3 +58,15 @@ def test_text_only_and_bad_language_code(run_tool, session, tmp_path):
     assert "music" in result.artifacts[0].path.read_text().lower()
     with pytest.raises(EarshotError, match="language code"):
         run_tool("translate_speech", file="es.wav", language="Spanish")
+
+
+def test_english_named_as_the_language_means_detect(run_tool, session, tmp_path):
+    """A plan that names the target ("en") for the spoken language: the tool detects Spanish instead of
+    reporting the Spanish as English."""
+    require_models("whisper-base")
+    wav = espeak(CASES[0][1], tmp_path / "speech.wav", voice="es", speed_wpm=140)
+    add_input(session, src=wav, name="es.wav")
+    result = run_tool("translate_speech", file="es.wav", language="en", speak=False)
+    print(f"MEASURED translate with language=en: {result.data}")
+    assert result.data["language"] == "es" and "detected" in result.summary
+    assert _words(result.data["text"]) & {"music"}
