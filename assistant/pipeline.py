@@ -94,8 +94,7 @@ class Assistant:
         try:
             plan, rejection = await self._plan(text, turn_id)
             if plan is None:
-                return self._finish(turn_id, "failed", f"I couldn't make a valid plan for that: {rejection}. "
-                                    "Nothing was run; please rephrase it (`earshot history` has the details).")
+                return self._finish(turn_id, "failed", _rejected_text(rejection))
             report = await self.executor.run(plan, self.session, turn_id, self.emit, self._cancel) \
                 if plan.steps else ExecutionReport()
             composed = compose(plan, report, self.registry)
@@ -217,15 +216,15 @@ class Assistant:
             timing.plan_done_s = timing.plan_done_s or time.monotonic()
             if timing.first_sentence_s is None:
                 timing.first_sentence_s = timing.plan_done_s
-            validated = self._record_plan(outcome, turn_id)
+            validated, rejection = self._record_plan(outcome, turn_id)
             if validated is None:
                 if speaking is not None:
                     speaking.cancel()
-                reply = self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; please rephrase it "
-                                     "(the details are in `earshot history`).")
+                # The same reply as a typed turn (`ask`); spoken without the validation details.
+                reply = self._finish(turn_id, "failed", _rejected_text(rejection))
                 if voice is not None:
-                    await voice.speak(voice.feed_text("I couldn't turn that into a valid plan; please rephrase it."),
-                                      timing)
+                    await voice.speak(voice.feed_text("I couldn't make a valid plan for that. Nothing was run; "
+                                                      "please rephrase it."), timing)
                 return reply
             report = await self.executor.run(validated, self.session, turn_id, self.emit, self._cancel) \
                 if validated.steps else ExecutionReport()
@@ -265,6 +264,12 @@ class Assistant:
             self._player.stop()
         if self.voice is not None:
             self.voice.stop_now()
+
+
+def _rejected_text(rejection: str) -> str:
+    """The reply to a request whose plan did not validate (typed and spoken turns alike)."""
+    return (f"I couldn't make a valid plan for that: {rejection}. "
+            "Nothing was run; please rephrase it (`earshot history` has the details).")
 
 
 @dataclass

@@ -45,9 +45,9 @@ from .audio.vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_d
 from .audio.wake import WakeMatcher
 from .config import VoiceOptions
 from .errors import EarshotError
-from .events import (Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled, SpeechDiscarded,
-                     SpeechEnded, SpeechPaused, SpeechStarted, Transcript, TurnTiming, Utterance, VoiceState,
-                     WakeDetected)
+from .events import (ErrorEvent, Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled,
+                     SpeechDiscarded, SpeechEnded, SpeechPaused, SpeechStarted, Transcript, TurnTiming, Utterance,
+                     VoiceState, WakeDetected)
 from .pipeline import Assistant, TurnClock
 
 MODES = ("always", "push_to_talk", "wake")
@@ -664,7 +664,13 @@ class VoiceLoop:
             spec.cancel()
             raise
         except EarshotError:
-            pass
+            pass                          # spoken_turn already emitted it (ErrorEvent) and recorded the turn
+        except Exception as exc:          # a bug: say so (and where) instead of losing it in an unawaited task
+            import traceback
+
+            traceback.print_exc()
+            self.emit(ErrorEvent(f"the turn failed with an internal error: {exc!r}",
+                                 "this is a bug in Earshot; the traceback is on stderr"))
         finally:
             if committed:
                 self.emit(TurnTiming(clock.last_voiced_s, clock.paused_s, clock.endpoint_s, clock.asr_started_s,
