@@ -409,6 +409,8 @@ class VoiceLoop:
                 await asyncio.wait({self._turn})
         finally:
             self._stop.set()
+            if self._turn is not None and not self._turn.done():
+                self._turn.cancel()       # stopped mid-turn (quit): the turn ends as interrupted
             for spec in (self._spec, self._partial_spec):
                 if spec is not None:
                     spec.cancel()
