@@ -115,8 +115,18 @@ class Assistant:
 
     async def _plan(self, text: str, turn_id: int):
         planner = await asyncio.to_thread(lambda: self.planner)
-        outcome = await asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+        outcome = await asyncio.to_thread(self._plan_cancellable, planner, text)
         return self._record_plan(outcome, turn_id)
+
+    def _plan_cancellable(self, planner, text: str):
+        """`Planner.plan` that stops within one token when the turn is interrupted (Esc, Ctrl+C,
+        barge-in set `_cancel`), instead of generating on in its thread after the turn has ended."""
+        from .llm.greedy import GenerationCancelled
+
+        try:
+            return planner.plan(text, self.session, self.config.paths.allowed_roots, cancel=self._cancel)
+        except GenerationCancelled as exc:
+            raise Cancelled("interrupted while planning") from exc
 
     def _record_plan(self, outcome, turn_id: int):
         for i, attempt in enumerate(outcome.attempts, 1):
@@ -211,7 +221,7 @@ class Assistant:
             if plan is None:
                 planner = await asyncio.to_thread(lambda: self.planner)
                 timing.plan_started_s = time.monotonic()
-                plan = asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+                plan = asyncio.to_thread(self._plan_cancellable, planner, text)
             outcome = await plan
             timing.plan_done_s = timing.plan_done_s or time.monotonic()
             if timing.first_sentence_s is None:
