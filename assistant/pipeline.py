@@ -243,11 +243,15 @@ class Assistant:
                                             report.failure.status == "cancelled" else "failed")
             reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts])
             if voice is not None:
+                streamed = False
                 if speaking is not None and not validated.steps:
                     heard = await speaking
-                else:
-                    if speaking is not None:
-                        speaking.cancel()
+                    # Nothing streamed (a repaired plan's answer is not streamed; a planner that does not
+                    # stream): the answer is spoken whole, like any reply.
+                    streamed = voice.played_any
+                elif speaking is not None:
+                    speaking.cancel()
+                if not streamed:
                     feed = voice.feed_whole(composed.spoken) if whole_reply else voice.feed_text(composed.spoken)
                     heard = await voice.speak(feed, timing)
                 if voice.interrupted:
@@ -400,6 +404,11 @@ class ReplyVoice:
         self._log_spoken()
         return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
                         and start <= around_s + margin_s)
+
+    @property
+    def played_any(self) -> bool:
+        """Did the last `speak()` put anything on the speaker?"""
+        return bool(self._playing)
 
     def stop_now(self) -> str:
         """Cut playback (barge-in); returns what the user heard of this reply."""

@@ -282,6 +282,7 @@ class VoiceLoop:
         self.turns_committed = 0
         self.frame_tap: Callable[[VadFrame], None] | None = None   # sees every frame (tests, meters)
         self.discarded: list[SpeechDiscarded] = []
+        self.on_turn_done: Callable[[], None] | None = None      # after every turn that began (UIs)
 
     # -- public API (CLI, TUI, bench) -----------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -299,6 +300,35 @@ class VoiceLoop:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def interrupt(self) -> None:
+        """Esc or Ctrl+C in a UI: what a barge-in does — stop the voice now, cancel the running
+        turn (the pipeline records it as interrupted, keeps what was heard, emits `Interrupted`)."""
+        self.assistant.interrupt()
+        if self.sink is not None:
+            self.sink.stop()
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+
+    def run_text(self, text: str) -> None:
+        """A typed request (the TUI's prompt), run as a turn of this loop: one speaker, one model, and
+        speech over its reply interrupts it exactly as it interrupts a spoken turn."""
+        if self._turn is not None and not self._turn.done():
+            raise EarshotError("a turn is still running", "press Esc to interrupt it")
+        self._barged_in = False
+        self._set_state("thinking")
+        self._turn = asyncio.create_task(self._typed_turn(text))
+
+    async def _typed_turn(self, text: str) -> None:
+        try:
+            self._watch_speaking()
+            await self.assistant.handle_text(text)
+        except EarshotError:
+            pass                          # recorded and emitted by the pipeline
+        except Exception as exc:
+            self._internal_error(exc)
+        finally:
+            self._turn_finished()
 
     @property
     def state(self) -> str:
@@ -613,6 +643,8 @@ class VoiceLoop:
             spec.start_asr()
         spec.clock.endpoint_s = time.monotonic()
         self._set_state("thinking")
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()           # push-to-talk over a running turn: the new request supersedes it
         self._turn = asyncio.create_task(self._commit(spec, ev))
 
     async def _commit(self, spec: Speculation, ev: End) -> None:
@@ -667,22 +699,31 @@ class VoiceLoop:
             raise
         except EarshotError:
             pass                          # spoken_turn already emitted it (ErrorEvent) and recorded the turn
-        except Exception as exc:          # a bug: say so (and where) instead of losing it in an unawaited task
-            import traceback
-
-            traceback.print_exc()
-            self.emit(ErrorEvent(f"the turn failed with an internal error: {exc!r}",
-                                 "this is a bug in Earshot; the traceback is on stderr"))
+        except Exception as exc:
+            self._internal_error(exc)
         finally:
             if committed:
                 self.emit(TurnTiming(clock.last_voiced_s, clock.paused_s, clock.endpoint_s, clock.asr_started_s,
                                      clock.asr_done_s, clock.plan_started_s, clock.first_sentence_s,
                                      clock.plan_done_s, clock.first_audio_ready_s, clock.first_audio_queued_s,
                                      clock.first_audio_heard_s, clock.speculative))
-            if self.segmenter.state == "idle":
-                self._set_state("idle")
-            if not self._stop.is_set():
-                asyncio.create_task(self._prefill_context())
+            self._turn_finished(committed)
+
+    def _turn_finished(self, committed: bool = True) -> None:
+        if self.segmenter.state == "idle":
+            self._set_state("idle")
+        if committed and self.on_turn_done is not None:
+            self.on_turn_done()
+        if not self._stop.is_set():
+            asyncio.create_task(self._prefill_context())
+
+    def _internal_error(self, exc: Exception) -> None:
+        """A bug: say so (and where) instead of losing it in a task nobody awaits."""
+        import traceback
+
+        traceback.print_exception(exc)
+        self.emit(ErrorEvent(f"the turn failed with an internal error: {exc!r}",
+                             "this is a bug in Earshot; the traceback is on stderr"))
 
     def _discard(self, reason: str, text: str, spec: Speculation) -> None:
         spec.cancel()
