@@ -321,7 +321,6 @@ class VoiceLoop:
 
     async def _typed_turn(self, text: str) -> None:
         try:
-            self._watch_speaking()
             await self.assistant.handle_text(text)
         except EarshotError:
             pass                          # recorded and emitted by the pipeline
@@ -469,11 +468,21 @@ class VoiceLoop:
             level = 10 * np.log10(np.mean([10 ** (l / 10) for l in self._levels]))
             self.emit(InputLevel(round(float(level), 1), max(self._levels), round(max(self._probs), 3)))
             self._levels, self._probs = [], []
-        self.segmenter.playback_active = self._speaking()
+        speaking = self._speaking()
+        self.segmenter.playback_active = speaking
+        self._show_speaking(speaking)
         for ev in self.segmenter.push(frame):
             self._on_segment(ev)
         if self.segmenter.state == "speech":
             self._maybe_partial()       # in a pause the final (speculative) ASR is already running
+
+    def _show_speaking(self, speaking: bool) -> None:
+        """"speaking" while the speaker plays (a reply, or the greeting outside any turn), then back
+        to "idle" once no turn is left running (the UI's state light)."""
+        if speaking and self._state in ("idle", "thinking"):
+            self._set_state("speaking")
+        elif not speaking and self._state == "speaking" and (self._turn is None or self._turn.done()):
+            self._set_state("idle")
 
     def _speaking(self) -> bool:
         return self.sink is not None and bool(getattr(self.sink, "busy", False))
@@ -687,7 +696,6 @@ class VoiceLoop:
             self.emit(Transcript(text, "en", result.duration_s, result.elapsed_ms))
             committed = True
             self.turns_committed += 1
-            self._watch_speaking()
             if self.options.listen.naive_baseline:
                 await self.assistant.spoken_turn(text, None, None, clock, whole_reply=True)
                 return
@@ -732,18 +740,3 @@ class VoiceLoop:
         self.emit(event)
         if self.segmenter.state == "idle":
             self._set_state("idle")
-
-    def _watch_speaking(self) -> None:
-        """Show "speaking" while the speaker plays, "idle" after (the UI's state light)."""
-        if self.sink is None or not getattr(self.sink, "live", False):
-            return
-
-        async def watch():
-            while self._turn is not None and not self._turn.done():
-                if self._speaking() and self._state != "speaking":
-                    self._set_state("speaking")
-                await asyncio.sleep(0.02)
-            if self.segmenter.state == "idle":
-                self._set_state("idle")
-
-        asyncio.create_task(watch())

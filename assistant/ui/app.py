@@ -475,7 +475,14 @@ class EarshotApp(App):
 
 def _device(config: EarshotConfig) -> str:
     """Where inference runs: GPU if llama.cpp offloads layers or ONNX Runtime has CUDA, else CPU."""
-    gpu = config.llm.gpu_layers != 0
+    gpu = False
+    try:
+        import llama_cpp
+
+        # gpu_layers is -1 ("all") by default; only a GPU build of llama.cpp offloads anything.
+        gpu = config.llm.gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:
+        pass
     try:
         import onnxruntime
 

@@ -16,7 +16,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from voice_signals import cough, door_slam, espeak16, hibari, locate, voiced_cough  # noqa: E402
+from voice_signals import (canned_outcome, canned_plan, cough, door_slam, espeak16, hibari, locate,  # noqa: E402
+                           require_pulse, voiced_cough)
 
 from tests.conftest import require_models, word_error_rate  # noqa: E402
 
@@ -29,12 +30,7 @@ LONG = ("Here is a longer answer, so that there is time to interrupt me. I can t
 
 @pytest.fixture
 def pulse():
-    from assistant.audio.pulse import pulseaudio_available
-
-    reason = pulseaudio_available()
-    if reason:
-        pytest.skip(f"PulseAudio cannot run here: {reason}")
-    require_models("whisper-tiny.en", "hibari-heart", TEST_LLM)
+    require_pulse("whisper-tiny.en", "hibari-heart", TEST_LLM)
 
 
 def rig_for(config, session, **kw):
@@ -93,25 +89,21 @@ def test_a_spoken_request_gets_the_right_transcript_and_a_spoken_reply(pulse, co
 
 def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(pulse, config, session):
     from assistant.bench.voice_rig import speech_bounds
-    from assistant.events import Interrupted, PlaybackStarted, PlaybackStopped
-    from assistant.llm.planner import Attempt, PlanOutcome
-    from assistant.plan import parse_plan
-
     from assistant.bench.aec_bench import room_impulse_response
     from assistant.bench.voice_rig import EchoPath
+    from assistant.events import Interrupted, PlaybackStarted, PlaybackStopped
 
     stop = hibari("Stop, please.")
-    raw = '{"say":"%s","steps":[]}' % LONG
     # Open speakers: the reply comes back into the microphone while the user talks over it.
     echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
 
     async def scenario():
         async with rig_for(config, session, echo=echo) as rig:      # it greets first, as `listen` does
             rig.server.feeder.noise_dbfs = -65.0
-            plan = parse_plan(raw, rig.assistant.registry, session)
+            answer = canned_outcome(rig.assistant, LONG)
 
             async def outcome():
-                return PlanOutcome(plan, [Attempt(raw, None, 1.0, 0, 0, 0)])
+                return answer
 
             since = len(rig.events)
             turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
@@ -198,7 +190,7 @@ def test_the_first_syllable_is_not_clipped(pulse, config, session, said, voice):
 
     async def scenario():
         async with rig_for(config, session, speak=False) as rig:
-            canned_plan(rig)                            # segmentation and ASR are under test, not the planner
+            canned_plan(rig.loop)                       # segmentation and ASR are under test, not the planner
             rig.say(audio)
             await rig.wait_for(lambda e: isinstance(e, Transcript), 120)
             await rig.idle(quiet_s=0.5)
@@ -251,20 +243,6 @@ def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
 
 async def _no_turn(*args, **kwargs):
     return None
-
-
-def canned_plan(rig, say: str = "Okay.") -> None:
-    """The loop's planner answers at once with a spoken answer (the rest of the turn runs as usual)."""
-    from assistant.llm.planner import Attempt, PlanOutcome
-    from assistant.plan import parse_plan
-
-    raw = '{"say":"%s","steps":[]}' % say
-
-    async def plan(text, cancel, on_sentence):
-        return PlanOutcome(parse_plan(raw, rig.assistant.registry, rig.assistant.session),
-                           [Attempt(raw, None, 1.0, 0, 0, 0)])
-
-    rig.loop.plan = plan
 
 
 @pytest.mark.parametrize("name", ["cough", "voiced_cough", "door_slam"])

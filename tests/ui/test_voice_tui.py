@@ -16,12 +16,12 @@ import pytest
 from assistant.ui.app import EarshotApp
 from assistant.ui.widgets.conversation import AssistantReply, UserTurn
 from assistant.ui.widgets.listening import ListeningStatus
-from tests.conftest import require_models, word_error_rate
+from tests.conftest import word_error_rate
 
 from .conftest import TEST_LLM, wait_for
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
-from voice_signals import hibari  # noqa: E402
+from voice_signals import canned_plan, hibari, require_pulse  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -32,31 +32,15 @@ LONG = ("Here is a longer answer, so that there is time to interrupt me. I can t
 @pytest.fixture
 def pulse_server():
     from assistant.audio import io
-    from assistant.audio.pulse import VirtualAudioServer, pulseaudio_available
+    from assistant.audio.pulse import VirtualAudioServer
 
-    reason = pulseaudio_available()
-    if reason:
-        pytest.skip(f"PulseAudio cannot run here: {reason}")
-    require_models("whisper-tiny.en", "hibari-heart", TEST_LLM)
+    require_pulse("whisper-tiny.en", "hibari-heart", TEST_LLM)
     server = VirtualAudioServer()
     server.start()
     io.refresh_devices()
     yield server
     server.stop()
     io.refresh_devices()
-
-
-def canned(bridge, say: str) -> None:
-    from assistant.llm.planner import Attempt, PlanOutcome
-    from assistant.plan import parse_plan
-
-    raw = '{"say":"%s","steps":[]}' % say
-
-    async def plan(text, cancel, on_sentence):
-        return PlanOutcome(parse_plan(raw, bridge.assistant.registry, bridge.assistant.session),
-                           [Attempt(raw, None, 1.0, 0, 0, 0)])
-
-    bridge.loop.plan = plan
 
 
 async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(config, session, pulse_server):
@@ -91,7 +75,7 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         await wait_for(pilot, lambda: bridge.loop.mode == "always" and widget.status.mode == "always", 10)
 
         # A spoken request: a spoken turn in the conversation, answered aloud.
-        canned(bridge, "I work on your audio files.")
+        canned_plan(bridge.loop, "I work on your audio files.")
         since = len(seen)
         pulse_server.feeder.play(hibari("What can you do?"))
         try:
@@ -109,7 +93,7 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
 
         # Esc during a spoken answer: the same Interrupted as a barge-in; history keeps what was heard.
         await wait_for(pilot, lambda: widget.status.vad_state == "idle", 30)
-        canned(bridge, LONG)
+        canned_plan(bridge.loop, LONG)
         since = len(seen)
         pulse_server.feeder.play(hibari("Tell me more."))
         await wait_for(pilot, lambda: any(isinstance(e, PlaybackStarted) for e in seen[since:]), 120)
