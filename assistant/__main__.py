@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-speak", action="store_true", help="print replies without speaking them")
     parser.add_argument("--plain", action="store_true", help="a plain prompt loop instead of the terminal UI "
                         "(also used when stdout is not a terminal)")
+    parser.add_argument("--no-listen", action="store_true", help="the terminal UI without the microphone "
+                        "(typed requests only)")
     _session_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

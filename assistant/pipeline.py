@@ -94,8 +94,7 @@ class Assistant:
         try:
             plan, rejection = await self._plan(text, turn_id)
             if plan is None:
-                return self._finish(turn_id, "failed", f"I couldn't make a valid plan for that: {rejection}. "
-                                    "Nothing was run; please rephrase it (`earshot history` has the details).")
+                return self._finish(turn_id, "failed", _rejected_text(rejection))
             report = await self.executor.run(plan, self.session, turn_id, self.emit, self._cancel) \
                 if plan.steps else ExecutionReport()
             composed = compose(plan, report, self.registry)
@@ -116,8 +115,18 @@ class Assistant:
 
     async def _plan(self, text: str, turn_id: int):
         planner = await asyncio.to_thread(lambda: self.planner)
-        outcome = await asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+        outcome = await asyncio.to_thread(self._plan_cancellable, planner, text)
         return self._record_plan(outcome, turn_id)
+
+    def _plan_cancellable(self, planner, text: str):
+        """`Planner.plan` that stops within one token when the turn is interrupted (Esc, Ctrl+C,
+        barge-in set `_cancel`), instead of generating on in its thread after the turn has ended."""
+        from .llm.greedy import GenerationCancelled
+
+        try:
+            return planner.plan(text, self.session, self.config.paths.allowed_roots, cancel=self._cancel)
+        except GenerationCancelled as exc:
+            raise Cancelled("interrupted while planning") from exc
 
     def _record_plan(self, outcome, turn_id: int):
         for i, attempt in enumerate(outcome.attempts, 1):
@@ -212,20 +221,20 @@ class Assistant:
             if plan is None:
                 planner = await asyncio.to_thread(lambda: self.planner)
                 timing.plan_started_s = time.monotonic()
-                plan = asyncio.to_thread(planner.plan, text, self.session, self.config.paths.allowed_roots)
+                plan = asyncio.to_thread(self._plan_cancellable, planner, text)
             outcome = await plan
             timing.plan_done_s = timing.plan_done_s or time.monotonic()
             if timing.first_sentence_s is None:
                 timing.first_sentence_s = timing.plan_done_s
-            validated = self._record_plan(outcome, turn_id)
+            validated, rejection = self._record_plan(outcome, turn_id)
             if validated is None:
                 if speaking is not None:
                     speaking.cancel()
-                reply = self._finish(turn_id, "failed", "I couldn't turn that into a valid plan; please rephrase it "
-                                     "(the details are in `earshot history`).")
+                # The same reply as a typed turn (`ask`); spoken without the validation details.
+                reply = self._finish(turn_id, "failed", _rejected_text(rejection))
                 if voice is not None:
-                    await voice.speak(voice.feed_text("I couldn't turn that into a valid plan; please rephrase it."),
-                                      timing)
+                    await voice.speak(voice.feed_text("I couldn't make a valid plan for that. Nothing was run; "
+                                                      "please rephrase it."), timing)
                 return reply
             report = await self.executor.run(validated, self.session, turn_id, self.emit, self._cancel) \
                 if validated.steps else ExecutionReport()
@@ -234,11 +243,15 @@ class Assistant:
                                             report.failure.status == "cancelled" else "failed")
             reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts])
             if voice is not None:
+                streamed = False
                 if speaking is not None and not validated.steps:
                     heard = await speaking
-                else:
-                    if speaking is not None:
-                        speaking.cancel()
+                    # Nothing streamed (a repaired plan's answer is not streamed; a planner that does not
+                    # stream): the answer is spoken whole, like any reply.
+                    streamed = voice.played_any
+                elif speaking is not None:
+                    speaking.cancel()
+                if not streamed:
                     feed = voice.feed_whole(composed.spoken) if whole_reply else voice.feed_text(composed.spoken)
                     heard = await voice.speak(feed, timing)
                 if voice.interrupted:
@@ -265,6 +278,12 @@ class Assistant:
             self._player.stop()
         if self.voice is not None:
             self.voice.stop_now()
+
+
+def _rejected_text(rejection: str) -> str:
+    """The reply to a request whose plan did not validate (typed and spoken turns alike)."""
+    return (f"I couldn't make a valid plan for that: {rejection}. "
+            "Nothing was run; please rephrase it (`earshot history` has the details).")
 
 
 @dataclass
@@ -385,6 +404,11 @@ class ReplyVoice:
         self._log_spoken()
         return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
                         and start <= around_s + margin_s)
+
+    @property
+    def played_any(self) -> bool:
+        """Did the last `speak()` put anything on the speaker?"""
+        return bool(self._playing)
 
     def stop_now(self) -> str:
         """Cut playback (barge-in); returns what the user heard of this reply."""

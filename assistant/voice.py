@@ -45,9 +45,9 @@ from .audio.vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_d
 from .audio.wake import WakeMatcher
 from .config import VoiceOptions
 from .errors import EarshotError
-from .events import (Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled, SpeechDiscarded,
-                     SpeechEnded, SpeechPaused, SpeechStarted, Transcript, TurnTiming, Utterance, VoiceState,
-                     WakeDetected)
+from .events import (ErrorEvent, Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled,
+                     SpeechDiscarded, SpeechEnded, SpeechPaused, SpeechStarted, Transcript, TurnTiming, Utterance,
+                     VoiceState, WakeDetected)
 from .pipeline import Assistant, TurnClock
 
 MODES = ("always", "push_to_talk", "wake")
@@ -282,6 +282,7 @@ class VoiceLoop:
         self.turns_committed = 0
         self.frame_tap: Callable[[VadFrame], None] | None = None   # sees every frame (tests, meters)
         self.discarded: list[SpeechDiscarded] = []
+        self.on_turn_done: Callable[[], None] | None = None      # after every turn that began (UIs)
 
     # -- public API (CLI, TUI, bench) -----------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -299,6 +300,34 @@ class VoiceLoop:
 
     def stop(self) -> None:
         self._stop.set()
+
+    def interrupt(self) -> None:
+        """Esc or Ctrl+C in a UI: what a barge-in does — stop the voice now, cancel the running
+        turn (the pipeline records it as interrupted, keeps what was heard, emits `Interrupted`)."""
+        self.assistant.interrupt()
+        if self.sink is not None:
+            self.sink.stop()
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()
+
+    def run_text(self, text: str) -> None:
+        """A typed request (the TUI's prompt), run as a turn of this loop: one speaker, one model, and
+        speech over its reply interrupts it exactly as it interrupts a spoken turn."""
+        if self._turn is not None and not self._turn.done():
+            raise EarshotError("a turn is still running", "press Esc to interrupt it")
+        self._barged_in = False
+        self._set_state("thinking")
+        self._turn = asyncio.create_task(self._typed_turn(text))
+
+    async def _typed_turn(self, text: str) -> None:
+        try:
+            await self.assistant.handle_text(text)
+        except EarshotError:
+            pass                          # recorded and emitted by the pipeline
+        except Exception as exc:
+            self._internal_error(exc)
+        finally:
+            self._turn_finished()
 
     @property
     def state(self) -> str:
@@ -409,6 +438,8 @@ class VoiceLoop:
                 await asyncio.wait({self._turn})
         finally:
             self._stop.set()
+            if self._turn is not None and not self._turn.done():
+                self._turn.cancel()       # stopped mid-turn (quit): the turn ends as interrupted
             for spec in (self._spec, self._partial_spec):
                 if spec is not None:
                     spec.cancel()
@@ -437,11 +468,21 @@ class VoiceLoop:
             level = 10 * np.log10(np.mean([10 ** (l / 10) for l in self._levels]))
             self.emit(InputLevel(round(float(level), 1), max(self._levels), round(max(self._probs), 3)))
             self._levels, self._probs = [], []
-        self.segmenter.playback_active = self._speaking()
+        speaking = self._speaking()
+        self.segmenter.playback_active = speaking
+        self._show_speaking(speaking)
         for ev in self.segmenter.push(frame):
             self._on_segment(ev)
         if self.segmenter.state == "speech":
             self._maybe_partial()       # in a pause the final (speculative) ASR is already running
+
+    def _show_speaking(self, speaking: bool) -> None:
+        """"speaking" while the speaker plays (a reply, or the greeting outside any turn), then back
+        to "idle" once no turn is left running (the UI's state light)."""
+        if speaking and self._state in ("idle", "thinking"):
+            self._set_state("speaking")
+        elif not speaking and self._state == "speaking" and (self._turn is None or self._turn.done()):
+            self._set_state("idle")
 
     def _speaking(self) -> bool:
         return self.sink is not None and bool(getattr(self.sink, "busy", False))
@@ -611,6 +652,8 @@ class VoiceLoop:
             spec.start_asr()
         spec.clock.endpoint_s = time.monotonic()
         self._set_state("thinking")
+        if self._turn is not None and not self._turn.done():
+            self._turn.cancel()           # push-to-talk over a running turn: the new request supersedes it
         self._turn = asyncio.create_task(self._commit(spec, ev))
 
     async def _commit(self, spec: Speculation, ev: End) -> None:
@@ -653,7 +696,6 @@ class VoiceLoop:
             self.emit(Transcript(text, "en", result.duration_s, result.elapsed_ms))
             committed = True
             self.turns_committed += 1
-            self._watch_speaking()
             if self.options.listen.naive_baseline:
                 await self.assistant.spoken_turn(text, None, None, clock, whole_reply=True)
                 return
@@ -664,17 +706,32 @@ class VoiceLoop:
             spec.cancel()
             raise
         except EarshotError:
-            pass
+            pass                          # spoken_turn already emitted it (ErrorEvent) and recorded the turn
+        except Exception as exc:
+            self._internal_error(exc)
         finally:
             if committed:
                 self.emit(TurnTiming(clock.last_voiced_s, clock.paused_s, clock.endpoint_s, clock.asr_started_s,
                                      clock.asr_done_s, clock.plan_started_s, clock.first_sentence_s,
                                      clock.plan_done_s, clock.first_audio_ready_s, clock.first_audio_queued_s,
                                      clock.first_audio_heard_s, clock.speculative))
-            if self.segmenter.state == "idle":
-                self._set_state("idle")
-            if not self._stop.is_set():
-                asyncio.create_task(self._prefill_context())
+            self._turn_finished(committed)
+
+    def _turn_finished(self, committed: bool = True) -> None:
+        if self.segmenter.state == "idle":
+            self._set_state("idle")
+        if committed and self.on_turn_done is not None:
+            self.on_turn_done()
+        if not self._stop.is_set():
+            asyncio.create_task(self._prefill_context())
+
+    def _internal_error(self, exc: Exception) -> None:
+        """A bug: say so (and where) instead of losing it in a task nobody awaits."""
+        import traceback
+
+        traceback.print_exception(exc)
+        self.emit(ErrorEvent(f"the turn failed with an internal error: {exc!r}",
+                             "this is a bug in Earshot; the traceback is on stderr"))
 
     def _discard(self, reason: str, text: str, spec: Speculation) -> None:
         spec.cancel()
@@ -683,18 +740,3 @@ class VoiceLoop:
         self.emit(event)
         if self.segmenter.state == "idle":
             self._set_state("idle")
-
-    def _watch_speaking(self) -> None:
-        """Show "speaking" while the speaker plays, "idle" after (the UI's state light)."""
-        if self.sink is None or not getattr(self.sink, "live", False):
-            return
-
-        async def watch():
-            while self._turn is not None and not self._turn.done():
-                if self._speaking() and self._state != "speaking":
-                    self._set_state("speaking")
-                await asyncio.sleep(0.02)
-            if self.segmenter.state == "idle":
-                self._set_state("idle")
-
-        asyncio.create_task(watch())

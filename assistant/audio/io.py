@@ -37,7 +37,32 @@ def _sd():
     except OSError as exc:   # PortAudio library missing
         raise EarshotError(f"audio devices are unavailable: {exc}",
                            "install PortAudio (Debian: apt-get install libportaudio2), or use --no-speak / --input FILE") from exc
+    _quiet_alsa()
     return sd
+
+
+_alsa_handler = None
+
+
+def _quiet_alsa() -> None:
+    """Keep ALSA's own messages ("underrun occurred", written straight to stderr from the audio
+    thread) off the terminal: in the TUI they drew over the screen. Underruns are counted instead
+    (Speaker.underruns; `earshot bench latency` reports them)."""
+    global _alsa_handler
+    if _alsa_handler is not None:
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
+    except OSError:
+        _alsa_handler = False         # not ALSA (macOS, Windows): nothing to quiet
+        return
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                                    ctypes.c_char_p)
+    _alsa_handler = handler_type(lambda *args: None)    # kept referenced: ALSA calls it from its thread
+    lib.snd_lib_error_set_handler(_alsa_handler)
 
 
 def refresh_devices() -> None:

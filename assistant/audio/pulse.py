@@ -43,6 +43,20 @@ def pulseaudio_available() -> str | None:
     return None
 
 
+def _physical_world_priority(pid: int | None = None) -> None:
+    """Raise the calling thread to the priority PulseAudio gives its own threads (nice -11).
+
+    The feeder and the monitor recorder stand in for a microphone and a room, which never wait
+    for a busy CPU; at the test's own (lower) priority a loaded machine delayed them by tens of
+    ms, so the simulated echo path wandered — a harder echo than any room makes. The assistant's
+    threads keep their priority: they are what is under test. Without permission (not root, no
+    CAP_SYS_NICE) nothing changes."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid or threading.get_native_id(), -11)
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class _Scheduled:
     audio: np.ndarray
@@ -125,6 +139,7 @@ class MicFeeder(threading.Thread):
         return out
 
     def run(self) -> None:
+        _physical_world_priority()
         try:
             fd = os.open(self.fifo, os.O_WRONLY)
             try:
@@ -155,6 +170,7 @@ class MonitorRecorder(threading.Thread):
         self.proc = subprocess.Popen(
             ["parec", "--raw", "-d", source, "--format=s16le", f"--rate={MIC_RATE_HZ}", "--channels=1",
              "--latency-msec=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        _physical_world_priority(self.proc.pid)       # parec is the recording hardware
         self._buf = np.zeros(16_000 * 60, np.float32)   # grows by doubling; a bench run is minutes
         self._lock = threading.Lock()
         self.samples = 0
@@ -162,6 +178,7 @@ class MonitorRecorder(threading.Thread):
         self.listeners: list[Callable[[np.ndarray, int], None]] = []
 
     def run(self) -> None:
+        _physical_world_priority()
         assert self.proc.stdout is not None
         rest = b""
         while True:

@@ -115,7 +115,8 @@ def interactive(args) -> int:
     if not getattr(args, "plain", False) and sys.stdout.isatty() and sys.stdin.isatty():
         from ..ui.app import run_tui
 
-        return run_tui(config, session, llm_name=args.llm, speak=not args.no_speak and config.speech.speak_replies)
+        return run_tui(config, session, llm_name=args.llm, speak=not args.no_speak and config.speech.speak_replies,
+                       listen=not getattr(args, "no_listen", False))
     console = _stderr_console()
     assistant = _assistant(config, session, human_printer(console), not args.no_speak, args.llm)
     console.print(f"[bold]Earshot[/] — session {session.id}, workspace {session.workspace}")

@@ -22,8 +22,8 @@ from textual.widgets import Input
 
 from ..config import EarshotConfig
 from ..errors import Cancelled, EarshotError
-from ..events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, ReplySentence, ToolFinished,
-                      ToolProgress, ToolStarted, Transcript, TurnStarted)
+from ..events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, PlaybackStopped, Reply, ReplySentence,
+                      ToolFinished, ToolProgress, ToolStarted, Transcript, TurnStarted)
 from ..session import Artifact, Session, SessionStore
 from .messages import (LISTENING_MODES, MODE_LABELS, ArtifactChosen, ModelsStatus, PipelineEvent, TurnDone, VoiceLoop,
                        VoiceStatusChanged)
@@ -94,6 +94,10 @@ class EarshotApp(App):
                 "[b]F1[/b] lists keys and /commands.", "welcome"))
         self.refresh_artifacts()
         if self.voice_loop is not None:
+            bind = getattr(self.voice_loop, "bind", None)
+            if bind is not None:
+                # A loop that runs turns itself (ui/voice_bridge.py) shares the app's Assistant.
+                bind(self._ensure_assistant(), self._emit, self._voice_turn_done)
             self.voice_loop.start(lambda s: self.post_message(VoiceStatusChanged(s)),
                                   lambda text: self.call_from_thread(self.submit, text, "spoken"))
         if self.autoload:
@@ -205,8 +209,18 @@ class EarshotApp(App):
             self.listening.set_turn_state("thinking")
         self._ensure_assistant()
         self._turn_settled.clear()
+        if self._voice_runs_turns() and self.voice_loop.run_text(text):
+            return True               # on the voice loop: speech over the reply interrupts it too
         self._turn_worker = self._run_turn(text, source)
         return True
+
+    def _voice_runs_turns(self) -> bool:
+        return bool(getattr(self.voice_loop, "running", False))
+
+    def _voice_turn_done(self) -> None:
+        """From the voice thread: a turn it ran (spoken or typed) has ended and is recorded."""
+        self._turn_settled.set()
+        self.post_message(TurnDone())
 
     @work(thread=True, group="turn")
     def _run_turn(self, text: str, source: str) -> None:
@@ -251,6 +265,10 @@ class EarshotApp(App):
         if isinstance(event, Transcript):
             pass   # the TurnStarted that follows carries the same text, marked spoken
         elif isinstance(event, TurnStarted):
+            if not self.busy:         # a spoken turn the voice loop started by itself
+                self.busy = True
+                self._turn_settled.clear()
+                self._cards = {}
             conv.add(UserTurn(event.text, event.source))
             self._reply = AssistantReply()
             conv.add(self._reply)
@@ -278,6 +296,11 @@ class EarshotApp(App):
         elif isinstance(event, ReplySentence):
             self._current_reply().add_sentence(event.text)
             self.listening.set_turn_state("speaking")
+        elif isinstance(event, PlaybackStopped):
+            if self._reply is not None:
+                self._reply.finish()
+            if not self.busy:
+                self._reply = None    # speech outside a turn (the voice loop's greeting) is complete
         elif isinstance(event, Interrupted):
             self._current_reply().mark_interrupted()
             for card in self._cards.values():
@@ -304,6 +327,8 @@ class EarshotApp(App):
                 self.notify("nothing is running (Ctrl+Q quits)", timeout=3)
             return
         self.status.set_models("stopping…", loading=False)
+        if self._voice_runs_turns() and self.voice_loop.interrupt():
+            return                       # the same path as a barge-in: the turn task is cancelled
         if self.assistant is not None:
             self.assistant.interrupt()   # stops playback and any tool at its next progress point
         loop, task = self._turn_loop, self._turn_task
@@ -349,7 +374,10 @@ class EarshotApp(App):
 
     def on_voice_status_changed(self, message: VoiceStatusChanged) -> None:
         self.mode = message.status.mode
-        self.listening.set_status(message.status)
+        try:
+            self.listening.set_status(message.status)
+        except NoMatches:             # the app is closing while the voice thread still reports
+            pass
 
     def on_artifact_chosen(self, message: ArtifactChosen) -> None:
         self.prompt.insert_ref(message.ref)
@@ -447,7 +475,14 @@ class EarshotApp(App):
 
 def _device(config: EarshotConfig) -> str:
     """Where inference runs: GPU if llama.cpp offloads layers or ONNX Runtime has CUDA, else CPU."""
-    gpu = config.llm.gpu_layers != 0
+    gpu = False
+    try:
+        import llama_cpp
+
+        # gpu_layers is -1 ("all") by default; only a GPU build of llama.cpp offloads anything.
+        gpu = config.llm.gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:
+        pass
     try:
         import onnxruntime
 
@@ -458,7 +493,12 @@ def _device(config: EarshotConfig) -> str:
 
 
 def run_tui(config: EarshotConfig, session: Session, *, llm_name: str | None = None, speak: bool = True,
-            voice_loop: VoiceLoop | None = None) -> int:
-    """`earshot` on a terminal. `voice_loop` is where the voice loop (assistant/audio/) plugs in."""
+            voice_loop: VoiceLoop | None = None, listen: bool = True) -> int:
+    """`earshot` on a terminal: listening on the microphone (ui/voice_bridge.py) unless `listen` is
+    False; without a microphone the listening line says so and typing works as ever."""
+    if voice_loop is None and listen:
+        from .voice_bridge import TuiVoice
+
+        voice_loop = TuiVoice(config, speak=speak)
     EarshotApp(config, session, llm_name=llm_name, speak=speak, voice_loop=voice_loop).run()
     return 0

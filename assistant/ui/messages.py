@@ -2,8 +2,8 @@
 
 Pipeline events arrive on a worker thread through `Assistant.emit`; `post_message` is thread-safe,
 so each event is wrapped in `PipelineEvent` and handled on the UI thread, never drawn from the
-worker. The voice loop (assistant/audio/, a separate branch) reports through `VoiceStatus`: a
-frozen snapshot the listening widget draws, whatever produces it.
+worker. The voice loop (assistant/voice.py, through ui/voice_bridge.py) reports through
+`VoiceStatus`: a frozen snapshot the listening widget draws, whatever produces it.
 """
 from __future__ import annotations
 
@@ -34,8 +34,13 @@ class VoiceStatus:
 
 class VoiceLoop(Protocol):
     """What the TUI needs from a voice loop. `start` gets two callbacks, both safe to call from any
-    thread: `status` with a fresh VoiceStatus (level ~20×/s, state changes), `utterance` with the
-    final transcript text of a spoken request (the TUI runs it as a spoken turn)."""
+    thread: `status` with a fresh VoiceStatus (level ~10×/s, state changes), `utterance` with the
+    final transcript text of a spoken request (the TUI then runs it as a spoken turn).
+
+    The real loop (ui/voice_bridge.py, `TuiVoice`) runs turns itself — speculation and streamed
+    replies need it — and has more: `bind(assistant, emit, turn_done)` before `start`, then
+    `running`, `run_text(text)` (typed turns on the same loop) and `interrupt()` (Esc, the same path
+    as a barge-in). The app uses them when present."""
 
     def start(self, status: Callable[[VoiceStatus], None], utterance: Callable[[str], None]) -> None: ...
 

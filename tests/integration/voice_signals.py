@@ -106,3 +106,34 @@ def locate(needle: np.ndarray, haystack: np.ndarray) -> int:
 
     c = correlate(haystack.astype(np.float64), needle.astype(np.float64), mode="valid", method="fft")
     return int(np.argmax(c))
+
+
+# -- shared by the voice tests that run on a private PulseAudio server --------------------------------
+def require_pulse(*models: str) -> None:
+    """Skip when no private PulseAudio can run here; fail (with the fix) when a model is missing."""
+    import pytest
+
+    from assistant.audio.pulse import pulseaudio_available
+    from tests.conftest import require_models
+
+    reason = pulseaudio_available()
+    if reason:
+        pytest.skip(f"PulseAudio cannot run here: {reason}")
+    require_models(*models)
+
+
+def canned_outcome(assistant, say: str):
+    """A validated plan that only says `say`, as the planner would return it (no model involved)."""
+    from assistant.llm.planner import Attempt, PlanOutcome
+    from assistant.plan import parse_plan
+
+    raw = '{"say":"%s","steps":[]}' % say
+    return PlanOutcome(parse_plan(raw, assistant.registry, assistant.session), [Attempt(raw, None, 1.0, 0, 0, 0)])
+
+
+def canned_plan(loop, say: str = "Okay.") -> None:
+    """The voice loop's planner answers at once with a spoken answer; the rest of the turn runs as usual."""
+    async def plan(text, cancel, on_sentence):
+        return canned_outcome(loop.assistant, say)
+
+    loop.plan = plan

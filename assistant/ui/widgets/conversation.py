@@ -48,6 +48,8 @@ class AssistantReply(Static):
             parts.append(f"[dim]{escape(self.plan_line)}[/]")
         if self.text:
             parts.append(escape(self.text))
+        elif self.spoken:             # a streamed spoken answer, or the greeting: no Reply text (yet)
+            parts.append(escape(" ".join(self.spoken)))
         elif self.state == "thinking":
             parts.append("[dim]thinking…[/]")
         if self.spoken and self.state == "speaking":
