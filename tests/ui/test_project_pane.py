@@ -23,10 +23,7 @@ from assistant.ui.widgets.project import ProjectPane, ProjectView, project_lines
 from tests.project_ops import fake_source
 
 from .conftest import tone, wait_for
-from .test_snapshots import frozen_clock, settle
-
-SIZES = [(80, 24), (120, 40)]
-
+from .test_snapshots import make_app, settle
 
 def song(session) -> Project:
     """Three tracks at 100 BPM over 8 bars: a looped drum clip, a pad from bar 3, a muted vocal."""
@@ -181,10 +178,6 @@ async def test_the_pane_follows_the_turns_and_the_playhead_the_mix(config, sessi
 
 
 # -- snapshots --------------------------------------------------------------------------------------
-def _snapshot_app(config, session) -> EarshotApp:
-    return EarshotApp(config, session, llm_name="smollm2-135m", speak=False, autoload=False, clock=frozen_clock)
-
-
 async def _relaxed_turn(pilot, session) -> None:
     """A finished "more relaxed" turn over the song, the playhead at 0:05.5 of a playing mix."""
     app = pilot.app
@@ -207,17 +200,12 @@ async def _relaxed_turn(pilot, session) -> None:
     await settle(pilot)
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_project_pane_snapshot(snap_compare, config, snapshot_session, size):
+@pytest.mark.parametrize("size, theme", [((80, 24), None), ((120, 40), None), ((80, 24), "textual-light")],
+                         ids=["80x24", "120x40", "light-80x24"])
+def test_project_pane_snapshot(snap_compare, config, snapshot_session, size, theme):
     async def run_before(pilot):
+        if theme:
+            pilot.app.theme = theme
         await _relaxed_turn(pilot, snapshot_session)
 
-    assert snap_compare(_snapshot_app(config, snapshot_session), terminal_size=size, run_before=run_before)
-
-
-def test_project_pane_snapshot_light_theme(snap_compare, config, snapshot_session):
-    async def run_before(pilot):
-        pilot.app.theme = "textual-light"
-        await _relaxed_turn(pilot, snapshot_session)
-
-    assert snap_compare(_snapshot_app(config, snapshot_session), terminal_size=(80, 24), run_before=run_before)
+    assert snap_compare(make_app(config, snapshot_session), terminal_size=size, run_before=run_before)

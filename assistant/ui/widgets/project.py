@@ -77,7 +77,7 @@ def _value(name: str, v: float) -> str:
         return f"{v:g} bit"
     if name == "semitones":
         return f"{v:+g} st"
-    return f"{name.split('_')[-1] if name == 'room_size' else name} {v:g}"
+    return f"{'size' if name == 'room_size' else name} {v:g}"
 
 
 def effect_brief(fx: dict) -> str:
@@ -214,8 +214,7 @@ def project_lines(state: dict | None, width: int, playhead_s: float | None = Non
     with its gain, pan and effect chain; then the master bus."""
     width = max(40, width)
     if state is None:
-        return [Line().add(_fit(EMPTY, width), "dim")] if width >= len(EMPTY) else \
-            [Line().add(chunk, "dim") for chunk in _wrap(EMPTY, width)]
+        return [Line().add(chunk, "dim") for chunk in _wrap(EMPTY, width)]
     name_w = 20 if width >= 100 else 14
     scale = timeline_scale(state, width - name_w - 1)
     tracks = tracks_in_order(state)
