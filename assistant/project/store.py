@@ -320,3 +320,25 @@ def _numbers(rows) -> str:
 
 def open_project(session: Session) -> Project:
     return Project(session)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The project as a reader sees it: its head and its latest changes (newest last)."""
+    seq: int
+    state: dict
+    recent: tuple[str, ...]
+
+
+def peek(session: Session, recent: int = 3) -> Snapshot | None:
+    """Read the project without writing anything (no table is created): for a UI that reads the
+    database through its own connection while the pipeline writes. None until there is a project."""
+    db = session.db
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='project_heads'").fetchone() is None:
+        return None
+    head = db.execute("SELECT seq, state FROM project_heads WHERE session_id=?", (session.id,)).fetchone()
+    if head is None:
+        return None
+    rows = db.execute("SELECT seq, label FROM project_ops WHERE session_id=? AND kind!='init' ORDER BY seq DESC "
+                      "LIMIT ?", (session.id, int(recent))).fetchall()
+    return Snapshot(head[0], json.loads(head[1]), tuple(f"#{r[0]} {r[1]}" for r in reversed(rows)))

@@ -31,6 +31,7 @@ from .screens.main import MainScreen
 from .widgets.artifacts import ArtifactsPane
 from .widgets.conversation import AssistantReply, Conversation, Notice, ToolCard, UserTurn
 from .widgets.listening import ListeningStatus
+from .widgets.project import ProjectPane
 from .widgets.prompt import SLASH_COMMANDS, PromptInput, workspace_files
 from .widgets.status import StatusLine
 
@@ -45,6 +46,7 @@ class EarshotApp(App):
         Binding("f2", "cycle_mode", "Mode"),
         Binding("f3", "focus_files", "Files"),
         Binding("f4", "talk", "Talk"),
+        Binding("f5", "toggle_project", "Project"),   # shown once the session has a project
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -75,6 +77,8 @@ class EarshotApp(App):
         self._player = None
         self._playing: Artifact | None = None
         self._device = "CPU"
+        self._project_seq: int | None = None          # the project change the pane shows (None: no project)
+        self._project_hidden = False                  # the user hid the pane with F5
 
     # -- start-up ---------------------------------------------------------------------------
     def get_default_screen(self) -> MainScreen:
@@ -93,6 +97,7 @@ class EarshotApp(App):
                 "@a2[/b], and press Enter. Files in the workspace complete after [b]@[/b] (Tab); "
                 "[b]F1[/b] lists keys and /commands.", "welcome"))
         self.refresh_artifacts()
+        self.refresh_project()
         if self.voice_loop is not None:
             bind = getattr(self.voice_loop, "bind", None)
             if bind is not None:
@@ -184,6 +189,46 @@ class EarshotApp(App):
     def refresh_artifacts(self, select_last: bool = False) -> None:
         self.artifacts_pane.set_artifacts(self.ui_session.artifacts(), select_last=select_last)
 
+    # -- the studio project pane ------------------------------------------------------------
+    @property
+    def project_pane(self) -> ProjectPane:
+        return self.main.query_one(ProjectPane)
+
+    def refresh_project(self) -> None:
+        """Redraw the project pane from the store; it opens by itself when a project first appears."""
+        from ..project.store import peek
+
+        snap = peek(self.ui_session)
+        seq = snap.seq if snap else None
+        if seq is not None and self._project_seq is None and not self._project_hidden:
+            self.project_pane.add_class("-shown")
+        if seq != self._project_seq:
+            self._project_seq = seq
+            self.project_pane.show_snapshot(snap)
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        if action == "toggle_project":
+            return self._project_seq is not None    # no project: nothing to show, the key stays out of the footer
+        return True
+
+    def action_toggle_project(self) -> None:
+        pane = self.project_pane
+        pane.toggle_class("-shown")
+        self._project_hidden = not pane.has_class("-shown")
+
+    def play_project_mix(self) -> None:
+        """Play (or stop) the newest mixdown of the project; the pane's playhead follows it."""
+        mixes = [a for a in self.ui_session.artifacts()
+                 if a.tool == "render_project" and a.duration_s is not None and "track" not in a.meta]
+        if not mixes:
+            self.notify('no mix of the project yet: say "render the song"', severity="warning", timeout=4)
+            return
+        mix = mixes[-1]
+        if self._playing is None and mix.meta.get("project_seq") != self._project_seq:
+            self.notify(f"@{mix.id} was rendered before the latest changes", timeout=4)
+        self.toggle_play(mix)
+
     # -- input ------------------------------------------------------------------------------
     @on(Input.Submitted, "#prompt")
     def _on_prompt(self, event: Input.Submitted) -> None:
@@ -254,6 +299,7 @@ class EarshotApp(App):
             self._reply.finish()
         self.status.set_models(self._models_line(), loading=False)
         self.refresh_artifacts()
+        self.refresh_project()
 
     # -- pipeline events --------------------------------------------------------------------
     def on_pipeline_event(self, message: PipelineEvent) -> None:
@@ -291,6 +337,7 @@ class EarshotApp(App):
                 card.finish(event)
             if event.artifacts:
                 self.refresh_artifacts(select_last=True)
+            self.refresh_project()
         elif isinstance(event, Reply):
             self._current_reply().set_text(event.text)
         elif isinstance(event, ReplySentence):
@@ -395,6 +442,8 @@ class EarshotApp(App):
         self._player = Player(self.config.speech.output_device)
         self._playing = artifact
         self.notify(f"playing @{artifact.id} {artifact.name} (p or Esc stops)", timeout=3)
+        if artifact.tool == "render_project":   # a render starts at the project's time 0
+            self.project_pane.start_playhead(artifact.duration_s)
         self._play(artifact)
 
     @work(thread=True, exclusive=True, group="play")
@@ -413,6 +462,7 @@ class EarshotApp(App):
 
     def _play_done(self, error: str | None) -> None:
         self._playing = None
+        self.project_pane.stop_playhead()
         if error:
             self.conversation.add(Notice(f"⚠ {escape(error)}", "error"))
             self.notify(error, severity="error", timeout=8)

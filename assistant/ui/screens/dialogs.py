@@ -26,6 +26,7 @@ workspace; nothing leaves this machine.
 | F2 | switch listening mode (always / push-to-talk / wake phrase) |
 | F3 | go to the file list |
 | F4 | push-to-talk: start / end speaking (in push-to-talk mode) |
+| F5 | show / hide the studio project: tracks, clips on the timeline, effect chains (**p** there plays the latest mix, with a playhead) |
 | Ctrl+Q | quit (the session is kept; `earshot` resumes it) |
 
 In the file list: **p** play/stop, **i** put `@id` into the request, **o** show and copy

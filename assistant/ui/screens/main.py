@@ -1,4 +1,5 @@
-"""The main screen: conversation on the left, files on the right, listening status and input below."""
+"""The main screen: conversation on the left, files on the right, the studio project (F5) under them,
+listening status and input below."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -9,6 +10,7 @@ from textual.widgets import Footer, Header
 from ..widgets.artifacts import ArtifactsPane
 from ..widgets.conversation import Conversation
 from ..widgets.listening import ListeningStatus
+from ..widgets.project import ProjectPane
 from ..widgets.prompt import PromptInput
 from ..widgets.status import StatusLine
 
@@ -24,6 +26,7 @@ class MainScreen(Screen):
         with Horizontal(id="body"):
             yield Conversation(id="conversation")
             yield ArtifactsPane(id="artifacts")
+        yield ProjectPane(lambda: self.app.clock(), id="project")
         yield ListeningStatus(id="listening")
         yield PromptInput(self._candidates, id="prompt",
                           placeholder="Ask: “describe memo.wav” · @ for files · /help")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +28,20 @@ SCHEMAS = Path("/work/shared/schemas/dawproject")
 PACKAGED = Path(dawproject.__file__).parent / "schemas"
 
 
-def _validate(data: bytes) -> None:
-    """Against the schema files as published (the shared copy when present, else the packaged one)."""
+@lru_cache(maxsize=2)
+def _schema(name: str):
+    """The schema files as published (the shared copy when present, else the packaged one), compiled
+    once per run: compiling Project.xsd takes about a second."""
     import xmlschema
 
     root = SCHEMAS if SCHEMAS.exists() else PACKAGED
+    return xmlschema.XMLSchema(str(root / name))
+
+
+def _validate(data: bytes) -> None:
     z = zipfile.ZipFile(io.BytesIO(data))
-    xmlschema.XMLSchema(str(root / "Project.xsd")).validate(z.read("project.xml").decode())
-    xmlschema.XMLSchema(str(root / "MetaData.xsd")).validate(z.read("metadata.xml").decode())
+    _schema("Project.xsd").validate(z.read("project.xml").decode())
+    _schema("MetaData.xsd").validate(z.read("metadata.xml").decode())
 
 
 def _store(workspace: Path):
