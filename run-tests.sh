@@ -21,4 +21,5 @@ else
   echo "==> unshare -n is not permitted here; the socket guard in tests/conftest.py still blocks the network"
 fi
 # pytest exits 5 when no test ran: that is a failure here too (set -e propagates it).
-"${runner[@]}" .venv/bin/python -m pytest tests "$@"
+# --durations: the slowest tests in the log, to keep the suite inside CI's time.
+"${runner[@]}" .venv/bin/python -m pytest tests --durations=40 "$@"
