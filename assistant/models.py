@@ -121,13 +121,21 @@ class ModelStore:
         target = self.folder(entry.name) / f.path
         return target.with_name(target.name + ".verified")
 
-    def _quick_status(self, entry: ModelEntry, f: ModelFile) -> FileStatus:
+    def _size_status(self, entry: ModelEntry, f: ModelFile) -> tuple[Path, FileStatus | None]:
+        """The file's path, and its status when missing or of the wrong size (None: worth hashing)."""
         target = self.folder(entry.name) / f.path
         if not target.is_file():
-            return FileStatus(entry.name, target, "missing")
+            return target, FileStatus(entry.name, target, "missing")
+        size = target.stat().st_size
+        if size != f.bytes:
+            return target, FileStatus(entry.name, target, "corrupt", f"{size} bytes, expected {f.bytes}")
+        return target, None
+
+    def _quick_status(self, entry: ModelEntry, f: ModelFile) -> FileStatus:
+        target, bad = self._size_status(entry, f)
+        if bad is not None:
+            return bad
         st = target.stat()
-        if st.st_size != f.bytes:
-            return FileStatus(entry.name, target, "corrupt", f"{st.st_size} bytes, expected {f.bytes}")
         try:
             stamp = json.loads(self._stamp_path(entry, f).read_text())
         except (OSError, ValueError):
@@ -137,12 +145,9 @@ class ModelStore:
         return FileStatus(entry.name, target, "unverified")
 
     def _full_status(self, entry: ModelEntry, f: ModelFile, progress=None) -> FileStatus:
-        target = self.folder(entry.name) / f.path
-        if not target.is_file():
-            return FileStatus(entry.name, target, "missing")
-        st = target.stat()
-        if st.st_size != f.bytes:
-            return FileStatus(entry.name, target, "corrupt", f"{st.st_size} bytes, expected {f.bytes}")
+        target, bad = self._size_status(entry, f)
+        if bad is not None:
+            return bad
         digest = sha256_of(target, progress)
         if digest != f.sha256:
             return FileStatus(entry.name, target, "corrupt", f"sha256 {digest[:12]}…, expected {f.sha256[:12]}…")

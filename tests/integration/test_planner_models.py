@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 
 from assistant.audio_models.registry import default_registry
-from assistant.bench.plan_bench import load_labelled, prepare_session, run_plan_bench
+from assistant.bench.plan_bench import load_labelled, prepare_session, print_result, run_plan_bench
 from assistant.llm.planner import load_planner
 from assistant.llm.schema import strip_extensions
 from tests.conftest import require_models
@@ -62,9 +62,9 @@ def test_smollm2_output_is_schema_valid_for_50_varied_requests(smol):
 def test_default_model_routes_at_least_90_percent_of_the_labelled_set(config, capsys):
     require_models("qwen2.5-coder-1.5b")
     result = run_plan_bench(config, progress=False, measure_cold=False)
-    with capsys.disabled():     # the figure is worth seeing in CI's log, pass or fail
-        print(f"\n  [routing] {result['correct']}/{result['requests']} = {result['accuracy']:.1%}; "
-              + "; ".join(f"{f['request']!r}: {f['why']}" for f in result["failures"]))
+    with capsys.disabled():     # the figures are worth seeing in CI's log, pass or fail (as `earshot bench plan`)
+        print()
+        print_result(result)
     assert result["requests"] >= 40
     assert result["schema_valid_first_attempt"] == result["requests"]
     for category in ("single", "chain", "reference", "chat"):
