@@ -83,12 +83,26 @@ def score(item: dict, plan) -> tuple[bool, str]:
         return False, "chat without a reply"
     for key, allowed in item.get("expect", {}).items():
         step, arg = key.split(".", 1)
-        value = plan.steps[int(step) - 1].args.get(arg)
+        planned = plan.steps[int(step) - 1]
+        # An argument the plan leaves out takes the tool's default ("in the heart voice" is the default voice).
+        value = planned.args[arg] if arg in planned.args else _default(planned.tool, arg)
         ok = any(value == a or (isinstance(a, (int, float)) and isinstance(value, (int, float))
                                 and abs(value - a) < 1e-6) for a in allowed)
         if not ok:
             return False, f"{key}={value!r}, expected one of {allowed}"
     return True, ""
+
+
+def _default(tool: str, arg: str):
+    import dataclasses
+
+    from ..audio_models.registry import default_registry
+
+    registry = default_registry()
+    for f in dataclasses.fields(registry.get(tool).args_type) if tool in registry else ():
+        if f.name == arg and f.default is not dataclasses.MISSING:
+            return f.default
+    return None
 
 
 def run_plan_bench(config: EarshotConfig, llm: str | None = None, labelled: Path | None = None,

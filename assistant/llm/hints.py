@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+_EFFECT_WORDS = (r"reverb|echo|delay|compressor|limiter|eq|equali[sz]er|filter|low-?pass|high-?pass|chorus|"
+                 r"distortion|saturation")
+
 # (pattern, tools). Patterns are case-insensitive regular expressions matched on word boundaries.
 VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # speech
@@ -27,7 +30,8 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
      r"read\b.{0,60}\b(aloud|out loud|out)|"
      r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"
-     r"in the \w+ voice", ("speak|a saved recording, not your reply",)),
+     r"(in|with) (a|the|my) (\w+ )?voice", ("speak|a saved recording, not your reply",)),
+    (r"(my |the |a )?piper( voice)?", ("speak voice=piper",)),
     (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
     (r"deeper", ("convert_voice style=deeper",)),
     (r"higher voice|voice higher|higher pitched voice", ("convert_voice style=higher",)),
@@ -40,7 +44,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels", ("describe",)),
     (r"lufs", ("describe", "edit")),
     (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag",)),
-    (r"(at|to) (?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}")),
+    (r"((at|to) )?(?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}")),
     (r"bpm|tempo", ("tag", "describe", "project_tempo")),
     (r"caption|paragraph|description", ("caption",)),
     (r"silences?|silent parts?", ("detect find=silence",)),
@@ -49,14 +53,21 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"where (someone|somebody|people|he|she|they) (speaks?|talks?|is talking|is speaking)|someone (speaks|talks)",
      ("detect find=speech",)),
     (r"when (does|do|is|did)|where (does|do|is)|events?", ("detect",)),
-    (r"pitch|f0|what notes?|which notes?|in tune", ("pitch", "effects")),
+    (r"pitch(ed)? (it |\S+ )?(up|down)|pitch[- ]shift\w*|shift the pitch|semitones?", ("effects", "track_effect")),
+    (r"pitch|f0|what notes?|which notes?|in tune", ("pitch",)),
     (r"midi", ("to_midi", "render_project op=midi")),
     # changing files
-    (r"trim|shorten|first \d+ seconds|from \d+(\.\d+)? to \d+(\.\d+)? seconds", ("edit op=trim",)),
+    (r"trim|shorten|first \d+ seconds", ("edit op=trim",)),
+    (r"from (?P<a>\d+(?:\.\d+)?) ?(s|sec|secs|seconds)? to (?P<b>\d+(?:\.\d+)?) ?(s|sec|secs|seconds)",
+     ("edit op=trim start_s={a} end_s={b}", "inpaint start_s={a} end_s={b}", "extract")),
+    (r"between (?P<a>\d+(?:\.\d+)?) ?(s|sec|secs|seconds)? and (?P<b>\d+(?:\.\d+)?) ?(s|sec|secs|seconds)",
+     ("inpaint start_s={a} end_s={b}", "edit op=trim start_s={a} end_s={b}", "extract")),
+    (r"(?P<n>\d+(?:\.\d+)?) ?(seconds?|secs?) (of|long)",
+     ("generate_sound duration_s={n}", "image_to_audio duration_s={n}")),
     (r"louder|quieter|turn \S+ (up|down)|gain|\d+ ?db (louder|quieter|up|down)", ("edit op=gain", "track op=gain")),
     (r"normali[sz]e", ("edit op=normalize",)),
     (r"fade[sd]?( in| out)?", ("edit op=fade",)),
-    (r"resample|\d+ ?khz", ("edit op=resample",)),
+    (r"resample|(?P<n>\d+(?:\.\d+)?) ?khz", ("edit op=resample", "={n}000 Hz")),
     (r"convert\b.{0,30}\b(to|into) (wav|flac|mp3|ogg)|(as|to|into) (an? )?(wav|flac|mp3|ogg)( file)?",
      ("edit op=convert",)),
     (r"join|concatenate|append|one after (the )?other|back to back", ("edit op=concatenate",)),
@@ -98,11 +109,13 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"solo", ("track op=solo",)),
     (r"pan(ned)?", ("track op=pan",)),
     (r"rename", ("track op=rename",)),
-    (r"(remove|delete) the \S+( \S+)? track|(remove|delete) track \d+", ("track op=remove",)),
+    (rf"(remove|take off|delete|bypass) the ({_EFFECT_WORDS})\b", ("track_effect op=remove", "effects")),
+    (rf"(remove|delete) the (?!(?:{_EFFECT_WORDS})\b)\S+( \S+)? track|(remove|delete) track \d+", ("track op=remove",)),
     (r"(add|create|make) (a )?new (audio |midi )?track|new (audio|midi) track", ("track op=add",)),
     (r"track\b.{0,30}\b(up|down|louder|quieter)|volume", ("track op=gain",)),
     (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|duplicate|split\b.{0,30}\bat|"
      r"loop the", ("clip",)),
+    (r"loop (the|it|this)\b.{0,30}\bfor|loop (the|it|this)", ("clip op=loop",)),
     (r"master|bus", ("track_effect",)),
     (r"relax\w*|calm\w*|chill\w*|mellow|laid-back", ("vibe descriptor=relaxed",)),
     (r"energetic|more energy|livelier", ("vibe descriptor=energetic",)),
@@ -123,7 +136,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"(?P<n>\d+)[- ]bars?( long)?", ("compose bars={n}", "clip unit=bars")),
     (r"undo|redo|take back|revert", ("project_undo",)),
     (r"what'?s in the project|(list|show)( me)? the (tracks|clips|project)|clips in|tracks and",
-     ("describe_project",)),
+     ("describe_project|a step that reads the project; not a say answer",)),
     (r"dawproject|bitwig|cubase|studio one|reaper", ("render_project op=dawproject",)),
     (r"render|bounce|mixdown|mix down|export", ("render_project",)),
     (r"open|import|load", ("open_project",)),
@@ -159,12 +172,17 @@ class Hint:
 
     def render(self) -> str:
         def one(entry: str) -> str:
+            if entry.startswith("="):          # a value, not a tool: "2 khz → 2000 Hz"
+                return entry[1:]
             entry, _, note = entry.partition("|")
-            tool, _, arg = entry.partition(" ")
-            if arg:
-                key, _, value = arg.partition("=")
-                literal = value in ("true", "false") or value.lstrip("-").replace(".", "", 1).isdigit()
-                tool = f"{tool}({key}={value})" if literal else f'{tool}({key}="{value}")'
+            tool, *args = entry.split(" ")
+            if args:
+                shown = []
+                for arg in args:
+                    key, _, value = arg.partition("=")
+                    literal = value in ("true", "false") or value.lstrip("-").replace(".", "", 1).isdigit()
+                    shown.append(f"{key}={value}" if literal else f'{key}="{value}"')
+                tool = f"{tool}({', '.join(shown)})"
             return f"{tool} ({note})" if note else tool
         return f"{self.words.lower()} → {' or '.join(one(t) for t in self.tools)}"
 
@@ -174,12 +192,12 @@ def find_hints(request: str, registered: set[str] | None = None, limit: int = 6)
     Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
     spans: list[tuple[int, int, Hint]] = []
     for pattern, tools in _COMPILED:
-        tools = tuple(t for t in tools if registered is None or _tool(t) in registered)
-        if not tools:
+        tools = tuple(t for t in tools if registered is None or t.startswith("=") or _tool(t) in registered)
+        if all(t.startswith("=") for t in tools):
             continue
         for m in pattern.finditer(request):     # every match: "trim … and convert it to mp3" is two edits
-            number = next((v for v in m.groupdict().values() if v), None)
-            spans.append((m.start(), m.end(), Hint(m.group(0), tuple(t.replace("{n}", number or "N") for t in tools))))
+            filled = tuple(f for f in (_fill(t, m.groupdict()) for t in tools) if f)
+            spans.append((m.start(), m.end(), Hint(m.group(0), filled)))
     spans.sort(key=lambda x: (x[0], -(x[1] - x[0])))
     kept: list[tuple[int, int, Hint]] = []
     for start, end, hint in sorted(spans, key=lambda x: -(x[1] - x[0])):
@@ -209,14 +227,76 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
         # project", "render the song and tell me how loud it is".
         hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints
                  if not all(_tool(t) in FILE_TRANSFORMS for t in h.tools)]
+    hints = _agree(hints)
     if not hints:
         return None
     parts = [h.render() for h in hints]
+    steps = _steps_note(request, hints)
+    if steps:
+        parts.append(steps)
     if len(hints) >= 2 and _LATER_IT.search(request):
         parts.append('"it" after the first step is "$1", the output of step 1')
     if files:   # a named file, not a project track: effects rather than track_effect, and so on
         parts.append(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'}")
     return "Hints: " + "; ".join(parts)
+
+
+def _fill(entry: str, groups: dict) -> str | None:
+    """Numbers from the request into the entry: "{n}", "{a}", "{b}"; "{n}000" is kHz in Hz. A value
+    note whose number the request did not give is dropped (None)."""
+    if entry.startswith("=") and any(f"{{{k}}}" in entry and not v for k, v in groups.items()):
+        return None
+    for name, value in groups.items():
+        if f"{{{name}}}000" in entry and value:
+            entry = entry.replace(f"{{{name}}}000", f"{float(value) * 1000:g}")
+        entry = entry.replace(f"{{{name}}}", value or "N")
+    return entry
+
+
+def _agree(hints: list[Hint]) -> list[Hint]:
+    """A word with several readings takes the one another word of the request names alone: "bpm"
+    (tag or describe) beside "key" (tag) is tag; a time range beside "dropout" is inpaint's range;
+    "2 kHz" beside "low-pass" is a cutoff, not a sample rate."""
+    single = [(i, _tool(h.tools[0])) for i, h in enumerate(hints)
+              if len(h.tools) == 1 and not h.tools[0].startswith("=")]
+    alone = {tool for _, tool in single}
+    out = []
+    for i, h in enumerate(hints):
+        if len(h.tools) > 1:
+            value_only = "edit op=resample" in h.tools and alone & {"effects", "track_effect"}
+            h = Hint(h.words, tuple(t for t in h.tools if t.startswith("=") == bool(value_only)) or h.tools)
+            h = _prefer(h, lambda t: t in alone)
+            named = {_tool(t) for t in h.tools}
+            near = [(abs(j - i), j > i, tool) for j, tool in single if tool in named]
+            if len(named) > 1 and near:                 # still two readings: the nearest word's
+                nearest = min(near)[2]
+                h = _prefer(h, lambda t: t == nearest)
+        out.append(h)
+    if "translate_speech" in alone:      # "what does the Spanish say in English" is one translation,
+        out = [h for h in out if {_tool(t) for t in h.tools} not in ({"transcribe"}, {"speak"})]   # spoken too
+    if alone & {"compose", "generate_sound", "sing"}:   # "a calm piano loop": words about the new piece
+        out = [h for h in out if {_tool(t) for t in h.tools} != {"vibe"}]
+    return [h for h in out if not (len(h.tools) > 1 and all(t.startswith("=") for t in h.tools))]
+
+
+def _steps_note(request: str, hints: list[Hint]) -> str | None:
+    """How many steps the words add up to: "2 steps: transcribe, then speak" (two edits with
+    different ops are two steps too), or "one effects step" when several words all name one step
+    (a chain of effects, layers of one sound, a tempo and a key)."""
+    steps: dict[str, list[str]] = {}        # tool → its ops, in order of appearance
+    for h in hints:
+        if h.tools[0].startswith("="):
+            continue
+        tool, *args = h.tools[0].split("|")[0].split(" ")
+        ops = steps.setdefault(tool, [])
+        ops += [a[3:] for a in args if a.startswith("op=") and a[3:] not in ops]
+    named = [name for tool, ops in steps.items()
+             for name in ([f"{tool}({op})" for op in ops] if len(ops) > 1 else [tool])]
+    if 2 <= len(named) <= 3 and re.search(r"\b(and|then|also)\b|,", request):
+        return f"{len(named)} steps: {', then '.join(named)}"
+    if len(named) == 1 and len(hints) >= 2:
+        return f"one {named[0]} step"
+    return None
 
 
 def _prefer(hint: Hint, keep) -> Hint:

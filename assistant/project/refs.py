@@ -26,7 +26,9 @@ PRONOUNS = {"it", "that", "this", "them", "one", "that one", "this one", "the la
 
 
 def _words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9#]+", " ", text.lower()).split()
+    # "track2" is "track 2" (ids like "t3" and "c7" stay whole: a word of 3+ letters, then digits).
+    text = re.sub(r"\b([a-z]{3,})(\d+)\b", r"\1 \2", text.lower())
+    return re.sub(r"[^a-z0-9#]+", " ", text).split()
 
 
 def _stem(word: str) -> str:

@@ -1,4 +1,6 @@
 """Tool words of a request become a hint line for the planner; conversation gets none."""
+import re
+
 import pytest
 
 from assistant.audio_models.registry import default_registry
@@ -44,12 +46,14 @@ def test_every_hinted_tool_and_value_exists():
     registry = default_registry()
     for _, entries in VOCABULARY:
         for entry in entries:
-            tool, _, arg = entry.partition("|")[0].partition(" ")
+            if entry.startswith("="):                       # a value note ("2 kHz → 2000 Hz")
+                continue
+            tool, *args = entry.partition("|")[0].split(" ")
             assert tool in registry, entry
-            if arg:
+            hints = typing.get_type_hints(registry.get(tool).args_type)
+            for arg in args:
                 key, _, value = arg.partition("=")
-                value = value.replace("{n}", "1")    # a number taken from the request
-                hints = typing.get_type_hints(registry.get(tool).args_type)
+                value = re.sub(r"\{\w\}", "1", value)       # a number taken from the request
                 choices = typing.get_args(hints[key])
                 if hints[key] is bool:
                     assert value in ("true", "false"), entry
@@ -62,3 +66,37 @@ def test_every_hinted_tool_and_value_exists():
 def test_the_longest_overlapping_words_win():
     line = hint_line("remove the drums from song.wav but keep everything else")
     assert 'separate(stem="harmonic")' in line and line.count("separate") == 1
+
+
+def test_a_word_with_two_readings_takes_the_one_another_word_names():
+    line = hint_line("what tempo and key is demo.wav in?")
+    assert "tempo → tag;" in line and "one tag step" in line
+
+
+def test_a_time_range_beside_a_repair_word_is_the_repair_range():
+    line = hint_line("repair the glitch in vox.wav between 4.5 and 4.6 s")
+    assert 'inpaint(start_s=4.5, end_s=4.6)' in line and "edit" not in line
+    assert 'edit(op="trim", start_s=1, end_s=9)' in hint_line("trim vox.wav from 1 to 9 seconds")
+
+
+def test_kilohertz_beside_a_filter_is_a_cutoff_and_otherwise_a_sample_rate():
+    assert "3 khz → 3000 Hz" in hint_line("add a high-pass filter at 3 kHz to vox.wav")
+    assert 'edit(op="resample")' in hint_line("resample vox.wav to 48 kHz")
+
+
+def test_tool_words_add_up_to_a_step_count():
+    assert "2 steps: denoise, then transcribe" in hint_line("remove the hum from call.wav and then transcribe it")
+    assert "one effects step" in hint_line("add an echo and a chorus to vox.wav")
+    # two different edits are two steps of one tool
+    assert "2 steps: edit(fade), then edit(convert)" in hint_line("fade out vox.wav and convert it to mp3")
+    assert "one clip step" in hint_line("loop the bass clip for 4 bars")
+
+
+def test_a_translation_is_not_also_a_transcription():
+    line = hint_line("what is being said in talk.wav, in English please")
+    assert "translate_speech" in line and "transcribe" not in line
+
+
+def test_removing_an_effect_from_a_track_is_not_removing_the_track():
+    line = hint_line("take off the reverb from the vocal track")
+    assert 'track_effect(op="remove")' in line and 'track(op="remove")' not in line

@@ -31,7 +31,7 @@ def song(session):
 @pytest.mark.parametrize("ref, expected", [
     ("2", "t2"), ("track 3", "t3"), ("t4", "t4"), ("the drums", "t1"), ("Drums", "t1"), ("drum", "t1"),
     ("the lead vocal", "t2"), ("backing vocals", "t3"), ("the last track", "t4"), ("the second track", "t2"),
-    ("the midi track", "t4"), ("keys", "t4"), ("the drum loop", "t1"), ("third", "t3"),
+    ("the midi track", "t4"), ("keys", "t4"), ("the drum loop", "t1"), ("third", "t3"), ("track2", "t2"),
 ])
 def test_track_references(song, ref, expected):
     assert resolve_track(song.state(), ref) == expected
