@@ -41,7 +41,8 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"match the (pitch|voice)", ("convert_voice style=match",)),
     (r"sound like (a|an) (man|woman|girl|boy|monster|giant|alien|old man)|voice changer", ("convert_voice",)),
     # measuring and analysing
-    (r"how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels", ("describe",)),
+    (r"describe|measure|how (loud|long)|loudness|true peak|peaks?|duration|sample rate|bit depth|channels",
+     ("describe",)),
     (r"lufs", ("describe", "edit")),
     (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag",)),
     (r"((at|to) )?(?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}")),
