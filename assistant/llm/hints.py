@@ -16,6 +16,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..languages import language_code
+
 _EFFECT_WORDS = (r"reverb|echo|delay|compressor|limiter|eq|equali[sz]er|filter|low-?pass|high-?pass|chorus|"
                  r"distortion|saturation")
 
@@ -27,11 +29,14 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"(each|every) word|word-level|word timestamps|timestamps? (of|for) (each|every) word",
      ("transcribe word_timestamps=true",)),
     (r"translat\w*|in(to)? english", ("translate_speech",)),
+    (r"(with|in) (my|the|a) piper( voice)?|piper voice", ("speak voice=piper|a saved recording, not your reply",)),
+    (r"(?P<lang>spanish|french|german|italian|portuguese|dutch|russian|japanese|chinese|mandarin|korean|arabic|"
+     r"hindi|polish|swedish|turkish|greek|czech|ukrainian)", ("translate_speech language={lang}",
+                                                             "transcribe language={lang}")),
     (r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
      r"read\b.{0,60}\b(aloud|out loud|out)|"
      r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"
      r"(in|with) (a|the|my) (\w+ )?voice", ("speak|a saved recording, not your reply",)),
-    (r"(my |the |a )?piper( voice)?", ("speak voice=piper",)),
     (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
     (r"deeper", ("convert_voice style=deeper",)),
     (r"higher voice|voice higher|higher pitched voice", ("convert_voice style=higher",)),
@@ -68,7 +73,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"louder|quieter|turn \S+ (up|down)|gain|\d+ ?db (louder|quieter|up|down)", ("edit op=gain", "track op=gain")),
     (r"normali[sz]e", ("edit op=normalize",)),
     (r"fade[sd]?( in| out)?", ("edit op=fade",)),
-    (r"resample|(?P<n>\d+(?:\.\d+)?) ?khz", ("edit op=resample", "={n}000 Hz")),
+    (r"resample|(?P<n>\d+(?:\.\d+)?) ?khz", ("edit op=resample", "track_effect value={n}000", "={n}000 Hz")),
     (r"convert\b.{0,30}\b(to|into) (wav|flac|mp3|ogg)|(as|to|into) (an? )?(wav|flac|mp3|ogg)( file)?",
      ("edit op=convert",)),
     (r"join|concatenate|append|one after (the )?other|back to back", ("edit op=concatenate",)),
@@ -110,7 +115,8 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"solo", ("track op=solo",)),
     (r"pan(ned)?", ("track op=pan",)),
     (r"rename", ("track op=rename",)),
-    (rf"(remove|take off|delete|bypass) the ({_EFFECT_WORDS})\b", ("track_effect op=remove", "effects")),
+    (rf"(remove|take off|delete) the ({_EFFECT_WORDS})\b", ("track_effect op=remove", "effects")),
+    (rf"bypass( the)? ({_EFFECT_WORDS})\b|bypass", ("track_effect op=bypass",)),
     (rf"(remove|delete) the (?!(?:{_EFFECT_WORDS})\b)\S+( \S+)? track|(remove|delete) track \d+", ("track op=remove",)),
     (r"(add|create|make) (a )?new (audio |midi )?track|new (audio|midi) track", ("track op=add",)),
     (r"track\b.{0,30}\b(up|down|louder|quieter)|volume", ("track op=gain",)),
@@ -235,8 +241,11 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
     steps = _steps_note(request, hints)
     if steps:
         parts.append(steps)
-    if len(hints) >= 2 and _LATER_IT.search(request):
-        parts.append('"it" after the first step is "$1", the output of step 1')
+    if len(hints) >= 2 and _LATER_IT.search(request) and not (steps or "").startswith("one "):
+        if _tool(hints[0].tools[0]) in PROJECT_TOOLS:     # "make it more relaxed and render it": the song
+            parts.append('"it" is the song: no track or file needed')
+        else:
+            parts.append('"it" after the first step is "$1", the output of step 1')
     if files:   # a named file, not a project track: effects rather than track_effect, and so on
         parts.append(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'}")
     return "Hints: " + "; ".join(parts)
@@ -248,6 +257,8 @@ def _fill(entry: str, groups: dict) -> str | None:
     if entry.startswith("=") and any(f"{{{k}}}" in entry and not v for k, v in groups.items()):
         return None
     for name, value in groups.items():
+        if name == "lang" and value:
+            value = language_code(value)
         if f"{{{name}}}000" in entry and value:
             entry = entry.replace(f"{{{name}}}000", f"{float(value) * 1000:g}")
         entry = entry.replace(f"{{{name}}}", value or "N")
@@ -264,8 +275,9 @@ def _agree(hints: list[Hint]) -> list[Hint]:
     out = []
     for i, h in enumerate(hints):
         if len(h.tools) > 1:
-            value_only = "edit op=resample" in h.tools and alone & {"effects", "track_effect"}
-            h = Hint(h.words, tuple(t for t in h.tools if t.startswith("=") == bool(value_only)) or h.tools)
+            if "edit op=resample" in h.tools:    # kHz: a track effect's value, a cutoff in a chain, a rate
+                keep = ("track_effect" if "track_effect" in alone else "=" if "effects" in alone else "edit")
+                h = Hint(h.words, tuple(t for t in h.tools if _tool(t).startswith(keep)) or h.tools)
             h = _prefer(h, lambda t: t in alone)
             named = {_tool(t) for t in h.tools}
             near = [(abs(j - i), j > i, tool) for j, tool in single if tool in named]

@@ -53,6 +53,8 @@ def test_every_hinted_tool_and_value_exists():
             hints = typing.get_type_hints(registry.get(tool).args_type)
             for arg in args:
                 key, _, value = arg.partition("=")
+                if value == "{lang}":                        # a language name, read as its code
+                    continue
                 value = re.sub(r"\{\w\}", "1", value)       # a number taken from the request
                 choices = typing.get_args(hints[key])
                 if hints[key] is bool:
@@ -100,3 +102,7 @@ def test_a_translation_is_not_also_a_transcription():
 def test_removing_an_effect_from_a_track_is_not_removing_the_track():
     line = hint_line("take off the reverb from the vocal track")
     assert 'track_effect(op="remove")' in line and 'track(op="remove")' not in line
+
+
+def test_a_language_name_is_given_as_its_code():
+    assert 'translate_speech(language="it")' in hint_line("translate the Italian in call.wav to English")
