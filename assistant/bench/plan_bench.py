@@ -76,7 +76,8 @@ def score(item: dict, plan) -> tuple[bool, str]:
         # A few requests are answered equally by two tools (a file's tempo: describe or tag); the
         # label lists the other tool sequence under "also_ok", and only file arguments are checked.
         if tools in item.get("also_ok", []):
-            item = {**item, "expect": {k: v for k, v in item.get("expect", {}).items() if k.endswith(".file")}}
+            item = {**item, "expect": {k: v for k, v in item.get("expect", {}).items()
+                                       if k.endswith(".file") and int(k.split(".")[0]) <= len(tools)}}
         else:
             return False, f"tools {tools}"
     if not item["tools"] and not plan.say:
