@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:      # numpy is not imported at run time here: the UI draws its first frame without it
+    import numpy as np
 
 
 def _snake(name: str) -> str:
@@ -22,7 +23,7 @@ class Event:
         out: dict[str, Any] = {"type": _snake(type(self).__name__)}
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
+            if type(value).__name__ == "ndarray":
                 continue  # audio stays in-process; JSON carries only what a script can use
             out[f.name] = value
         return out

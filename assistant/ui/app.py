@@ -99,17 +99,22 @@ class EarshotApp(App):
         self.refresh_artifacts()
         self.refresh_project()
         if self.voice_loop is not None:
-            bind = getattr(self.voice_loop, "bind", None)
-            if bind is not None:
-                # A loop that runs turns itself (ui/voice_bridge.py) shares the app's Assistant.
-                bind(self._ensure_assistant(), self._emit, self._voice_turn_done)
-            self.voice_loop.start(lambda s: self.post_message(VoiceStatusChanged(s)),
-                                  lambda text: self.call_from_thread(self.submit, text, "spoken"))
+            # After the first frame as well: building the Assistant imports the whole pipeline and the
+            # loop opens the audio devices (~2 s before the screen was drawn).
+            self.call_after_refresh(lambda: self.set_timer(0.02, self._start_voice))
         if self.autoload:
             # after the first frame: importing llama.cpp holds the GIL and would delay the first paint
             self.call_after_refresh(lambda: self.set_timer(0.05, self._load_models))
         if self.on_first_paint is not None:
             self.call_after_refresh(self.on_first_paint)
+
+    def _start_voice(self) -> None:
+        bind = getattr(self.voice_loop, "bind", None)
+        if bind is not None:
+            # A loop that runs turns itself (ui/voice_bridge.py) shares the app's Assistant.
+            bind(self._ensure_assistant(), self._emit, self._voice_turn_done)
+        self.voice_loop.start(lambda s: self.post_message(VoiceStatusChanged(s)),
+                              lambda text: self.call_from_thread(self.submit, text, "spoken"))
 
     def _models_line(self, loading: bool = False) -> str:
         m = self.config.models

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from rich.text import Text
 from textual.widget import Widget
+
+if TYPE_CHECKING:   # numpy is imported when a waveform is first drawn, not before the UI's first frame
+    import numpy as np
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 BINS = 512   # peaks are computed once at this resolution and resampled to the widget's width
@@ -13,6 +16,7 @@ BINS = 512   # peaks are computed once at this resolution and resampled to the w
 
 def peaks(path: Path, bins: int = BINS) -> np.ndarray:
     """Per-slice peak (0..1) of a file, read block by block so a long file never sits in memory whole."""
+    import numpy as np
     import soundfile as sf
 
     with sf.SoundFile(str(path)) as fh:
@@ -26,6 +30,8 @@ def peaks(path: Path, bins: int = BINS) -> np.ndarray:
 
 def render_bars(values: np.ndarray, width: int, height: int) -> list[str]:
     """Rows of block characters, top row first. Heights follow sqrt(peak) so quiet passages show."""
+    import numpy as np
+
     if width <= 0 or height <= 0:
         return []
     if values.size == 0:
