@@ -3,7 +3,7 @@ change the gain of clips. Clips are named by id ("c3"), description ("the second
 "it" (the clip changed last)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -78,6 +78,10 @@ def _place(args: Args, ctx: ToolContext, tx) -> list:
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
+    if args.unit == "bars" and args.at is not None and args.at < 1 and args.op != "loop":
+        # Bars are counted from 1 like a DAW's ruler; "at bar 0" (the planner's way to say "at the start")
+        # is the first bar, not a bar before the song.
+        args = replace(args, at=1.0)
     project = project_of(ctx)
     with project.changes(ctx.tool_run_id) as tx:
         if args.op == "place":

@@ -114,3 +114,12 @@ def test_a_midi_clip_plays_its_notes(session, run_tool):
     print(f"MIDI note onset {onset:.3f} s (expected 1.500), pitch error {cents:+.1f} cents")
     assert abs(onset - 1.5) < 0.02           # beat 2 + the note's beat 1, at 120 BPM
     assert abs(cents) < 25
+
+
+def test_bar_zero_is_the_start_of_the_song(files, session, run_tool):
+    """Bars count from 1, as on a DAW's ruler; a plan that says "at bar 0" means the start (seen in a
+    spoken session: the clip was refused as starting before the song)."""
+    run_tool("clip", op="place", file="drums.wav", track="drums", at=0, unit="bars")
+    run_tool("clip", op="place", file="verse.wav", track="vocals", at=2, unit="bars")
+    starts = {c["name"]: c["start"] for c in Project(session).state()["clips"].values()}
+    assert starts == {"drums.wav": 0.0, "verse.wav": 4.0}
