@@ -106,3 +106,9 @@ def test_removing_an_effect_from_a_track_is_not_removing_the_track():
 
 def test_a_language_name_is_given_as_its_code():
     assert 'translate_speech(language="it")' in hint_line("translate the Italian in call.wav to English")
+
+
+def test_a_numbered_change_is_that_change_not_a_count_of_steps():
+    # "undo change number 11" was once planned as steps=11: eleven requests undone
+    for said in ("please undo change number 7", "revert #7", "take back change no. 7"):
+        assert "project_undo(change=7)" in hint_line(said), said
