@@ -36,7 +36,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EarshotError
-from ..llm.greedy import Sampling
 from .base import ToolContext, ToolResult, ToolSpec
 
 SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sounds/sf2/default-GM.sf2"))
@@ -394,7 +393,7 @@ def write_score(ctx: ToolContext, description: str, bars: int, key: tuple[int, s
     # the request, so the same request gives the same piece (and tests are reproducible).
     seed = zlib.crc32(user.encode("utf-8")) & 0x7FFFFFFF
     done = llm.complete(prompt, grammar, max_tokens=120 + TOKENS_PER_BAR * bars,
-                        sampling=Sampling(temperature=0.8, top_k=40, top_p=0.95, repeat_penalty=1.1, seed=seed))
+                        sampling={"temperature": 0.8, "top_k": 40, "top_p": 0.95, "repeat_penalty": 1.1, "seed": seed})
     return done.text, {"completion_tokens": done.completion_tokens, "elapsed_ms": round(done.elapsed_ms)}
 
 

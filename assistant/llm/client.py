@@ -17,7 +17,7 @@ from typing import Callable
 
 from ..config import LlmOptions
 from ..errors import EarshotError
-from .greedy import GenerationCancelled, GreedyGrammarDecoder, Sampling, common_prefix
+from .greedy import GenerationCancelled, GreedyGrammarDecoder, common_prefix
 
 __all__ = ["Completion", "GenerationCancelled", "LlmClient", "get_llm"]
 
@@ -103,12 +103,13 @@ class LlmClient:
         return formatter(messages=messages).prompt
 
     # -- completion -------------------------------------------------------------------------
-    def complete(self, prompt: str, grammar, max_tokens: int, sampling: Sampling | None = None, *,
+    def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None, *,
                  cancel: threading.Event | None = None, on_text: Callable[[str], None] | None = None) -> Completion:
         """Greedy by default (plans must be reproducible), through the fast top-token grammar check of
         greedy.py; `cancel` stops it within one token (raises GenerationCancelled) and `on_text` sees
-        the text as it grows. `sampling` samples instead, for writing tasks (compose), where greedy
-        decoding of a small model falls into repeating one token."""
+        the text as it grows. `sampling` switches to llama.cpp's own sampler for writing tasks
+        (compose: temperature, top_k, top_p, repeat_penalty, seed), where greedy decoding of a small
+        model falls into repeating one token."""
         with self._lock:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
@@ -118,8 +119,16 @@ class LlmClient:
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled()
             t0 = time.perf_counter()
+            if sampling:
+                cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
+                settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
+                            **sampling}
+                out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
+                usage = out.get("usage", {})
+                return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
+                                  usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
             evaluated = self.decoder.sync_prefix(tokens, need_logits=True)
-            text, generated, fallbacks = self.decoder.generate(grammar, max_tokens, cancel, on_text, sampling)
+            text, generated, fallbacks = self.decoder.generate(grammar, max_tokens, cancel, on_text)
         return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
                           fallbacks)
 

@@ -1,4 +1,4 @@
-"""Grammar-constrained decoding that checks the grammar on the likeliest token(s) first.
+"""Greedy, grammar-constrained decoding that checks the grammar on the top token first.
 
 Plans are decoded greedily (temperature 0: reproducible). Greedy decoding under a grammar only needs
 the highest-scoring *allowed* token. llama.cpp's grammar sampler filters the whole vocabulary
@@ -11,13 +11,6 @@ It also checks a cancel event before every token (speculative planning in the vo
 within one token when the user keeps talking) and reports the text as it grows (`on_text`), so
 the reply in "say" can be spoken before the plan's JSON is closed.
 
-Writing tasks (compose's score) sample instead (`Sampling`): the same truncation steps as
-llama.cpp's sampler chain (repeat penalty, top-k, top-p, min-p, temperature), then a token is drawn
-from the truncated distribution and asked to the grammar; a rejected token is removed and the draw
-repeated, which samples exactly the truncated distribution restricted to allowed tokens. Only when
-no likely token is allowed does the full filter run. Before, sampling went through llama.cpp's own
-sampler, which filters the whole vocabulary at every step (the compose tests took twice as long).
-
 The KV-cache bookkeeping of llama-cpp-python (`n_tokens`, `input_ids`) is kept exactly as its own
 `eval` keeps it, so prefix reuse works the same for every caller.
 """
@@ -26,7 +19,6 @@ from __future__ import annotations
 import codecs
 import ctypes
 import threading
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -43,18 +35,6 @@ def common_prefix(a: list[int], b: list[int]) -> int:
             break
         n += 1
     return n
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """Sampling settings with llama.cpp's meanings and defaults (create_completion)."""
-    temperature: float = 0.8
-    top_k: int = 40
-    top_p: float = 0.95
-    min_p: float = 0.05
-    repeat_penalty: float = 1.1
-    repeat_last_n: int = 64
-    seed: int = 0
 
 
 class GreedyGrammarDecoder:
@@ -85,12 +65,8 @@ class GreedyGrammarDecoder:
         return len(rest)
 
     def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
-                 on_text: Callable[[str], None] | None = None,
-                 sampling: Sampling | None = None) -> tuple[str, int, int]:
-        """Decode after the evaluated prompt, greedily or (`sampling`) by sampling.
-        Returns (text, tokens generated, full-filter passes)."""
-        rng = np.random.default_rng(sampling.seed) if sampling is not None else None
-        recent: list[int] = []
+                 on_text: Callable[[str], None] | None = None) -> tuple[str, int, int]:
+        """Decode after the evaluated prompt. Returns (text, tokens generated, full-filter passes)."""
         ll, llm = self.ll, self.llm
         smpl = ll.llama_sampler_init_grammar(llm._model.vocab, grammar._grammar.encode("utf-8"),
                                              grammar._root.encode("utf-8"))
@@ -101,15 +77,10 @@ class GreedyGrammarDecoder:
                 if cancel is not None and cancel.is_set():
                     raise GenerationCancelled()
                 logits = np.ctypeslib.as_array(ll.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(self.n_vocab,))
-                if sampling is not None:
-                    tok, filtered = self._sample_allowed(smpl, logits, sampling, rng, recent)
-                    fallbacks += filtered
-                    recent.append(tok)
-                else:
-                    tok = int(np.argmax(logits))
-                    if not self._allowed(smpl, tok):
-                        fallbacks += 1
-                        tok = self._best_allowed(smpl, logits)
+                tok = int(np.argmax(logits))
+                if not self._allowed(smpl, tok):
+                    fallbacks += 1
+                    tok = self._best_allowed(smpl, logits)
                 if ll.llama_vocab_is_eog(llm._model.vocab, tok):
                     break
                 ll.llama_sampler_accept(smpl, tok)
@@ -132,60 +103,10 @@ class GreedyGrammarDecoder:
         return bool(np.isfinite(one[0].logit))
 
     def _best_allowed(self, smpl, logits: np.ndarray) -> int:
-        return int(np.argmax(self._filtered(smpl, logits)))
-
-    def _filtered(self, smpl, logits: np.ndarray) -> np.ndarray:
-        """The full filter: logits with every token the grammar rejects at -inf."""
         ll, cand = self.ll, self._cand
-        cand["id"] = np.arange(self.n_vocab, dtype=np.int32)   # the sampler may reorder the array
         cand["logit"] = logits
         cand["p"] = 0.0
         arr = ll.llama_token_data_array(data=cand.ctypes.data_as(ctypes.POINTER(ll.llama_token_data)),
                                         size=self.n_vocab, selected=-1, sorted=False)
         ll.llama_sampler_apply(smpl, ctypes.byref(arr))
-        out = np.full(self.n_vocab, -np.inf, dtype=np.float32)
-        out[cand["id"][: arr.size]] = cand["logit"][: arr.size]
-        return out
-
-    def _sample_allowed(self, smpl, logits: np.ndarray, s: Sampling, rng: np.random.Generator,
-                        recent: list[int]) -> tuple[int, int]:
-        """Draw from the truncated distribution restricted to allowed tokens; returns (token, 1 if the
-        full filter ran else 0)."""
-        logits = penalize_repeats(logits, recent[-s.repeat_last_n:], s.repeat_penalty)
-        ids, probs = truncated_distribution(logits, s)
-        while probs.sum() > 0:
-            i = int(rng.choice(len(ids), p=probs / probs.sum()))
-            if self._allowed(smpl, int(ids[i])):
-                return int(ids[i]), 0
-            probs[i] = 0.0                     # rejected by the grammar: draw again without it
-        ids, probs = truncated_distribution(self._filtered(smpl, logits), s)
-        return int(ids[int(rng.choice(len(ids), p=probs / probs.sum()))]), 1
-
-
-def penalize_repeats(logits: np.ndarray, recent: list[int], penalty: float) -> np.ndarray:
-    """llama.cpp's repeat penalty: a recent token's positive logit is divided by it, a negative one
-    multiplied (so it always becomes less likely)."""
-    if penalty == 1.0 or not recent:
-        return logits
-    out = logits.copy()
-    ids = np.unique(np.asarray(recent, dtype=np.int64))
-    seen = out[ids]
-    out[ids] = np.where(seen > 0, seen / penalty, seen * penalty)
-    return out
-
-
-def truncated_distribution(logits: np.ndarray, s: Sampling) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids and probabilities after llama.cpp's chain: top-k, top-p and min-p on the untempered
-    softmax, then the temperature. Tokens at -inf (rejected by a grammar) never survive."""
-    finite = int(np.isfinite(logits).sum())
-    k = max(1, min(s.top_k if s.top_k > 0 else len(logits), finite))
-    top = np.argpartition(-logits, k - 1)[:k]
-    top = top[np.argsort(-logits[top], kind="stable")]
-    z = logits[top].astype(np.float64)
-    p = np.exp(z - z[0])
-    p /= p.sum()
-    keep = int(np.searchsorted(np.cumsum(p), s.top_p) + 1) if s.top_p < 1.0 else len(p)
-    keep = max(1, min(keep, len(p), int((p >= s.min_p * p[0]).sum())))
-    top, z = top[:keep], z[:keep]
-    t = np.exp((z - z[0]) / max(s.temperature, 1e-6))
-    return top, t / t.sum()
+        return int(cand["id"][int(np.argmax(cand["logit"]))])
