@@ -182,8 +182,7 @@ class Hint:
         def one(entry: str) -> str:
             if entry.startswith("="):          # a value, not a tool: "2 khz → 2000 Hz"
                 return entry[1:]
-            entry, _, note = entry.partition("|")
-            tool, *args = entry.split(" ")
+            tool, args, note = _parse(entry)
             if args:
                 shown = []
                 for arg in args:
@@ -301,7 +300,7 @@ def _steps_note(request: str, hints: list[Hint]) -> str | None:
     for h in hints:
         if h.tools[0].startswith("="):
             continue
-        tool, *args = h.tools[0].split("|")[0].split(" ")
+        tool, args, _ = _parse(h.tools[0])
         ops = steps.setdefault(tool, [])
         ops += [a[3:] for a in args if a.startswith("op=") and a[3:] not in ops]
     named = [name for tool, ops in steps.items()
@@ -321,4 +320,11 @@ def _prefer(hint: Hint, keep) -> Hint:
 
 def _tool(entry: str) -> str:
     """The tool name of a vocabulary entry ("separate stem=vocals|note" → "separate")."""
-    return entry.split("|")[0].split(" ")[0]
+    return _parse(entry)[0]
+
+
+def _parse(entry: str) -> tuple[str, list[str], str]:
+    """A vocabulary entry "separate stem=vocals|note" → ("separate", ["stem=vocals"], "note")."""
+    entry, _, note = entry.partition("|")
+    tool, *args = entry.split(" ")
+    return tool, args, note
