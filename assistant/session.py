@@ -228,6 +228,10 @@ class Session:
             (self.id, limit)).fetchall()
         return rows[::-1]
 
+    def finished_turn_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM turns WHERE session_id=? AND status != 'running'",
+                                   (self.id,)).fetchone()[0])
+
     def turns(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM turns WHERE session_id=? ORDER BY id", (self.id,)).fetchall()
 

@@ -93,8 +93,22 @@ class Planner:
         files = sorted(p.name for p in session.workspace.iterdir()
                        if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
                        and p.resolve() not in known)[:20]
-        recent = [(t["user_text"], t["reply_text"] or "") for t in session.recent_turns(self.options.history_turns)]
+        recent = [(t["user_text"], t["reply_text"] or "") for t in self._recent_turns(session)]
         return lines, files, recent
+
+    def _recent_turns(self, session: Session) -> list:
+        """The last turns, in a window that moves in steps of half its size (keep 6: turns 1–6, then
+        4–7 … 4–9, then 7–10 …). A window that slid by one turn every turn would change the prompt
+        from its oldest turn on, so all of the history (hundreds of tokens, seconds on a small CPU)
+        was evaluated again for every request; stepping keeps it a cached prefix for several turns,
+        and the voice loop's between-turn prefill only has the newest turn left to evaluate."""
+        keep = self.options.history_turns
+        if keep <= 0:
+            return []
+        step = max(1, keep // 2)
+        total = session.finished_turn_count()
+        start = 0 if total <= keep else -(-(total - keep) // step) * step
+        return session.recent_turns(total - start) if total > start else []
 
     def _project(self, session: Session | None) -> str | None:
         """The studio project's state, already trimmed to its own budget; None when there is none."""

@@ -114,6 +114,22 @@ def test_history_is_trimmed_to_the_token_budget(session):
     assert "request number 0 " not in turn_part       # oldest dropped
 
 
+def test_the_history_window_moves_in_steps_so_the_prompt_stays_a_cached_prefix(session):
+    """With 6 turns kept, turns 7, 8 and 9 all show history from turn 4 on: each prompt's history is the
+    previous one's plus the newest turn (the KV cache keeps it), and only turn 10 moves the window."""
+    p = Planner(ScriptedLlm(['{"steps":[],"say":"ok"}'] * 20), REGISTRY, PlannerOptions(history_turns=6))
+    heads = {}
+    for i in range(1, 11):
+        t = session.begin_turn(f"request number {i}")
+        session.end_turn(t, "ok", reply=f"reply {i}")
+        if i >= 6:
+            p.plan("hello", session)
+            heads[i] = p.llm.prompts[-1].split("Request: hello")[0].rstrip()
+            shown = [n for n in range(1, i + 1) if f"request number {n}\n" in heads[i]]
+            assert shown == list(range(1 if i <= 6 else 4 if i <= 9 else 7, i + 1)), (i, shown)
+    assert heads[8].startswith(heads[7]) and heads[9].startswith(heads[8])
+
+
 def test_a_file_the_user_typed_is_never_repaired_into_another(session):
     """"describe nothere.wav" must not end up describing some other file."""
     (session.workspace / "memo.wav").write_bytes(b"x")
