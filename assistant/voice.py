@@ -43,6 +43,7 @@ from .audio.segmenter import (Candidate, End, Onset, Pause, Resume, Segmenter, T
                               transcript_looks_complete)
 from .audio.vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_dbfs
 from .audio.wake import WakeMatcher
+from .compute_gate import in_foreground
 from .config import VoiceOptions
 from .errors import EarshotError
 from .events import (ErrorEvent, Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled,
@@ -207,9 +208,12 @@ class Speculation:
         tts = await self.loop.tts()
         try:
             while (sentence := await raw.get()) is not None:
-                if self.clock.first_sentence_s is None:
+                first = self.clock.first_sentence_s is None
+                if first:
                     self.clock.first_sentence_s = time.monotonic()
-                audio = await asyncio.to_thread(tts.synthesize, sentence)
+                # The first sentence is what the user waits for: the plan's decoding pauses for it.
+                audio = await asyncio.to_thread(in_foreground, tts.synthesize, sentence) if first else \
+                    await asyncio.to_thread(tts.synthesize, sentence)
                 if audio.size:
                     await self._sentences.put((sentence, audio))
         finally:
@@ -355,8 +359,9 @@ class VoiceLoop:
         rec = await asyncio.to_thread(self._recognizer)
         if self.options.listen.naive_baseline:
             return await asyncio.to_thread(_full_asr, rec, audio)
-        return await asyncio.to_thread(rec.transcribe_short, audio, min_window_s=self.options.listen.asr_min_window_s,
-                                       hotwords=hot)
+        # The transcript decides when the turn ends: the ASR goes first, LLM work waits (compute_gate.py).
+        return await asyncio.to_thread(in_foreground, rec.transcribe_short, audio,
+                                       min_window_s=self.options.listen.asr_min_window_s, hotwords=hot)
 
     async def plan(self, text: str, cancel: threading.Event, on_sentence):
         sp = await asyncio.to_thread(self._streaming_planner)

@@ -23,6 +23,12 @@ from typing import Callable
 
 import numpy as np
 
+from ..compute_gate import GATE
+
+# Prompt tokens are evaluated in chunks of this many, so foreground work (the voice loop's ASR, see
+# compute_gate.py) waits for at most one chunk (~0.3 s on two cores) instead of a whole history.
+EVAL_CHUNK_TOKENS = 32
+
 
 class GenerationCancelled(Exception):
     """The caller's cancel event was set (the user kept talking, or pressed Esc)."""
@@ -60,8 +66,9 @@ class GreedyGrammarDecoder:
             cached = len(tokens) - 1           # re-evaluate the last token to get its logits
         llm.n_tokens = cached
         rest = tokens[cached:]
-        if rest:
-            llm.eval(rest)
+        for i in range(0, len(rest), EVAL_CHUNK_TOKENS):
+            GATE.wait_turn()
+            llm.eval(rest[i:i + EVAL_CHUNK_TOKENS])
         return len(rest)
 
     def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
@@ -76,6 +83,7 @@ class GreedyGrammarDecoder:
             for _ in range(max_tokens):
                 if cancel is not None and cancel.is_set():
                     raise GenerationCancelled()
+                GATE.wait_turn()
                 logits = np.ctypeslib.as_array(ll.llama_get_logits_ith(llm._ctx.ctx, -1), shape=(self.n_vocab,))
                 tok = int(np.argmax(logits))
                 if not self._allowed(smpl, tok):

@@ -51,7 +51,11 @@ class SayStream:
                 self._flush(final=True)
             else:
                 self._buf += ch
-                if ch == " " and self._buf.rstrip()[-1:] in (".", "!", "?"):
+                if ch in "!?" and len(self._buf.strip()) > 1:
+                    # Nothing but more of the same can follow "!" or "?" inside a sentence: out at once,
+                    # a token earlier than waiting for the space (a "." may be "3.5" or "@a1.wav").
+                    self._flush(final=False)
+                elif ch == " " and self._buf.rstrip()[-1:] == ".":
                     self._flush(final=False)
                 elif ch == " " and not self.emitted and self.first_clause_words and \
                         self._buf.rstrip()[-1:] in (",", ";", ":") and \

@@ -48,6 +48,19 @@ def test_say_decoder_emits_sentences_as_they_complete():
     # The first sentence is out as soon as the space after its full stop is generated.
     first_at = seen.index(1) + 1
     assert plan[:first_at].endswith("edit. ")
+    # "!" and "?" end a sentence by themselves: out with the character, not a token later.
+    assert plan[:seen.index(3) + 1].endswith("what?")
+
+
+def test_say_decoder_lets_an_exclamation_out_at_once():
+    out = []
+    dec = SayStream(out.append)
+    plan = '{"say":"Hello there! How can I help?","steps":[]}'
+    for i in range(1, len(plan) + 1):
+        dec.feed(plan[:i])
+        if plan[:i].endswith("there!"):
+            assert out == ["Hello there!"]
+    assert out == ["Hello there!", "How can I help?"]
 
 
 def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
