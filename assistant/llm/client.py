@@ -104,12 +104,15 @@ class LlmClient:
 
     # -- completion -------------------------------------------------------------------------
     def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None, *,
-                 cancel: threading.Event | None = None, on_text: Callable[[str], None] | None = None) -> Completion:
+                 cancel: threading.Event | None = None, on_text: Callable[[str], None] | None = None,
+                 opening: str = "") -> Completion:
         """Greedy by default (plans must be reproducible), through the fast top-token grammar check of
         greedy.py; `cancel` stops it within one token (raises GenerationCancelled) and `on_text` sees
         the text as it grows. `sampling` switches to llama.cpp's own sampler for writing tasks
         (compose: temperature, top_k, top_p, repeat_penalty, seed), where greedy decoding of a small
-        model falls into repeating one token."""
+        model falls into repeating one token. `opening` is text every output starts with (the grammar
+        allows nothing else): it is evaluated with the prompt in one batch instead of being decoded
+        token by token, and the returned text includes it."""
         with self._lock:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
@@ -127,8 +130,10 @@ class LlmClient:
                 usage = out.get("usage", {})
                 return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
                                   usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
-            evaluated = self.decoder.sync_prefix(tokens, need_logits=True)
-            text, generated, fallbacks = self.decoder.generate(grammar, max_tokens, cancel, on_text)
+            forced = self.llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False) if opening else []
+            evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
+            text, generated, fallbacks = self.decoder.generate(grammar, max_tokens - len(forced), cancel, on_text,
+                                                               forced=forced)
         return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
                           fallbacks)
 

@@ -72,14 +72,24 @@ class GreedyGrammarDecoder:
         return len(rest)
 
     def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
-                 on_text: Callable[[str], None] | None = None) -> tuple[str, int, int]:
-        """Decode after the evaluated prompt. Returns (text, tokens generated, full-filter passes)."""
+                 on_text: Callable[[str], None] | None = None,
+                 forced: list[int] = ()) -> tuple[str, int, int]:
+        """Decode after the evaluated prompt. Returns (text, tokens generated, full-filter passes).
+
+        `forced`: tokens already evaluated at the end of the prompt that the output starts with; the
+        grammar is advanced over them (each checked first: accepting a token the grammar forbids
+        would abort llama.cpp) and the text includes them."""
         ll, llm = self.ll, self.llm
         smpl = ll.llama_sampler_init_grammar(llm._model.vocab, grammar._grammar.encode("utf-8"),
                                              grammar._root.encode("utf-8"))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text, generated, fallbacks = "", 0, 0
         try:
+            for tok in forced:
+                if not self._allowed(smpl, tok):
+                    raise ValueError(f"the forced opening {llm.detokenize(list(forced))!r} breaks the grammar")
+                ll.llama_sampler_accept(smpl, tok)
+                text += decoder.decode(llm.detokenize([tok]))
             for _ in range(max_tokens):
                 if cancel is not None and cancel.is_set():
                     raise GenerationCancelled()

@@ -26,6 +26,10 @@ from .schema import plan_schema, schema_to_gbnf
 
 
 REQUEST_TOKENS = 200    # room kept for the request itself (a long dictated request is ~100 tokens)
+# Both shapes of a plan open with this (schema.py puts "say" first; the model's own tokens for it are
+# `{"` and `say`, and then `":"` for an answer or `":` for work): evaluated with the prompt instead of
+# decoded one token at a time, it takes two sequential decoding steps (~0.2 s here) off every plan.
+PLAN_OPENING = '{"say'
 
 
 @dataclass
@@ -167,7 +171,7 @@ class Planner:
                     outcome.first_say_ms = (time.perf_counter() - t_start) * 1000
 
             done = self.llm.complete(self.llm.render_chat(messages), self.grammar, max_tokens=self.max_plan_tokens,
-                                     cancel=cancel, on_text=on_text if say else None)
+                                     cancel=cancel, on_text=on_text if say else None, opening=PLAN_OPENING)
             try:
                 plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
                 outcome.attempts.append(Attempt(done.text, None, done.elapsed_ms, done.prompt_tokens,

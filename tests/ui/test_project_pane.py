@@ -105,7 +105,7 @@ class ScriptedPlans:
     def warm_prefix(self, prefix):
         return prefix
 
-    def complete(self, prompt, grammar, max_tokens, sampling=None, *, cancel=None, on_text=None):
+    def complete(self, prompt, grammar, max_tokens, sampling=None, *, cancel=None, on_text=None, opening=""):
         return Completion(self.plans.pop(0), 10, 5, 1.0, 0)
 
 

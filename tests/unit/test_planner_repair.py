@@ -39,7 +39,7 @@ class ScriptedLlm:
     def count_tokens(self, text):
         return len(text.split())
 
-    def complete(self, prompt, grammar, max_tokens, sampling=None, *, cancel=None, on_text=None):
+    def complete(self, prompt, grammar, max_tokens, sampling=None, *, cancel=None, on_text=None, opening=""):
         self.prompts.append(prompt)
         return Completion(self.replies.pop(0), 10, 5, 1.0, 0)
 
