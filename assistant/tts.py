@@ -26,6 +26,31 @@ VOICES = {"heart": "hibari-heart"}     # voice name → model in the store
 PIPER = "piper"                        # a Piper voice the user installed: [models] piper_voice
 
 
+# Hibari puts ~0.3 s of silence before and ~0.4 s after every chunk it speaks: 0.3 s added to every
+# reply's latency (`earshot bench latency` counted it as audio output time) and 0.7 s between
+# sentences. Each chunk keeps this much, which sounds like ordinary speech pauses.
+LEAD_SILENCE_MS = 20
+TAIL_SILENCE_MS = 200
+
+
+def trim_silence(audio: np.ndarray, rate_hz: int, lead_ms: float = LEAD_SILENCE_MS, tail_ms: float = TAIL_SILENCE_MS,
+                 floor_db: float = -45.0) -> np.ndarray:
+    """Cut the silence before the first and after the last 10 ms frame within `floor_db` of the peak,
+    keeping `lead_ms` / `tail_ms` of it. (librosa.effects.trim does the same but cuts both sides
+    alike, and importing librosa costs the voice loop's first reply a second.)"""
+    hop = max(1, rate_hz // 100)
+    n = len(audio) // hop
+    if n == 0:
+        return audio
+    rms = np.sqrt(np.mean(np.square(audio[: n * hop].reshape(n, hop), dtype=np.float64), axis=1))
+    loud = np.nonzero(rms > rms.max() * 10 ** (floor_db / 20))[0]
+    if rms.max() == 0 or not len(loud):
+        return audio
+    start = max(0, loud[0] * hop - int(lead_ms * rate_hz / 1000))
+    end = min(len(audio), (loud[-1] + 1) * hop + int(tail_ms * rate_hz / 1000))
+    return audio[start:end]
+
+
 def available_voices() -> list[str]:
     return sorted(VOICES) + [PIPER]
 
@@ -58,7 +83,8 @@ class HibariEngine:
         """(sentence, audio) pairs, each synthesised only when the caller asks for it."""
         rng = np.random.default_rng(seed)   # fixed: the same text always sounds the same
         for sentence in self.sentences(text):
-            parts = [self._tts.from_ids(self._tts.ids(ps), speed, rng) for ps in self._tts.phonemize(sentence)]
+            parts = [trim_silence(self._tts.from_ids(self._tts.ids(ps), speed, rng), self.sample_rate_hz)
+                     for ps in self._tts.phonemize(sentence)]
             audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
             if audio.size:
                 yield sentence, audio.astype(np.float32)
@@ -108,7 +134,8 @@ class PiperEngine:
         fixed = 0.39     # the fixed part over the scaled part, 0.28 / 0.72
         config = SynthesisConfig(length_scale=max(0.2, (1 + fixed) / max(speed, 0.1) - fixed))
         for sentence in self.sentences(text):
-            chunks = [c.audio_float_array for c in self._voice.synthesize(sentence, config)]
+            chunks = [trim_silence(c.audio_float_array, self.sample_rate_hz)
+                      for c in self._voice.synthesize(sentence, config)]
             audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
             if audio.size:
                 yield sentence, audio.astype(np.float32)
