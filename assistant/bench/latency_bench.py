@@ -154,7 +154,7 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
 
 async def _barge_in(rig, tts, progress) -> dict:
     from ..bench.voice_rig import last_audible, speech_bounds
-    from ..events import Interrupted, PlaybackStarted
+    from ..events import Interrupted, PlaybackStarted, SpeechStarted
 
     stops = []
     for i, phrase in enumerate(BARGE_IN_PHRASES):
@@ -181,7 +181,10 @@ async def _barge_in(rig, tts, progress) -> dict:
         stopped_ms = None if last is None else (mon_t0 + last / 16_000 - onset) * 1000
         interrupted = any(isinstance(s.event, Interrupted) for s in rig.events[since:]) or \
             rig.speaker is not None and not rig.speaker.busy
-        stops.append({"phrase": phrase, "stop_ms": stopped_ms, "interrupted": interrupted})
+        # When the loop noticed the speech (its SpeechStarted event), for telling a slow VAD from a slow stop.
+        noticed = [s.at_s for s in rig.events[since:] if isinstance(s.event, SpeechStarted) and s.at_s >= onset - 0.2]
+        stops.append({"phrase": phrase, "stop_ms": stopped_ms, "interrupted": interrupted,
+                      "noticed_ms": _r((noticed[0] - onset) * 1000) if noticed else None})
         if progress:
             progress(f"barge-in {i + 1}/{len(BARGE_IN_PHRASES)}: {phrase!r} → playback stopped {_r(stopped_ms)} ms "
                      "after speech onset")

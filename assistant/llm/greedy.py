@@ -26,8 +26,8 @@ import numpy as np
 from ..compute_gate import GATE
 
 # Prompt tokens are evaluated in chunks of this many, so foreground work (the voice loop's ASR, see
-# compute_gate.py) waits for at most one chunk (~0.3 s on two cores) instead of a whole history.
-EVAL_CHUNK_TOKENS = 32
+# compute_gate.py) shares the CPU with at most one chunk (~0.5 s on two cores), not a whole history.
+EVAL_CHUNK_TOKENS = 16
 
 
 class GenerationCancelled(Exception):
