@@ -40,7 +40,9 @@ PCS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 @dataclass
 class Args:
-    notes: str = field(metadata={"max_length": 300,
+    # Checked when the plan is validated, so a slip (the lyrics written as notes) goes back to the
+    # planner with the error for its repair attempt instead of failing the step.
+    notes: str = field(metadata={"max_length": 300, "normalize": lambda text: checked_notes(text),
                        "doc": 'notes as NAME+OCTAVE:BEATS, e.g. "C4:1 D4:1 E4:2 r:1" (r = rest)'})
     lyrics: str = field(metadata={"max_length": 200,
                         "doc": 'one syllable per note; hyphenate words over notes: "hap-py birth-day to you"'})
@@ -94,6 +96,15 @@ def parse_notes(text: str) -> list[ScoreNote]:
     if len(notes) > MAX_NOTES:
         raise EarshotError(f"the score has {len(notes)} notes, over the {MAX_NOTES}-note limit", "split the song")
     return notes
+
+
+def checked_notes(text: str) -> str:
+    """The notes as written, if they parse (plan validation: a ValueError becomes PlanInvalid)."""
+    try:
+        parse_notes(text)
+    except EarshotError as exc:
+        raise ValueError(f"{exc.message}; {exc.hint}" if exc.hint else exc.message) from None
+    return text
 
 
 def syllables(lyrics: str) -> list[tuple[str, int, int]]:
