@@ -25,8 +25,9 @@ import numpy as np
 
 from ..compute_gate import GATE
 
-# Prompt tokens are evaluated in chunks of this many, so foreground work (the voice loop's ASR, see
-# compute_gate.py) shares the CPU with at most one chunk (~0.5 s on two cores), not a whole history.
+# Prefilled context (the voice loop, between turns and while the user speaks) is evaluated in chunks of
+# this many tokens, so foreground work (its ASR, see compute_gate.py) shares the CPU with at most one
+# chunk (~0.5 s on two cores), not a whole history.
 EVAL_CHUNK_TOKENS = 16
 
 
@@ -66,6 +67,12 @@ class GreedyGrammarDecoder:
             cached = len(tokens) - 1           # re-evaluate the last token to get its logits
         llm.n_tokens = cached
         rest = tokens[cached:]
+        if need_logits:
+            # A request's prompt in one batch, as the routing figures were measured: logits depend a
+            # little on how a prompt is batched, and a near tie between two plans can flip with them.
+            if rest:
+                llm.eval(rest)
+            return len(rest)
         for i in range(0, len(rest), EVAL_CHUNK_TOKENS):
             GATE.wait_turn()
             llm.eval(rest[i:i + EVAL_CHUNK_TOKENS])
