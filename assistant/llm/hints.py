@@ -169,6 +169,8 @@ _PROJECT_WORDS = re.compile(r"(?<![\w.-])(tracks?|clips?|project|song|mix|master
 _LATER_IT = re.compile(r"\b(and|then)\b.*\b(it|its|them)\b", re.IGNORECASE)
 
 NO_TOOL_WORDS = "Hints: no tool words; if this is conversation or unclear, answer in say"
+# Notes that say a word's tool is work a spoken answer cannot do (needs_steps).
+NOT_SAY = ("not your reply", "not a say answer")
 
 
 @dataclass(frozen=True)
@@ -218,23 +220,10 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
     """One line for the prompt, e.g. `Hints: karaoke → separate(stem="accompaniment"); song.wav is a
     file`, or NO_TOOL_WORDS for conversation; None when a file is named but no tool word (the model
     reads the request alone)."""
-    hints = find_hints(request, registered)
-    files = list(dict.fromkeys(m.group(1) for m in _FILE.finditer(request)))
-    if not hints:
+    found, hints, files = _resolved(request, registered)
+    if not found:
         # No tool word at all: conversation, or a request too vague to act on; both are answered in "say".
         return None if files else NO_TOOL_WORDS
-    # A word like "reverb" or "bpm" means a file tool when a file is named, a project tool when the
-    # request talks about tracks or the song and names no file; otherwise both stay.
-    if files:
-        hints = [_prefer(h, lambda t: t not in PROJECT_TOOLS) for h in hints]
-    elif _PROJECT_WORDS.search(request):
-        # About the project and no file named: a word that only means changing a file ("fade" of
-        # edit, "to flac") is about a clip or the mix here, so it is dropped. Tools that make a new
-        # file (speak, compose…) or measure one (describe…) stay: "say welcome and add it to the
-        # project", "render the song and tell me how loud it is".
-        hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints
-                 if not all(_tool(t) in FILE_TRANSFORMS for t in h.tools)]
-    hints = _agree(hints)
     if not hints:
         return None
     parts = [h.render() for h in hints]
@@ -249,6 +238,36 @@ def hint_line(request: str, registered: set[str] | None = None) -> str | None:
     if files:   # a named file, not a project track: effects rather than track_effect, and so on
         parts.append(f"{', '.join(files)} {'is a file' if len(files) == 1 else 'are files'}")
     return "Hints: " + "; ".join(parts)
+
+
+def needs_steps(request: str, registered: set[str] | None = None) -> bool:
+    """Do the request's words name work that a spoken answer cannot do ("say … and save it", "what's
+    in the project?": every reading of some word has a NOT_SAY note)? The planner then opens the plan
+    as work (`"say": null`), so the model picks the step instead of answering in words; it did
+    answer these in "say" in long sessions despite the hint."""
+    _, hints, _ = _resolved(request, registered)
+    return any(all(any(n in _parse(t)[2] for n in NOT_SAY) for t in h.tools) for h in hints if h.tools)
+
+
+def _resolved(request: str, registered: set[str] | None) -> tuple[list[Hint], list[Hint], list[str]]:
+    """(the words found, the hints kept after choosing between readings, the files named)."""
+    found = find_hints(request, registered)
+    files = list(dict.fromkeys(m.group(1) for m in _FILE.finditer(request)))
+    if not found:
+        return found, [], files
+    hints = found
+    # A word like "reverb" or "bpm" means a file tool when a file is named, a project tool when the
+    # request talks about tracks or the song and names no file; otherwise both stay.
+    if files:
+        hints = [_prefer(h, lambda t: t not in PROJECT_TOOLS) for h in hints]
+    elif _PROJECT_WORDS.search(request):
+        # About the project and no file named: a word that only means changing a file ("fade" of
+        # edit, "to flac") is about a clip or the mix here, so it is dropped. Tools that make a new
+        # file (speak, compose…) or measure one (describe…) stay: "say welcome and add it to the
+        # project", "render the song and tell me how loud it is".
+        hints = [_prefer(h, lambda t: t in PROJECT_TOOLS) for h in hints
+                 if not all(_tool(t) in FILE_TRANSFORMS for t in h.tools)]
+    return found, _agree(hints), files
 
 
 def _fill(entry: str, groups: dict) -> str | None:

@@ -20,7 +20,7 @@ from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
-from .hints import hint_line
+from .hints import hint_line, needs_steps
 from .say_stream import SayStream
 from .schema import plan_schema, schema_to_gbnf
 
@@ -30,6 +30,9 @@ REQUEST_TOKENS = 200    # room kept for the request itself (a long dictated requ
 # `{"` and `say`, and then `":"` for an answer or `":` for work): evaluated with the prompt instead of
 # decoded one token at a time, it takes two sequential decoding steps (~0.2 s here) off every plan.
 PLAN_OPENING = '{"say'
+# The opening of a plan that does work: for requests whose words name work a spoken answer cannot do
+# (hints.needs_steps: "say … and save it"), so the model chooses the step rather than talk about it.
+PLAN_OPENING_WORK = '{"say":null'
 
 
 @dataclass
@@ -160,6 +163,8 @@ class Planner:
         is still being generated; a repaired answer is not streamed."""
         outcome = PlanOutcome(plan=None)
         messages = self.messages(request, session)
+        work = self.options.hints and needs_steps(request, set(self.registry.names()))
+        opening = PLAN_OPENING_WORK if work else PLAN_OPENING
         t_start = time.perf_counter()
         for attempt in range(1 + self.options.repair_attempts):
             say = SayStream(on_say_sentence, first_clause_words) if on_say_sentence and attempt == 0 else None
@@ -171,7 +176,7 @@ class Planner:
                     outcome.first_say_ms = (time.perf_counter() - t_start) * 1000
 
             done = self.llm.complete(self.llm.render_chat(messages), self.grammar, max_tokens=self.max_plan_tokens,
-                                     cancel=cancel, on_text=on_text if say else None, opening=PLAN_OPENING)
+                                     cancel=cancel, on_text=on_text if say else None, opening=opening)
             try:
                 plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
                 outcome.attempts.append(Attempt(done.text, None, done.elapsed_ms, done.prompt_tokens,

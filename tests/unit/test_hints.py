@@ -4,7 +4,7 @@ import re
 import pytest
 
 from assistant.audio_models.registry import default_registry
-from assistant.llm.hints import NO_TOOL_WORDS, VOCABULARY, find_hints, hint_line
+from assistant.llm.hints import NO_TOOL_WORDS, VOCABULARY, find_hints, hint_line, needs_steps
 
 
 @pytest.mark.parametrize("request_,tool", [
@@ -112,3 +112,16 @@ def test_a_numbered_change_is_that_change_not_a_count_of_steps():
     # "undo change number 11" was once planned as steps=11: eleven requests undone
     for said in ("please undo change number 7", "revert #7", "take back change no. 7"):
         assert "project_undo(change=7)" in hint_line(said), said
+
+
+@pytest.mark.parametrize("request_, work", [
+    ("say hello world and save it", True),
+    ("what's in the project?", True),
+    ("read this aloud: the session starts at noon", True),
+    ("hello there!", False),
+    ("what can you do?", False),
+    ("transcribe memo.wav", False),          # work, but the model needs no push to see it
+    ("say something nice", False),
+])
+def test_needs_steps_only_for_words_whose_every_reading_is_work_not_an_answer(request_, work):
+    assert needs_steps(request_) is work

@@ -28,6 +28,7 @@ class ScriptedLlm:
     def __init__(self, replies):
         self.replies = list(replies)
         self.prompts = []
+        self.openings = []
 
     def compile_grammar(self, gbnf):
         assert "root ::=" in gbnf
@@ -41,6 +42,7 @@ class ScriptedLlm:
 
     def complete(self, prompt, grammar, max_tokens, sampling=None, *, cancel=None, on_text=None, opening=""):
         self.prompts.append(prompt)
+        self.openings.append(opening)
         return Completion(self.replies.pop(0), 10, 5, 1.0, 0)
 
 
@@ -152,3 +154,16 @@ def test_a_file_reference_in_a_text_argument_gets_a_repair(session):
                              '{"steps":[],"say":"Which text?"}']), registry, PlannerOptions(repair_attempts=1))
     outcome = p.plan("read it back", session)
     assert "is text, not a file" in outcome.attempts[0].error and len(outcome.attempts) == 2
+
+
+def test_a_request_for_a_saved_recording_opens_the_plan_as_work(session):
+    """"say … and save it" must be a speak step, not an answer: the plan is opened with "say": null."""
+    @dataclass
+    class SpeakArgs:
+        text: str
+
+    registry = Registry([*REGISTRY, Tool(ToolSpec("speak", "text to speech"), SpeakArgs, run=None)])
+    p = Planner(ScriptedLlm(['{"say":"hi","steps":[]}'] * 2), registry, PlannerOptions())
+    p.plan("say hello world and save it", session)
+    p.plan("hello there!", session)
+    assert p.llm.openings == ['{"say":null', '{"say']
