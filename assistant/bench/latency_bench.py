@@ -89,7 +89,7 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
                         barge_in: bool) -> dict:
     from ..bench.aec_bench import room_impulse_response
     from ..bench.voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
-    from ..events import PlanReady, PlaybackStopped, SpeechDiscarded, TurnTiming
+    from ..events import PlanReady, PlaybackStopped, SpeechDiscarded, SpeechStarted, TurnTiming
     from ..session import SessionStore
 
     home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
@@ -107,11 +107,18 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
             idx = rig.say(np.concatenate([audio, np.zeros(1600, np.float32)]))
             true_start = rig.mic_time(idx + first)
             true_end = rig.mic_time(idx + last)
-            timing = await rig.wait_for(lambda e: isinstance(e, (TurnTiming, SpeechDiscarded)), 180, since)
+            # A "transient" (a first syllable too short to be sure of) is not an outcome: the frames go
+            # to the pre-roll and the rest of the word usually starts the turn. An utterance that never
+            # becomes speech is reported as such, after its own length and 3 s.
+            started = await rig.wait_for(lambda e: isinstance(e, SpeechStarted), len(audio) / 16_000 + 3.0, since)
+            timing = None if started is None else await rig.wait_for(
+                lambda e: isinstance(e, TurnTiming) or isinstance(e, SpeechDiscarded) and e.reason != "transient",
+                180, since)
             await rig.idle(quiet_s=0.4, timeout_s=120)
             row: dict = {"text": text}
             if timing is None or not isinstance(timing.event, TurnTiming):
-                row["error"] = "no turn" if timing is None else f"discarded: {timing.event.reason} {timing.event.text!r}"
+                row["error"] = ("not heard as speech (transients only)" if started is None else "no turn"
+                                if timing is None else f"discarded: {timing.event.reason} {timing.event.text!r}")
                 rows.append(row)
                 continue
             t = timing.event
