@@ -398,10 +398,15 @@ class ReplyVoice:
                 pb._logged = True
         self.spoken_log = [x for x in self.spoken_log if x[1] > now - 30.0]
 
-    def recently_spoken(self, around_s: float, margin_s: float = 1.0) -> str:
+    def recently_spoken(self, around_s: float, margin_s: float = 1.0, tail_s: float = 0.5) -> str:
         """What the speaker played between `around_s` − a few seconds and `around_s` + margin: the
-        text an echo heard at `around_s` could be made of."""
+        text an echo heard at `around_s` could be made of. Empty when nothing was playing at
+        `around_s` (give or take `tail_s` of room reverberation): speech that began after the reply
+        ended is the user's, however much it sounds like the reply ("Who made you?" after "How are
+        you?" was once dropped as our own voice)."""
         self._log_spoken()
+        if not any(start <= around_s + margin_s and end >= around_s - tail_s for start, end, _ in self.spoken_log):
+            return ""
         return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
                         and start <= around_s + margin_s)
 

@@ -193,3 +193,16 @@ def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
     from assistant.voice import echo_of
 
     assert echo_of(heard, spoken) is echo
+
+
+def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
+    from assistant.pipeline import ReplyVoice
+
+    import time
+
+    t = time.monotonic() - 5.0
+    voice = ReplyVoice(tts=None, sink=None, emit=lambda e: None)
+    voice.spoken_log = [(t, t + 1.0, "Hi! How are you?")]
+    assert "How are you" in voice.recently_spoken(t + 0.8)      # during playback: may be our echo
+    assert "How are you" in voice.recently_spoken(t + 1.3)      # within the room's reverberation
+    assert voice.recently_spoken(t + 1.9) == ""                 # "Who made you?" after it: the user's
