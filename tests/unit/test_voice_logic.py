@@ -36,14 +36,21 @@ def test_wake_phrase_score_orders_near_misses_below_the_phrase():
     assert w.match("hey earshot").score > w.match("hey ashley").score > w.match("good morning").score
 
 
-def test_say_decoder_emits_sentences_as_they_complete():
-    out = []
-    dec = SayStream(out.append)
-    plan = '{"say":"I can transcribe, speak and edit. Name a file like @a1. Or ask me what?","steps":[]}'
+def _stream(plan: str, first_clause_words: int = 0) -> tuple[SayStream, list[str], list[int]]:
+    """Feed a plan to a SayStream one character at a time, as the LLM grows it; also returns how many
+    sentences were out after each character."""
+    out: list[str] = []
+    dec = SayStream(out.append, first_clause_words)
     seen = []
     for i in range(1, len(plan) + 1):
         dec.feed(plan[:i])
         seen.append(len(out))
+    return dec, out, seen
+
+
+def test_say_decoder_emits_sentences_as_they_complete():
+    plan = '{"say":"I can transcribe, speak and edit. Name a file like @a1. Or ask me what?","steps":[]}'
+    _, out, seen = _stream(plan)
     assert out == ["I can transcribe, speak and edit.", "Name a file like @a1.", "Or ask me what?"]
     # The first sentence is out as soon as the space after its full stop is generated.
     first_at = seen.index(1) + 1
@@ -53,41 +60,25 @@ def test_say_decoder_emits_sentences_as_they_complete():
 
 
 def test_say_decoder_lets_an_exclamation_out_at_once():
-    out = []
-    dec = SayStream(out.append)
     plan = '{"say":"Hello there! How can I help?","steps":[]}'
-    for i in range(1, len(plan) + 1):
-        dec.feed(plan[:i])
-        if plan[:i].endswith("there!"):
-            assert out == ["Hello there!"]
+    _, out, seen = _stream(plan)
+    assert plan[:seen.index(1) + 1].endswith("there!")
     assert out == ["Hello there!", "How can I help?"]
 
 
 def test_say_decoder_can_cut_the_first_chunk_at_a_clause():
-    out = []
-    dec = SayStream(out.append, first_clause_words=3)
-    plan = '{"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime.","steps":[]}'
-    for i in range(1, len(plan) + 1):
-        dec.feed(plan[:i])
+    _, out, _ = _stream('{"say":"I can transcribe, speak, denoise and edit audio. Ask me, anytime.","steps":[]}', 3)
     # Only the first chunk is cut at a comma (a 3-word clause); later ones wait for the sentence end.
     assert out == ["I can transcribe,", "speak, denoise and edit audio.", "Ask me, anytime."]
 
 
 def test_say_decoder_stays_silent_for_plans_with_steps():
-    out = []
-    dec = SayStream(out.append)
-    plan = '{"say":null,"steps":[{"tool":"speak","args":{"text":"Hello. World."}}]}'
-    for i in range(1, len(plan) + 1):
-        dec.feed(plan[:i])
+    dec, out, _ = _stream('{"say":null,"steps":[{"tool":"speak","args":{"text":"Hello. World."}}]}')
     assert out == [] and dec.active is False
 
 
 def test_say_decoder_handles_spaces_the_grammar_allows():
-    out = []
-    dec = SayStream(out.append)
-    plan = '{ "say": "You\'re welcome.", "steps": [] }'
-    for i in range(1, len(plan) + 1):
-        dec.feed(plan[:i])
+    _, out, _ = _stream('{ "say": "You\'re welcome.", "steps": [] }')
     assert out == ["You're welcome."]
 
 
