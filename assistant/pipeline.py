@@ -54,6 +54,9 @@ class Assistant:
         self._player = None
         # The voice loop's persistent speaker (audio/io.py Speaker or FileSink); None: one-shot Player.
         self.sink = None
+        # Called when a turn's reply is recorded, before it is spoken: the voice loop evaluates the
+        # next turn's context (this turn now in the history) while the reply plays, when the LLM is idle.
+        self.on_reply_recorded: Callable[[], None] | None = None
         self.voice: ReplyVoice | None = None
 
     # -- lazily loaded stages ---------------------------------------------------------------
@@ -145,6 +148,8 @@ class Assistant:
         self.session.end_turn(turn_id, status, reply=text)
         reply = Reply(text, tuple(artifacts or ()), turn_id)
         self.emit(reply)
+        if self.on_reply_recorded is not None:
+            self.on_reply_recorded()
         return reply
 
     # -- speaking ---------------------------------------------------------------------------

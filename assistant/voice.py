@@ -287,6 +287,10 @@ class VoiceLoop:
         self.frame_tap: Callable[[VadFrame], None] | None = None   # sees every frame (tests, meters)
         self.discarded: list[SpeechDiscarded] = []
         self.on_turn_done: Callable[[], None] | None = None      # after every turn that began (UIs)
+        if not self.options.listen.naive_baseline:
+            # The next turn's context is evaluated while this reply plays, not after it (the user may
+            # speak again 0.2 s after the reply ends; the history can take seconds to evaluate).
+            assistant.on_reply_recorded = lambda: asyncio.get_running_loop().create_task(self._prefill_context())
 
     # -- public API (CLI, TUI, bench) -----------------------------------------------------------
     def set_mode(self, mode: str) -> None:

@@ -68,6 +68,8 @@ class LlmClient:
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
+        self._waiting = 0      # completions waiting for the lock: a running prefill gives way to them
+        self._waiting_lock = threading.Lock()
         self._decoder: GreedyGrammarDecoder | None = None
 
     # -- grammar ----------------------------------------------------------------------------
@@ -113,7 +115,12 @@ class LlmClient:
         model falls into repeating one token. `opening` is text every output starts with (the grammar
         allows nothing else): it is evaluated with the prompt in one batch instead of being decoded
         token by token, and the returned text includes it."""
-        with self._lock:
+        self._count_waiting(+1)
+        try:
+            self._lock.acquire()
+        finally:
+            self._count_waiting(-1)
+        try:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
                 raise EarshotError(f"the prompt has {len(tokens)} tokens; with {max_tokens} for the answer it "
@@ -134,8 +141,14 @@ class LlmClient:
             evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
             text, generated, fallbacks = self.decoder.generate(grammar, max_tokens - len(forced), cancel, on_text,
                                                                forced=forced)
+        finally:
+            self._lock.release()
         return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
                           fallbacks)
+
+    def _count_waiting(self, step: int) -> None:
+        with self._waiting_lock:
+            self._waiting += step
 
     def prefill(self, text: str, cancel: threading.Event | None = None) -> int:
         """Evaluate `text` into the KV cache ahead of a request (the voice loop does this between turns
@@ -149,7 +162,10 @@ class LlmClient:
             tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + 8 > self.options.context_tokens:
                 return 0
-            return self.decoder.sync_prefix(tokens, need_logits=False)
+            # A request that comes in meanwhile goes first: the prefill stops at its next chunk, and
+            # what it evaluated so far is still a cached prefix for the request.
+            return self.decoder.sync_prefix(tokens, need_logits=False, should_stop=lambda: self._waiting > 0 or (
+                cancel is not None and cancel.is_set()))
         finally:
             self._lock.release()
 

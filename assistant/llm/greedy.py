@@ -59,8 +59,10 @@ class GreedyGrammarDecoder:
         self._cand["id"] = np.arange(self.n_vocab, dtype=np.int32)
         self._one = (llama_cpp.llama_token_data * 1)()
 
-    def sync_prefix(self, tokens: list[int], need_logits: bool) -> int:
-        """Keep the longest cached prefix of `tokens`, evaluate the rest; returns tokens evaluated."""
+    def sync_prefix(self, tokens: list[int], need_logits: bool,
+                    should_stop: Callable[[], bool] | None = None) -> int:
+        """Keep the longest cached prefix of `tokens`, evaluate the rest; returns tokens evaluated.
+        A prefill (`need_logits` False) stops between chunks when `should_stop()` says so."""
         llm = self.llm
         cached = common_prefix(llm._input_ids.tolist()[: llm.n_tokens], tokens)
         if need_logits and cached >= len(tokens):
@@ -73,10 +75,14 @@ class GreedyGrammarDecoder:
             if rest:
                 llm.eval(rest)
             return len(rest)
+        done = 0
         for i in range(0, len(rest), EVAL_CHUNK_TOKENS):
             GATE.wait_turn()
+            if should_stop is not None and should_stop():
+                break
             llm.eval(rest[i:i + EVAL_CHUNK_TOKENS])
-        return len(rest)
+            done += len(rest[i:i + EVAL_CHUNK_TOKENS])
+        return done
 
     def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
                  on_text: Callable[[str], None] | None = None,
