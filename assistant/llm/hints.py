@@ -107,6 +107,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"compos\w*|tune|piece|jingle|chords|song about|(background|some|new) music|music for|loop in",
      ("compose",)),
     (r"sing|sung|singing voice|la la", ("sing",)),
+    (r"(?P<notes>[A-G][#b]?\d:\d+(\.\d+)?([ ,]+([A-G][#b]?\d|r):\d+(\.\d+)?)+)", ("sing notes={notes}",)),
     (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
     # the studio project
     (r"unmute", ("track op=unmute",)),
@@ -169,6 +170,9 @@ _PROJECT_WORDS = re.compile(r"(?<![\w.-])(tracks?|clips?|project|song|mix|master
 _LATER_IT = re.compile(r"\b(and|then)\b.*\b(it|its|them)\b", re.IGNORECASE)
 
 NO_TOOL_WORDS = "Hints: no tool words; if this is conversation or unclear, answer in say"
+# Stands for a space inside an argument value of an entry ("sing notes=C4:1 D4:2"), whose parts
+# _parse splits at spaces; rendered back as a space.
+_SPACE_IN_VALUE = "\u00a0"
 # Notes that say a word's tool is work a spoken answer cannot do (needs_steps).
 NOT_SAY = ("not your reply", "not a say answer")
 
@@ -189,6 +193,7 @@ class Hint:
                 shown = []
                 for arg in args:
                     key, _, value = arg.partition("=")
+                    value = value.replace(_SPACE_IN_VALUE, " ")
                     literal = value in ("true", "false") or value.lstrip("-").replace(".", "", 1).isdigit()
                     shown.append(f"{key}={value}" if literal else f'{key}="{value}"')
                 tool = f"{tool}({', '.join(shown)})"
@@ -278,6 +283,8 @@ def _fill(entry: str, groups: dict) -> str | None:
     for name, value in groups.items():
         if name == "lang" and value:
             value = language_code(value)
+        if name == "notes" and value:        # a score, "C4:1 D4:2": kept one word for _parse
+            value = _SPACE_IN_VALUE.join(value.replace(",", " ").split())
         if f"{{{name}}}000" in entry and value:
             entry = entry.replace(f"{{{name}}}000", f"{float(value) * 1000:g}")
         entry = entry.replace(f"{{{name}}}", value or "N")

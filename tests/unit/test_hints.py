@@ -55,6 +55,9 @@ def test_every_hinted_tool_and_value_exists():
                 key, _, value = arg.partition("=")
                 if value == "{lang}":                        # a language name, read as its code
                     continue
+                if value == "{notes}":                       # a score copied from the request (text)
+                    assert hints[key] is str, entry
+                    continue
                 value = re.sub(r"\{\w\}", "1", value)       # a number taken from the request
                 choices = typing.get_args(hints[key])
                 if hints[key] is bool:
@@ -125,3 +128,8 @@ def test_a_numbered_change_is_that_change_not_a_count_of_steps():
 ])
 def test_needs_steps_only_for_words_whose_every_reading_is_work_not_an_answer(request_, work):
     assert needs_steps(request_) is work
+
+
+def test_a_score_in_the_request_is_handed_to_sing_as_written():
+    line = hint_line('sing "twin-kle twin-kle lit-tle star" to C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2')
+    assert 'sing(notes="C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2")' in line and "one sing step" in line
