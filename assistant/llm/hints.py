@@ -283,8 +283,8 @@ def _fill(entry: str, groups: dict) -> str | None:
     for name, value in groups.items():
         if name == "lang" and value:
             value = language_code(value)
-        if name == "notes" and value:        # a score, "C4:1 D4:2": kept one word for _parse
-            value = _SPACE_IN_VALUE.join(value.replace(",", " ").split())
+        if value:                            # a value of several words ("C4:1 D4:2") stays one for _parse
+            value = _SPACE_IN_VALUE.join(value.split())
         if f"{{{name}}}000" in entry and value:
             entry = entry.replace(f"{{{name}}}000", f"{float(value) * 1000:g}")
         entry = entry.replace(f"{{{name}}}", value or "N")
