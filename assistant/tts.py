@@ -63,7 +63,21 @@ class TextToSpeech(Protocol):
     def stream(self, text: str, speed: float = 1.0) -> Iterator[tuple[str, np.ndarray]]: ...
 
 
-class HibariEngine:
+class _Engine:
+    """What both engines share: a sentence's chunks joined with their silence trimmed, and a whole
+    text synthesised as its sentences end to end."""
+    sample_rate_hz: int
+
+    def _sentence_audio(self, chunks) -> np.ndarray:
+        parts = [trim_silence(np.asarray(c, np.float32), self.sample_rate_hz) for c in chunks]
+        return np.concatenate(parts).astype(np.float32) if parts else np.zeros(0, np.float32)
+
+    def synthesize(self, text: str, speed: float = 1.0, seed: int = 0) -> np.ndarray:
+        parts = [audio for _, audio in self.stream(text, speed, seed)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+class HibariEngine(_Engine):
     sample_rate_hz = 24_000
 
     def __init__(self, store: ModelStore, voice: str = "heart", threads: int = 1) -> None:
@@ -83,18 +97,13 @@ class HibariEngine:
         """(sentence, audio) pairs, each synthesised only when the caller asks for it."""
         rng = np.random.default_rng(seed)   # fixed: the same text always sounds the same
         for sentence in self.sentences(text):
-            parts = [trim_silence(self._tts.from_ids(self._tts.ids(ps), speed, rng), self.sample_rate_hz)
-                     for ps in self._tts.phonemize(sentence)]
-            audio = np.concatenate(parts) if parts else np.zeros(0, np.float32)
+            audio = self._sentence_audio(self._tts.from_ids(self._tts.ids(ps), speed, rng)
+                                         for ps in self._tts.phonemize(sentence))
             if audio.size:
-                yield sentence, audio.astype(np.float32)
-
-    def synthesize(self, text: str, speed: float = 1.0, seed: int = 0) -> np.ndarray:
-        parts = [audio for _, audio in self.stream(text, speed, seed)]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+                yield sentence, audio
 
 
-class PiperEngine:
+class PiperEngine(_Engine):
     """A Piper voice the user installed (a local .onnx with its .onnx.json); same interface as HibariEngine."""
 
     def __init__(self, voice_path: str | Path | None) -> None:
@@ -134,15 +143,9 @@ class PiperEngine:
         fixed = 0.39     # the fixed part over the scaled part, 0.28 / 0.72
         config = SynthesisConfig(length_scale=max(0.2, (1 + fixed) / max(speed, 0.1) - fixed))
         for sentence in self.sentences(text):
-            chunks = [trim_silence(c.audio_float_array, self.sample_rate_hz)
-                      for c in self._voice.synthesize(sentence, config)]
-            audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+            audio = self._sentence_audio(c.audio_float_array for c in self._voice.synthesize(sentence, config))
             if audio.size:
-                yield sentence, audio.astype(np.float32)
-
-    def synthesize(self, text: str, speed: float = 1.0, seed: int = 0) -> np.ndarray:
-        parts = [audio for _, audio in self.stream(text, speed, seed)]
-        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+                yield sentence, audio
 
 
 def get_tts(store: ModelStore, model_name: str = "hibari-heart", voice: str = "heart",
