@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -212,8 +213,8 @@ class Speculation:
                 if first:
                     self.clock.first_sentence_s = time.monotonic()
                 # The first sentence is what the user waits for: the plan's decoding pauses for it.
-                audio = await asyncio.to_thread(in_foreground, tts.synthesize, sentence) if first else \
-                    await asyncio.to_thread(tts.synthesize, sentence)
+                synthesize = functools.partial(in_foreground, tts.synthesize) if first else tts.synthesize
+                audio = await asyncio.to_thread(synthesize, sentence)
                 if audio.size:
                     await self._sentences.put((sentence, audio))
         finally:

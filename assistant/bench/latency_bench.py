@@ -116,9 +116,13 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
                 180, since)
             await rig.idle(quiet_s=0.4, timeout_s=120)
             row: dict = {"text": text}
-            if timing is None or not isinstance(timing.event, TurnTiming):
-                row["error"] = ("not heard as speech (transients only)" if started is None else "no turn"
-                                if timing is None else f"discarded: {timing.event.reason} {timing.event.text!r}")
+            if started is None:
+                row["error"] = "not heard as speech (transients only)"
+            elif timing is None:
+                row["error"] = "no turn"
+            elif not isinstance(timing.event, TurnTiming):
+                row["error"] = f"discarded: {timing.event.reason} {timing.event.text!r}"
+            if "error" in row:
                 rows.append(row)
                 continue
             t = timing.event

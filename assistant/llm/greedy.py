@@ -80,8 +80,9 @@ class GreedyGrammarDecoder:
             GATE.wait_turn()
             if should_stop is not None and should_stop():
                 break
-            llm.eval(rest[i:i + EVAL_CHUNK_TOKENS])
-            done += len(rest[i:i + EVAL_CHUNK_TOKENS])
+            chunk = rest[i:i + EVAL_CHUNK_TOKENS]
+            llm.eval(chunk)
+            done += len(chunk)
         return done
 
     def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
