@@ -38,11 +38,19 @@ NOTE_RE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
 PCS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
+# The notation as a grammar for the planner: a model asked to sing a song it knows by name wrote its
+# lyrics where the notes go, and repeated that on repair. Octaves 2–5 and lengths of 0.25–8.5 beats
+# cover what a voice sings here; 48 notes (space-separated, 9 characters at most) fit in max_length.
+NOTES_GRAMMAR = ('([A-G] [#b]? [2-5] | "r") ":" ([1-8] ".5"? | "0.5" | "0.25") '
+                 '(" " ([A-G] [#b]? [2-5] | "r") ":" ([1-8] ".5"? | "0.5" | "0.25")){0,47}')
+
+
 @dataclass
 class Args:
-    # Checked when the plan is validated, so a slip (the lyrics written as notes) goes back to the
+    # Checked again when the plan is validated (the range of the voice), so a slip goes back to the
     # planner with the error for its repair attempt instead of failing the step.
-    notes: str = field(metadata={"max_length": 300, "normalize": lambda text: checked_notes(text),
+    notes: str = field(metadata={"max_length": 440, "grammar": NOTES_GRAMMAR,
+                       "normalize": lambda text: checked_notes(text),
                        "doc": 'notes as NAME+OCTAVE:BEATS, e.g. "C4:1 D4:1 E4:2 r:1" (r = rest)'})
     lyrics: str = field(metadata={"max_length": 200,
                         "doc": 'one syllable per note; hyphenate words over notes: "hap-py birth-day to you"'})

@@ -107,6 +107,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"compos\w*|tune|piece|jingle|chords|song about|(background|some|new) music|music for|loop in",
      ("compose",)),
     (r"sing|sung|singing voice|la la", ("sing",)),
+    (r"(a|the) (?P<voice>male|female) (voice|singer)( to)? sings?", ("sing voice={voice}",)),
     (r"(?P<notes>[A-G][#b]?\d:\d+(\.\d+)?([ ,]+([A-G][#b]?\d|r):\d+(\.\d+)?)+)", ("sing notes={notes}",)),
     (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
     # the studio project
@@ -121,8 +122,12 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (rf"(remove|delete) the (?!(?:{_EFFECT_WORDS})\b)\S+( \S+)? track|(remove|delete) track \d+", ("track op=remove",)),
     (r"(add|create|make) (a )?new (audio |midi )?track|new (audio|midi) track", ("track op=add",)),
     (r"track\b.{0,30}\b(up|down|louder|quieter)|volume", ("track op=gain",)),
-    (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|duplicate|split\b.{0,30}\bat|"
+    (r"clips?|on (a|the) (new )?track|to the project|at bar|bar \d+|move\b.{0,30}\bto|split\b.{0,30}\bat|"
      r"loop the", ("clip",)),
+    (r"duplicate", ("clip op=duplicate",)),
+    # "the chorus clip", "the second vocal clip": the clip argument in the user's words, which the
+    # project resolves (without it the model invented a file and a track for "duplicate the chorus clip").
+    (r"(?P<clip>the (\w+ ){1,2}clip)", ("clip clip={clip}",)),
     (r"loop (the|it|this)\b.{0,30}\bfor|loop (the|it|this)", ("clip op=loop",)),
     (r"master|bus", ("track_effect",)),
     (r"relax\w*|calm\w*|chill\w*|mellow|laid-back", ("vibe descriptor=relaxed",)),

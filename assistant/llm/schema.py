@@ -61,6 +61,8 @@ def field_schema(tp: Any, meta: dict) -> dict:
         out = {"type": "number"}
     elif tp is str:
         out = {"type": "string", "maxLength": meta.get("max_length", DEFAULT_MAX_LENGTH)}
+        if "grammar" in meta:
+            out["x-grammar"] = meta["grammar"]
     else:
         raise SchemaNotExpressible(f"argument type {tp!r} is not supported")
     if "min" in meta:
@@ -127,7 +129,8 @@ def strip_extensions(schema: Any) -> Any:
 
 # -- JSON schema → GBNF ----------------------------------------------------------------------
 _HANDLED = {"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-            "maxLength", "minLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref"}
+            "maxLength", "minLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref",
+            "x-grammar"}
 
 # Strings hold printable ASCII without quotes or backslashes: one byte a character, so the longest
 # plan the grammar allows is a hard bound on the tokens it needs (grammar_bound.py). A plan has no use
@@ -187,6 +190,11 @@ class _GrammarBuilder:
             limit = int(schema.get("maxLength", DEFAULT_MAX_LENGTH))
             return self.add("file-ref", '"\\"" ("@a" [1-9] [0-9]{0,4} | "@last" | "$" [1-9] | '
                             f'[\\x20\\x21\\x23\\x25-\\x3F\\x41-\\x5B\\x5D-\\x7E] char{{0,{limit - 1}}}) "\\""')
+        if kind == "string" and "x-grammar" in schema:
+            # A string with a notation of its own (sing's notes): the model can only write that
+            # notation, so lyrics cannot end up where the notes go. The body is GBNF in the bounded
+            # subset grammar_bound.py reads; its longest output replaces maxLength as the bound.
+            return self.add(name, f'"\\"" ({schema["x-grammar"]}) "\\""')
         if kind == "string":
             if "maxLength" not in schema:
                 raise SchemaNotExpressible(f"{name}: strings need maxLength (or generation can run away)")

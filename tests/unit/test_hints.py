@@ -55,8 +55,11 @@ def test_every_hinted_tool_and_value_exists():
                 key, _, value = arg.partition("=")
                 if value == "{lang}":                        # a language name, read as its code
                     continue
-                if value == "{notes}":                       # a score copied from the request (text)
+                if value in ("{notes}", "{clip}"):           # the request's words (text)
                     assert hints[key] is str, entry
+                    continue
+                if value == "{voice}":                       # "a male voice sing": the word is the choice
+                    assert {"male", "female"} <= set(typing.get_args(hints[key])), entry
                     continue
                 value = re.sub(r"\{\w\}", "1", value)       # a number taken from the request
                 choices = typing.get_args(hints[key])
@@ -133,3 +136,16 @@ def test_needs_steps_only_for_words_whose_every_reading_is_work_not_an_answer(re
 def test_a_score_in_the_request_is_handed_to_sing_as_written():
     line = hint_line('sing "twin-kle twin-kle lit-tle star" to C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2')
     assert 'sing(notes="C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2")' in line and "one sing step" in line
+
+
+def test_a_clip_named_in_words_is_handed_to_clip_with_the_op():
+    # "duplicate the chorus clip" was planned with an invented file and track, and "chorus" read as the effect
+    line = hint_line("duplicate the chorus clip")
+    assert 'clip(op="duplicate")' in line and 'clip(clip="the chorus clip")' in line and "track_effect" not in line
+    assert 'clip(clip="the last clip")' in hint_line("delete the last clip")
+    assert "clip(clip=" not in hint_line("list the clips in my song")
+
+
+def test_a_male_or_female_singer_is_sings_voice():
+    assert 'sing(voice="male")' in hint_line("make a male voice sing twinkle twinkle little star")
+    assert "sing(" not in hint_line("read this in a male voice")

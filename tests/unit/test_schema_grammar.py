@@ -52,3 +52,37 @@ def test_an_args_type_the_grammar_cannot_express_is_refused():
 
     with pytest.raises(SchemaNotExpressible, match="union"):
         args_schema(Bad)
+
+
+def _gbnf_as_regex(body: str) -> str:
+    """A rule body of literals, classes, groups and repeats as the same Python regular expression."""
+    import json
+    import re
+
+    from assistant.llm.grammar_bound import _tokens
+
+    out = []
+    for kind, text in _tokens(body):
+        assert kind != "name", f"a notation grammar must be self-contained, not name rule {text}"
+        out.append(f"(?:{re.escape(json.loads(text))})" if kind == "lit" else text)
+    return "".join(out)
+
+
+def test_sings_notes_are_a_grammar_of_their_own_within_max_length():
+    """The planner cannot write lyrics where sing's notes go ("Twinkle twinkle little star" was
+    written there, twice); every score the grammar allows parses, and the longest fits max_length."""
+    import re
+
+    from assistant.audio_models import sing
+    from assistant.llm.grammar_bound import max_output_chars
+
+    schema = args_schema(sing.Args)["properties"]["notes"]
+    gbnf = schema_to_gbnf(schema)
+    assert "char" not in gbnf.split("\n")[0]        # the notation, not free text
+    notes = re.compile(_gbnf_as_regex(sing.NOTES_GRAMMAR))
+    for score in ("C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2", "F#3:0.5 Bb4:1.5 r:1 E5:8", " ".join(["D4:0.25"] * 48)):
+        assert notes.fullmatch(score), score
+        assert sing.parse_notes(score)
+    for wrong in ("Twinkle twinkle little star", "C4 D4 E4", "C4:1,D4:1", "H4:1", "C9:1", " ".join(["C4:1"] * 49)):
+        assert not notes.fullmatch(wrong), wrong
+    assert max_output_chars(gbnf) <= schema["maxLength"] + 2       # + the quotes
