@@ -246,19 +246,40 @@ class EchoGate:
     as an upper envelope over frames where the VAD hears no speech) and calls a frame "near-end"
     only when the cleaned level exceeds reference level + residual return + margin. When the
     canceller is still adapting (or absent) the residual return is high and barge-in needs a
-    louder voice; once it has converged, normal speech interrupts."""
+    louder voice; once it has converged, normal speech interrupts.
 
-    def __init__(self, margin_db: float = 6.0, initial_return_db: float = 0.0) -> None:
+    The first moments of every reply are different: the canceller lets ~150–200 ms of echo through
+    while it re-aligns to a reference that starts after silence (measured through PulseAudio: the
+    echo came out 1–2 dB under the reference, silero heard speech in it, and the assistant
+    interrupted itself). So for `onset_guard_frames` after the speaker starts again, the residual
+    return is taken to be at least `onset_return_db`."""
+
+    def __init__(self, margin_db: float = 6.0, initial_return_db: float = 0.0, onset_guard_frames: int = 10,
+                 onset_return_db: float = 0.0) -> None:
         self.margin_db = margin_db
         self.return_db = initial_return_db    # start pessimistic: assume nothing is cancelled
         self._attack = 0.5                    # rise fast toward a louder residual
         self._release_db_per_frame = 0.15     # fall slowly (≈ 5 dB per second at 32 ms frames)
+        self._creep_db_per_frame = 0.15       # rise this slowly past the margin (a lasting change)
+        self.onset_guard_frames = onset_guard_frames     # 10 frames of 32 ms: 320 ms
+        self.onset_return_db = onset_return_db
+        self._playing_frames = 0              # frames since the speaker started after silence
 
     def update(self, level_dbfs: float, reference_dbfs: float, speech_prob: float) -> None:
-        if reference_dbfs < -60.0 or speech_prob >= 0.3:
-            return                            # nothing playing, or maybe the user: do not learn
+        """Called for every frame (the reference is an envelope over ~0.5 s, so a pause between
+        sentences does not count as the speaker starting again)."""
+        if reference_dbfs < -60.0:
+            self._playing_frames = 0
+            return                            # nothing playing: nothing to learn
+        self._playing_frames += 1
+        if speech_prob >= 0.3 or self._playing_frames <= self.onset_guard_frames:
+            return                            # maybe the user, or the canceller re-aligning: do not learn
         observed = level_dbfs - reference_dbfs
-        if observed > self.return_db:
+        if observed > self.return_db + self.margin_db:
+            # A jump past the margin is what a user's first (unvoiced) sounds look like: freeze, as a
+            # Geigel double-talk detector does, and creep up only if it lasts (a worse echo path).
+            self.return_db += self._creep_db_per_frame
+        elif observed > self.return_db:
             self.return_db += self._attack * (observed - self.return_db)
         else:
             self.return_db = max(observed, self.return_db - self._release_db_per_frame)
@@ -266,4 +287,7 @@ class EchoGate:
     def near_end(self, level_dbfs: float, reference_dbfs: float) -> bool:
         if reference_dbfs < -60.0:
             return True                       # the speaker is silent: anything heard is the room
-        return level_dbfs > reference_dbfs + self.return_db + self.margin_db
+        return_db = self.return_db
+        if self._playing_frames <= self.onset_guard_frames:
+            return_db = max(return_db, self.onset_return_db)
+        return level_dbfs > reference_dbfs + return_db + self.margin_db

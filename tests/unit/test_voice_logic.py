@@ -138,6 +138,41 @@ def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
     assert gate.near_end(-80.0, -120.0)              # nothing playing: anything heard is the room
 
 
+def test_echo_gate_is_strict_while_the_speaker_starts_again():
+    """The canceller lets the first ~200 ms of a reply's echo through (re-aligning after silence): the
+    assistant interrupted itself. For the guard frames after the speaker starts, echo just under the
+    reference is not the user; after them the learned residual applies again."""
+    gate = EchoGate(margin_db=6.0, initial_return_db=0.0, onset_guard_frames=10)
+    for _ in range(200):                             # a converged canceller: residual 25 dB down
+        gate.update(-45.0, -20.0, speech_prob=0.05)
+    for _ in range(20):                              # the reply ends; the speaker is silent
+        gate.update(-70.0, -120.0, speech_prob=0.0)
+    leaks = []
+    for _ in range(10):                              # the next reply starts: echo 2 dB under the reference
+        gate.update(-22.0, -20.0, speech_prob=0.95)
+        leaks.append(gate.near_end(-22.0, -20.0))
+    assert not any(leaks)
+    assert gate.near_end(-9.0, -20.0)                # a voice louder than the reference still barges in
+    gate.update(-45.0, -20.0, speech_prob=0.05)      # past the guard: the learned residual again
+    assert gate.near_end(-30.0, -20.0)
+
+
+def test_echo_gate_does_not_learn_a_users_first_sounds_as_echo():
+    """The unvoiced start of "Stop" (silero: 0.1–0.25) jumped the residual estimate by 5 dB in two
+    frames and the rest of the word was taken for echo; a jump past the margin only creeps."""
+    gate = EchoGate(margin_db=6.0, initial_return_db=0.0)
+    for _ in range(200):
+        gate.update(-45.0, -20.0, speech_prob=0.05)
+    before = gate.return_db
+    for _ in range(3):                               # "s…": 12 dB over the residual, low speech probability
+        gate.update(-33.0, -20.0, speech_prob=0.15)
+    assert gate.return_db - before < 1.0
+    assert gate.near_end(-33.0, -20.0)
+    for _ in range(100):                             # a lasting change of the echo path is still learnt
+        gate.update(-33.0, -20.0, speech_prob=0.05)
+    assert gate.return_db > -16.0
+
+
 def test_aec_frame_is_ten_ms():
     assert AEC_FRAME == 160
 
