@@ -272,7 +272,7 @@ class EchoGate:
             self._playing_frames = 0
             return                            # nothing playing: nothing to learn
         self._playing_frames += 1
-        if speech_prob >= 0.3 or self._playing_frames <= self.onset_guard_frames:
+        if speech_prob >= 0.3 or self._speaker_starting:
             return                            # maybe the user, or the canceller re-aligning: do not learn
         observed = level_dbfs - reference_dbfs
         if observed > self.return_db + self.margin_db:
@@ -287,7 +287,10 @@ class EchoGate:
     def near_end(self, level_dbfs: float, reference_dbfs: float) -> bool:
         if reference_dbfs < -60.0:
             return True                       # the speaker is silent: anything heard is the room
-        return_db = self.return_db
-        if self._playing_frames <= self.onset_guard_frames:
-            return_db = max(return_db, self.onset_return_db)
+        return_db = max(self.return_db, self.onset_return_db) if self._speaker_starting else self.return_db
         return level_dbfs > reference_dbfs + return_db + self.margin_db
+
+    @property
+    def _speaker_starting(self) -> bool:
+        """Within the guard after the speaker started again (the canceller is re-aligning)."""
+        return self._playing_frames <= self.onset_guard_frames

@@ -41,8 +41,8 @@ PCS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 # The notation as a grammar for the planner: a model asked to sing a song it knows by name wrote its
 # lyrics where the notes go, and repeated that on repair. Octaves 2–5 and lengths of 0.25–8.5 beats
 # cover what a voice sings here; 48 notes (space-separated, 9 characters at most) fit in max_length.
-NOTES_GRAMMAR = ('([A-G] [#b]? [2-5] | "r") ":" ([1-8] ".5"? | "0.5" | "0.25") '
-                 '(" " ([A-G] [#b]? [2-5] | "r") ":" ([1-8] ".5"? | "0.5" | "0.25")){0,47}')
+_NOTE_GRAMMAR = '([A-G] [#b]? [2-5] | "r") ":" ([1-8] ".5"? | "0.5" | "0.25")'
+NOTES_GRAMMAR = f'{_NOTE_GRAMMAR} (" " {_NOTE_GRAMMAR}){{0,47}}'
 
 
 @dataclass
