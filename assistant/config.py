@@ -213,6 +213,9 @@ class BargeInOptions:
     speech_ms: int = 96                  # confirmed user speech during playback that stops it
     speech_threshold: float = 0.6        # stricter than VadOptions.speech_threshold: residual echo is not a user
     echo_margin_db: float = 6.0          # the cleaned mic must be this much above the expected residual echo
+    # Speech over the reply pauses it at once; the turn is cancelled when a transcript shows it was the
+    # user, and the reply resumes when it was our own voice leaking past the echo canceller.
+    confirm_with_transcript: bool = True
 
 
 @dataclass

@@ -144,6 +144,14 @@ class Interrupted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class BargeInDismissed(Event):
+    """Speech over the reply that was not the user after all: its transcript was the assistant's own
+    voice leaking past the echo canceller (or nothing Whisper could read). The paused reply goes on."""
+    reason: str                  # "own_voice" or "no_speech"
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Reply(Event):
     """The end of a turn: what was said and every artifact path it produced."""
     text: str

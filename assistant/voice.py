@@ -17,8 +17,10 @@ Timeline of one turn (always-listening mode):
   a plan without steps streams its `say` out of the LLM into the TTS, so the first sentence
   is usually synthesised before the endpoint and plays at once;
 - user speech during the reply (`Onset` with the stricter barge-in threshold, on the
-  echo-cancelled signal) stops playback within one audio block, cancels the turn, and the
-  history keeps only what was heard (`Interrupted`).
+  echo-cancelled signal) pauses playback within one audio block; the first transcript of it
+  decides: the user's words cancel the turn, and the history keeps only what was heard
+  (`Interrupted`); the assistant's own voice leaking past the echo canceller, or nothing
+  readable, resumes the reply where it paused (`BargeInDismissed`).
 
 Push-to-talk: `push_to_talk(True/False)` starts and ends the utterance; VAD only drives the meter.
 Wake phrase: an utterance counts only when its transcript opens with the phrase (fuzzy match);
@@ -47,7 +49,7 @@ from .audio.wake import WakeMatcher
 from .compute_gate import in_foreground
 from .config import VoiceOptions
 from .errors import EarshotError
-from .events import (ErrorEvent, Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled,
+from .events import (BargeInDismissed, ErrorEvent, Event, InputLevel, ModeChanged, PartialTranscript, SpeculationCancelled,
                      SpeechDiscarded, SpeechEnded, SpeechPaused, SpeechStarted, Transcript, TurnTiming, Utterance,
                      VoiceState, WakeDetected)
 from .pipeline import Assistant, TurnClock
@@ -78,6 +80,19 @@ def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
         for i in range(0, max(1, len(said) - size + 1)):
             best = max(best, SequenceMatcher(None, target, "".join(said[i:i + size]), autojunk=False).ratio())
     return best >= min_ratio
+
+
+def heard_over_reply(text: str, readable: bool, spoken: str) -> str | None:
+    """Speech heard while the assistant talks: None when it is the user (the reply stops for good),
+    else why it is not — "own_voice": the transcript is a stretch of the reply, which the echo
+    canceller let through (it re-converges for up to a second when the reply starts or the room's
+    echo changes); "no_speech": nothing Whisper could read, or the words it makes of noise."""
+    norm = _norm(text)
+    if not readable or not norm or norm in _HALLUCINATIONS:
+        return "no_speech"
+    if echo_of(text, spoken):
+        return "own_voice"
+    return None
 
 
 def _norm(text: str) -> str:
@@ -145,6 +160,13 @@ class FramePipeline:
 class _Partial:
     text: str
     audio_samples: int
+
+
+@dataclass
+class _TentativeBargeIn:
+    """Speech over the reply, not yet known to be the user's: the speaker is paused, the turn runs on."""
+    turn: asyncio.Task | None
+    at_s: float
 
 
 class Speculation:
@@ -284,6 +306,7 @@ class VoiceLoop:
         self._speech_started_at = 0.0
         self._last_voiced_at = 0.0
         self._barged_in = False
+        self._tentative: _TentativeBargeIn | None = None
         self.turns_committed = 0
         self.frame_tap: Callable[[VadFrame], None] | None = None   # sees every frame (tests, meters)
         self.discarded: list[SpeechDiscarded] = []
@@ -314,6 +337,7 @@ class VoiceLoop:
         """Esc or Ctrl+C in a UI: what a barge-in does — stop the voice now, cancel the running
         turn (the pipeline records it as interrupted, keeps what was heard, emits `Interrupted`)."""
         self.assistant.interrupt()
+        self._tentative = None
         if self.sink is not None:
             self.sink.stop()
         if self._turn is not None and not self._turn.done():
@@ -544,14 +568,13 @@ class VoiceLoop:
         speaking = self._speaking()
         busy = self._turn is not None and not self._turn.done()
         if (speaking or busy) and self.options.barge_in.enabled and self.mode != "push_to_talk":
-            # Barge-in: stop the voice first (that is what the user notices), then cancel the turn.
-            voice = self.assistant.voice
-            if voice is not None:
-                voice.stop_now()
-            if self.sink is not None:
-                self.sink.stop()
-            if busy:
-                self._turn.cancel()
+            if speaking and self.options.barge_in.confirm_with_transcript:
+                # The voice stops now (that is what the user notices); the turn is cancelled once a
+                # transcript says this was the user and not our own voice leaking past the canceller.
+                self.sink.pause()
+                self._tentative = _TentativeBargeIn(self._turn if busy else None, ev.frame.captured_at_s)
+            else:
+                self._stop_reply(self._turn if busy else None)
         self._barged_in = bool((speaking or busy) and self.options.barge_in.enabled and self.mode != "push_to_talk")
         self._speech_started_at = ev.frame.captured_at_s
         onset_at = ev.frame.captured_at_s - (ev.frame.index - ev.trigger_index + 1) * FRAME_MS / 1000
@@ -560,6 +583,37 @@ class VoiceLoop:
         self._partial = None
         self._next_partial_samples = int(self.options.listen.partial_interval_ms * 16)
         self._last_voiced_at = ev.frame.captured_at_s
+
+    def _stop_reply(self, turn: asyncio.Task | None) -> None:
+        """Barge-in: stop the voice first, then cancel the turn (it records what was heard)."""
+        voice = self.assistant.voice
+        if voice is not None:
+            voice.stop_now()
+        if self.sink is not None:
+            self.sink.stop()
+        if turn is not None and not turn.done():
+            turn.cancel()
+
+    def _settle_barge_in(self, text: str, readable: bool, final: bool) -> str | None:
+        """A transcript of the speech that paused the reply: the user's words stop it for good (None);
+        our own voice, or nothing readable, resumes it where it paused (returns why). Before the
+        end of the utterance (`final` False) an empty transcript decides nothing yet."""
+        tentative = self._tentative
+        if tentative is None or (not final and not _norm(text)):
+            return None
+        self._tentative = None
+        voice = self.assistant.voice
+        reason = heard_over_reply(text, readable, voice.recently_spoken(tentative.at_s) if voice is not None else "")
+        if reason is None:
+            self._stop_reply(tentative.turn)
+            return None
+        self._barged_in = False
+        if tentative.turn is not None and not tentative.turn.done():
+            self._turn = tentative.turn
+        if self.sink is not None:
+            self.sink.resume()
+        self.emit(BargeInDismissed(reason, text))
+        return reason
 
     def _start_speculation(self, audio: np.ndarray, at_s: float) -> None:
         if self._spec is not None:
@@ -574,6 +628,8 @@ class VoiceLoop:
                 result = await spec.asr_task
             except asyncio.CancelledError:
                 return
+            if not spec.cancelled:
+                self._settle_barge_in(result.text, self._accept_text(result), final=False)
             if spec.cancelled or not self._accept_text(result) or self.mode == "wake":
                 return
             self._ensure_plan(spec, result.text)
@@ -613,6 +669,8 @@ class VoiceLoop:
 
     async def _run_partial(self, audio: np.ndarray) -> None:
         result = await self.transcribe(audio)
+        if self.segmenter.state in ("speech", "pause"):
+            self._settle_barge_in(result.text, self._accept_text(result), final=False)
         if not result.text or self.segmenter.state not in ("speech", "pause"):
             return
         self._partial = _Partial(result.text, len(audio))
@@ -662,11 +720,12 @@ class VoiceLoop:
             spec.start_asr()
         spec.clock.endpoint_s = time.monotonic()
         self._set_state("thinking")
-        if self._turn is not None and not self._turn.done():
-            self._turn.cancel()           # push-to-talk over a running turn: the new request supersedes it
-        self._turn = asyncio.create_task(self._commit(spec, ev))
+        # A turn still running (push-to-talk over a reply, or a reply this speech paused and then
+        # resumed as our own voice): the transcript decides whether a new request supersedes it.
+        previous = self._turn if self._turn is not None and not self._turn.done() else None
+        self._turn = asyncio.create_task(self._commit(spec, ev, previous))
 
-    async def _commit(self, spec: Speculation, ev: End) -> None:
+    async def _commit(self, spec: Speculation, ev: End, previous: asyncio.Task | None = None) -> None:
         clock = spec.clock
         committed = False
         try:
@@ -674,6 +733,10 @@ class VoiceLoop:
                 result = spec.asr_result if spec.asr_result is not None else await spec.asr_task
             except asyncio.CancelledError:
                 raise
+            dismissed = self._settle_barge_in(result.text, self._accept_text(result), final=True)
+            if dismissed:
+                self._discard(dismissed, result.text, spec)
+                return
             if not self._accept_text(result):
                 self._discard("no_speech", result.text, spec)
                 return
@@ -702,6 +765,8 @@ class VoiceLoop:
                     return
                 text = match.remainder
             self._awake_until = 0.0
+            if previous is not None and not previous.done():
+                self._stop_reply(previous)          # the new request supersedes the running turn
             self.emit(Utterance(ev.audio, ev.frame.captured_at_s - len(ev.audio) / 16000, clock.last_voiced_s))
             self.emit(Transcript(text, "en", result.duration_s, result.elapsed_ms))
             committed = True
@@ -714,18 +779,24 @@ class VoiceLoop:
             await self.assistant.spoken_turn(text, spec.plan_task, feed, clock)
         except asyncio.CancelledError:
             spec.cancel()
+            if previous is not None:
+                previous.cancel()         # Esc or quit while the transcript was pending: everything stops
             raise
         except EarshotError:
             pass                          # spoken_turn already emitted it (ErrorEvent) and recorded the turn
         except Exception as exc:
             self._internal_error(exc)
         finally:
+            resumed = not committed and previous is not None and not previous.done() and not previous.cancelling()
+            if resumed:
+                self._turn = previous               # nothing new was asked: the running turn goes on
             if committed:
                 self.emit(TurnTiming(clock.last_voiced_s, clock.paused_s, clock.endpoint_s, clock.asr_started_s,
                                      clock.asr_done_s, clock.plan_started_s, clock.first_sentence_s,
                                      clock.plan_done_s, clock.first_audio_ready_s, clock.first_audio_queued_s,
                                      clock.first_audio_heard_s, clock.speculative))
-            self._turn_finished(committed)
+            if not resumed:
+                self._turn_finished(committed)
 
     def _turn_finished(self, committed: bool = True) -> None:
         if self.segmenter.state == "idle":

@@ -32,6 +32,11 @@ def _import_llama():
         import llama_cpp
     except ImportError as exc:
         raise EarshotError("llama-cpp-python is not installed", INSTALL_HINT) from exc
+    import logging
+
+    # llama.cpp's log goes through this logger to stderr, warnings included ("removing memory module
+    # entries" after every aborted decode): on the terminal they would tear through the TUI.
+    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
     return llama_cpp
 
 

@@ -135,6 +135,42 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
     assert turn["reply_text"] == heard                             # history keeps only what was heard
 
 
+def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end_it(pulse, config, session):
+    from assistant.events import BargeInDismissed, Interrupted, PlaybackStarted, PlaybackStopped
+
+    # What the canceller lets through while it re-converges: the reply's own words, in its own voice,
+    # at speech level in the microphone (not aligned with the reference, so nothing cancels them).
+    leak = hibari("so that there is time to interrupt me")
+
+    async def scenario():
+        async with rig_for(config, session, greet=False) as rig:
+            rig.server.feeder.noise_dbfs = -65.0
+            answer = canned_outcome(rig.assistant, LONG)
+
+            async def outcome():
+                return answer
+
+            since = len(rig.events)
+            turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
+            rig.loop._turn = turn
+            started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
+            assert started is not None
+            await asyncio.sleep(1.5)
+            rig.say(leak)
+            dismissed = await rig.wait_for(lambda e: isinstance(e, BargeInDismissed), 30, since)
+            await asyncio.wait_for(turn, 90)
+            await rig.idle(quiet_s=0.5)
+            return dismissed, rig.events[since:]
+
+    dismissed, events = asyncio.run(scenario())
+    assert dismissed is not None and dismissed.event.reason == "own_voice", [type(s.event).__name__ for s in events]
+    assert not any(isinstance(s.event, Interrupted) for s in events)
+    stops = [s.event for s in events if isinstance(s.event, PlaybackStopped)]
+    assert stops and stops[-1].reason == "finished"
+    turn = session.turns()[0]
+    assert turn["status"] != "interrupted" and turn["reply_text"] == LONG     # the whole reply was played
+
+
 def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config, session):
     from assistant.bench.aec_bench import room_impulse_response
     from assistant.bench.voice_rig import EchoPath

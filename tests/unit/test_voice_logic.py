@@ -232,3 +232,20 @@ def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
     assert "How are you" in voice.recently_spoken(t + 0.8)      # during playback: may be our echo
     assert "How are you" in voice.recently_spoken(t + 1.3)      # within the room's reverberation
     assert voice.recently_spoken(t + 1.9) == ""                 # "Who made you?" after it: the user's
+
+
+@pytest.mark.parametrize("heard, readable, verdict", [
+    # Transcripts of speech that paused a reply in `earshot bench latency` traces, with what was playing.
+    ("You're well.", True, "own_voice"),         # "You're welcome!" leaking past the canceller
+    ("Thank you.", True, "no_speech"),           # Whisper's words for a residue it cannot read
+    ("", True, "no_speech"),
+    ("Stop talking.", False, "no_speech"),       # unreadable (no_speech_prob high): not enough to stop on
+    ("Stop, please.", True, None),               # the user: the reply stops for good
+    ("No.", True, None),
+    ("Wait, make it louder instead.", True, None),
+])
+def test_speech_over_the_reply_is_told_from_its_own_voice(heard, readable, verdict):
+    from assistant.voice import heard_over_reply
+
+    spoken = "You're welcome! I'm here to help. What can I do for you today?"
+    assert heard_over_reply(heard, readable, spoken) == verdict
