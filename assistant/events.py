@@ -146,7 +146,7 @@ class Interrupted(Event):
 @dataclass(frozen=True, slots=True)
 class BargeInDismissed(Event):
     """Speech over the reply that was not the user after all: its transcript was the assistant's own
-    voice leaking past the echo canceller (or nothing Whisper could read). The paused reply goes on."""
+    voice leaking past the echo canceller, or the words Whisper makes of noise. The paused reply goes on."""
     reason: str                  # "own_voice" or "no_speech"
     text: str = ""
 

@@ -19,8 +19,8 @@ Timeline of one turn (always-listening mode):
 - user speech during the reply (`Onset` with the stricter barge-in threshold, on the
   echo-cancelled signal) pauses playback within one audio block; the first transcript of it
   decides: the user's words cancel the turn, and the history keeps only what was heard
-  (`Interrupted`); the assistant's own voice leaking past the echo canceller, or nothing
-  readable, resumes the reply where it paused (`BargeInDismissed`).
+  (`Interrupted`); the assistant's own voice leaking past the echo canceller, or the words
+  Whisper makes of noise, resume the reply where it paused (`BargeInDismissed`).
 
 Push-to-talk: `push_to_talk(True/False)` starts and ends the utterance; VAD only drives the meter.
 Wake phrase: an utterance counts only when its transcript opens with the phrase (fuzzy match);
@@ -82,15 +82,17 @@ def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
     return best >= min_ratio
 
 
-def heard_over_reply(text: str, readable: bool, spoken: str) -> str | None:
-    """Speech heard while the assistant talks: None when it is the user (the reply stops for good),
-    else why it is not — "own_voice": the transcript is a stretch of the reply, which the echo
-    canceller let through (it re-converges for up to a second when the reply starts or the room's
-    echo changes); "no_speech": nothing Whisper could read, or the words it makes of noise."""
+def heard_over_reply(text: str, spoken: str) -> str | None:
+    """Speech heard while the assistant talks: None when it may be the user (the reply stops for
+    good, as it always did), else why it is not — "own_voice": the transcript is a stretch of the
+    reply, which the echo canceller let through (it re-converges for up to a second when the reply
+    starts or the room's echo changes); "no_speech": the words Whisper makes of noise ("Thank you.").
+    An empty or unreadable transcript stops the reply: the VAD heard speech, and the user's control
+    matters more than an unbroken answer."""
     norm = _norm(text)
-    if not readable or not norm or norm in _HALLUCINATIONS:
+    if norm and norm in _HALLUCINATIONS:
         return "no_speech"
-    if echo_of(text, spoken):
+    if norm and echo_of(text, spoken):
         return "own_voice"
     return None
 
@@ -594,16 +596,18 @@ class VoiceLoop:
         if turn is not None and not turn.done():
             turn.cancel()
 
-    def _settle_barge_in(self, text: str, readable: bool, final: bool) -> str | None:
+    def _settle_barge_in(self, text: str, final: bool) -> str | None:
         """A transcript of the speech that paused the reply: the user's words stop it for good (None);
-        our own voice, or nothing readable, resumes it where it paused (returns why). Before the
-        end of the utterance (`final` False) an empty transcript decides nothing yet."""
+        our own voice, or Whisper's words for noise, resume it where it paused (returns why) — but only
+        on the whole utterance (`final`): a partial decides only when it holds the user's words."""
         tentative = self._tentative
         if tentative is None or (not final and not _norm(text)):
             return None
-        self._tentative = None
         voice = self.assistant.voice
-        reason = heard_over_reply(text, readable, voice.recently_spoken(tentative.at_s) if voice is not None else "")
+        reason = heard_over_reply(text, voice.recently_spoken(tentative.at_s) if voice is not None else "")
+        if reason is not None and not final:
+            return None               # Whisper makes "Thank you." of the first half second of "Stop talking"
+        self._tentative = None
         if reason is None:
             self._stop_reply(tentative.turn)
             return None
@@ -629,7 +633,7 @@ class VoiceLoop:
             except asyncio.CancelledError:
                 return
             if not spec.cancelled:
-                self._settle_barge_in(result.text, self._accept_text(result), final=False)
+                self._settle_barge_in(result.text, final=False)
             if spec.cancelled or not self._accept_text(result) or self.mode == "wake":
                 return
             self._ensure_plan(spec, result.text)
@@ -670,7 +674,7 @@ class VoiceLoop:
     async def _run_partial(self, audio: np.ndarray) -> None:
         result = await self.transcribe(audio)
         if self.segmenter.state in ("speech", "pause"):
-            self._settle_barge_in(result.text, self._accept_text(result), final=False)
+            self._settle_barge_in(result.text, final=False)
         if not result.text or self.segmenter.state not in ("speech", "pause"):
             return
         self._partial = _Partial(result.text, len(audio))
@@ -733,7 +737,7 @@ class VoiceLoop:
                 result = spec.asr_result if spec.asr_result is not None else await spec.asr_task
             except asyncio.CancelledError:
                 raise
-            dismissed = self._settle_barge_in(result.text, self._accept_text(result), final=True)
+            dismissed = self._settle_barge_in(result.text, final=True)
             if dismissed:
                 self._discard(dismissed, result.text, spec)
                 return

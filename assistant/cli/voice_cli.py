@@ -7,7 +7,7 @@ import sys
 import threading
 
 from ..errors import EarshotError
-from ..events import (Event, InputLevel, Interrupted, PartialTranscript, SpeechDiscarded, SpeechEnded,
+from ..events import (BargeInDismissed, Event, InputLevel, Interrupted, PartialTranscript, SpeechDiscarded, SpeechEnded,
                       SpeechStarted, TurnTiming, VoiceState, WakeDetected)
 
 QUIET = (InputLevel, VoiceState)     # 10 events a second: for UIs, not for a log
@@ -23,6 +23,9 @@ def _voice_printer(console, base):
             console.print(f"[dim](ignored: {event.reason}{': ' + event.text if event.text else ''})[/]")
         elif isinstance(event, WakeDetected):
             console.print(f"[green]wake phrase[/] ({event.score:.2f})")
+        elif isinstance(event, BargeInDismissed):
+            what = "my own voice coming back" if event.reason == "own_voice" else "only noise"
+            console.print(f"[dim](going on: that was {what})[/]")
         elif isinstance(event, Interrupted):
             console.print(f"[yellow]⏹ interrupted[/] — heard: {event.heard or '(nothing)'}")
         elif isinstance(event, (SpeechEnded, TurnTiming)):
