@@ -89,7 +89,8 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
                         barge_in: bool) -> dict:
     from ..bench.aec_bench import room_impulse_response
     from ..bench.voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
-    from ..events import PlanReady, PlaybackStopped, SpeechDiscarded, SpeechStarted, TurnTiming
+    from ..events import (BargeInDismissed, Interrupted, PlanReady, PlaybackStopped, SpeechDiscarded, SpeechStarted,
+                          TurnTiming)
     from ..session import SessionStore
 
     home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
@@ -132,6 +133,10 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
             onset = first_audible(mon)
             audible = None if onset is None else mon_t0 + onset / 16_000
             row.update({
+                # Nobody spoke over these replies: an interruption is the assistant hearing itself, and
+                # a dismissed barge-in is a pause its own voice caused (the reply then went on).
+                "self_interrupted": any(isinstance(s.event, Interrupted) for s in rig.events[since:]),
+                "own_voice_pauses": sum(isinstance(s.event, BargeInDismissed) for s in rig.events[since:]),
                 "short_answer": bool(plans) and not plans[-1].steps,
                 "reply": heard[-1].heard if heard else "",
                 "latency_ms": None if audible is None else (audible - true_end) * 1000,
@@ -268,6 +273,8 @@ def _summary(rows: list[dict]) -> dict:
             "max_ms": _r(max(lat_short) if lat_short else None),
             "p50_all_ms": _r(_percentile(lat_all, 50)), "p90_all_ms": _r(_percentile(lat_all, 90)),
             "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
+            "self_interrupted": sum(1 for r in rows if r.get("self_interrupted")),
+            "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
             "stages_median": stages}
 
 
@@ -337,6 +344,8 @@ def print_result(result: dict) -> None:
     for k, v in result["stages"].items():
         stages.add_row(k, str(v), str((result.get("baseline_stages") or {}).get(k)))
     console.print(stages)
+    console.print(f"replies the assistant cut itself off (its own voice heard as the user): {s['self_interrupted']} "
+                  f"of {s['n']}; pauses its own voice caused, then resumed: {s['own_voice_pauses']}")
     b = result.get("barge_in_stop_ms") or {}
     console.print(f"barge-in: playback stopped {b.get('p50_ms')} ms (median), {b.get('max_ms')} ms (max) after "
                   "the user's speech onset")

@@ -32,12 +32,30 @@ def _import_llama():
         import llama_cpp
     except ImportError as exc:
         raise EarshotError("llama-cpp-python is not installed", INSTALL_HINT) from exc
-    import logging
-
-    # llama.cpp's log goes through this logger to stderr, warnings included ("removing memory module
-    # entries" after every aborted decode): on the terminal they would tear through the TUI.
-    logging.getLogger("llama-cpp-python").setLevel(logging.ERROR)
+    _quiet_llama_log(llama_cpp)
     return llama_cpp
+
+
+_LOG_CALLBACK = None     # the installed llama.cpp log callback (kept referenced: C holds a pointer to it)
+
+
+def _quiet_llama_log(llama_cpp) -> None:
+    """llama.cpp logs through one process-wide callback; llama-cpp-python's prints warnings and the
+    note every aborted decode leaves ("removing memory module entries") to stderr, which on the
+    terminal tears through the TUI. Keep errors only, without that note: failures reach the user as
+    exceptions with their own message anyway."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import sys
+
+    @llama_cpp.llama_log_callback
+    def log(level, text, _data):
+        if level == 3 and b"removing memory module entries" not in text:     # GGML_LOG_LEVEL_ERROR
+            sys.stderr.write(text.decode("utf-8", "replace"))
+
+    _LOG_CALLBACK = log
+    llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
 
 
 @dataclass(frozen=True)
