@@ -39,6 +39,23 @@ def rig_for(config, session, **kw):
     return LiveRig(config, session, llm_name=TEST_LLM, **kw)
 
 
+async def long_reply_playing(rig):
+    """A committed turn answering with LONG, once its playback has started: (turn task, event index)."""
+    from assistant.events import PlaybackStarted
+
+    answer = canned_outcome(rig.assistant, LONG)
+
+    async def outcome():
+        return answer
+
+    since = len(rig.events)
+    turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
+    rig.loop._turn = turn                                     # as the loop does for a committed turn
+    started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
+    assert started is not None
+    return turn, since
+
+
 def kinds(rig, since=0):
     return [type(s.event).__name__ for s in rig.events[since:]]
 
@@ -91,7 +108,7 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
     from assistant.bench.voice_rig import speech_bounds
     from assistant.bench.aec_bench import room_impulse_response
     from assistant.bench.voice_rig import EchoPath
-    from assistant.events import Interrupted, PlaybackStarted, PlaybackStopped
+    from assistant.events import Interrupted, PlaybackStopped
 
     stop = hibari("Stop, please.")
     # Open speakers: the reply comes back into the microphone while the user talks over it.
@@ -100,16 +117,7 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
     async def scenario():
         async with rig_for(config, session, echo=echo) as rig:      # it greets first, as `listen` does
             rig.server.feeder.noise_dbfs = -65.0
-            answer = canned_outcome(rig.assistant, LONG)
-
-            async def outcome():
-                return answer
-
-            since = len(rig.events)
-            turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
-            rig.loop._turn = turn                                     # as the loop does for a committed turn
-            started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
-            assert started is not None
+            turn, since = await long_reply_playing(rig)
             await asyncio.sleep(2.0)
             first, _ = speech_bounds(stop)
             onset = rig.mic_time(rig.say(stop) + first)
@@ -136,7 +144,7 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
 
 
 def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end_it(pulse, config, session):
-    from assistant.events import BargeInDismissed, Interrupted, PlaybackStarted, PlaybackStopped
+    from assistant.events import BargeInDismissed, Interrupted, PlaybackStopped
 
     # What the canceller lets through while it re-converges: the reply's own words, in its own voice,
     # at speech level in the microphone (not aligned with the reference, so nothing cancels them).
@@ -145,16 +153,7 @@ def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end
     async def scenario():
         async with rig_for(config, session, greet=False) as rig:
             rig.server.feeder.noise_dbfs = -65.0
-            answer = canned_outcome(rig.assistant, LONG)
-
-            async def outcome():
-                return answer
-
-            since = len(rig.events)
-            turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
-            rig.loop._turn = turn
-            started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
-            assert started is not None
+            turn, since = await long_reply_playing(rig)
             await asyncio.sleep(1.5)
             rig.say(leak)
             dismissed = await rig.wait_for(lambda e: isinstance(e, BargeInDismissed), 30, since)
