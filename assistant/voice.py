@@ -17,10 +17,11 @@ Timeline of one turn (always-listening mode):
   a plan without steps streams its `say` out of the LLM into the TTS, so the first sentence
   is usually synthesised before the endpoint and plays at once;
 - user speech during the reply (`Onset` with the stricter barge-in threshold, on the
-  echo-cancelled signal) pauses playback within one audio block; the first transcript of it
-  decides: the user's words cancel the turn, and the history keeps only what was heard
-  (`Interrupted`); the assistant's own voice leaking past the echo canceller, or the words
-  Whisper makes of noise, resume the reply where it paused (`BargeInDismissed`).
+  echo-cancelled signal) pauses playback within one audio block, and its transcript decides:
+  the user's words (a partial's or the whole utterance's) cancel the turn, and the history keeps
+  only what was heard (`Interrupted`); a whole utterance that is the assistant's own voice leaking
+  past the echo canceller, or the words Whisper makes of noise, resumes the reply where it paused
+  (`BargeInDismissed`).
 
 Push-to-talk: `push_to_talk(True/False)` starts and ends the utterance; VAD only drives the meter.
 Wake phrase: an utterance counts only when its transcript opens with the phrase (fuzzy match);
