@@ -91,11 +91,11 @@ def heard_over_reply(text: str, spoken: str) -> str | None:
     An empty or unreadable transcript stops the reply: the VAD heard speech, and the user's control
     matters more than an unbroken answer."""
     norm = _norm(text)
-    if norm and norm in _HALLUCINATIONS:
+    if not norm:
+        return None
+    if norm in _HALLUCINATIONS:
         return "no_speech"
-    if norm and echo_of(text, spoken):
-        return "own_voice"
-    return None
+    return "own_voice" if echo_of(text, spoken) else None
 
 
 def _norm(text: str) -> str:
@@ -570,7 +570,8 @@ class VoiceLoop:
     def _on_onset(self, ev: Onset) -> None:
         speaking = self._speaking()
         busy = self._turn is not None and not self._turn.done()
-        if (speaking or busy) and self.options.barge_in.enabled and self.mode != "push_to_talk":
+        barge_in = (speaking or busy) and self.options.barge_in.enabled and self.mode != "push_to_talk"
+        if barge_in:
             if speaking and self.options.barge_in.confirm_with_transcript:
                 # The voice stops now (that is what the user notices); the turn is cancelled once a
                 # transcript says this was the user and not our own voice leaking past the canceller.
@@ -578,7 +579,7 @@ class VoiceLoop:
                 self._tentative = _TentativeBargeIn(self._turn if busy else None, ev.frame.captured_at_s)
             else:
                 self._stop_reply(self._turn if busy else None)
-        self._barged_in = bool((speaking or busy) and self.options.barge_in.enabled and self.mode != "push_to_talk")
+        self._barged_in = barge_in
         self._speech_started_at = ev.frame.captured_at_s
         onset_at = ev.frame.captured_at_s - (ev.frame.index - ev.trigger_index + 1) * FRAME_MS / 1000
         self.emit(SpeechStarted(onset_at))

@@ -73,7 +73,7 @@ class Completion:
 
 
 class DecodeAbort:
-    """Stops a running llama_decode between two nodes of its graph, from another thread.
+    r"""Stops a running llama_decode between two nodes of its graph, from another thread.
 
     A request's prompt is evaluated in one batch (greedy.py says why), which takes 1–2 s on two cores;
     a speculative plan the user talked over used to hold the model that long after it was cancelled,
@@ -82,7 +82,8 @@ class DecodeAbort:
     audio thread holds it often. So the callback is libc's `strlen` on a two-byte flag: b"\0\0"
     gives 0 (go on), b"\1\0" gives 1 (abort) — a C call that reads one byte. A watcher thread sets
     the flag when the caller's stop condition turns true; the aborted decode returns 2 and leaves
-    llama-cpp-python's token count at the last finished batch, so the cached prefix stays exact."""
+    llama-cpp-python's token count at the last finished batch, so the cached prefix stays exact.
+    `watching` turns that abort into GenerationCancelled; any other llama.cpp failure passes through."""
 
     def __init__(self, llama_cpp, ctx) -> None:
         self._flag = ctypes.create_string_buffer(2)
@@ -90,7 +91,6 @@ class DecodeAbort:
         self._callback = llama_cpp.ggml_abort_callback(ctypes.cast(libc.strlen, ctypes.c_void_p).value)
         llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
         self.aborted = 0          # decodes stopped so far (tests, diagnostics)
-        self._fired_in_block = False  # the last `watching` block fired (its caller handles the error after it)
 
     @property
     def fired(self) -> bool:
@@ -101,10 +101,10 @@ class DecodeAbort:
 
     @contextlib.contextmanager
     def watching(self, should_stop: Callable[[], bool], poll_s: float = 0.005):
-        """Within the block, any decode stops within ~`poll_s` of `should_stop()` turning true;
-        llama-cpp-python then raises RuntimeError, which `stopped()` tells from a real failure."""
+        """Within the block, any decode stops within ~`poll_s` of `should_stop()` turning true, and the
+        block raises GenerationCancelled (llama-cpp-python's RuntimeError for it is told from a real
+        failure by the flag)."""
         self._flag[0] = b"\x00"
-        self._fired_in_block = False
         done = threading.Event()
 
         def watch() -> None:
@@ -117,18 +117,15 @@ class DecodeAbort:
         watcher.start()
         try:
             yield self
+        except RuntimeError as exc:
+            if self.fired and "returned 2" in str(exc):
+                self.aborted += 1
+                raise GenerationCancelled() from None
+            raise
         finally:
             done.set()
             watcher.join()
-            self._fired_in_block = self.fired
             self._flag[0] = b"\x00"
-
-    def stopped(self, exc: BaseException) -> bool:
-        """Was `exc` (from llama_decode) our abort? Counts it when so."""
-        if (self.fired or self._fired_in_block) and isinstance(exc, RuntimeError) and "returned 2" in str(exc):
-            self.aborted += 1
-            return True
-        return False
 
 
 class LlmClient:
@@ -214,25 +211,19 @@ class LlmClient:
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled()
             t0 = time.perf_counter()
-            cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
-            try:
-                with self.abort.watching(lambda: cancel is not None and cancel.is_set()):
-                    if sampling:
-                        settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
-                                    **sampling}
-                        out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar,
-                                                         **settings)
-                        usage = out.get("usage", {})
-                        return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
-                                          usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
-                    forced = self.llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False) if opening else []
-                    evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
-                    text, generated, fallbacks = self.decoder.generate(grammar, max_tokens - len(forced), cancel,
-                                                                       on_text, forced=forced)
-            except RuntimeError as exc:
-                if self.abort.stopped(exc):
-                    raise GenerationCancelled() from None
-                raise
+            with self.abort.watching(lambda: cancel is not None and cancel.is_set()):
+                if sampling:
+                    cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
+                    settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
+                                **sampling}
+                    out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
+                    usage = out.get("usage", {})
+                    return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
+                                      usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
+                forced = self.llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False) if opening else []
+                evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
+                text, generated, fallbacks = self.decoder.generate(grammar, max_tokens - len(forced), cancel, on_text,
+                                                                   forced=forced)
         finally:
             self._lock.release()
         return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
@@ -264,10 +255,8 @@ class LlmClient:
                 # Between chunks it gives way by itself; inside one, the abort stops it.
                 with self.abort.watching(should_stop):
                     return self.decoder.sync_prefix(tokens, need_logits=False, should_stop=should_stop)
-            except RuntimeError as exc:
-                if self.abort.stopped(exc):
-                    return max(0, self.llm.n_tokens - before)     # the chunks finished before it
-                raise
+            except GenerationCancelled:
+                return max(0, self.llm.n_tokens - before)     # the chunks finished before it
         finally:
             self._lock.release()
 
