@@ -12,6 +12,12 @@ cd "$(dirname "$0")"
 # --export: torch (CPU) and the exported models' torch sources, so the ONNX parity tests run in CI too.
 ./install.sh --no-start --asr base --quiet --export
 
+# The house's own checks first (seconds): lint, formatting, and the import rules of pyproject.toml.
+echo "==> ruff (lint and format) and import-linter (layers, no cycles)"
+.venv/bin/ruff check assistant tests scripts
+.venv/bin/ruff format --check assistant tests scripts
+.venv/bin/lint-imports
+
 export ORT_DISABLE_TELEMETRY=1 HF_HUB_OFFLINE=1 NUMBA_CACHE_DIR="${NUMBA_CACHE_DIR:-$PWD/.cache/numba}"
 runner=()
 if unshare -n true 2>/dev/null; then

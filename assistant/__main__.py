@@ -1,4 +1,4 @@
-"""`earshot` command line: argument parsing and printing only; the work lives in the modules.
+"""`earshot` command line: argument parsing; each command's handler is a module of cli/.
 
 Exit codes: 0 success; 1 the turn ran but failed (a plan that would not validate, a failing step);
 2 a usage or setup error (missing model, bad path, bad file), always with a one-line fix.
@@ -135,16 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Each command's handler is `run(args)` in its own module of cli/, imported only when it runs.
+COMMANDS = {None: "interactive", "ask": "ask", "plan": "plan", "tools": "tools", "doctor": "doctor",
+            "models": "models", "history": "history", "bench": "bench", "listen": "listen"}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from .cli import commands
+        import importlib
 
-        handler = {
-            None: commands.interactive, "ask": commands.ask, "plan": commands.plan, "tools": commands.tools,
-            "doctor": commands.doctor, "models": commands.models, "history": commands.history,
-            "bench": commands.bench, "listen": commands.listen,
-        }[args.command]
+        handler = importlib.import_module(f".cli.{COMMANDS[args.command]}", __package__).run
         return int(handler(args) or 0)
     except EarshotError as exc:
         if getattr(args, "json", False):

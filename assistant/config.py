@@ -199,10 +199,8 @@ class ListenOptions:
     # initial ~2.5 s of render activity, which would mute a user interrupting the first reply.
     greeting: str = "Earshot is listening. Tell me what to do with your audio files."
     min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
-    # The naive sequential pipeline (what `earshot bench latency` compares against): no partials, no
-    # speculation, endpoint after max_silence_ms, full 30 s-window ASR, the whole plan, the whole
-    # reply synthesised before playback. Never faster; there to be measured against.
-    naive_baseline: bool = False
+    stream_replies: bool = True          # a spoken answer (a plan without steps) plays while the plan is decoded
+    prefill_context: bool = True         # evaluate the next turn's context into the LLM while the reply plays
 
 
 @dataclass

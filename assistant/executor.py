@@ -16,9 +16,9 @@ from .audio_models.base import ToolContext, ToolResult
 from .config import EarshotConfig
 from .errors import Cancelled, EarshotError, ToolFailed
 from .events import ArtifactInfo, Event, ToolFinished, ToolProgress, ToolStarted
-from .models import ModelStore
-from .plan import Plan, build_args, resolve_ref, resolve_text
-from .session import Artifact, Session
+from .runtime.models import ModelStore
+from .llm.plan import Plan, build_args, resolve_ref, resolve_text
+from .store.session import Artifact, Session
 
 
 @dataclass
@@ -53,10 +53,12 @@ def artifact_info(a: Artifact) -> ArtifactInfo:
 
 
 class Executor:
-    def __init__(self, registry, config: EarshotConfig, models: ModelStore) -> None:
+    def __init__(self, registry, config: EarshotConfig, models: ModelStore,
+                 load_llm: Callable[[], object] | None = None) -> None:
         self.registry = registry
         self.config = config
         self.models = models
+        self.load_llm = load_llm          # the planner's model, for tools that write with it (compose)
 
     async def run(self, plan: Plan, session: Session, turn_id: int, emit: Callable[[Event], None],
                   cancel: threading.Event | None = None) -> ExecutionReport:
@@ -85,7 +87,7 @@ class Executor:
             loop.call_soon_threadsafe(emit, ToolProgress(index, name, fraction, message))
 
         ctx = ToolContext(session=session, config=self.config, models=self.models, tool_name=name,
-                          tool_run_id=run_id, on_progress=on_progress, cancel_event=cancel)
+                          tool_run_id=run_id, on_progress=on_progress, cancel_event=cancel, load_llm=self.load_llm)
 
         def resolve(ref: str, want: str = "file"):
             if want == "text":

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .executor import ExecutionReport
-from .plan import Plan
-from .session import Artifact
+from .llm.plan import Plan
+from .store.session import Artifact
 
 
 @dataclass(frozen=True)

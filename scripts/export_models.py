@@ -283,7 +283,7 @@ def efficientnet_reference() -> np.ndarray:
 
 def evaluation_images() -> dict[str, np.ndarray]:
     """Photos that ship inside scikit-image (no download), preprocessed for the classifier."""
-    from assistant.audio_models.image_labels import preprocess
+    from assistant.vision.image_labels import preprocess
 
     data = _need("skimage.data", "pip install scikit-image")
     pictures = {"chelsea": data.chelsea(), "coffee": data.coffee(), "rocket": data.rocket(),

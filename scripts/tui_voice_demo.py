@@ -81,8 +81,8 @@ def speech(text: str, voice: str):
         audio = resample(audio, rate, 16_000)
         return (audio / (np.max(np.abs(audio)) + 1e-9) * 0.7).astype(np.float32)
     from assistant.config import EarshotConfig
-    from assistant.models import ModelStore
-    from assistant.tts import get_tts
+    from assistant.runtime.models import ModelStore
+    from assistant.runtime.tts import get_tts
 
     tts = get_tts(ModelStore(EarshotConfig().paths))
     return (resample(tts.synthesize(text, seed=5), tts.sample_rate_hz, 16_000) * 0.7).astype(np.float32)
@@ -190,9 +190,9 @@ def main() -> int:
 
 
 def _transcribe(audio) -> str:
-    from assistant.asr import get_recognizer
+    from assistant.runtime.asr import get_recognizer
     from assistant.config import EarshotConfig
-    from assistant.models import ModelStore
+    from assistant.runtime.models import ModelStore
 
     if audio is None or len(audio) < 1600:
         return ""

@@ -14,8 +14,8 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.config import EarshotConfig, PathOptions  # noqa: E402
-from assistant.models import ModelStore  # noqa: E402
-from assistant.session import Artifact, Session, SessionStore  # noqa: E402
+from assistant.runtime.models import ModelStore  # noqa: E402
+from assistant.store.session import Artifact, Session, SessionStore  # noqa: E402
 
 REAL_MODELS_DIR = PathOptions().models_dir
 
@@ -143,7 +143,8 @@ def run_tool(session, config, model_store):
     (raw JSON args validated and resolved against the test session: "@a1", "@last", workspace names)."""
     from assistant.audio_models.base import ToolContext
     from assistant.audio_models.registry import default_registry
-    from assistant.plan import build_args, resolve_ref, resolve_text
+    from assistant.llm.plan import build_args, resolve_ref, resolve_text
+    from assistant.runtime.llm import get_llm
 
     def run(name: str, **raw_args):
         tool = default_registry().get(name)
@@ -154,7 +155,8 @@ def run_tool(session, config, model_store):
             return resolve_ref(ref, session, config.paths.allowed_roots, 1, {}, config.limits)
 
         args = build_args(tool, raw_args, resolve, step_index=1)
-        ctx = ToolContext(session=session, config=config, models=model_store, tool_name=name)
+        ctx = ToolContext(session=session, config=config, models=model_store, tool_name=name,
+                          load_llm=lambda: get_llm(config))
         return tool.run(args, ctx)
 
     return run

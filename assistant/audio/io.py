@@ -406,8 +406,12 @@ class Speaker:
         return float(self._stream.latency) if self._stream is not None else 0.0
 
     def play(self, audio: np.ndarray, sample_rate_hz: int, tag: object = None) -> Playback:
+        """Queue `audio`; the stream opens now if nobody started it (a one-shot reply), which raises the
+        device's EarshotError when there is no usable output."""
         from .files import resample
 
+        if self._stream is None:
+            self.start()
         data = np.ascontiguousarray(audio, dtype=np.float32)
         if sample_rate_hz != self.rate_hz:
             data = resample(data, sample_rate_hz, self.rate_hz)

@@ -27,8 +27,8 @@ import numpy as np
 from ..audio.files import AudioInfo, load_audio, probe, write_audio
 from ..config import EarshotConfig
 from ..errors import Cancelled, EarshotError
-from ..models import ModelStore
-from ..session import Artifact, Session
+from ..runtime.models import ModelStore
+from ..store.session import Artifact, Session
 
 
 @dataclass(frozen=True)
@@ -59,18 +59,6 @@ class ToolResult:
         return value if isinstance(value, str) else None
 
 
-# Loaded models live for the whole process, shared by every tool run: loading is the slow part.
-_MODEL_CACHE: dict[str, Any] = {}
-_MODEL_LOCK = threading.Lock()
-
-
-def cached_model(key: str, factory: Callable[[], Any]) -> Any:
-    with _MODEL_LOCK:
-        if key not in _MODEL_CACHE:
-            _MODEL_CACHE[key] = factory()
-        return _MODEL_CACHE[key]
-
-
 @dataclass
 class ToolContext:
     """What a running tool may touch: the session (for artifacts), config, models, progress, cancel."""
@@ -82,6 +70,7 @@ class ToolContext:
     tool_run_id: int | None = None
     on_progress: Callable[[float, str], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    load_llm: Callable[[], Any] | None = None     # the planner's loaded model, handed over by the executor
     _last_progress_s: float = 0.0
 
     # -- progress and cancellation ---------------------------------------------------------
@@ -112,9 +101,10 @@ class ToolContext:
     def llm(self):
         """The loaded planner model (shared with the planner), for tools that write with it (compose).
         Calls are serialised inside the client, so a tool and a plan never run on it at once."""
-        from ..llm.client import get_llm
-
-        return get_llm(self.config)
+        if self.load_llm is None:
+            raise EarshotError(f"{self.tool_name} needs the planner's language model, which this run did not load",
+                               "run it as a request (`earshot ask`), where the planner is loaded")
+        return self.load_llm()
 
     # -- outputs ---------------------------------------------------------------------------
     def new_audio_artifact(self, audio: np.ndarray, sample_rate_hz: int, name_hint: str,

@@ -19,7 +19,7 @@ import numpy as np
 from scipy import signal
 
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 HEAD_RADIUS_M = 0.0875

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 MAX_WORDS_CHARS = 300
@@ -134,7 +134,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     words, note = None, ""
     voiced = sum(e.duration_s for e in events if e.label in ("speech", "singing"))
     if voiced >= 0.5:
-        from ..asr import transcribe_any
+        from ..runtime.asr import transcribe_any
 
         ctx.progress(0.75, "transcribing the words")
         try:

@@ -11,8 +11,8 @@ from ..errors import EarshotError
 from ..project import model
 from ..project.midi import read_notes
 from ..project.refs import resolve_clip, resolve_track
-from ..project.tooling import is_midi, project_of, result, source_of, source_tempo
-from ..session import Artifact
+from .project_edit import is_midi, project_of, result, source_of, source_tempo
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec
 
 Op = Literal["place", "move", "trim", "split", "duplicate", "delete", "fade", "gain", "loop"]

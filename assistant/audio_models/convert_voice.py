@@ -19,7 +19,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 FRAME_MS = 5.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..project.describe import describe
-from ..project.tooling import project_of
+from .project_edit import project_of
 from .base import ToolContext, ToolResult, ToolSpec
 
 

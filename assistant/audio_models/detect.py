@@ -25,7 +25,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 RATE_HZ = 16_000            # Silero's rate; plenty for event classes

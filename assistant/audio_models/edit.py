@@ -8,7 +8,7 @@ import numpy as np
 
 from ..audio.files import resample
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 Op = Literal["trim", "gain", "normalize", "fade", "resample", "convert", "concatenate", "mix"]

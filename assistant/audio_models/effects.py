@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EarshotError, PathRefused
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 

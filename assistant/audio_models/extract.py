@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 PAD_S = 0.03              # kept around detected events (attacks and tails are soft)
@@ -248,7 +248,7 @@ def phrase_span(ctx: ToolContext, audio: np.ndarray, rate: int, phrase: str) -> 
     """Where the words of `phrase` are said: the best-matching run of transcribed words."""
     from difflib import SequenceMatcher
 
-    from ..asr import transcribe_any
+    from ..runtime.asr import transcribe_any
     from ..audio.files import resample
 
     result = transcribe_any(ctx.models, ctx.config.models.asr, resample(audio.mean(axis=1), rate, 16_000),

@@ -21,7 +21,7 @@ import numpy as np
 from scipy import linalg, signal
 
 from ..errors import EarshotError
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 AUTO_PATCH_ABOVE_S = 0.1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from ..errors import EarshotError
 from ..project.dawproject import import_dawproject
-from ..project.tooling import project_of, result
-from ..session import Artifact
+from .project_edit import project_of, result
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec
 
 

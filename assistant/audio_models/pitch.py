@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import EarshotError, ModelMissing
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 CREPE_MODEL = "crepe-tiny"
@@ -132,7 +132,7 @@ class Contour:
 
 def crepe_contour(audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0,
                   progress=None) -> Contour:
-    from .onnx_session import onnx_model
+    from ..runtime.onnx import onnx_model
 
     model = onnx_model(CREPE_MODEL, config)
     frames = crepe_frames(audio_16k)
@@ -216,7 +216,7 @@ def contour_csv(contour: Contour) -> str:
 def estimate(audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0,
              method: str = "auto", progress=None) -> Contour:
     """The contour by CREPE when its exported model verifies ("auto"), else by pyin."""
-    from .onnx_session import exported_available
+    from ..runtime.onnx import exported_available
 
     if method == "crepe" or (method == "auto" and exported_available(CREPE_MODEL, config)):
         return crepe_contour(audio_16k, config, fmin_hz, fmax_hz, progress)

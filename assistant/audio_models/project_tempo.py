@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import EarshotError
-from ..project.tooling import project_of, result
+from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
 
 

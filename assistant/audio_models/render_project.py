@@ -12,7 +12,7 @@ from ..errors import EarshotError
 from ..project import dawproject, mixdown
 from ..project.midi import export_midi
 from ..project.model import tracks_in_order
-from ..project.tooling import project_of
+from .project_edit import project_of
 from .base import ToolContext, ToolResult, ToolSpec
 
 

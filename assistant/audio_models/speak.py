@@ -29,7 +29,7 @@ SPEC = ToolSpec(
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     from ..errors import EarshotError
-    from ..tts import get_tts
+    from ..runtime.tts import get_tts
 
     text = args.text.strip()
     if not text:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 RATE_HZ = 22_050

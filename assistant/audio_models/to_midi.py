@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EarshotError
-from ..session import Artifact
-from .base import ToolContext, ToolResult, ToolSpec, cached_model, require_audio, stem_of
+from ..store.session import Artifact
+from ..runtime.models import cached_model
+from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 MODEL_NAME = "basic-pitch"
 INSTALL_HINT = "pip install --no-deps basic-pitch==0.4.0 'resampy>=0.4.3' mir_eval (./install.sh does this)"
@@ -137,23 +138,6 @@ def clean_notes(notes: list[tuple[float, float, int, float]], y: np.ndarray, rat
     return out
 
 
-def locate_model(ctx: ToolContext):
-    """The store's verified copy; else the same file inside the installed basic-pitch package, when its
-    sha256 matches the manifest (the store may predate this tool; the bytes are what matter)."""
-    from ..errors import ModelMissing
-    from ..models import _installed_member, sha256_of
-
-    try:
-        return ctx.model_path(MODEL_NAME)
-    except ModelMissing as missing:
-        entry = ctx.models.entry(MODEL_NAME)
-        (spec,) = entry.files
-        packaged = _installed_member(spec.sources[0])
-        if packaged is not None and sha256_of(packaged) == spec.sha256:
-            return packaged
-        raise missing
-
-
 def note_name(pitch: int) -> str:
     return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
@@ -161,7 +145,7 @@ def note_name(pitch: int) -> str:
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     audio, rate = ctx.load_audio(args.file)
-    model_path = locate_model(ctx)
+    model_path = ctx.models.path_or_packaged(MODEL_NAME)
     midi, notes = transcribe_notes(audio, rate, model_path, args.sensitivity, args.min_note_ms,
                                    lambda f: ctx.progress(0.9 * f, "transcribing notes"))
     buf = io.BytesIO()

@@ -7,7 +7,7 @@ from typing import Literal
 
 from ..errors import EarshotError
 from ..project.refs import resolve_track
-from ..project.tooling import project_of, result
+from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
 
 Op = Literal["add", "remove", "rename", "gain", "pan", "mute", "unmute", "solo", "unsolo"]

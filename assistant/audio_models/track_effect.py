@@ -8,7 +8,7 @@ from typing import Literal
 from ..errors import EarshotError
 from ..project.effects import EFFECT_NAMES, EFFECTS, param_name
 from ..project.refs import resolve_effect, resolve_track
-from ..project.tooling import project_of, result
+from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
 
 Op = Literal["add", "remove", "move", "set", "bypass", "enable"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..languages import language_code
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 
@@ -31,7 +31,7 @@ def _clock(seconds: float) -> str:
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
-    from ..asr import transcribe_any
+    from ..runtime.asr import transcribe_any
 
     require_audio(args.file, SPEC.name)
     audio, _ = ctx.load_audio(args.file, sample_rate_hz=16_000)

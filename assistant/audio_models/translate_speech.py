@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import EarshotError, ModelMissing
 from ..languages import language_code
-from ..session import Artifact
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 BEAM_SIZE = 5          # translation quality needs the beam; greedy decoding loops and drops words
@@ -41,7 +41,7 @@ SPEC = ToolSpec(
 
 def translate(ctx: ToolContext, audio_16k: np.ndarray, language: str):
     """(english text, source language, its probability) with whisper-base."""
-    from ..asr import MULTILINGUAL, get_recognizer
+    from ..runtime.asr import MULTILINGUAL, get_recognizer
 
     if not ctx.models.installed(MULTILINGUAL):
         raise ModelMissing(f"translation needs the multilingual model {MULTILINGUAL}",
@@ -62,7 +62,7 @@ def translate(ctx: ToolContext, audio_16k: np.ndarray, language: str):
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
-    from ..tts import get_tts
+    from ..runtime.tts import get_tts
 
     require_audio(args.file, SPEC.name)
     if not re.fullmatch(r"auto|[a-z]{2,3}", args.language.strip().lower()):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ..project.refs import resolve_track
-from ..project.tooling import project_of, result
+from .project_edit import project_of, result
 from ..project.vibes import VIBE_NAMES, VIBES, plan_vibe
 from .base import ToolContext, ToolResult, ToolSpec
 

@@ -73,8 +73,8 @@ def _run(canceller, mic: np.ndarray, far: np.ndarray) -> tuple[np.ndarray, float
 def _speech_voices():
     from ..audio.files import resample
     from ..config import EarshotConfig
-    from ..models import ModelStore
-    from ..tts import get_tts
+    from ..runtime.models import ModelStore
+    from ..runtime.tts import get_tts
 
     tts = get_tts(ModelStore(EarshotConfig().paths))
     far = resample(tts.synthesize(FAR_TEXT), tts.sample_rate_hz, 16_000)

@@ -60,7 +60,7 @@ def _r(x: float | None) -> float | None:
 
 
 def _voices(store):
-    from ..tts import get_tts
+    from ..runtime.tts import get_tts
 
     return get_tts(store)
 
@@ -73,7 +73,7 @@ def _utterance(tts, text: str, i: int) -> np.ndarray:
     return resample(audio, tts.sample_rate_hz, 16_000).astype(np.float32) * 0.7
 
 
-def _config(home: Path, naive: bool, llm: str | None):
+def _config(home: Path, llm: str | None):
     from ..config import EarshotConfig, PathOptions, load_config
 
     base = load_config()
@@ -81,25 +81,24 @@ def _config(home: Path, naive: bool, llm: str | None):
     config.models = base.models
     if llm:
         config.models.llm = llm
-    config.voice.listen.naive_baseline = naive
     return config
 
 
 async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str | None, progress,
                         barge_in: bool) -> dict:
-    from ..bench.aec_bench import room_impulse_response
-    from ..bench.voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
+    from .aec_bench import room_impulse_response
+    from .voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
     from ..events import (BargeInDismissed, Interrupted, PlanReady, PlaybackStopped, SpeechDiscarded, SpeechStarted,
                           TurnTiming)
-    from ..session import SessionStore
+    from ..store.session import SessionStore
 
     home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
-    config = _config(home, naive, llm)
+    config = _config(home, llm)
     store = SessionStore(config.paths.database_path)
     session = store.create_session(home / "workspace")
     echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
     rows: list[dict] = []
-    async with LiveRig(config, session, echo=echo) as rig:
+    async with LiveRig(config, session, echo=echo, naive=naive) as rig:
         rig.server.feeder.noise_dbfs = -65.0
         for i, text in enumerate(texts):
             audio = _utterance(tts, text, i)
@@ -163,20 +162,20 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
                   "output": f"ALSA 'pulse' → PulseAudio null sink 'spk' (monitor recorded), output buffer "
                             f"{config.voice.output_latency_s * 1000:.0f} ms",
                   "echo": f"{rig.loop.frames.echo_name} AEC; speaker fed back through a 0.3 s RT60 room, 60 ms",
-                  "speaker_underruns": getattr(rig.speaker, "underruns", None)}
+                  "speaker_underruns": getattr(getattr(rig.speaker, "sink", None), "underruns", None)}
     store.close()
     return {"rows": rows, "barge_in": barge, "device": device}
 
 
 async def _barge_in(rig, tts, progress) -> dict:
-    from ..bench.voice_rig import last_audible, speech_bounds
+    from .voice_rig import last_audible, speech_bounds
     from ..events import Interrupted, PlaybackStarted, SpeechStarted
 
     stops = []
     for i, phrase in enumerate(BARGE_IN_PHRASES):
         await rig.idle(quiet_s=0.4)
         since = len(rig.events)
-        speaking = asyncio.create_task(rig.assistant.say(LONG_REPLY))
+        speaking = asyncio.create_task(rig.speaker.say(LONG_REPLY))
         started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 30, since)
         if started is None:
             speaking.cancel()
@@ -214,7 +213,7 @@ def _wake_rates(store, tts, progress) -> dict:
 
     import soundfile as sf
 
-    from ..asr import get_recognizer
+    from ..runtime.asr import get_recognizer
     from ..audio.files import resample
     from ..audio.wake import WakeMatcher
     from ..config import ListenOptions
@@ -283,7 +282,7 @@ def run_latency_bench(utterances: int = 20, baseline: bool = True, wake: bool = 
     from ..audio.pulse import pulseaudio_available
     from ..config import load_config
     from ..errors import EarshotError
-    from ..models import ModelStore
+    from ..runtime.models import ModelStore
 
     reason = pulseaudio_available()
     if reason:

@@ -84,7 +84,7 @@ def run_models_bench(config: EarshotConfig, *, use_torch: bool = True, quick: bo
                      budget_s: float = 6.0, models: list[str] | None = None, progress=None) -> dict:
     import onnxruntime as ort
 
-    from ..audio_models import onnx_session as onnx
+    from ..runtime import onnx
 
     threads = config.accelerator.cpu_threads or max(1, os.cpu_count() or 2)
     torch = None

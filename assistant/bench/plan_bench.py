@@ -37,7 +37,7 @@ def prepare_session(home: Path, models_dir: Path):
     """The fixed context every labelled request is planned against (see routing/core.json)."""
     import soundfile as sf
 
-    from ..session import SessionStore
+    from ..store.session import SessionStore
 
     store = SessionStore(home / "earshot.db")
     session = store.create_session(home / "workspace")

@@ -63,24 +63,29 @@ class LiveRig:
     echo: EchoPath | None = None
     llm_name: str | None = None
     greet: bool = True            # start as `earshot listen` does: the greeting (adapts the echo canceller)
+    naive: bool = False           # the naive sequential baseline (bench/naive.py) instead of the voice loop's own
     events: list[Stamped] = field(default_factory=list)
     on_event: Callable[[Event], None] | None = None
 
     async def __aenter__(self) -> "LiveRig":
         from ..audio import io
         from ..pipeline import Assistant
-        from ..voice import VoiceLoop
+        from ..voice.loop import VoiceLoop
+        from .naive import WholeReplySpeaker, full_window_transcriber, naive_options
 
         self.server = VirtualAudioServer(echo=self.echo)
         self.server.start()
         if self.echo is not None:
             self.echo.attach(self.server.monitor)
         io.refresh_devices()
-        voice = self.config.voice
+        voice = naive_options(self.config.voice) if self.naive else self.config.voice
         self.mic = io.MicStream(voice.input_device)
-        self.speaker = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s) if self.speak else None
-        self.assistant = Assistant(self.config, self.session, emit=self._emit, speak=self.speak, llm_name=self.llm_name)
-        self.loop = VoiceLoop(self.assistant, self.mic, self.speaker, voice, self._emit)
+        self.assistant = Assistant(self.config, self.session, emit=self._emit, llm_name=self.llm_name)
+        sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s) if self.speak else None
+        self.speaker = None if sink is None else (
+            WholeReplySpeaker(self.assistant.tts, sink, self._emit) if self.naive else self.assistant.speaker(sink))
+        self.loop = VoiceLoop(self.assistant, self.mic, self.speaker, voice, self._emit,
+                              transcribe=full_window_transcriber(self.assistant) if self.naive else None)
         await self.loop.warm_up()
         self._task = asyncio.create_task(self.loop.run())
         await asyncio.sleep(0.5)      # streams open, AEC sees some silence
@@ -129,7 +134,7 @@ class LiveRig:
         calm_since = None
         while time.monotonic() < end:
             busy = (self.loop.state not in ("idle", "")) or (self.speaker is not None and self.speaker.busy) \
-                or not self.server.feeder.idle() or (self.loop._turn is not None and not self.loop._turn.done())
+                or not self.server.feeder.idle() or self.loop.running_turn is not None
             if busy:
                 calm_since = None
             elif calm_since is None:

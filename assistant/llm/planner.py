@@ -16,8 +16,8 @@ from typing import Callable
 
 from ..config import PlannerOptions
 from ..errors import EarshotError, PlanInvalid, UnknownFile
-from ..plan import AUDIO_SUFFIXES, Plan, parse_plan
-from ..session import Session
+from .plan import AUDIO_SUFFIXES, Plan, parse_plan
+from ..store.session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
 from .hints import hint_line, needs_steps
@@ -200,9 +200,9 @@ def _names_file(request: str, name: str) -> bool:
     return bool(name) and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", request, re.IGNORECASE) is not None
 
 
-def load_planner(config, registry, model_name: str | None = None) -> Planner:
+def load_planner(config, registry, model_name: str | None = None, models=None) -> Planner:
     """The planner on the configured (or named) GGUF from the store, with the grammar compiled."""
-    from .client import get_llm
+    from ..runtime.llm import get_llm
 
-    llm = get_llm(config, model_name)
+    llm = get_llm(config, model_name, models)
     return Planner(llm, registry, config.planner)

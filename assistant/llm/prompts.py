@@ -11,7 +11,7 @@ import typing
 from dataclasses import MISSING, fields
 from typing import Literal, get_args, get_origin
 
-from ..session import Artifact
+from ..store.session import Artifact
 
 RULES = """You are Earshot, an offline assistant for audio work. Turn the user's request into a JSON plan.
 - "steps" run in order. Use only the tools below, with their argument names.

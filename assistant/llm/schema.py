@@ -16,7 +16,7 @@ import typing
 from dataclasses import MISSING, fields
 from typing import Any, Literal, get_args, get_origin
 
-from ..session import Artifact
+from ..store.session import Artifact
 from .numeric_grammar import decimal_range, integer_range
 
 REF_DOC = 'a file: "@a3" (artifact), "@last" (newest), "$1" (output of step 1) or a workspace file name'

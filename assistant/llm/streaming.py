@@ -13,16 +13,16 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from .greedy import GenerationCancelled
+from ..runtime.greedy import GenerationCancelled
 from .planner import PlanOutcome, Planner
 
-__all__ = ["GenerationCancelled", "StreamingPlanner", "get_streaming_planner"]
+__all__ = ["GenerationCancelled", "StreamingPlanner"]
 
 _REQUEST_LABEL = "Request:"
 
 
 class StreamingPlanner:
-    """Wraps a loaded `Planner`; one instance per process (the LLM is shared and serialised)."""
+    """Wraps a loaded `Planner` (pipeline.Assistant keeps one; the LLM is shared and serialised)."""
 
     def __init__(self, planner: Planner) -> None:
         self.planner = planner
@@ -50,11 +50,3 @@ class StreamingPlanner:
         return self.planner.plan(request, session, allowed_roots, cancel=cancel, on_say_sentence=on_say_sentence,
                                  first_clause_words=first_clause_words)
 
-
-def get_streaming_planner(planner: Planner) -> StreamingPlanner:
-    """One StreamingPlanner per loaded planner."""
-    cached = getattr(planner, "_streaming", None)
-    if cached is None:
-        cached = StreamingPlanner(planner)
-        planner._streaming = cached
-    return cached

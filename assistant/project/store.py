@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import EarshotError
-from ..session import Session
+from ..store.session import Session
 from . import model
 from .patch import PatchConflict, apply, conflicts, diff, invert
 

@@ -1,8 +1,8 @@
 """Textual messages the UI passes around, and the small interface the voice loop plugs into.
 
-Pipeline events arrive on a worker thread through `Assistant.emit`; `post_message` is thread-safe,
-so each event is wrapped in `PipelineEvent` and handled on the UI thread, never drawn from the
-worker. The voice loop (assistant/voice.py, through ui/voice_bridge.py) reports through
+Pipeline events arrive on the voice loop's thread through `Assistant.emit`; `post_message` is
+thread-safe, so each event is wrapped in `PipelineEvent` and handled on the UI thread, never drawn
+from the worker. The voice loop (voice/loop.py, through ui/voice_bridge.py) reports through
 `VoiceStatus`: a frozen snapshot the listening widget draws, whatever produces it.
 """
 from __future__ import annotations
@@ -32,22 +32,25 @@ class VoiceStatus:
     mode: ListeningMode = "always"
 
 
-class VoiceLoop(Protocol):
-    """What the TUI needs from a voice loop. `start` gets two callbacks, both safe to call from any
-    thread: `status` with a fresh VoiceStatus (level ~10×/s, state changes), `utterance` with the
-    final transcript text of a spoken request (the TUI then runs it as a spoken turn).
+class VoiceControl(Protocol):
+    """What the TUI needs of its voice loop (ui/voice_bridge.py `TuiVoice` is the one there is): every
+    turn, typed or spoken, runs on it. `status` may be called from any thread with a fresh VoiceStatus
+    (level ~10×/s, state changes)."""
 
-    The real loop (ui/voice_bridge.py, `TuiVoice`) runs turns itself — speculation and streamed
-    replies need it — and has more: `bind(assistant, emit, turn_done)` before `start`, then
-    `running`, `run_text(text)` (typed turns on the same loop) and `interrupt()` (Esc, the same path
-    as a barge-in). The app uses them when present."""
+    def bind(self, assistant, emit: Callable[[Event], None], turn_done: Callable[[], None]) -> None: ...
 
-    def start(self, status: Callable[[VoiceStatus], None], utterance: Callable[[str], None]) -> None: ...
+    def start(self, status: Callable[[VoiceStatus], None]) -> None: ...
 
     def set_mode(self, mode: ListeningMode) -> None: ...
 
     def talk(self) -> None:
         """Push-to-talk: start capturing, or end the utterance if capturing (terminals have no key-up)."""
+
+    def run_text(self, text: str) -> None:
+        """Run a typed request as a turn; raises EarshotError (shown to the user) when it cannot now."""
+
+    def interrupt(self) -> None:
+        """Esc: the same stop as a barge-in."""
 
     def stop(self) -> None: ...
 

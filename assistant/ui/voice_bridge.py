@@ -1,21 +1,22 @@
-"""The voice loop (assistant/voice.py) inside the TUI: listening, spoken turns, barge-in.
+"""The voice loop (voice/loop.py) inside the TUI: every turn, typed or spoken, runs on it.
 
-`TuiVoice` runs a `VoiceLoop` on its own thread and asyncio loop, on the microphone and speaker
-(audio/io.py), and implements the small interface the app plugs voice into (ui/messages.py):
+`TuiVoice` runs a `VoiceLoop` on its own thread and asyncio loop, and implements the interface the app
+plugs voice into (ui/messages.py `VoiceControl`):
 
+- listening on the microphone and answering on the speaker (audio/io.py); with `listen=False`
+  (`earshot --no-listen`) or no microphone, on a source that hears nothing (voice/pump.py `NullSource`):
+  the listening line says which, and typed requests still run here;
 - the loop's meter, VAD state, partial transcripts and mode become `VoiceStatus` snapshots for the
   listening widget; every other event goes to the app as a pipeline event (transcript, turn, tool
-  cards, reply), exactly as a typed turn's do;
-- turns run on the voice thread, spoken and typed alike (`run_text`), so there is one speaker and one
-  way to interrupt: speech over the reply (barge-in) and Esc (`interrupt`) both cancel the turn task,
-  and the pipeline records it as interrupted and emits the same `Interrupted` event;
-- without a microphone it reports that (the widget shows the banner) and the app keeps its own
-  typed-turn path.
+  cards, reply);
+- one speaker and one way to interrupt: speech over the reply (barge-in) and Esc (`interrupt`) both
+  stop the turn through its `TurnCancel`, which records what was heard and emits `Interrupted`.
 """
 from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
 from typing import Callable
 
@@ -33,31 +34,38 @@ _STATUS_EVENTS = (InputLevel, VoiceState, PartialTranscript, ModeChanged)
 class TuiVoice:
     """Build with the config; the app calls `bind` (its Assistant and event sink), then `start`."""
 
-    def __init__(self, config: EarshotConfig, speak: bool = True, source=None, sink=None) -> None:
+    def __init__(self, config: EarshotConfig, speak: bool = True, listen: bool = True, source=None, sink=None,
+                 frames=None) -> None:
         self.config = config
         self.speak = speak
-        self._source, self._sink = source, sink       # tests pass their own; else microphone and speaker
+        self.listen = listen
+        # Tests pass their own microphone, speaker and frame pipeline; else the devices and the real VAD.
+        self._source, self._sink, self._frames = source, sink, frames
         self.assistant = None
         self._emit: Callable[[Event], None] = lambda e: None
         self._turn_done: Callable[[], None] = lambda: None
         self._status_cb: Callable[[VoiceStatus], None] = lambda s: None
-        self.status = VoiceStatus(voice_loop=True, microphone=None,
+        self.status = VoiceStatus(voice_loop=listen, microphone=None,
                                   mode=_FROM_LOOP.get(config.voice.listen.mode, "always"))
-        self.loop = None                               # the VoiceLoop, once the microphone is open
+        self.loop = None                               # the VoiceLoop, once it runs
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+        self._ready = threading.Event()                # the loop runs (or could not start)
+        self._stopped = threading.Event()              # the app is going away
         self._pressed = False
+        self._mode = config.voice.listen.mode          # the loop's mode as the user last chose it (F2)
         self.error: EarshotError | None = None         # why it is not listening
 
     # -- the app's interface ----------------------------------------------------------------------
     def bind(self, assistant, emit: Callable[[Event], None], turn_done: Callable[[], None]) -> None:
         self.assistant, self._emit, self._turn_done = assistant, emit, turn_done
 
-    def start(self, status: Callable[[VoiceStatus], None], utterance: Callable[[str], None]) -> None:
-        """Open the microphone and listen (on a thread). Turns run here, so `utterance` is unused."""
+    def start(self, status: Callable[[VoiceStatus], None]) -> None:
+        """Open the devices and run the loop (on a thread)."""
         if self.assistant is None:
             raise RuntimeError("TuiVoice.bind() first: the voice loop needs the app's Assistant")
         self._status_cb = status
+        self._status_cb(self.status)
         self._thread = threading.Thread(target=self._main, name="earshot-voice", daemon=True)
         self._thread.start()
 
@@ -66,8 +74,9 @@ class TuiVoice:
         return self.loop is not None and self._aloop is not None and not self._aloop.is_closed()
 
     def set_mode(self, mode: str) -> None:
+        self._mode = _TO_LOOP.get(mode, mode)
         self._update(mode=mode)
-        self._call(lambda: self.loop.set_mode(_TO_LOOP.get(mode, mode)))
+        self._call(lambda: self.loop.set_mode(self._mode))      # a loop not yet running takes it at its start
 
     def talk(self) -> None:
         """Push-to-talk: the first press starts the utterance, the next ends it (no key-up in a terminal)."""
@@ -77,14 +86,26 @@ class TuiVoice:
 
         self._call(toggle)
 
-    def run_text(self, text: str) -> bool:
-        """Run a typed request on the voice thread; False when no voice loop runs (the app runs it)."""
-        return self._call(lambda: self.loop.run_text(text))
+    def run_text(self, text: str) -> None:
+        """Run a typed request on the loop; raises EarshotError (to show) when it cannot be taken now."""
+        self._ready.wait(30)
+        aloop = self._aloop
+        if self.loop is None or aloop is None or aloop.is_closed():
+            raise self.error or EarshotError("the assistant is not running", "restart earshot")
 
-    def interrupt(self) -> bool:
-        return self._call(lambda: self.loop.interrupt())
+        async def accept() -> None:
+            self.loop.run_text(text)
+
+        try:
+            asyncio.run_coroutine_threadsafe(accept(), aloop).result(timeout=10)
+        except FutureTimeout:
+            raise EarshotError("the assistant did not take the request", "try again; Esc stops a running turn") from None
+
+    def interrupt(self) -> None:
+        self._call(lambda: self.loop.interrupt())
 
     def stop(self) -> None:
+        self._stopped.set()
         self._call(lambda: self.loop.stop())
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -100,37 +121,50 @@ class TuiVoice:
             return False
         return True
 
-    def _main(self) -> None:
+    def _devices(self):
+        """(source, microphone name or None, sink); a missing microphone means typing only."""
         from ..audio import io
-        from ..voice import VoiceLoop
+        from ..voice.pump import NullSource
 
         voice = self.config.voice
-        try:
-            source = self._source or io.MicStream(voice.input_device)
-            if self._source is None:
+        source, name = self._source, None
+        if source is not None:
+            name = getattr(source, "name", "test source")
+        elif self.listen:
+            try:
                 index = io.resolve_device(voice.input_device, "input")
-                names = {d["index"]: d["name"] for d in io.list_devices()}
-                name = names.get(index, "default")
-            else:
-                name = getattr(source, "name", "test source")
-            sink = self._sink
-            if sink is None and self.speak:
-                try:
-                    io.resolve_device(self.config.speech.output_device, "output")
-                    sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s)
-                except EarshotError as exc:
-                    self._emit(ErrorEvent(f"replies will not be spoken: {exc.message}", exc.hint))
-            loop = VoiceLoop(self.assistant, source, sink, voice, self._on_event)
+                name = {d["index"]: d["name"] for d in io.list_devices()}.get(index, "default")
+                source = io.MicStream(voice.input_device)
+            except EarshotError as exc:
+                self.error = exc
+        sink = self._sink
+        if sink is None and self.speak:
+            try:
+                io.resolve_device(self.config.speech.output_device, "output")
+                sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s)
+            except EarshotError as exc:
+                self._emit(ErrorEvent(f"replies will not be spoken: {exc.message}", exc.hint))
+        return source or NullSource(), name, sink
+
+    def _main(self) -> None:
+        from ..voice.loop import VoiceLoop
+
+        aloop = asyncio.new_event_loop()
+        try:
+            source, name, sink = self._devices()
+            speaker = self.assistant.speaker(sink) if sink is not None else None
+            self.loop = VoiceLoop(self.assistant, source, speaker, self.config.voice, self._on_event, frames=self._frames)
         except EarshotError as exc:
             self.error = exc
+            self._ready.set()
             self._update(microphone=None)
             return
-        loop.on_turn_done = self._turn_done
-        aloop = asyncio.new_event_loop()
-        self._aloop, self.loop = aloop, loop
-        self._update(microphone=name, mode=_FROM_LOOP.get(loop.mode, "always"))
+        self.loop.on_turn_done = self._turn_done
+        self.loop.mode = self._mode
+        self._aloop = aloop
+        self._update(microphone=name, mode=_FROM_LOOP.get(self._mode, "always"))
         try:
-            aloop.run_until_complete(self._run(loop))
+            aloop.run_until_complete(self._run(self.loop, listening=name is not None))
         except EarshotError as exc:           # the device failed to open or went away
             self.error = exc
             self._emit(ErrorEvent(f"stopped listening: {exc.message}", exc.hint))
@@ -142,12 +176,16 @@ class TuiVoice:
             finally:
                 aloop.close()
 
-    async def _run(self, loop) -> None:
-        await loop.warm_up()
+    async def _run(self, loop, listening: bool) -> None:
+        if self._stopped.is_set():            # the app ended while the loop was being built
+            loop.stop()
         runner = asyncio.create_task(loop.run())
-        await asyncio.sleep(0.3)
-        if not runner.done():
-            await loop.greet()
+        self._ready.set()
+        if listening:                         # the models a spoken turn needs, before the first one
+            await loop.warm_up()
+            await asyncio.sleep(0.3)
+            if not runner.done():
+                await loop.greet()
         await runner
 
     def _on_event(self, event: Event) -> None:

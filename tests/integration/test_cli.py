@@ -185,3 +185,10 @@ def test_history_shows_turns_runs_and_artifacts(tmp_path, workspace):
     assert run["tool"] == "speak" and run["status"] == "ok" and run["duration_s"] > 0
     art = hist["artifacts"][0]
     assert art["id"] == "a1" and art["tool"] == "speak" and len(art["sha256"]) == 64 and art["sample_rate_hz"] == 24000
+
+
+def test_bench_startup_exits_0_with_its_figures(tmp_path):
+    proc = earshot("bench", "startup", "--json", "--runs", "1", home=tmp_path / "home", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)
+    assert result["runs"] == 1 and result["first_screen_p50_ms"] > 0 and result["baseline_textual_hello_p50_ms"] > 0

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from assistant.config import LlmOptions
-from assistant.llm.client import GenerationCancelled, LlmClient
+from assistant.runtime.llm import GenerationCancelled, LlmClient
 from assistant.llm.planner import load_planner
 from tests.conftest import REAL_MODELS_DIR, require_models
 

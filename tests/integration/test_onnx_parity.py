@@ -73,7 +73,7 @@ def torch_module(name: str):
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["models"]))
 def test_exported_model_matches_torch(name, capsys):
-    from assistant.audio_models.onnx_session import exported_model
+    from assistant.runtime.onnx import exported_model
 
     entry = MANIFEST["models"][name]
     model = exported_model(name)                      # the committed file, sha256-checked

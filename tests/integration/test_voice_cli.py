@@ -90,3 +90,24 @@ def test_listen_with_an_unknown_microphone_name_is_a_clear_error(tmp_path):
     assert last["type"] == "error"
     assert ("no input device matches 'no-such-microphone-xyz'" in last["message"]
             or "there is no microphone" in last["message"] or "audio devices are unavailable" in last["message"])
+
+
+def test_listen_judges_only_the_turns_it_heard_not_a_resumed_sessions_older_ones(tmp_path):
+    """A resumed session with a failed turn, and a recording with no request in it: the run heard
+    nothing, which is what it says (once every old turn was judged, and the exit code was 1)."""
+    from assistant.config import EarshotConfig, PathOptions
+    from assistant.store.session import SessionStore
+
+    require_models("whisper-tiny.en", LLM)
+    home = tmp_path / "h"
+    store = SessionStore(EarshotConfig(paths=PathOptions(home_dir=home)).paths.database_path)
+    session = store.create_session(tmp_path / "ws")
+    old = session.begin_turn("denoise missing.wav", "typed")
+    session.end_turn(old, "failed", error="missing.wav does not exist")
+    store.close()
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros(32_000, np.float32), 16_000)
+    proc = earshot("listen", "--input", str(path), "--json", "--no-speak", "--session", session.id, "--llm", LLM,
+                   home=home)
+    assert proc.returncode == 2, proc.stdout[-1000:] + proc.stderr[-1000:]
+    assert "no request was heard" in events(proc)[-1]["message"]

@@ -43,14 +43,18 @@ async def long_reply_playing(rig):
     """A committed turn answering with LONG, once its playback has started: (turn task, event index)."""
     from assistant.events import PlaybackStarted
 
+    from assistant.turn import TurnCancel, TurnRequest
+
     answer = canned_outcome(rig.assistant, LONG)
 
     async def outcome():
         return answer
 
     since = len(rig.events)
-    turn = asyncio.create_task(rig.assistant.spoken_turn("tell me what you can do", outcome()))
-    rig.loop._turn = turn                                     # as the loop does for a committed turn
+    cancel = TurnCancel(rig.speaker)
+    turn = cancel.attach(asyncio.create_task(rig.assistant.turns.run(TurnRequest("tell me what you can do", "spoken"),
+                                                                     cancel, plan=outcome())))
+    rig.loop._turn = cancel                                   # as the loop does for a committed turn
     started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
     assert started is not None
     return turn, since
@@ -61,9 +65,9 @@ def kinds(rig, since=0):
 
 
 def transcribe(audio_16k: np.ndarray) -> str:
-    from assistant.asr import get_recognizer
+    from assistant.runtime.asr import get_recognizer
     from assistant.config import EarshotConfig
-    from assistant.models import ModelStore
+    from assistant.runtime.models import ModelStore
 
     return get_recognizer(ModelStore(EarshotConfig().paths), "whisper-tiny.en").transcribe(audio_16k).text
 
@@ -194,7 +198,7 @@ def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config,
 
             stage.canceller.process = tap
             since = len(rig.events)
-            heard = await rig.assistant.say(LONG)                   # no greeting first: the hardest reply
+            heard = await rig.speaker.say(LONG)                   # no greeting first: the hardest reply
             await asyncio.sleep(1.5)                                # the echo's tail, and any false start
             await rig.idle(quiet_s=0.5)
             return heard, rig.events[since:]
@@ -252,7 +256,7 @@ def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
     from assistant.bench.voice_rig import speech_bounds
     from assistant.events import Utterance
     from assistant.pipeline import Assistant
-    from assistant.voice import VoiceLoop
+    from assistant.voice.loop import VoiceLoop
 
     require_models("whisper-tiny.en", TEST_LLM)
     said = "Stop the playback."
@@ -261,13 +265,12 @@ def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
     for pre_roll in (0, config.voice.endpoint.pre_roll_ms):
         voice = replace(config.voice, endpoint=replace(config.voice.endpoint, pre_roll_ms=pre_roll),
                         listen=replace(config.voice.listen, speculate=False, speculate_on_partials=False,
-                                       partial_interval_ms=10 ** 9))
+                                       partial_interval_ms=10 ** 9, stream_replies=False, prefill_context=False))
         events = []
-        assistant = Assistant(config, session, emit=events.append, speak=False, llm_name=TEST_LLM)
+        assistant = Assistant(config, session, emit=events.append, llm_name=TEST_LLM)
         loop = VoiceLoop(assistant, ArraySource(audio), None, voice, events.append)
         # Only the segmentation matters here: no partials, no planning, no LLM at all.
-        assistant.spoken_turn = _no_turn
-        loop._prefill_context = _no_turn
+        assistant.turns.run = _no_turn
         asyncio.run(loop.run())
         (utt,) = [e for e in events if isinstance(e, Utterance)]
         first, last = speech_bounds(audio)

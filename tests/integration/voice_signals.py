@@ -14,8 +14,8 @@ def hibari(text: str, speed: float = 1.0, seed: int = 5, gain: float = 0.7) -> n
     """16 kHz speech from the project's own TTS (exact for tiny.en)."""
     from assistant.audio.files import resample
     from assistant.config import EarshotConfig
-    from assistant.models import ModelStore
-    from assistant.tts import get_tts
+    from assistant.runtime.models import ModelStore
+    from assistant.runtime.tts import get_tts
 
     tts = get_tts(ModelStore(EarshotConfig().paths))
     return (resample(tts.synthesize(text, speed=speed, seed=seed), tts.sample_rate_hz, RATE) * gain).astype(np.float32)
@@ -125,7 +125,7 @@ def require_pulse(*models: str) -> None:
 def canned_outcome(assistant, say: str):
     """A validated plan that only says `say`, as the planner would return it (no model involved)."""
     from assistant.llm.planner import Attempt, PlanOutcome
-    from assistant.plan import parse_plan
+    from assistant.llm.plan import parse_plan
 
     raw = '{"say":"%s","steps":[]}' % say
     return PlanOutcome(parse_plan(raw, assistant.registry, assistant.session), [Attempt(raw, None, 1.0, 0, 0, 0)])
@@ -136,4 +136,4 @@ def canned_plan(loop, say: str = "Okay.") -> None:
     async def plan(text, cancel, on_sentence):
         return canned_outcome(loop.assistant, say)
 
-    loop.plan = plan
+    loop.speculator.plan = plan

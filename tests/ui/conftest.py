@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.session import Session
+from assistant.store.session import Session
 
 TEST_LLM = "smollm2-135m"   # the small test model; SmolLM2 routes "describe X" right, little else
 
@@ -44,7 +44,7 @@ SNAPSHOT_SESSION = "20261124-221500-5a7e"
 @pytest.fixture
 def snapshot_session(config):
     """A session with a fixed id, workspace path, and two artifacts with fixed metadata."""
-    from assistant.session import SessionStore
+    from assistant.store.session import SessionStore
 
     shutil.rmtree(SNAPSHOT_ROOT, ignore_errors=True)
     workspace = SNAPSHOT_ROOT / "workspace"

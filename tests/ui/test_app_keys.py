@@ -13,7 +13,7 @@ from assistant.ui.widgets.listening import ListeningStatus
 from assistant.ui.widgets.prompt import PromptInput
 from tests.conftest import add_input
 
-from .conftest import tone, wait_for
+from tests.ui.conftest import tone, wait_for
 
 pytestmark = pytest.mark.anyio
 
@@ -47,8 +47,17 @@ class FakeLoopWithoutMic:
         self.modes = []
         self.talks = 0
 
-    def start(self, status, utterance):
+    def bind(self, assistant, emit, turn_done):
+        pass
+
+    def start(self, status):
         status(VoiceStatus(voice_loop=True, microphone=None))
+
+    def run_text(self, text):
+        pass
+
+    def interrupt(self):
+        pass
 
     def set_mode(self, mode):
         self.modes.append(mode)
@@ -86,7 +95,7 @@ async def test_play_without_output_device_shows_a_clear_error(config, session):
         await wait_for(pilot, lambda: "cannot play" in notices(app), 30)
         text = notices(app)
         assert "cannot play @a1" in text and "no audio output device" in text
-        assert app._playing is None   # the key works again
+        assert app.player.playing is None   # the key works again
 
 
 async def test_play_on_a_missing_named_device_names_it(config, session):

@@ -13,7 +13,7 @@ from assistant.ui.widgets.artifacts import ArtifactsPane
 from assistant.ui.widgets.conversation import AssistantReply, ToolCard, UserTurn
 from tests.conftest import require_models
 
-from .conftest import TEST_LLM, wait_for
+from tests.ui.conftest import TEST_LLM, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 

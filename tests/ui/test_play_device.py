@@ -19,7 +19,7 @@ import pytest
 from assistant.ui.app import EarshotApp
 from tests.conftest import add_input
 
-from .conftest import tone, wait_for
+from tests.ui.conftest import tone, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
@@ -69,8 +69,8 @@ async def test_play_reaches_the_output_device(config, session, pulse_server, tmp
             app = EarshotApp(config, session, llm_name="smollm2-135m", speak=False, autoload=False)
             async with app.run_test(size=(80, 24)) as pilot:
                 await pilot.press("f3", "p")
-                await wait_for(pilot, lambda: app._playing is not None, 10)
-                await wait_for(pilot, lambda: app._playing is None, 60)
+                await wait_for(pilot, lambda: app.player.playing is not None, 10)
+                await wait_for(pilot, lambda: app.player.playing is None, 60)
                 errors = [str(n.render()) for n in app.query(".notice.error")]
                 assert not errors, errors
             time.sleep(0.3)

@@ -14,7 +14,7 @@ import pytest
 
 from assistant.config import LlmOptions
 from assistant.events import PlanReady, Reply, ToolFinished, ToolStarted, TurnStarted
-from assistant.llm.client import Completion
+from assistant.runtime.llm import Completion
 from assistant.project import Project
 from assistant.project.store import peek
 from assistant.ui.app import EarshotApp
@@ -22,8 +22,8 @@ from assistant.ui.messages import PipelineEvent, TurnDone
 from assistant.ui.widgets.project import ProjectPane, ProjectView, project_lines
 from tests.project_ops import fake_source
 
-from .conftest import tone, wait_for
-from .test_snapshots import make_app, settle
+from tests.ui.conftest import tone, wait_for
+from tests.ui.test_snapshots import make_app, settle
 
 def song(session) -> Project:
     """Three tracks at 100 BPM over 8 bars: a looped drum clip, a pad from bar 3, a muted vocal."""
@@ -132,8 +132,8 @@ async def test_the_pane_follows_the_turns_and_the_playhead_the_mix(config, sessi
              '{"say":null,"steps":[{"tool":"track_effect","args":{"op":"add","effect":"reverb","track":"the drums"}}]}',
              '{"say":null,"steps":[{"tool":"render_project","args":{}}]}']
     monkeypatch.setattr(planner_module, "load_planner",
-                        lambda config, registry, name=None: planner_module.Planner(ScriptedPlans(plans), registry,
-                                                                                   config.planner))
+                        lambda config, registry, name=None, models=None: planner_module.Planner(
+                            ScriptedPlans(plans), registry, config.planner))
     monkeypatch.setattr("assistant.audio.io.Player", SilentPlayer)
     tone(session.workspace / "drums.wav", seconds=2.0, rate_hz=44100)
     now = [1000.0]

@@ -14,7 +14,7 @@ from assistant.events import (ArtifactInfo, PlanReady, Reply, ToolFinished, Tool
 from assistant.ui.app import EarshotApp
 from assistant.ui.messages import PipelineEvent
 
-from .conftest import SNAPSHOT_ROOT, tone
+from tests.ui.conftest import SNAPSHOT_ROOT, tone
 
 SIZES = [(80, 24), (120, 40)]
 

@@ -18,7 +18,7 @@ from assistant.ui.widgets.conversation import AssistantReply, UserTurn
 from assistant.ui.widgets.listening import ListeningStatus
 from tests.conftest import word_error_rate
 
-from .conftest import TEST_LLM, wait_for
+from tests.ui.conftest import TEST_LLM, wait_for
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
 from voice_signals import canned_plan, hibari, require_pulse  # noqa: E402
@@ -65,7 +65,7 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         assert not widget.banner and "🎤" in str(widget.render())
         # The greeting plays first (it adapts the echo canceller), then the loop idles.
         await wait_for(pilot, lambda: any(isinstance(e, PlaybackStopped) for e in seen), 120)
-        await wait_for(pilot, lambda: widget.status.vad_state == "idle" and not bridge.assistant.sink.busy, 30)
+        await wait_for(pilot, lambda: widget.status.vad_state == "idle" and not bridge.loop.speaker.busy, 30)
 
         # F2 switches the loop's own mode (its ModeChanged comes back into the widget), and back.
         await pilot.press("f2")
@@ -106,4 +106,4 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         assert app.query(AssistantReply).last().state == "interrupted"
         last = session.turns()[-1]
         assert last["status"] == "interrupted" and last["reply_text"] == interrupted.heard
-        assert not bridge.assistant.sink.busy
+        assert not bridge.loop.speaker.busy

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from assistant.audio_models import compose
+from assistant.music import score as compose
 
 SCORE = """lead: flute
 chords: guitar
@@ -34,7 +34,7 @@ def test_bad_key_is_refused():
 
 def test_grammar_compiles_and_fixes_bars():
     pytest.importorskip("llama_cpp")
-    from assistant.llm.client import LlmClient
+    from assistant.runtime.llm import LlmClient
     from assistant.llm.grammar_bound import max_output_chars
 
     for key_given, tempo_given in ((True, True), (False, False)):

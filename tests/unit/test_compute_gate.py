@@ -2,7 +2,7 @@
 import threading
 import time
 
-from assistant.compute_gate import ForegroundGate
+from assistant.runtime.compute_gate import ForegroundGate
 
 
 def test_background_work_waits_for_the_foreground_block_to_end():

@@ -6,7 +6,7 @@ import pytest
 from assistant.audio_models.registry import default_registry
 from assistant.errors import PlanInvalid
 from assistant.languages import language_code
-from assistant.plan import parse_plan
+from assistant.llm.plan import parse_plan
 
 
 @pytest.mark.parametrize("value,code", [("es", "es"), ("Spanish", "es"), ("spanish", "es"), ("FR", "fr"),

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.audio_models import onnx_session as onnx
+from assistant.runtime import onnx
 from assistant.config import AcceleratorOptions, EarshotConfig, PathOptions
 from assistant.errors import ModelMissing
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.audio_models import onnx_session as onnx
+from assistant.runtime import onnx
 from assistant.config import AcceleratorOptions, EarshotConfig, PathOptions
 from assistant.errors import EarshotError
 

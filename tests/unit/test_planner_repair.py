@@ -8,9 +8,9 @@ from assistant.audio_models.base import ToolSpec
 from assistant.audio_models.registry import Registry, Tool
 from assistant.config import LlmOptions, PlannerOptions
 from assistant.errors import PathRefused
-from assistant.llm.client import Completion
+from assistant.runtime.llm import Completion
 from assistant.llm.planner import Planner
-from assistant.session import Artifact
+from assistant.store.session import Artifact
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """greedy.sync_prefix: prefill goes in chunks and gives way; a request's prompt is one batch."""
 import numpy as np
 
-from assistant.llm.greedy import EVAL_CHUNK_TOKENS, GreedyGrammarDecoder
+from assistant.runtime.greedy import EVAL_CHUNK_TOKENS, GreedyGrammarDecoder
 
 
 class FakeLlm:

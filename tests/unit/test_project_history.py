@@ -16,7 +16,7 @@ from assistant.errors import EarshotError
 from assistant.project import Project
 from assistant.project.model import new_state
 from assistant.project.patch import apply, diff, invert, same
-from assistant.session import SessionStore
+from assistant.store.session import SessionStore
 from tests.project_ops import draw_op, fake_source, run_op
 
 # Example counts sized for CI (2 cores, whole suite in 90 min): each example is a whole random session.

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 
 from assistant.errors import EarshotError, PathRefused
-from assistant.session import SessionStore
+from assistant.store.session import SessionStore
 
 
 def test_artifacts_get_sequential_short_ids_with_provenance(session):
@@ -73,7 +73,7 @@ def test_a_session_resumes_with_its_history(config, tmp_path):
 
 def test_a_nan_file_never_becomes_an_artifact(session):
     from assistant.errors import BadAudio
-    from assistant.plan import register_user_file
+    from assistant.llm.plan import register_user_file
 
     bad = np.zeros(1600, np.float32)
     bad[10:20] = np.nan

@@ -5,7 +5,7 @@ import pytest
 
 from assistant.audio_models.registry import default_registry
 from assistant.errors import PlanInvalid
-from assistant.plan import parse_plan
+from assistant.llm.plan import parse_plan
 
 
 def _plan(notes: str) -> str:

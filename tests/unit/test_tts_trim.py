@@ -1,7 +1,7 @@
 """tts.trim_silence: the synthesised reply starts within LEAD_SILENCE_MS and keeps a sentence pause."""
 import numpy as np
 
-from assistant.tts import LEAD_SILENCE_MS, TAIL_SILENCE_MS, trim_silence
+from assistant.runtime.tts import LEAD_SILENCE_MS, TAIL_SILENCE_MS, trim_silence
 
 RATE = 24_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.asr import collapse_repeats
+from assistant.runtime.asr import collapse_repeats
 from assistant.audio.aec import AEC_FRAME, EchoGate, EchoStage, PassThrough, ReferenceBuffer, Timeline
 from assistant.audio.wake import WakeMatcher
 from assistant.llm.say_stream import SayStream
@@ -216,18 +216,18 @@ def test_an_unknown_device_name_is_a_clear_error():
     ("Thanks a lot.", "", False),
 ])
 def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
-    from assistant.voice import echo_of
+    from assistant.voice.gates import echo_of
 
     assert echo_of(heard, spoken) is echo
 
 
 def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
-    from assistant.pipeline import ReplyVoice
+    from assistant.voice.speaker import Speaker
 
     import time
 
     t = time.monotonic() - 5.0
-    voice = ReplyVoice(tts=None, sink=None, emit=lambda e: None)
+    voice = Speaker(load_tts=None, sink=None, emit=lambda e: None)
     voice.spoken_log = [(t, t + 1.0, "Hi! How are you?")]
     assert "How are you" in voice.recently_spoken(t + 0.8)      # during playback: may be our echo
     assert "How are you" in voice.recently_spoken(t + 1.3)      # within the room's reverberation
@@ -245,7 +245,7 @@ def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
     ("Wait, make it louder instead.", None),
 ])
 def test_speech_over_the_reply_is_told_from_its_own_voice(heard, verdict):
-    from assistant.voice import heard_over_reply
+    from assistant.voice.gates import heard_over_reply
 
     spoken = "You're welcome! I'm here to help. What can I do for you today?"
     assert heard_over_reply(heard, spoken) == verdict

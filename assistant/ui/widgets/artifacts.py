@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
-from ...session import Artifact
+from ...store.session import Artifact
 from ..messages import ArtifactChosen
 from .waveform import Waveform, peaks
 

@@ -28,3 +28,22 @@ class StatusLine(Horizontal):
 
     def set_session(self, text: str) -> None:
         self.query_one("#status-session", Static).update(escape(text))
+
+
+def inference_device(config) -> str:
+    """Where inference runs: GPU if llama.cpp offloads layers or ONNX Runtime has CUDA, else CPU."""
+    gpu = False
+    try:
+        import llama_cpp
+
+        # gpu_layers is -1 ("all") by default; only a GPU build of llama.cpp offloads anything.
+        gpu = config.llm.gpu_layers != 0 and bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:
+        pass
+    try:
+        import onnxruntime
+
+        gpu = gpu or "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    except Exception:
+        pass
+    return "GPU" if gpu else "CPU"

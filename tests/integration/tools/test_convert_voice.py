@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.asr import get_recognizer
+from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
 from assistant.audio_models.convert_voice import convert
-from assistant.models import ModelStore
+from assistant.runtime.models import ModelStore
 from assistant.config import PathOptions
 from tests.conftest import REAL_MODELS_DIR, add_input, espeak, require_models, word_error_rate
 
@@ -31,7 +31,7 @@ def models():
 
 @pytest.fixture(scope="module")
 def hibari_speech(models):
-    from assistant.tts import get_tts
+    from assistant.runtime.tts import get_tts
 
     tts = get_tts(models)
     x, rate = tts.synthesize(SENTENCE).astype(np.float64), tts.sample_rate_hz

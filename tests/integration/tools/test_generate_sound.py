@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.audio_models import generate_sound as gs
+from assistant.synth import presets as gs
 
 from synth_signals import band_energy_fraction, modulation_peak_hz, signature, signature_vector
 

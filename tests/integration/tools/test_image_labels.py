@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.audio_models.image_labels import classify, load_image
+from assistant.vision.image_labels import classify, load_image
 from assistant.errors import EarshotError
 
 pytestmark = pytest.mark.integration

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 
 from assistant.audio_models import image_to_audio as i2a
-from assistant.audio_models.image_labels import classify
+from assistant.vision import sound_mapping as mapping
+from assistant.vision.image_labels import classify
 from assistant.errors import EarshotError
 
 pytestmark = pytest.mark.integration
 data = pytest.importorskip("skimage.data", reason="scikit-image ships the test photos (test extra)")
-gs = pytest.importorskip("assistant.audio_models.generate_sound", reason="generate_sound is not in this branch")
+from assistant.synth import presets as gs  # noqa: E402
 
 SR = i2a.SAMPLE_RATE_HZ
 DURATION_S = 4.0
@@ -21,7 +22,7 @@ PHOTOS = {
     "motorcycle": ("engine",),        # moped, motor scooter
     "coffee": ("crowd",),             # espresso: a café
     "rocket": ("riser",),             # missile, projectile, space shuttle
-    "chelsea": (i2a.FALLBACK_PRESET,),   # a house cat: no preset of its own, the ambience stands in
+    "chelsea": (mapping.FALLBACK_PRESET,),   # a house cat: no preset of its own, the ambience stands in
 }
 
 
@@ -50,11 +51,11 @@ def test_photo_becomes_the_mapped_preset(name, run_tool, session, config, capsys
     Image.fromarray(photo(name)).save(session.workspace / f"{name}.jpg", quality=92)
     result = run_tool("image_to_audio", file=f"{name}.jpg", duration_s=DURATION_S)
     layers = tuple(result.data["layers"])
-    labels = classify(photo(name), config, top_k=i2a.TOP_K)
+    labels = classify(photo(name), config, top_k=mapping.TOP_K)
     with capsys.disabled():
         print(f"\n  [image_to_audio] {name}: {', '.join(l.name for l in labels[:3])} → {' + '.join(layers)}")
     assert layers == PHOTOS[name]
-    assert layers == i2a.choose_layers(labels).layers          # the tool follows the table, nothing else
+    assert layers == mapping.choose_layers(labels).layers          # the tool follows the table, nothing else
     assert ("learned" in result.summary) and ("signal processing" in result.summary)
 
     import soundfile as sf

@@ -18,7 +18,7 @@ import pytest
 from assistant.audio.files import load_audio
 from assistant.project import Project, mixdown
 from assistant.project.patch import same
-from assistant.session import SessionStore
+from assistant.store.session import SessionStore
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -29,7 +29,7 @@ CHILD = textwrap.dedent("""
     import numpy as np, soundfile as sf
     from assistant.audio.files import load_audio
     from assistant.project import Project, mixdown
-    from assistant.session import SessionStore
+    from assistant.store.session import SessionStore
 
     lock = threading.Lock()
 

@@ -128,7 +128,7 @@ def test_random_projects_round_trip(session, data):
         write(path, noise(1.0, RATE, 2, seed=3), RATE)
     src = {"artifact": 1, "path": str(path), "name": "src.wav", "sha256": "", "duration_s": 1.0,
            "sample_rate_hz": RATE, "channels": 2}
-    from assistant.session import SessionStore
+    from assistant.store.session import SessionStore
 
     store = SessionStore(session.workspace / f"db-{len(list(session.workspace.iterdir()))}.db")
     project = Project(store.create_session(session.workspace))

@@ -50,9 +50,9 @@ def test_sung_pitch_within_50_cents(session, run_tool, voice, score, tempo):
 def test_sung_words_stay_intelligible(session, run_tool):
     from tests.conftest import require_models, word_error_rate
 
-    from assistant.asr import transcribe_any
+    from assistant.runtime.asr import transcribe_any
     from assistant.config import PathOptions
-    from assistant.models import ModelStore
+    from assistant.runtime.models import ModelStore
 
     require_models("whisper-tiny.en")
     result = run_tool("sing", notes=TWINKLE, lyrics=TWINKLE_WORDS, tempo_bpm=100)

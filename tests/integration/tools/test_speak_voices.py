@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.asr import get_recognizer
+from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
 from assistant.audio_models.base import ToolContext
 from assistant.config import PathOptions
-from assistant.models import ModelStore
+from assistant.runtime.models import ModelStore
 from tests.conftest import REAL_MODELS_DIR, require_models, word_error_rate
 
 pytestmark = pytest.mark.integration
@@ -22,7 +22,7 @@ TEXT = "The session starts at noon. Please bring the final mix and the lyrics."
 def speak(session, config, models, **args):
     from assistant.audio_models import speak as tool
     from assistant.audio_models.registry import default_registry
-    from assistant.plan import build_args
+    from assistant.llm.plan import build_args
 
     built = build_args(default_registry().get("speak"), args, lambda ref, want="file": ref)
     result = tool.run(built, ToolContext(session=session, config=config, models=models, tool_name="speak"))
@@ -71,7 +71,7 @@ def test_no_piper_voice_ships():
     import tomllib
     from pathlib import Path
 
-    from assistant.models import load_manifest
+    from assistant.runtime.models import load_manifest
 
     assert not [m for m in load_manifest() if "piper" in m or "joe" in m]
     extras = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["optional-dependencies"]

@@ -21,7 +21,7 @@ def _speech_span_s(x: np.ndarray, rate: int) -> tuple[float, float]:
 
 def test_word_timestamps_follow_the_speech(run_tool, session, model_store):
     require_models("hibari-heart", "whisper-tiny.en")
-    from assistant.tts import get_tts
+    from assistant.runtime.tts import get_tts
 
     tts = get_tts(model_store)
     rate = tts.sample_rate_hz

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.asr import get_recognizer
+from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
 from tests.conftest import add_input, espeak, require_models
 

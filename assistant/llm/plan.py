@@ -17,9 +17,9 @@ import typing
 from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal, get_args, get_origin
 
-from .errors import EarshotError, PathRefused, PlanInvalid, UnknownFile
-from .llm.schema import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
-from .session import Artifact, Session
+from ..errors import EarshotError, PathRefused, PlanInvalid, UnknownFile
+from .schema import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
+from ..store.session import Artifact, Session
 
 ARTIFACT_REF = re.compile(r"^@a(\d+)$")
 STEP_REF = re.compile(r"^\$(\d+)$")
@@ -156,7 +156,7 @@ def register_user_file(session: Session, path, limits=None) -> Artifact:
     An audio file is probed first: a corrupt, empty, NaN or over-long one is refused here, with the
     file and the problem named, and never enters the session. Other files (images, text) are
     registered as they are; the tool that takes them decides."""
-    from .audio.files import load_audio, probe
+    from ..audio.files import load_audio, probe
 
     if path.suffix.lower() in AUDIO_SUFFIXES:
         info = probe(path, limits)

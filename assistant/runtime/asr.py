@@ -18,9 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio_models.base import cached_model
-from .errors import EarshotError, ModelMissing
-from .models import ModelStore
+from ..errors import EarshotError, ModelMissing
+from .models import ModelStore, cached_model
 
 MULTILINGUAL = "whisper-base"
 SAMPLE_RATE_HZ = 16_000
@@ -60,6 +59,7 @@ class ShortResult:
     avg_logprob: float          # length-normalised log probability of the text
     duration_s: float
     elapsed_ms: float
+    language: str = "en"        # what it was transcribed as (detected by a multilingual model)
 
 
 def collapse_repeats(text: str) -> str:
@@ -86,7 +86,7 @@ class SpeechRecognizer:
                  cpu_threads: int = 0, device: str = "auto") -> None:
         from faster_whisper import WhisperModel
 
-        from .audio_models.onnx_session import ctranslate2_device
+        from .onnx import ctranslate2_device
 
         self.model_name = model_name
         path = store.path(model_name)
@@ -132,8 +132,9 @@ class SpeechRecognizer:
         tiny.en int8). Too short a window makes the decoder loop ("What can you do? What can you
         do? …") and misplace words, so the audio is padded with silence to `min_window_s` (6 s
         measured as the knee), the output length is bounded by the audio's length, and a repeated
-        sentence is collapsed. English-only models; `hotwords` biases the decoder toward a phrase
-        (the wake phrase) through Whisper's previous-text prompt."""
+        sentence is collapsed. A multilingual model detects the utterance's language first (the
+        result says which); `hotwords` biases the decoder toward a phrase (the wake phrase) through
+        Whisper's previous-text prompt."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -146,7 +147,10 @@ class SpeechRecognizer:
         features = self.model.feature_extractor(window)[:, : n // 160]
         frames = features.shape[1] - features.shape[1] % 2
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None, :, :frames], dtype=np.float32))
-        tokenizer = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language="en")
+        language = "en"
+        if self.multilingual:   # the language of this utterance (one encoder pass), as the full path detects it
+            language = self.model.model.detect_language(sv)[0][0][0].strip("<|>")
+        tokenizer = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
         prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
         if hotwords:
             prompt = [tokenizer.sot_prev] + tokenizer.encode(" " + hotwords.strip()) + prompt
@@ -157,18 +161,19 @@ class SpeechRecognizer:
         text = collapse_repeats(tokenizer.decode(ids).strip())
         score = float(result.scores[0]) if result.scores else 0.0
         return ShortResult(text, round(float(result.no_speech_prob), 3), round(score, 3), round(duration, 3),
-                           round((time.perf_counter() - t0) * 1000, 1))
+                           round((time.perf_counter() - t0) * 1000, 1), language)
 
-def get_recognizer(store: ModelStore, model_name: str) -> SpeechRecognizer:
-    """The process-wide recognizer for a model (loading is the slow part)."""
+def get_recognizer(store: ModelStore, model_name: str, device: str | None = None) -> SpeechRecognizer:
+    """The process-wide recognizer for a model (loading is the slow part). `device`: "auto", "cuda" or
+    "cpu"; None reads `[accelerator] whisper_device` from config.toml."""
     return cached_model(f"asr:{store.root}:{model_name}",
-                        lambda: SpeechRecognizer(store, model_name, device=_whisper_device()))
+                        lambda: SpeechRecognizer(store, model_name, device=device or _whisper_device()))
 
 
 def _whisper_device() -> str:
     """`[accelerator] whisper_device` from config.toml ("auto" when unreadable)."""
     try:
-        from .config import load_config
+        from ..config import load_config
 
         return load_config().accelerator.whisper_device
     except Exception:

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EarshotError
-from ..session import Artifact
-from .describe import describe
-from .store import Change, Project
+from ..store.session import Artifact
+from ..project.describe import describe
+from ..project.store import Change, Project
 
 if TYPE_CHECKING:
-    from ..audio_models.base import ToolContext, ToolResult
+    from .base import ToolContext, ToolResult
 
 MIDI_SUFFIXES = {".mid", ".midi"}
 AUDIO_KINDS = {"audio", "input"}
@@ -56,7 +56,7 @@ def changes_text(changes: list[Change]) -> str:
 
 
 def result(lead: str, changes: list[Change], project: Project, extra: dict | None = None) -> "ToolResult":
-    from ..audio_models.base import ToolResult
+    from .base import ToolResult
 
     done = [c for c in changes if c.kind != "noop"]
     text = changes_text(changes)

@@ -18,9 +18,8 @@ from typing import Iterator, Protocol
 
 import numpy as np
 
-from .audio_models.base import cached_model
-from .errors import EarshotError
-from .models import ModelStore
+from ..errors import EarshotError
+from .models import ModelStore, cached_model
 
 VOICES = {"heart": "hibari-heart"}     # voice name → model in the store
 PIPER = "piper"                        # a Piper voice the user installed: [models] piper_voice
@@ -107,7 +106,7 @@ class PiperEngine(_Engine):
     """A Piper voice the user installed (a local .onnx with its .onnx.json); same interface as HibariEngine."""
 
     def __init__(self, voice_path: str | Path | None) -> None:
-        from .errors import ModelMissing
+        from ..errors import ModelMissing
 
         if not voice_path:
             raise EarshotError("no Piper voice is set up (Earshot ships none)",

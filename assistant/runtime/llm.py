@@ -306,13 +306,12 @@ class LlmClient:
         return self.cache_dir / f"{self.model_path.stem}-{key}.state"
 
 
-def get_llm(config, model_name: str | None = None) -> LlmClient:
+def get_llm(config, model_name: str | None = None, store=None) -> LlmClient:
     """The process-wide client for a GGUF of the store: the planner and tools that write with the
     model (compose) share one loaded copy, since loading costs seconds and ~2 GB of RAM."""
-    from ..audio_models.base import cached_model
-    from ..models import ModelStore
+    from .models import ModelStore, cached_model
 
-    store = ModelStore(config.paths)
+    store = store or ModelStore(config.paths)
     name = model_name or config.models.llm
     entry = store.entry(name)
     if entry.role != "llm":

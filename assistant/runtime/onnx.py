@@ -16,7 +16,6 @@ fallback. No code here names a device index: `CUDA_VISIBLE_DEVICES` chooses the 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import threading
@@ -28,6 +27,7 @@ import numpy as np
 
 from ..config import EarshotConfig
 from ..errors import EarshotError, ModelMissing
+from ..store.hashing import sha256_of
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -81,12 +81,6 @@ def load_manifest(folder: Path) -> dict:
         raise ModelMissing(f"{path} is not valid JSON ({exc})", EXPORT_HINT) from exc
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # (path, size, mtime_ns) → sha256 already checked in this process: exported files are a few MB, so

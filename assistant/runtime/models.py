@@ -14,14 +14,16 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
-from .config import PathOptions
-from .errors import EarshotError, ModelMissing
+from ..config import PathOptions
+from ..errors import EarshotError, ModelMissing
+from ..store.hashing import sha256_of
 
 INSTALL_HINT = "run `earshot models install`"
 
@@ -66,14 +68,6 @@ def load_manifest() -> dict[str, ModelEntry]:
     return out
 
 
-def sha256_of(path: Path, progress: Callable[[int], None] | None = None) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 22):
-            digest.update(block)
-            if progress:
-                progress(len(block))
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -116,6 +110,18 @@ class ModelStore:
                 raise ModelMissing(f"model {name}: {status.path} is {status.state}"
                                    + (f" ({status.detail})" if status.detail else ""), hint)
         return (self.folder(name) / entry.entry).resolve()
+
+    def path_or_packaged(self, name: str) -> Path:
+        """`path(name)`; when the store lacks the file (a store made before this model was added), the
+        identical file inside the installed package it comes from, if its sha256 matches the manifest."""
+        try:
+            return self.path(name)
+        except ModelMissing:
+            files = self.entry(name).files
+            packaged = _installed_member(files[0].sources[0]) if len(files) == 1 else None
+            if packaged is not None and sha256_of(packaged) == files[0].sha256:
+                return packaged
+            raise
 
     def _stamp_path(self, entry: ModelEntry, f: ModelFile) -> Path:
         target = self.folder(entry.name) / f.path
@@ -299,7 +305,9 @@ class InstallProgress:
         self._progress.advance(self._task, n)
 
     def done(self) -> None:
-        pass
+        """The file is assembled (or failed): its bar stops counting time and speed."""
+        if self._task is not None:
+            self._progress.stop_task(self._task)
 
 
 def default_models(asr: str = "tiny") -> list[str]:
@@ -308,3 +316,15 @@ def default_models(asr: str = "tiny") -> list[str]:
     if asr == "base":
         names.append("whisper-base")
     return names
+
+
+# Loaded models (the planner's LLM, Whisper, the TTS, ONNX sessions) live for the whole process, shared by every tool run: loading is the slow part.
+_MODEL_CACHE: dict[str, Any] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def cached_model(key: str, factory: Callable[[], Any]) -> Any:
+    with _MODEL_LOCK:
+        if key not in _MODEL_CACHE:
+            _MODEL_CACHE[key] = factory()
+        return _MODEL_CACHE[key]

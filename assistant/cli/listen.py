@@ -1,19 +1,19 @@
-"""`earshot listen` and the voice benchmarks (`earshot bench latency | aec`): printing only."""
+"""`earshot listen`: the voice loop on the microphone and speaker, or headless on a recording (--input)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import threading
 
 from ..errors import EarshotError
 from ..events import (BargeInDismissed, Event, InputLevel, Interrupted, PartialTranscript, SpeechDiscarded, SpeechEnded,
                       SpeechStarted, TurnTiming, VoiceState, WakeDetected)
+from .common import config_for, human_printer, json_printer, open_session, progress_console
 
 QUIET = (InputLevel, VoiceState)     # 10 events a second: for UIs, not for a log
 
 
-def _voice_printer(console, base):
+def voice_printer(console, base):
     def show(event: Event) -> None:
         if isinstance(event, PartialTranscript):
             console.print(f"[dim]… {event.text}[/]")
@@ -36,18 +36,17 @@ def _voice_printer(console, base):
     return show
 
 
-def run_listen(args) -> int:
+def run(args) -> int:
     from ..audio import io
-    from ..cli.commands import _config, human_printer, json_printer, open_session, _stderr_console
     from ..pipeline import Assistant
-    from ..voice import VoiceLoop
+    from ..voice.loop import VoiceLoop
 
     if args.list_devices:
         for d in io.list_devices():
             kinds = ("in" if d["max_input_channels"] else "") + ("/out" if d["max_output_channels"] else "")
             print(f"{d['index']:3d}  {d['name']}  ({kinds.strip('/')}, {int(d['default_samplerate'])} Hz)")
         return 0
-    config = _config(args)
+    config = config_for(args)
     voice = config.voice
     if args.mode:
         voice.listen.mode = args.mode
@@ -58,15 +57,49 @@ def run_listen(args) -> int:
     if args.output_device is not None:
         config.speech.output_device = args.output_device
     session = open_session(config, args)
-    console = _stderr_console()
+    console = progress_console()
     if args.json:
         def emit(event: Event) -> None:
             if args.all_events or not isinstance(event, QUIET):
                 json_printer(event)
     else:
-        emit = _voice_printer(console, human_printer(console))
-    speak = not args.no_speak and config.speech.speak_replies
-    assistant = Assistant(config, session, emit=emit, speak=speak, llm_name=args.llm)
+        emit = voice_printer(console, human_printer(console))
+    assistant = Assistant(config, session, emit=emit, llm_name=args.llm)
+    source, sink = _devices(io, args, config)
+    loop = VoiceLoop(assistant, source, assistant.speaker(sink) if sink is not None else None, voice, emit)
+    committed_before = len(session.turns())
+
+    async def main() -> None:
+        if not args.json:
+            console.print(f"[bold]Earshot[/] listening ({loop.mode}"
+                          + (f", say \"{voice.listen.wake_phrase}\"" if loop.mode == "wake" else "")
+                          + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
+                          + f") — session {session.id}. Ctrl+C to quit. Loading models…")
+        await loop.warm_up()
+        if loop.mode == "push_to_talk" and args.input is None:
+            _enter_toggles_talk(loop, asyncio.get_running_loop())
+        runner = asyncio.create_task(loop.run())
+        await asyncio.sleep(0.3)
+        await loop.greet()
+        await runner
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        loop.stop()
+    # Only the turns of this run count, never a resumed session's older ones.
+    new_turns = session.turns()[committed_before:]
+    if args.input is not None and not new_turns:
+        raise EarshotError(f"no request was heard in {args.input.name}",
+                           "check the recording has speech (earshot listen --input FILE --json shows what was heard)")
+    return 0 if all(t["status"] in ("ok", "interrupted") for t in new_turns) else 1
+
+
+def _devices(io, args, config):
+    """The microphone (or --input) and the speaker (or --output, or nothing with --no-speak). Device
+    problems are found now, before seconds of model loading."""
+    voice = config.voice
+    speak = config.speech.speak_replies
     if args.input is not None:
         source = io.FileSource(args.input)
         sink = io.FileSink(args.output) if (speak and args.output) else None
@@ -77,60 +110,20 @@ def run_listen(args) -> int:
         source = io.MicStream(voice.input_device)
         sink = (io.FileSink(args.output) if args.output else
                 io.Speaker(config.speech.output_device, latency=voice.output_latency_s)) if speak else None
-    if sink is None:
-        assistant.speak = False
-    # Device problems are found now, before seconds of model loading.
     if isinstance(source, io.MicStream):
         io.resolve_device(voice.input_device, "input")
     if isinstance(sink, io.Speaker):
         io.resolve_device(config.speech.output_device, "output")
-    loop = VoiceLoop(assistant, source, sink, voice, emit)
-
-    async def main() -> None:
-        if not args.json:
-            console.print(f"[bold]Earshot[/] listening ({loop.mode}"
-                          + (f", say \"{voice.listen.wake_phrase}\"" if loop.mode == "wake" else "")
-                          + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
-                          + f") — session {session.id}. Ctrl+C to quit. Loading models…")
-        await loop.warm_up()
-        if loop.mode == "push_to_talk" and args.input is None:
-            aloop = asyncio.get_running_loop()
-            pressed = [False]
-
-            def keys() -> None:
-                for _ in sys.stdin:
-                    pressed[0] = not pressed[0]
-                    aloop.call_soon_threadsafe(loop.push_to_talk, pressed[0])
-
-            threading.Thread(target=keys, daemon=True).start()
-        runner = asyncio.create_task(loop.run())
-        await asyncio.sleep(0.3)
-        await loop.greet()
-        await runner
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
-        loop.stop()
-    turns = session.turns()
-    if args.input is not None and not turns:
-        raise EarshotError(f"no request was heard in {args.input.name}",
-                           "check the recording has speech (earshot listen --input FILE --json shows what was heard)")
-    return 0 if all(t["status"] in ("ok", "interrupted") for t in turns[-loop.turns_committed:] or []) else 1
+    return source, sink
 
 
-def run_bench(args) -> int:
-    if args.bench_command == "aec":
-        from ..bench.aec_bench import print_result, run_aec_bench
+def _enter_toggles_talk(loop, aloop) -> None:
+    """Push-to-talk in a terminal: Enter starts the utterance, Enter again ends it (no key-up there)."""
+    pressed = [False]
 
-        result = run_aec_bench()
-    else:
-        from ..bench.latency_bench import print_result, run_latency_bench
+    def keys() -> None:
+        for _ in sys.stdin:
+            pressed[0] = not pressed[0]
+            aloop.call_soon_threadsafe(loop.push_to_talk, pressed[0])
 
-        result = run_latency_bench(utterances=args.utterances, baseline=not args.skip_baseline,
-                                   wake=not args.skip_wake, llm=args.llm, progress=not args.json)
-    if args.json:
-        print(json.dumps(result, indent=1))
-    else:
-        print_result(result)
-    return 0
+    threading.Thread(target=keys, daemon=True).start()

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..compute_gate import GATE
+from .compute_gate import GATE
 
 # Prefilled context (the voice loop, between turns and while the user speaks) is evaluated in chunks of
 # this many tokens, so foreground work (its ASR, see compute_gate.py) shares the CPU with at most one

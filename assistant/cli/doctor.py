@@ -6,7 +6,7 @@ import platform
 import shutil
 import subprocess
 
-from .config import EarshotConfig
+from ..config import EarshotConfig
 
 
 def _check(name: str, ok: bool, detail: str, fix: str = "") -> dict:
@@ -14,7 +14,7 @@ def _check(name: str, ok: bool, detail: str, fix: str = "") -> dict:
 
 
 def run_checks(config: EarshotConfig) -> dict:
-    from .models import ModelStore
+    from ..runtime.models import ModelStore
 
     checks = []
     store = ModelStore(config.paths)
@@ -56,7 +56,7 @@ def run_checks(config: EarshotConfig) -> dict:
     except Exception as exc:
         checks.append(_check("faster-whisper", False, f"not importable: {exc}", "./install.sh"))
 
-    from .audio.io import list_devices
+    from ..audio.io import list_devices
 
     devices = list_devices()
     inputs = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
@@ -90,7 +90,7 @@ def _accelerator_checks(config: EarshotConfig) -> list[dict]:
     sha256, and a CPU and a GPU build of onnxruntime installed side by side (they overwrite each other)."""
     from importlib import metadata
 
-    from .audio_models import onnx_session as onnx
+    from ..runtime import onnx
 
     out = []
     plan = onnx.describe_providers(config)
@@ -144,3 +144,16 @@ def print_report(report: dict) -> None:
         # escape: details hold text like "earshot[gpu]" that rich would read as markup
         table.add_row(c["name"], "[green]ok[/]" if c["ok"] else "[red]✗[/]", escape(c["detail"]), escape(c["fix"]))
     Console().print(table)
+
+
+def run(args) -> int:
+    import json
+
+    from ..config import load_config
+
+    report = run_checks(load_config())
+    if args.json:
+        print(json.dumps(report, indent=1, default=str))
+    else:
+        print_report(report)
+    return 0 if all(c["ok"] for c in report["checks"]) else 1

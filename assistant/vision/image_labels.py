@@ -80,14 +80,14 @@ def _labels(path: str) -> tuple[str, ...]:
 
 
 def labels(config=None) -> tuple[str, ...]:
-    from .onnx_session import exported_file
+    from ..runtime.onnx import exported_file
 
     return _labels(str(exported_file(LABELS_FILE, config)))
 
 
 def classify(image: np.ndarray, config=None, top_k: int = 5) -> list[Label]:
     """The top-k ImageNet classes of a picture, most probable first (softmax probabilities)."""
-    from .onnx_session import onnx_model
+    from ..runtime.onnx import onnx_model
 
     model = onnx_model(MODEL, config or _default_config())
     logits = model.run({model.input_names[0]: preprocess(image)})[0][0].astype(np.float64)

@@ -6,7 +6,6 @@ statements or short transactions, so a crash or kill -9 loses at most the step i
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -16,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from .errors import EarshotError, PathRefused
+from ..errors import EarshotError, PathRefused
+from .hashing import sha256_of
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -120,12 +120,6 @@ class Artifact:
         return ", ".join(bits)
 
 
-def sha256_file(path: Path, chunk_bytes: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk_bytes):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def new_session_id() -> str:
@@ -261,7 +255,7 @@ class Session:
         """Record a finished file. The number is taken inside the insert's transaction, so two writers
         can never hand out the same @aN."""
         path = Path(path).resolve()
-        digest = sha256_file(path)
+        digest = sha256_of(path)
         now = time.time()
         with self._transaction():
             num = self.db.execute("SELECT COALESCE(MAX(num), 0) + 1 FROM artifacts WHERE session_id=?",

@@ -1,0 +1,241 @@
+"""The only turn path, typed or spoken: plan → run → reply, and one way to stop it.
+
+    reply = await TurnRunner.run(TurnRequest(text, "spoken"), TurnCancel(speaker), plan=…, say_feed=…)
+
+1. **plan** — awaited when the caller already started it (the voice loop plans speculatively while
+   the user is still speaking), else made here: one grammar-constrained llama.cpp call (llm/planner.py);
+   every attempt is recorded, an invalid plan is shown and nothing runs;
+2. **run** — the steps in worker threads (executor.py), each recorded with its artifacts;
+3. **reply** — composed from what the tools did (reply.py), recorded, emitted, and spoken through the
+   turn's speaker when it has one (a plan without steps may already be speaking its `say`, streamed
+   out of the planner by the voice loop).
+
+`TurnCancel` is the turn's one stop: Esc, Ctrl+C, barge-in, a request that supersedes this one, and
+quitting all call `stop(reason)`. It sets the event the planner and the tools poll, cuts the speaker
+at once and cancels the task; the turn then records only what was heard and emits `Interrupted`.
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import AsyncIterator, Awaitable, Callable, Protocol
+
+import numpy as np
+
+from .errors import Cancelled, EarshotError
+from .events import ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, TurnStarted
+from .executor import ExecutionReport, Executor
+from .llm.planner import PlanOutcome
+from .reply import compose
+from .runtime.greedy import GenerationCancelled
+from .store.session import Session
+
+# What a spoken turn says when its plan did not validate: the printed reply has the details.
+SPOKEN_REJECTION = "I couldn't make a valid plan for that. Nothing was run; please rephrase it."
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    text: str
+    source: str = "typed"        # "typed" or "spoken"
+
+
+@dataclass
+class TurnClock:
+    """Monotonic times of a turn's stages, filled in as they happen (see events.TurnTiming)."""
+    last_voiced_s: float = 0.0
+    paused_s: float | None = None
+    endpoint_s: float = 0.0
+    asr_started_s: float | None = None
+    asr_done_s: float | None = None
+    plan_started_s: float | None = None
+    first_sentence_s: float | None = None
+    plan_done_s: float | None = None
+    first_audio_ready_s: float | None = None
+    first_audio_queued_s: float | None = None
+    first_audio_heard_s: float | None = None
+    speculative: bool = False
+
+
+SayFeed = AsyncIterator[tuple[str, np.ndarray]]      # (sentence, audio) as they are synthesised
+
+
+class TurnSpeaker(Protocol):
+    """What a turn needs of the voice that speaks its reply (voice/speaker.py is the one there is)."""
+    interrupted: bool
+
+    async def say(self, text: str, clock: TurnClock | None = None) -> str: ...
+
+    async def speak(self, feed: SayFeed, clock: TurnClock | None = None) -> str: ...
+
+    def stop(self) -> str: ...
+
+    @property
+    def played_any(self) -> bool: ...
+
+
+class TurnCancel:
+    """The one way to stop a turn, from any thread, any number of times.
+
+    The planner and the tools poll `event` (llama.cpp stops mid-decode, a tool at its next progress
+    report); `stop()` also silences the speaker at once and cancels the asyncio task running the turn,
+    whose handler records what was heard and emits `Interrupted(reason)`."""
+
+    def __init__(self, speaker: TurnSpeaker | None = None) -> None:
+        self.event = threading.Event()
+        self.speaker = speaker
+        self.reason: str | None = None
+        self._task: asyncio.Task | None = None
+
+    def attach(self, task: asyncio.Task) -> asyncio.Task:
+        """The task running the turn (a task created before the turn started)."""
+        self._task = task
+        if self.event.is_set() and not task.done():
+            task.cancel()
+        return task
+
+    def stop(self, reason: str = "user") -> None:
+        if self.reason is None:
+            self.reason = reason
+        self.event.set()
+        if self.speaker is not None:
+            self.speaker.stop()
+        task = self._task
+        if task is not None and not task.done():
+            task.get_loop().call_soon_threadsafe(task.cancel)
+
+    @property
+    def task(self) -> asyncio.Task | None:
+        return self._task
+
+    @property
+    def running(self) -> bool:
+        """The turn's task exists and has not finished (nor is it being cancelled already)."""
+        return self._task is not None and not self._task.done() and not self._task.cancelling()
+
+
+class TurnRunner:
+    """Runs turns against one session; one at a time per caller (the voice loop and the CLI ensure it)."""
+
+    def __init__(self, session: Session, registry, executor: Executor, load_planner: Callable[[], object],
+                 emit: Callable[[Event], None], allowed_roots: tuple = ()) -> None:
+        self.session = session
+        self.registry = registry
+        self.executor = executor
+        self.load_planner = load_planner
+        self.emit = emit
+        self.allowed_roots = allowed_roots
+
+    async def run(self, request: TurnRequest, cancel: TurnCancel, *, plan: Awaitable[PlanOutcome] | None = None,
+                  say_feed: SayFeed | None = None, clock: TurnClock | None = None,
+                  on_recorded: Callable[[], None] | None = None) -> Reply:
+        """One turn. `plan`: a planning already under way; `say_feed`: its answer, already being synthesised
+        sentence by sentence (spoken at once); `on_recorded`: called when the reply is in the history,
+        before it is spoken (the voice loop evaluates the next turn's context while the reply plays)."""
+        clock = clock or TurnClock()
+        speaker = cancel.speaker
+        turn_id = self.session.begin_turn(request.text, request.source)
+        self.emit(TurnStarted(turn_id, self.session.id, request.text, request.source))
+        speaking: asyncio.Task | None = None
+        spoke = False           # this turn put its reply on the speaker (else there is nothing it could have cut)
+        try:
+            if speaker is not None and say_feed is not None:
+                spoke = True
+                speaking = asyncio.create_task(speaker.speak(say_feed, clock))
+            outcome = await (plan if plan is not None else self._plan(request.text, cancel, clock))
+            clock.plan_done_s = clock.plan_done_s or time.monotonic()
+            if clock.first_sentence_s is None:
+                clock.first_sentence_s = clock.plan_done_s
+            validated = self._record_plan(outcome, turn_id)
+            if validated is None:
+                if speaking is not None:
+                    speaking.cancel()
+                last = outcome.attempts[-1]
+                reply = self._finish(turn_id, "failed", _rejected_text(last.error or "the plan did not validate"),
+                                     on_recorded=on_recorded)
+                if speaker is not None:
+                    spoke = True
+                    await speaker.say(SPOKEN_REJECTION, clock)
+                return reply
+            report = await self.executor.run(validated, self.session, turn_id, self.emit, cancel.event) \
+                if validated.steps else ExecutionReport()
+            composed = compose(validated, report, self.registry)
+            cancelled = report.failure is not None and report.failure.status == "cancelled"
+            status = "ok" if report.ok else ("interrupted" if cancelled else "failed")
+            reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts],
+                                 on_recorded)
+            if speaker is not None:
+                spoke = True
+                heard = await self._speak(speaker, composed.spoken, speaking, bool(validated.steps), clock)
+                if speaker.interrupted:
+                    self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
+            return reply
+        except (asyncio.CancelledError, Cancelled):
+            cancel.event.set()
+            if speaking is not None and not speaking.done():
+                speaking.cancel()
+            cut = speaker.stop() if speaker is not None else ""
+            # History keeps only what the user heard of this reply (the speaker's last reply may be an
+            # earlier turn's): the planner's next prompt shows it.
+            heard = cut if spoke else ""
+            self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
+            self.emit(Interrupted(cancel.reason or "user", heard))
+            raise
+        except EarshotError as exc:
+            self.session.end_turn(turn_id, "failed", error=str(exc))
+            self.emit(ErrorEvent(exc.message, exc.hint))
+            raise
+
+    async def _plan(self, text: str, cancel: TurnCancel, clock: TurnClock) -> PlanOutcome:
+        planner = await asyncio.to_thread(self.load_planner)
+        clock.plan_started_s = time.monotonic()
+
+        def plan() -> PlanOutcome:
+            try:
+                return planner.plan(text, self.session, self.allowed_roots, cancel=cancel.event)
+            except GenerationCancelled as exc:     # stopped within one token (Esc, barge-in)
+                raise Cancelled("interrupted while planning") from exc
+
+        return await asyncio.to_thread(plan)
+
+    async def _speak(self, speaker: TurnSpeaker, text: str, speaking: asyncio.Task | None, has_steps: bool,
+                     clock: TurnClock) -> str:
+        """The reply aloud: a streamed answer that already played is the reply; otherwise (steps ran, a
+        repaired plan's answer is not streamed, nothing streamed) the composed reply is spoken."""
+        if speaking is not None and not has_steps:
+            heard = await speaking
+            if speaker.played_any:
+                return heard
+        elif speaking is not None:
+            speaking.cancel()
+        return await speaker.say(text, clock)
+
+    def _record_plan(self, outcome: PlanOutcome, turn_id: int):
+        for i, attempt in enumerate(outcome.attempts, 1):
+            self.session.record_plan(turn_id, i, attempt.raw, attempt.error is None, attempt.error,
+                                     attempt.plan_ms, attempt.completion_tokens)
+        if outcome.plan is None:
+            last = outcome.attempts[-1]
+            self.emit(PlanRejected(last.error or "invalid plan", last.raw))
+            return None
+        plan = outcome.plan
+        self.emit(PlanReady(tuple({"tool": s.tool, "args": s.args} for s in plan.steps), plan.say,
+                            len(outcome.attempts), round(outcome.plan_ms, 1), outcome.completion_tokens))
+        return plan
+
+    def _finish(self, turn_id: int, status: str, text: str, artifacts: list[str] | None = None,
+                on_recorded: Callable[[], None] | None = None) -> Reply:
+        self.session.end_turn(turn_id, status, reply=text)
+        reply = Reply(text, tuple(artifacts or ()), turn_id)
+        self.emit(reply)
+        if on_recorded is not None:
+            on_recorded()
+        return reply
+
+
+def _rejected_text(rejection: str) -> str:
+    """The reply to a request whose plan did not validate (typed and spoken turns alike)."""
+    return (f"I couldn't make a valid plan for that: {rejection}. "
+            "Nothing was run; please rephrase it (`earshot history` has the details).")

@@ -1,0 +1,116 @@
+"""The voice loop's decisions about what it heard, as pure functions (no audio, no models, no state).
+
+Like pipecat's turn strategies, each check is small and tested on its own; the loop only acts on the
+verdicts:
+
+- `accept_transcript`: is this speech addressed to us, or a cough read as "Hm.", Whisper's words for
+  silence?
+- `heard_over_reply` / `echo_of`: speech heard while the assistant talks — the user, or its own voice
+  leaking past the echo canceller?
+- `is_stop_command`: "stop", "okay, wait" said over the reply are the interruption itself, not a request;
+- `judge_utterance`: the whole chain for a final transcript, with the wake phrase when that mode is on.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from ..audio.wake import WakeMatch, WakeMatcher
+from ..config import ListenOptions
+
+MODES = ("always", "push_to_talk", "wake")
+
+# Said over the assistant's voice, these mean "be quiet": the barge-in already did it, no turn follows.
+STOP_WORDS = {"stop", "it", "that", "talking", "please", "quiet", "be", "shut", "up", "enough", "that's", "thats",
+              "ok", "okay", "cancel", "never", "mind", "nevermind", "hush", "silence", "wait", "no", "thanks", "thank",
+              "you", "sorry"}
+# What Whisper says about silence and noise when it has nothing to say (its training data's credits).
+HALLUCINATIONS = {"you", "thank you", "thanks for watching", "thank you for watching", "bye", "so", "uh", "um",
+                  "hmm", "mm", "oh", "ah", "the end", "subtitles by the amaraorg community"}
+
+
+def norm(text: str) -> str:
+    """Lower-case words only: how transcripts are compared."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
+    """Does this transcript look like a stretch of what the assistant just said (its own voice
+    leaking past the echo canceller)? Letter similarity against every window of the spoken words."""
+    words, said = norm(transcript).split(), norm(spoken).split()
+    if not words or not said:
+        return False
+    if len(words) == 1 and len(words[0]) >= 3 and any(w.startswith(words[0]) for w in said):
+        return True                  # "Trim." heard from "Trimmed …": a clipped word of ours
+    target = "".join(words)
+    best = 0.0
+    for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
+        for i in range(0, max(1, len(said) - size + 1)):
+            best = max(best, SequenceMatcher(None, target, "".join(said[i:i + size]), autojunk=False).ratio())
+    return best >= min_ratio
+
+
+def heard_over_reply(text: str, spoken: str) -> str | None:
+    """Speech heard while the assistant talks: None when it may be the user (the reply stops for
+    good, as it always did), else why it is not — "own_voice": the transcript is a stretch of the
+    reply, which the echo canceller let through (it re-converges for up to a second when the reply
+    starts or the room's echo changes); "no_speech": the words Whisper makes of noise ("Thank you.").
+    An empty or unreadable transcript stops the reply: the VAD heard speech, and the user's control
+    matters more than an unbroken answer."""
+    normed = norm(text)
+    if not normed:
+        return None
+    if normed in HALLUCINATIONS:
+        return "no_speech"
+    return "own_voice" if echo_of(text, spoken) else None
+
+
+def accept_transcript(result, min_chars: int) -> bool:
+    """Is this transcript speech addressed to us (not a cough read as "Hm.", not silence)? `result`
+    carries Whisper's own confidence (`no_speech_prob`, `avg_logprob`)."""
+    normed = norm(result.text.strip())
+    if len(normed) < min_chars:
+        return False
+    if result.no_speech_prob > 0.6 and result.avg_logprob < -1.0:
+        return False
+    return not (normed in HALLUCINATIONS and result.avg_logprob < -0.5)
+
+
+def is_stop_command(text: str) -> bool:
+    """Only words like "stop", "please", "okay, wait" (the echo canceller may have eaten the "stop" of
+    "stop, please"): said over the assistant's voice, they are the interruption, not a new request."""
+    words = norm(text).split()
+    return bool(words) and set(words) <= STOP_WORDS
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a final transcript is: a request to run (`text`), a bare wake phrase (`wake_only`: open the
+    follow-up window), or nothing for us (`discard`, with the reason)."""
+    text: str = ""
+    discard: str | None = None
+    wake: WakeMatch | None = None
+    wake_only: bool = False
+
+
+def judge_utterance(result, *, options: ListenOptions, mode: str, own_voice: str, over_reply: bool,
+                    awake: bool, wake: WakeMatcher) -> Verdict:
+    """The checks a final transcript passes before it becomes a turn, in order. `own_voice`: what the
+    speaker played around the speech onset; `over_reply`: the speech began while the assistant talked;
+    `awake`: inside the window a bare wake phrase opened."""
+    text = result.text.strip()
+    if not accept_transcript(result, options.min_transcript_chars):
+        return Verdict(discard="no_speech")
+    if echo_of(text, own_voice):
+        return Verdict(discard="own_voice")       # last line of defence: we were saying it ourselves
+    if over_reply and is_stop_command(text):
+        return Verdict(discard="stop_command")
+    if mode != "wake" or awake:
+        return Verdict(text=text)
+    match = wake.match(text)
+    if not match.accepted:
+        return Verdict(discard="no_wake_phrase")
+    if len(norm(match.remainder)) < options.min_transcript_chars:
+        return Verdict(wake=match, wake_only=True)
+    return Verdict(text=match.remainder, wake=match)

@@ -1,0 +1,270 @@
+"""Working ahead of the endpoint: transcript → plan → first synthesised sentences, while the user may
+still be speaking, all of it thrown away if they go on.
+
+- While the user speaks, a partial transcript every `partial_interval_ms` (the fast short-window ASR);
+  its words are evaluated into the LLM's KV cache, and a partial that already looks like a finished
+  request starts the planner on it (`_partial`).
+- At the first silent frame the final ASR starts on the audio so far, and the planner on its
+  transcript — unless the partial's plan was for the same words, which the speculation then adopts.
+- Speech again cancels both; the endpoint hands the speculation to the turn (`take`).
+- Between turns the per-turn context (files, recent turns, "Request:") is evaluated ahead (`prefill_context`).
+
+Sentences of a streamed `say` are synthesised as they come out of the planner and queued; `feed()`
+yields them to the speaker once the turn is committed (they keep coming while the plan is generated).
+"""
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import Awaitable, Callable
+
+import numpy as np
+
+from ..audio.segmenter import transcript_looks_complete
+from ..config import ListenOptions
+from ..errors import EarshotError
+from ..events import Event, PartialTranscript, SpeculationCancelled
+from ..runtime.compute_gate import in_foreground
+from ..turn import TurnClock
+from .gates import norm
+
+Transcribe = Callable[[np.ndarray], Awaitable[object]]                     # audio → ShortResult
+PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[object]]   # → PlanOutcome
+
+
+def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], bool]) -> Transcribe:
+    """The loop's ASR: the fast short-window Whisper pass (runtime/asr.py), with the CPU to itself — the
+    transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
+    wake mode the phrase biases the decoder."""
+    async def transcribe(audio: np.ndarray):
+        rec = await asyncio.to_thread(assistant.recognizer)
+        hot = options.wake_phrase if wake_mode() else None
+        return await asyncio.to_thread(in_foreground, rec.transcribe_short, audio,
+                                       min_window_s=options.asr_min_window_s, hotwords=hot)
+
+    return transcribe
+
+
+class Speculation:
+    """One transcript → plan → sentences chain, cancellable at any point."""
+
+    def __init__(self, audio: np.ndarray | None, text: str | None, clock: TurnClock) -> None:
+        self.audio = audio
+        self.clock = clock
+        self.cancel_event = threading.Event()
+        self.text: str | None = text
+        self.asr_result = None
+        self.asr_task: asyncio.Task | None = None
+        self.plan_task: asyncio.Task | None = None
+        self.plan_text: str | None = None
+        self._sentences: asyncio.Queue = asyncio.Queue()
+        self._synth_task: asyncio.Task | None = None
+        self.cancelled = False
+
+    def start_asr(self, transcribe: Transcribe) -> None:
+        self.clock.asr_started_s = time.monotonic()
+
+        async def asr():
+            result = await transcribe(self.audio)
+            self.asr_result, self.text = result, result.text
+            self.clock.asr_done_s = time.monotonic()
+            return result
+
+        self.asr_task = asyncio.create_task(asr())
+
+    def start_plan(self, text: str, plan: PlanFn, speaker) -> None:
+        """Plan `text`; with a speaker, synthesise the sentences of a streamed `say` as they come."""
+        if self.plan_task is not None:
+            return
+        self.plan_text = text
+        self.clock.plan_started_s = time.monotonic()
+        aloop = asyncio.get_running_loop()
+        raw: asyncio.Queue = asyncio.Queue()
+
+        def on_sentence(sentence: str) -> None:
+            aloop.call_soon_threadsafe(raw.put_nowait, sentence)
+
+        async def run_plan():
+            try:
+                return await plan(text, self.cancel_event, on_sentence)
+            finally:
+                aloop.call_soon_threadsafe(raw.put_nowait, None)
+                self.clock.plan_done_s = time.monotonic()
+
+        self.plan_task = asyncio.create_task(run_plan())
+        if speaker is not None:
+            self._synth_task = asyncio.create_task(self._synthesise(raw, speaker))
+
+    async def _synthesise(self, raw: asyncio.Queue, speaker) -> None:
+        tts = await speaker.tts()
+        try:
+            while (sentence := await raw.get()) is not None:
+                if self.clock.first_sentence_s is None:
+                    self.clock.first_sentence_s = time.monotonic()
+                    audio = await speaker.synthesize_first(sentence)
+                else:
+                    audio = await asyncio.to_thread(tts.synthesize, sentence)
+                if audio.size:
+                    await self._sentences.put((sentence, audio))
+        finally:
+            await self._sentences.put(None)
+
+    def adopt(self, other: "Speculation") -> None:
+        """Take over `other`'s plan (made on a partial with the same words): its tasks, its sentence queue,
+        its stage times; stage times still to come land on this clock."""
+        self.plan_task, self._synth_task, self._sentences = other.plan_task, other._synth_task, other._sentences
+        self.cancel_event, self.plan_text = other.cancel_event, other.plan_text
+        self.clock.plan_started_s = other.clock.plan_started_s
+        self.clock.first_sentence_s = other.clock.first_sentence_s
+        self.clock.plan_done_s = other.clock.plan_done_s
+        other.clock = self.clock
+
+    async def feed(self):
+        while (item := await self._sentences.get()) is not None:
+            yield item
+
+    @property
+    def streams_say(self) -> bool:
+        return self._synth_task is not None
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        self.cancel_event.set()
+        for task in (self.asr_task, self.plan_task, self._synth_task):
+            if task is not None and not task.done():
+                task.cancel()
+
+
+class Speculator:
+    """The loop's speculation state: the pause's speculation, the partial's, the partial ASR task."""
+
+    def __init__(self, options: ListenOptions, transcribe: Transcribe, plan: PlanFn,
+                 prefill: Callable[[str | None, threading.Event | None], Awaitable[None]], speaker,
+                 emit: Callable[[Event], None], on_transcript: Callable[[str, bool], object]) -> None:
+        self.options = options
+        self.transcribe = transcribe
+        self.plan = plan
+        self.prefill = prefill                    # (partial words or None for the context, cancel)
+        self.speaker = speaker                    # synthesises a streamed say ahead; None: nothing is spoken
+        self.emit = emit
+        self.on_transcript = on_transcript        # (text, final): the barge-in hears every transcript
+        self.pause: Speculation | None = None     # started at the first silent frame
+        self._partial: Speculation | None = None  # planning on a complete-looking partial
+        self._partial_task: asyncio.Task | None = None
+        self._next_partial_samples = 0
+
+    def on_onset(self) -> None:
+        self._next_partial_samples = int(self.options.partial_interval_ms * 16)
+
+    def on_speech(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
+        """Another frame of speech (`audio`: the utterance so far): maybe a partial transcript. `hearing`
+        says later whether the utterance is still going on; `planning` whether a partial may start a plan."""
+        if len(audio) < self._next_partial_samples:
+            return
+        if self._partial_task is not None and not self._partial_task.done():
+            return
+        if self.pause is not None and self.pause.asr_task is not None and not self.pause.asr_task.done():
+            return
+        self._next_partial_samples = len(audio) + int(self.options.partial_interval_ms * 16)
+        self._partial_task = asyncio.create_task(self._run_partial(audio, hearing, planning))
+
+    async def _run_partial(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
+        result = await self.transcribe(audio)
+        if not hearing():
+            return
+        self.on_transcript(result.text, False)
+        if not result.text:
+            return
+        self.emit(PartialTranscript(result.text, round(len(audio) / 16000, 2), result.elapsed_ms))
+        if not planning:
+            return
+        await self.prefill(result.text, threading.Event())   # the words so far, into the KV cache
+        if not self.options.speculate_on_partials or not transcript_looks_complete(result.text) or not hearing():
+            return
+        current = self._partial
+        if current is not None and current.plan_text is not None and norm(current.plan_text) == norm(result.text):
+            return
+        if current is not None:
+            current.cancel()
+        self._partial = Speculation(None, result.text, TurnClock(speculative=True))
+        self._partial.start_plan(result.text, self.plan, self.speaker)
+
+    def on_pause(self, audio: np.ndarray, at_s: float, last_voiced_s: float, planning: bool,
+                 accept: Callable[[object], bool]) -> None:
+        """The first silent frame: the final ASR on the audio so far, then (when `accept`s the
+        transcript and `planning`) the plan."""
+        if self.pause is not None:
+            self.pause.cancel()
+        spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, paused_s=at_s, speculative=True))
+        self.pause = spec
+        spec.start_asr(self.transcribe)
+
+        async def then_plan():
+            try:
+                result = await spec.asr_task
+            except asyncio.CancelledError:
+                return
+            if not spec.cancelled:
+                self.on_transcript(result.text, False)
+            if not spec.cancelled and planning and accept(result):
+                self.ensure_plan(spec, result.text)
+
+        asyncio.create_task(then_plan())
+
+    def on_resume(self) -> None:
+        """Speech again: the pause's work is thrown away."""
+        if self.pause is not None:
+            self.emit(SpeculationCancelled("user kept talking", self.pause.text or ""))
+            self.pause.cancel()
+            self.pause = None
+
+    def completion(self) -> bool | None:
+        """For the segmenter at min_silence_ms: does the pause's transcript look finished (None: not known yet)?"""
+        spec = self.pause
+        if spec is None:
+            return True if not self.options.speculate else None
+        if spec.text is None:
+            return None
+        return transcript_looks_complete(spec.text)
+
+    def take(self, audio: np.ndarray, last_voiced_s: float, reuse: bool) -> Speculation:
+        """The endpoint: the pause's speculation for the turn (`reuse`), else a fresh transcription of `audio`."""
+        spec, self.pause = self.pause, None
+        if spec is None or not reuse:
+            if spec is not None:
+                spec.cancel()
+            spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, speculative=False))
+            spec.start_asr(self.transcribe)
+        return spec
+
+    def ensure_plan(self, spec: Speculation, text: str) -> None:
+        """Give `spec` a plan for `text`: adopt the partial's plan if it was for the same words, else start
+        one. Idempotent (both the speculation and the commit call it)."""
+        if spec.plan_task is not None:
+            return
+        partial, self._partial = self._partial, None
+        if partial is not None and not partial.cancelled and partial.plan_text is not None \
+                and norm(partial.plan_text) == norm(text):
+            spec.adopt(partial)
+            return
+        if partial is not None:
+            partial.cancel()
+        spec.start_plan(text, self.plan, self.speaker)
+
+    async def prefill_context(self) -> None:
+        """Between turns: evaluate the artifact table + recent turns + "Request:" into the KV cache."""
+        try:
+            await self.prefill(None, None)
+        except EarshotError:
+            pass
+
+    def pending(self) -> list[asyncio.Task]:
+        """Transcriptions still running (a file source waits for them, as a person takes a breath)."""
+        tasks = [self._partial_task, self.pause.asr_task if self.pause is not None else None]
+        return [t for t in tasks if t is not None and not t.done()]
+
+    def cancel_all(self) -> None:
+        for spec in (self.pause, self._partial):
+            if spec is not None:
+                spec.cancel()
