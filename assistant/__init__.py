@@ -2,6 +2,7 @@
 
 Read `assistant/pipeline.py` first: it is the turn, top to bottom, and names where everything lives.
 """
+
 import os as _os
 
 # onnxruntime looks up a telemetry host and writes a telemetry database on import unless this is

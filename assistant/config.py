@@ -4,6 +4,7 @@ Defaults work on a 2-core laptop with no GPU. Every option can be set in
 `$EARSHOT_HOME/config.toml` under a table named like the dataclass field of `EarshotConfig`
 (e.g. `[planner]\nmax_steps = 3`); the CLI overrides a few of them per run.
 """
+
 from __future__ import annotations
 
 import os
@@ -69,8 +70,8 @@ class PathOptions:
 class ModelChoice:
     """Which models of the store to use."""
 
-    llm: str = "qwen2.5-coder-1.5b"    # planner; "smollm2-135m" is the fast test model
-    asr: str = "whisper-tiny.en"       # "whisper-base" for many languages (`models install --asr base`)
+    llm: str = "qwen2.5-coder-1.5b"  # planner; "smollm2-135m" is the fast test model
+    asr: str = "whisper-tiny.en"  # "whisper-base" for many languages (`models install --asr base`)
     tts: str = "hibari-heart"
     # speak's optional voice "piper": the .onnx of a Piper voice you installed yourself (its .onnx.json
     # beside it; needs the `piper` extra). Empty: none. Earshot ships no Piper voice (see README).
@@ -83,11 +84,12 @@ class LlmOptions:
     """llama.cpp settings."""
 
     # n_ctx; holds the prompt (tool list + per-turn part, trimmed to its budget) and the longest plan
-    # the grammar allows (computed from it, so a plan is never cut off). KV cache: ~28 KB a token (Qwen 1.5B), so ~290 MB.
+    # the grammar allows (computed from it, so a plan is never cut off).
+    # KV cache: ~28 KB a token (Qwen 1.5B), so ~290 MB.
     context_tokens: int = 10240
-    threads: int = 0                   # 0: as many as physical cores (2 on the reference laptop)
-    gpu_layers: int = -1               # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
-    temperature: float = 0.0           # plans must be reproducible
+    threads: int = 0  # 0: as many as physical cores (2 on the reference laptop)
+    gpu_layers: int = -1  # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
+    temperature: float = 0.0  # plans must be reproducible
     seed: int = 0
 
 
@@ -95,20 +97,20 @@ class LlmOptions:
 class PlannerOptions:
     """How a request becomes a plan."""
 
-    max_steps: int = 4                 # longer chains are refused by the grammar itself
-    history_turns: int = 6             # recent turns shown to the planner (trimmed to the budget)
-    history_token_budget: int = 900    # tokens for recent turns + artifact table
-    max_say_chars: int = 400           # the spoken reply is short by construction
-    repair_attempts: int = 1           # one retry with the validation error, then ask the user
-    hints: bool = True                 # a line of tool words found in the request (llm/hints.py), ~15 tokens
-    project_token_budget: int = 300    # the studio project's state (describe_project), most detail that fits
+    max_steps: int = 4  # longer chains are refused by the grammar itself
+    history_turns: int = 6  # recent turns shown to the planner (trimmed to the budget)
+    history_token_budget: int = 900  # tokens for recent turns + artifact table
+    max_say_chars: int = 400  # the spoken reply is short by construction
+    repair_attempts: int = 1  # one retry with the validation error, then ask the user
+    hints: bool = True  # a line of tool words found in the request (llm/hints.py), ~15 tokens
+    project_token_budget: int = 300  # the studio project's state (describe_project), most detail that fits
 
 
 @dataclass
 class AudioLimits:
     """What an input file may be; beyond these a tool refuses with a clear error."""
 
-    max_duration_s: float = 1800.0     # 30 min; a two-hour file is refused, not silently truncated
+    max_duration_s: float = 1800.0  # 30 min; a two-hour file is refused, not silently truncated
     max_file_bytes: int = 2_000_000_000
     max_sample_rate_hz: int = 384_000
 
@@ -117,7 +119,7 @@ class AudioLimits:
 class ExecutionOptions:
     """How plan steps run."""
 
-    tool_timeout_s: float = 600.0      # per step; a stuck tool is reported, not waited on forever
+    tool_timeout_s: float = 600.0  # per step; a stuck tool is reported, not waited on forever
 
 
 @dataclass
@@ -125,7 +127,7 @@ class SpeechOptions:
     """Spoken replies."""
 
     speak_replies: bool = True
-    output_device: str | None = None   # name or index; None is the system default
+    output_device: str | None = None  # name or index; None is the system default
 
 
 @dataclass
@@ -139,14 +141,14 @@ class AcceleratorOptions:
     # "cuda,cpu", "cpu". A provider named here that this onnxruntime lacks is an error, never a silent
     # fallback; "auto" falls back and `earshot doctor` says why.
     onnx_providers: str = "auto"
-    tensorrt_fp16: bool = True          # FP16 engines: ~2x faster on tensor cores, outputs within ~1e-2
-    tensorrt_cache_dir: Path | None = None   # built engines, reused across runs; None: <models_dir>/tensorrt-cache
-    cpu_threads: int = 0                # ONNX Runtime threads per call; 0: one per core (2 on the reference laptop)
+    tensorrt_fp16: bool = True  # FP16 engines: ~2x faster on tensor cores, outputs within ~1e-2
+    tensorrt_cache_dir: Path | None = None  # built engines, reused across runs; None: <models_dir>/tensorrt-cache
+    cpu_threads: int = 0  # ONNX Runtime threads per call; 0: one per core (2 on the reference laptop)
     # Idle ONNX Runtime threads spin-wait for the next call by default. That buys ~1 ms per call but
     # keeps a core busy that the audio loop, ASR and the planner need on a 2-core machine: off.
     cpu_spinning: bool = False
-    whisper_device: str = "auto"        # faster-whisper: "auto" (CUDA when CTranslate2 sees a GPU) | "cuda" | "cpu"
-    exports_dir: Path | None = None     # the exported ONNX models; None: onnx_exports/ of this checkout
+    whisper_device: str = "auto"  # faster-whisper: "auto" (CUDA when CTranslate2 sees a GPU) | "cuda" | "cpu"
+    exports_dir: Path | None = None  # the exported ONNX models; None: onnx_exports/ of this checkout
 
     def __post_init__(self) -> None:
         # config.toml gives strings; paths are Paths from here on.
@@ -160,47 +162,47 @@ class AcceleratorOptions:
 class VadOptions:
     """Voice activity: webrtcvad first pass, silero VAD v6 to confirm (see audio/vad.py)."""
 
-    webrtc_aggressiveness: int = 2       # 0..3; higher fires less on noise (and on quiet speech)
-    speech_threshold: float = 0.5        # silero probability that counts a frame as speech
-    silence_threshold: float = 0.35      # below this a frame in speech counts as silence (hysteresis)
-    silero_hangover_ms: int = 400        # keep running silero this long after webrtcvad went quiet
-    silero_warmup_ms: int = 256          # frames silero reads before the trigger when it wakes up
+    webrtc_aggressiveness: int = 2  # 0..3; higher fires less on noise (and on quiet speech)
+    speech_threshold: float = 0.5  # silero probability that counts a frame as speech
+    silence_threshold: float = 0.35  # below this a frame in speech counts as silence (hysteresis)
+    silero_hangover_ms: int = 400  # keep running silero this long after webrtcvad went quiet
+    silero_warmup_ms: int = 256  # frames silero reads before the trigger when it wakes up
 
 
 @dataclass
 class EndpointOptions:
     """When a user has started and finished speaking (audio/segmenter.py)."""
 
-    onset_speech_ms: int = 160           # confirmed speech needed to start a turn (a cough or slam is shorter)
-    onset_window_ms: int = 320           # ...within this window after the first trigger, else it was a transient
-    pre_roll_ms: int = 320               # audio kept from before the onset so the first syllable is never clipped
-    min_silence_ms: int = 224            # silence that ends the turn when the transcript looks finished
-    max_silence_ms: int = 800            # silence that always ends the turn
-    resume_speech_ms: int = 64           # speech after a pause that means "still talking" (cancels speculation)
-    max_utterance_s: float = 20.0        # a turn is cut here even if the user keeps talking
-    trailing_keep_ms: int = 96           # silence kept after the last voiced frame for the ASR
+    onset_speech_ms: int = 160  # confirmed speech needed to start a turn (a cough or slam is shorter)
+    onset_window_ms: int = 320  # ...within this window after the first trigger, else it was a transient
+    pre_roll_ms: int = 320  # audio kept from before the onset so the first syllable is never clipped
+    min_silence_ms: int = 224  # silence that ends the turn when the transcript looks finished
+    max_silence_ms: int = 800  # silence that always ends the turn
+    resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
+    max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking
+    trailing_keep_ms: int = 96  # silence kept after the last voiced frame for the ASR
 
 
 @dataclass
 class ListenOptions:
     """How `earshot listen` decides what is addressed to it."""
 
-    mode: str = "always"                 # "always", "push_to_talk" or "wake"
-    wake_phrase: str = "hey earshot"     # matched fuzzily against the tiny ASR's transcript
-    wake_min_score: float = 0.72         # 0..1 similarity of the transcript's opening to the phrase
-    wake_follow_up_s: float = 6.0        # after a bare wake phrase, the next utterance is the request
-    partial_interval_ms: int = 480       # a partial transcript this often while the user speaks
-    speculate: bool = True               # start ASR + planning at the first silent frame
-    speculate_on_partials: bool = True   # also plan on a partial transcript that looks complete
-    asr_min_window_s: float = 6.0        # the streaming ASR pads short audio to this much (see asr.py)
-    first_clause_words: int = 3          # the reply's first chunk may end at a comma after this many words
+    mode: str = "always"  # "always", "push_to_talk" or "wake"
+    wake_phrase: str = "hey earshot"  # matched fuzzily against the tiny ASR's transcript
+    wake_min_score: float = 0.72  # 0..1 similarity of the transcript's opening to the phrase
+    wake_follow_up_s: float = 6.0  # after a bare wake phrase, the next utterance is the request
+    partial_interval_ms: int = 480  # a partial transcript this often while the user speaks
+    speculate: bool = True  # start ASR + planning at the first silent frame
+    speculate_on_partials: bool = True  # also plan on a partial transcript that looks complete
+    asr_min_window_s: float = 6.0  # the streaming ASR pads short audio to this much (see asr.py)
+    first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
     # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its
     # initial ~2.5 s of render activity, which would mute a user interrupting the first reply.
     greeting: str = "Earshot is listening. Tell me what to do with your audio files."
-    min_transcript_chars: int = 2        # shorter transcripts (a cough read as "Hm.") start no turn
-    stream_replies: bool = True          # a spoken answer (a plan without steps) plays while the plan is decoded
-    prefill_context: bool = True         # evaluate the next turn's context into the LLM while the reply plays
+    min_transcript_chars: int = 2  # shorter transcripts (a cough read as "Hm.") start no turn
+    stream_replies: bool = True  # a spoken answer (a plan without steps) plays while the plan is decoded
+    prefill_context: bool = True  # evaluate the next turn's context into the LLM while the reply plays
 
 
 @dataclass
@@ -208,9 +210,9 @@ class BargeInOptions:
     """Interrupting the assistant while it speaks."""
 
     enabled: bool = True
-    speech_ms: int = 96                  # confirmed user speech during playback that stops it
-    speech_threshold: float = 0.6        # stricter than VadOptions.speech_threshold: residual echo is not a user
-    echo_margin_db: float = 6.0          # the cleaned mic must be this much above the expected residual echo
+    speech_ms: int = 96  # confirmed user speech during playback that stops it
+    speech_threshold: float = 0.6  # stricter than VadOptions.speech_threshold: residual echo is not a user
+    echo_margin_db: float = 6.0  # the cleaned mic must be this much above the expected residual echo
     # Speech over the reply pauses it at once; the turn is cancelled when a transcript shows it was the
     # user, and the reply resumes when it was our own voice leaking past the echo canceller.
     confirm_with_transcript: bool = True
@@ -220,16 +222,16 @@ class BargeInOptions:
 class EchoOptions:
     """Acoustic echo cancellation (audio/aec.py) so the assistant does not hear itself."""
 
-    backend: str = "auto"                # "auto", "livekit", "webrtc-apm" or "off"
-    stream_delay_ms: int = 0             # extra render→capture delay hint; AEC3 estimates the rest
+    backend: str = "auto"  # "auto", "livekit", "webrtc-apm" or "off"
+    stream_delay_ms: int = 0  # extra render→capture delay hint; AEC3 estimates the rest
 
 
 @dataclass
 class VoiceOptions:
     """The voice loop: devices, VAD, endpointing, listening mode, barge-in, echo cancellation."""
 
-    input_device: str | None = None      # name (or part of it) or index; None is the system default
-    output_latency_s: float = 0.06       # output buffer; lower is faster but underruns on a busy CPU
+    input_device: str | None = None  # name (or part of it) or index; None is the system default
+    output_latency_s: float = 0.06  # output buffer; lower is faster but underruns on a busy CPU
     vad: VadOptions = field(default_factory=VadOptions)
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
     listen: ListenOptions = field(default_factory=ListenOptions)
@@ -255,8 +257,9 @@ def _apply(obj, table: dict, where: str):
     changes = {}
     for key, value in table.items():
         if key not in known:
-            raise EarshotError(f"unknown option {where}.{key} in config.toml",
-                               f"known options: {', '.join(sorted(known))}")
+            raise EarshotError(
+                f"unknown option {where}.{key} in config.toml", f"known options: {', '.join(sorted(known))}"
+            )
         current = getattr(obj, key)
         if is_dataclass(current):
             if not isinstance(value, dict):

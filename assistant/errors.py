@@ -3,6 +3,7 @@
 Each error carries what happened and what to do about it, so the CLI, the TUI and the JSON event
 stream can all show the same one-line message without knowing where it came from.
 """
+
 from __future__ import annotations
 
 

@@ -4,20 +4,21 @@ A failing step stops the plan; what already ran stays (its artifacts are real fi
 provenance), the failure is recorded with its error, and the reply explains it. Inputs are never
 overwritten: tools can only write through ToolContext, which claims fresh names.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from .audio_models.base import ToolContext, ToolResult
 from .config import EarshotConfig
 from .errors import Cancelled, EarshotError, ToolFailed
 from .events import ArtifactInfo, Event, ToolFinished, ToolProgress, ToolStarted
-from .runtime.models import ModelStore
 from .llm.plan import Plan, build_args, resolve_ref, resolve_text
+from .runtime.models import ModelStore
 from .store.session import Artifact, Session
 
 
@@ -53,15 +54,22 @@ def artifact_info(a: Artifact) -> ArtifactInfo:
 
 
 class Executor:
-    def __init__(self, registry, config: EarshotConfig, models: ModelStore,
-                 load_llm: Callable[[], object] | None = None) -> None:
+    def __init__(
+        self, registry, config: EarshotConfig, models: ModelStore, load_llm: Callable[[], object] | None = None
+    ) -> None:
         self.registry = registry
         self.config = config
         self.models = models
-        self.load_llm = load_llm          # the planner's model, for tools that write with it (compose)
+        self.load_llm = load_llm  # the planner's model, for tools that write with it (compose)
 
-    async def run(self, plan: Plan, session: Session, turn_id: int, emit: Callable[[Event], None],
-                  cancel: threading.Event | None = None) -> ExecutionReport:
+    async def run(
+        self,
+        plan: Plan,
+        session: Session,
+        turn_id: int,
+        emit: Callable[[Event], None],
+        cancel: threading.Event | None = None,
+    ) -> ExecutionReport:
         report = ExecutionReport()
         outputs: dict[int, list[Artifact]] = {}
         texts: dict[int, str] = {}
@@ -86,24 +94,43 @@ class Executor:
         def on_progress(fraction: float, message: str) -> None:
             loop.call_soon_threadsafe(emit, ToolProgress(index, name, fraction, message))
 
-        ctx = ToolContext(session=session, config=self.config, models=self.models, tool_name=name,
-                          tool_run_id=run_id, on_progress=on_progress, cancel_event=cancel, load_llm=self.load_llm)
+        ctx = ToolContext(
+            session=session,
+            config=self.config,
+            models=self.models,
+            tool_name=name,
+            tool_run_id=run_id,
+            on_progress=on_progress,
+            cancel_event=cancel,
+            load_llm=self.load_llm,
+        )
 
         def resolve(ref: str, want: str = "file"):
             if want == "text":
                 return resolve_text(ref, session, index, texts)
-            return resolve_ref(ref, session, self.config.paths.allowed_roots, index,
-                               {k: v[0] for k, v in outputs.items() if v}, self.config.limits)
+            return resolve_ref(
+                ref,
+                session,
+                self.config.paths.allowed_roots,
+                index,
+                {k: v[0] for k, v in outputs.items() if v},
+                self.config.limits,
+            )
 
         status, result, error = "ok", None, None
         try:
             args = build_args(tool, raw_args, resolve, step_index=index)
             timeout = self.config.execution.tool_timeout_s
             result = await asyncio.wait_for(asyncio.to_thread(tool.run, args, ctx), timeout=timeout)
-        except asyncio.TimeoutError:
-            cancel.set()   # the worker stops at its next progress report; its partial output is discarded
-            status, error = "timeout", ToolFailed(f"{name} took longer than {timeout:.0f} s and was stopped",
-                                                  "raise execution.tool_timeout_s or use a shorter file")
+        except TimeoutError:
+            cancel.set()  # the worker stops at its next progress report; its partial output is discarded
+            status, error = (
+                "timeout",
+                ToolFailed(
+                    f"{name} took longer than {timeout:.0f} s and was stopped",
+                    "raise execution.tool_timeout_s or use a shorter file",
+                ),
+            )
         except asyncio.CancelledError:
             cancel.set()
             status, error = "cancelled", Cancelled(f"{name} was interrupted", "ask again to rerun it")
@@ -114,12 +141,27 @@ class Executor:
         except EarshotError as exc:
             status, error = "failed", exc
         except Exception as exc:  # a bug in a tool: recorded and explained, never a crash of the session
-            status, error = "failed", ToolFailed(f"{name} crashed: {type(exc).__name__}: {exc}",
-                                                 "this is a bug; the session and its files are intact")
+            status, error = (
+                "failed",
+                ToolFailed(
+                    f"{name} crashed: {type(exc).__name__}: {exc}",
+                    "this is a bug; the session and its files are intact",
+                ),
+            )
         duration = time.monotonic() - started
-        session.end_tool_run(run_id, status, duration, summary=result.summary if result else None,
-                             error=str(error) if error else None)
-        emit(ToolFinished(index, name, status, round(duration, 3), result.summary if result else "",
-                          tuple(artifact_info(a) for a in result.artifacts) if result else (),
-                          str(error) if error else None, dict(result.data) if result else {}))
+        session.end_tool_run(
+            run_id, status, duration, summary=result.summary if result else None, error=str(error) if error else None
+        )
+        emit(
+            ToolFinished(
+                index,
+                name,
+                status,
+                round(duration, 3),
+                result.summary if result else "",
+                tuple(artifact_info(a) for a in result.artifacts) if result else (),
+                str(error) if error else None,
+                dict(result.data) if result else {},
+            )
+        )
         return StepRecord(index, name, status, result, error, duration)

@@ -17,11 +17,12 @@ Models load lazily from the sha256-pinned store (runtime/models.py), each on fir
 
 (the import-linter contracts in pyproject.toml keep the arrows pointing that way).
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .audio_models.registry import Registry, default_registry
 from .config import EarshotConfig
@@ -37,9 +38,16 @@ class Assistant:
     """The models, tools and turn runner of one session, built once and shared by the CLI, the TUI and
     the voice loop. Nothing is loaded until it is needed."""
 
-    def __init__(self, config: EarshotConfig, session: Session, *, registry: Registry | None = None,
-                 emit: Callable[[Event], None] = lambda e: None, llm_name: str | None = None,
-                 models: ModelStore | None = None) -> None:
+    def __init__(
+        self,
+        config: EarshotConfig,
+        session: Session,
+        *,
+        registry: Registry | None = None,
+        emit: Callable[[Event], None] = lambda e: None,
+        llm_name: str | None = None,
+        models: ModelStore | None = None,
+    ) -> None:
         self.config = config
         self.session = session
         self.registry = registry or default_registry()
@@ -47,19 +55,20 @@ class Assistant:
         self.llm_name = llm_name
         self.models = models or ModelStore(config.paths)
         self.executor = Executor(self.registry, config, self.models, load_llm=lambda: self.planner.llm)
-        self.turns = TurnRunner(session, self.registry, self.executor, lambda: self.planner, self._emit,
-                                config.paths.allowed_roots)
+        self.turns = TurnRunner(
+            session, self.registry, self.executor, lambda: self.planner, self._emit, config.paths.allowed_roots
+        )
         self._planner = None
         self._streaming = None
         self._lock = threading.Lock()
 
     def _emit(self, event: Event) -> None:
-        self.emit(event)          # late-bound: a UI may set `emit` after building the Assistant
+        self.emit(event)  # late-bound: a UI may set `emit` after building the Assistant
 
     # -- models, each loaded on first need ------------------------------------------------------------
     @property
     def planner(self):
-        with self._lock:   # the loading worker and the first request may race to build it
+        with self._lock:  # the loading worker and the first request may race to build it
             if self._planner is None:
                 from .llm.planner import load_planner
 
@@ -97,16 +106,25 @@ class Assistant:
     # -- for the voice loop: planning that streams its answer, and prefill between turns -------------
     async def plan_streamed(self, text: str, cancel: threading.Event, on_sentence: Callable[[str], None]):
         sp = await asyncio.to_thread(lambda: self.streaming)
-        return await asyncio.to_thread(sp.plan, text, self.session, self.config.paths.allowed_roots,
-                                       cancel=cancel, on_say_sentence=on_sentence,
-                                       first_clause_words=self.config.voice.listen.first_clause_words)
+        return await asyncio.to_thread(
+            sp.plan,
+            text,
+            self.session,
+            self.config.paths.allowed_roots,
+            cancel=cancel,
+            on_say_sentence=on_sentence,
+            first_clause_words=self.config.voice.listen.first_clause_words,
+        )
 
     async def prefill(self, words: str | None, cancel: threading.Event | None) -> None:
         """Evaluate into the LLM's KV cache the next turn's context (`words` None) or the words of a
         partial transcript; skipped when the model is busy with a real turn."""
         sp = await asyncio.to_thread(lambda: self.streaming)
-        prefix = await asyncio.to_thread(sp.partial_prefix, words, self.session) if words is not None else \
-            await asyncio.to_thread(sp.context_prefix, self.session)
+        prefix = (
+            await asyncio.to_thread(sp.partial_prefix, words, self.session)
+            if words is not None
+            else await asyncio.to_thread(sp.context_prefix, self.session)
+        )
         await asyncio.to_thread(sp.prefill, prefix, cancel)
 
     # -- one typed turn (the CLI) -------------------------------------------------------------------

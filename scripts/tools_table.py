@@ -5,6 +5,7 @@ method behind it — learned model or signal processing — and its licence).
     python scripts/tools_table.py          rewrite the table between the README's tools markers
     python scripts/tools_table.py --check  exit 1 when the README's table is out of date (a unit test runs this)
 """
+
 import argparse
 import sys
 from pathlib import Path

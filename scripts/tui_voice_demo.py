@@ -15,6 +15,7 @@ What it does:
 5. records the speaker (the sink's monitor) and transcribes what was played, so the output says what
    the user would have heard; then quits the UI with Ctrl+Q and stops tmux and the server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,7 +61,9 @@ def to_svg(ansi: str, path: Path, title: str, width: int) -> None:
     from rich.console import Console
     from rich.text import Text
 
-    console = Console(record=True, width=width, force_terminal=True, color_system="truecolor", file=open(os.devnull, "w"))
+    console = Console(
+        record=True, width=width, force_terminal=True, color_system="truecolor", file=open(os.devnull, "w")
+    )
     for line in ansi.rstrip("\n").split("\n"):
         console.print(Text.from_ansi(line), overflow="crop", no_wrap=True)
     console.save_svg(str(path), title=title)
@@ -108,15 +111,25 @@ def main() -> int:
     home, workspace = work / "home", work / "mix"
     workspace.mkdir(parents=True)
     memo = speech("Call me back about the mix before Friday.", "hibari")
-    sf.write(workspace / "memo.wav", np.concatenate([np.zeros(4000, np.float32), memo, np.zeros(4000, np.float32)]),
-             16_000, subtype="PCM_16")
+    sf.write(
+        workspace / "memo.wav",
+        np.concatenate([np.zeros(4000, np.float32), memo, np.zeros(4000, np.float32)]),
+        16_000,
+        subtype="PCM_16",
+    )
     request = speech(args.text, args.voice)
 
     server = VirtualAudioServer()
     server.start()
-    env = {"EARSHOT_HOME": str(home), "PULSE_SERVER": server.env["PULSE_SERVER"],
-           "PULSE_RUNTIME_PATH": server.env["PULSE_RUNTIME_PATH"], "TERM": "xterm-256color", "COLORTERM": "truecolor",
-           "ORT_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "1"}
+    env = {
+        "EARSHOT_HOME": str(home),
+        "PULSE_SERVER": server.env["PULSE_SERVER"],
+        "PULSE_RUNTIME_PATH": server.env["PULSE_RUNTIME_PATH"],
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "ORT_DISABLE_TELEMETRY": "1",
+        "HF_HUB_OFFLINE": "1",
+    }
     for key in ("EARSHOT_MODELS", "NUMBA_CACHE_DIR", "PYTHONPATH", "EARSHOT_CACHE"):
         if key in os.environ:
             env[key] = os.environ[key]
@@ -127,8 +140,20 @@ def main() -> int:
     frames: list[tuple[float, str]] = []
     try:
         tmux("kill-server", check=False)
-        tmux("new-session", "-d", "-s", SESSION, "-x", str(cols), "-y", str(rows), "-c", str(ROOT),
-             *[a for k, v in env.items() for a in ("-e", f"{k}={v}")], " ".join(_quote(c) for c in cmd))
+        tmux(
+            "new-session",
+            "-d",
+            "-s",
+            SESSION,
+            "-x",
+            str(cols),
+            "-y",
+            str(rows),
+            "-c",
+            str(ROOT),
+            *[a for k, v in env.items() for a in ("-e", f"{k}={v}")],
+            " ".join(_quote(c) for c in cmd),
+        )
         # Ready: the planner is loaded (the status line no longer says "loading") and the listening
         # line shows the microphone's meter (▮▯), not the no-microphone banner (🎤✗).
         ready = wait_screen(lambda s: "loading" not in s and "🎤✗" not in s and ("▯" in s or "▮" in s), args.timeout)
@@ -149,13 +174,16 @@ def main() -> int:
             frames.append((time.monotonic() - said_at, screen))
             text = plain(screen)
             listening = next((line for line in reversed(text.split("\n")) if "F2" in line and "🎤" in line), "")
-            if "hearing" in listening and "“" in listening and \
-                    listening.count("▮") >= plain(shots.get("hearing", "")).count("▮"):
-                shots["hearing"] = screen                      # a partial transcript, the meter up
+            if (
+                "hearing" in listening
+                and "“" in listening
+                and listening.count("▮") >= plain(shots.get("hearing", "")).count("▮")
+            ):
+                shots["hearing"] = screen  # a partial transcript, the meter up
             if "thinking" in listening and "🎤 you" in text:
-                shots.setdefault("thinking", screen)           # the transcript became a spoken turn
+                shots.setdefault("thinking", screen)  # the transcript became a spoken turn
             if "speaking" in listening and "🎤 you" in text:
-                shots["speaking"] = screen                     # the answer, spoken (tool card above it)
+                shots["speaking"] = screen  # the answer, spoken (tool card above it)
             if "speaking" in shots and "idle" in listening:
                 break
             time.sleep(0.2)
@@ -169,9 +197,11 @@ def main() -> int:
         tmux("kill-server", check=False)
         server.stop()
     args.out.mkdir(parents=True, exist_ok=True)
-    names = {"hearing": "hearing a spoken request (partial transcript on the listening line)",
-             "thinking": "the transcript is a spoken turn; planning",
-             "speaking": "the tool ran; the answer is spoken aloud"}
+    names = {
+        "hearing": "hearing a spoken request (partial transcript on the listening line)",
+        "thinking": "the transcript is a spoken turn; planning",
+        "speaking": "the tool ran; the answer is spoken aloud",
+    }
     written = []
     for key, title in names.items():
         if key in shots:
@@ -190,8 +220,8 @@ def main() -> int:
 
 
 def _transcribe(audio) -> str:
-    from assistant.runtime.asr import get_recognizer
     from assistant.config import EarshotConfig
+    from assistant.runtime.asr import get_recognizer
     from assistant.runtime.models import ModelStore
 
     if audio is None or len(audio) < 1600:

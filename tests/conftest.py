@@ -1,5 +1,6 @@
 """Shared fixtures. Every test runs with network access blocked (a socket guard refuses any
 non-Unix socket connection), in a temporary Earshot home that shares the real model store."""
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,9 @@ def _no_network(monkeypatch):
         raise NetworkBlocked(f"test tried to open a network connection to {address!r}")
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
-    monkeypatch.setattr(socket, "create_connection",
-                        lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked(f"create_connection{a!r}")))
+    monkeypatch.setattr(
+        socket, "create_connection", lambda *a, **k: (_ for _ in ()).throw(NetworkBlocked(f"create_connection{a!r}"))
+    )
     yield
 
 
@@ -77,8 +79,13 @@ def require_models(*names: str) -> None:
             pytest.fail(f"model {name} is not installed in {REAL_MODELS_DIR}: run `earshot models install`")
 
 
-def add_input(session: Session, audio: np.ndarray | None = None, sample_rate_hz: int = 16000,
-              name: str = "input.wav", src: Path | None = None) -> Artifact:
+def add_input(
+    session: Session,
+    audio: np.ndarray | None = None,
+    sample_rate_hz: int = 16000,
+    name: str = "input.wav",
+    src: Path | None = None,
+) -> Artifact:
     """Put a user file into the workspace and register it as the session would when a request names it."""
     import soundfile as sf
 
@@ -88,8 +95,9 @@ def add_input(session: Session, audio: np.ndarray | None = None, sample_rate_hz:
     else:
         sf.write(dest, audio, sample_rate_hz, subtype="FLOAT")
     info = sf.info(str(dest))
-    return session.add_artifact(dest, "input", duration_s=info.frames / info.samplerate,
-                                sample_rate_hz=info.samplerate, channels=info.channels)
+    return session.add_artifact(
+        dest, "input", duration_s=info.frames / info.samplerate, sample_rate_hz=info.samplerate, channels=info.channels
+    )
 
 
 @pytest.fixture
@@ -105,8 +113,9 @@ def tool_ctx(session, config, model_store):
 
 def espeak(text: str, path: Path, voice: str = "en-us", speed_wpm: int = 150) -> Path:
     """Real speech from espeak-ng (a system package the installer provides)."""
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed_wpm), "-w", str(path), text], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed_wpm), "-w", str(path), text], check=True, capture_output=True
+    )
     return path
 
 
@@ -118,7 +127,7 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
     alpha = np.dot(est, ref) / (np.dot(ref, ref) + 1e-12)
     target = alpha * ref
     noise = est - target
-    return float(10 * np.log10((np.sum(target ** 2) + 1e-12) / (np.sum(noise ** 2) + 1e-12)))
+    return float(10 * np.log10((np.sum(target**2) + 1e-12) / (np.sum(noise**2) + 1e-12)))
 
 
 def word_error_rate(reference: str, hypothesis: str) -> float:
@@ -155,8 +164,9 @@ def run_tool(session, config, model_store):
             return resolve_ref(ref, session, config.paths.allowed_roots, 1, {}, config.limits)
 
         args = build_args(tool, raw_args, resolve, step_index=1)
-        ctx = ToolContext(session=session, config=config, models=model_store, tool_name=name,
-                          load_llm=lambda: get_llm(config))
+        ctx = ToolContext(
+            session=session, config=config, models=model_store, tool_name=name, load_llm=lambda: get_llm(config)
+        )
         return tool.run(args, ctx)
 
     return run

@@ -13,6 +13,7 @@ with the time it will be heard; the capture side pulls the reference up to each 
 capture time before processing it, so render and capture reach AEC3 in real-time order. AEC3's own
 delay estimator absorbs the remaining acoustic and server delay.
 """
+
 from __future__ import annotations
 
 import threading
@@ -23,7 +24,7 @@ import numpy as np
 from ..errors import EarshotError
 
 SAMPLE_RATE_HZ = 16_000
-AEC_FRAME = 160       # 10 ms: the only frame size the WebRTC APM takes
+AEC_FRAME = 160  # 10 ms: the only frame size the WebRTC APM takes
 
 BACKENDS = ("livekit", "webrtc-apm")
 INSTALL_HINT = "pip install 'earshot[voice]' (livekit's WebRTC audio processing), or set voice.echo.backend = \"off\""
@@ -59,8 +60,9 @@ class LiveKitAec:
         except ImportError as exc:
             raise EarshotError("echo cancellation needs the livekit package", INSTALL_HINT) from exc
         self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=False,
-                                              high_pass_filter=True, auto_gain_control=False)
+        self._apm = rtc.AudioProcessingModule(
+            echo_cancellation=True, noise_suppression=False, high_pass_filter=True, auto_gain_control=False
+        )
         self._delay = int(stream_delay_ms)
 
     def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
@@ -83,8 +85,10 @@ class WebRtcApmAec:
         try:
             from aec_audio_processing import AudioProcessor
         except ImportError as exc:
-            raise EarshotError("the webrtc-apm echo canceller needs aec-audio-processing",
-                               "pip install aec-audio-processing (builds from source: needs meson and swig)") from exc
+            raise EarshotError(
+                "the webrtc-apm echo canceller needs aec-audio-processing",
+                "pip install aec-audio-processing (builds from source: needs meson and swig)",
+            ) from exc
         self._ap = AudioProcessor(enable_aec=True, enable_ns=False, enable_agc=False, enable_vad=False)
         self._ap.set_stream_format(SAMPLE_RATE_HZ, 1, SAMPLE_RATE_HZ, 1)
         self._ap.set_reverse_stream_format(SAMPLE_RATE_HZ, 1)
@@ -108,7 +112,7 @@ def available_backends() -> list[str]:
 
 
 def load_echo_canceller(backend: str = "auto", stream_delay_ms: int = 0) -> EchoCanceller:
-    """"auto": livekit when installed, else webrtc-apm, else passthrough (the loop then relies on
+    """ "auto": livekit when installed, else webrtc-apm, else passthrough (the loop then relies on
     the stricter barge-in threshold alone, and says so in `earshot doctor`)."""
     if backend == "off":
         return PassThrough()
@@ -197,7 +201,7 @@ class ReferenceBuffer:
             valid_hi = min(hi, self.timeline.count)
             if valid_lo < valid_hi:
                 idx = np.arange(valid_lo, valid_hi) % len(self._ring)
-                out[valid_lo - lo:valid_hi - lo] = self._ring[idx]
+                out[valid_lo - lo : valid_hi - lo] = self._ring[idx]
             return out
 
 
@@ -210,7 +214,7 @@ class EchoStage:
         self.reference = reference
         self._mic = np.zeros(0, np.float32)
         self._timeline = Timeline()
-        self._done = 0                     # capture samples already processed
+        self._done = 0  # capture samples already processed
 
     def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray]:
         """(cleaned, reference) for the whole 10 ms frames available; the rest waits for more."""
@@ -222,12 +226,14 @@ class EchoStage:
             return np.zeros(0, np.float32), np.zeros(0, np.float32)
         out, refs = [], []
         for i in range(n):
-            frame = self._mic[i * AEC_FRAME:(i + 1) * AEC_FRAME]
+            frame = self._mic[i * AEC_FRAME : (i + 1) * AEC_FRAME]
             t_end = self._timeline.time_of(self._done + (i + 1) * AEC_FRAME)
-            ref = self.reference.frame_ending_at(t_end) if self.reference is not None else np.zeros(AEC_FRAME, np.float32)
+            ref = (
+                self.reference.frame_ending_at(t_end) if self.reference is not None else np.zeros(AEC_FRAME, np.float32)
+            )
             refs.append(ref)
             out.append(self.canceller.process(frame, ref) if self.canceller.name != "off" else frame)
-        self._mic = self._mic[n * AEC_FRAME:]
+        self._mic = self._mic[n * AEC_FRAME :]
         self._done += n * AEC_FRAME
         return np.concatenate(out), np.concatenate(refs)
 
@@ -254,26 +260,31 @@ class EchoGate:
     interrupted itself). So for `onset_guard_frames` after the speaker starts again, the residual
     return is taken to be at least `onset_return_db`."""
 
-    def __init__(self, margin_db: float = 6.0, initial_return_db: float = 0.0, onset_guard_frames: int = 10,
-                 onset_return_db: float = 0.0) -> None:
+    def __init__(
+        self,
+        margin_db: float = 6.0,
+        initial_return_db: float = 0.0,
+        onset_guard_frames: int = 10,
+        onset_return_db: float = 0.0,
+    ) -> None:
         self.margin_db = margin_db
-        self.return_db = initial_return_db    # start pessimistic: assume nothing is cancelled
-        self._attack = 0.5                    # rise fast toward a louder residual
-        self._release_db_per_frame = 0.15     # fall slowly (≈ 5 dB per second at 32 ms frames)
-        self._creep_db_per_frame = 0.15       # rise this slowly past the margin (a lasting change)
-        self.onset_guard_frames = onset_guard_frames     # 10 frames of 32 ms: 320 ms
+        self.return_db = initial_return_db  # start pessimistic: assume nothing is cancelled
+        self._attack = 0.5  # rise fast toward a louder residual
+        self._release_db_per_frame = 0.15  # fall slowly (≈ 5 dB per second at 32 ms frames)
+        self._creep_db_per_frame = 0.15  # rise this slowly past the margin (a lasting change)
+        self.onset_guard_frames = onset_guard_frames  # 10 frames of 32 ms: 320 ms
         self.onset_return_db = onset_return_db
-        self._playing_frames = 0              # frames since the speaker started after silence
+        self._playing_frames = 0  # frames since the speaker started after silence
 
     def update(self, level_dbfs: float, reference_dbfs: float, speech_prob: float) -> None:
         """Called for every frame (the reference is an envelope over ~0.5 s, so a pause between
         sentences does not count as the speaker starting again)."""
         if reference_dbfs < -60.0:
             self._playing_frames = 0
-            return                            # nothing playing: nothing to learn
+            return  # nothing playing: nothing to learn
         self._playing_frames += 1
         if speech_prob >= 0.3 or self._speaker_starting:
-            return                            # maybe the user, or the canceller re-aligning: do not learn
+            return  # maybe the user, or the canceller re-aligning: do not learn
         observed = level_dbfs - reference_dbfs
         if observed > self.return_db + self.margin_db:
             # A jump past the margin is what a user's first (unvoiced) sounds look like: freeze, as a
@@ -286,7 +297,7 @@ class EchoGate:
 
     def near_end(self, level_dbfs: float, reference_dbfs: float) -> bool:
         if reference_dbfs < -60.0:
-            return True                       # the speaker is silent: anything heard is the room
+            return True  # the speaker is silent: anything heard is the room
         return_db = max(self.return_db, self.onset_return_db) if self._speaker_starting else self.return_db
         return level_dbfs > reference_dbfs + return_db + self.margin_db
 

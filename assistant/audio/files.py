@@ -4,6 +4,7 @@ Every tool loads through `load_audio` and writes through `write_audio`, so a cor
 or NaN-filled one, or one beyond the configured limits is refused the same way everywhere, naming
 the file and the limit.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,27 +45,36 @@ def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
     if path.stat().st_size == 0:
         raise BadAudio(f"{path.name} is empty (0 bytes)", "record or export the file again")
     if path.stat().st_size > limits.max_file_bytes:
-        raise BadAudio(f"{path.name} is {path.stat().st_size / 1e9:.1f} GB, over the "
-                       f"{limits.max_file_bytes / 1e9:.1f} GB limit", "cut it into shorter files")
+        raise BadAudio(
+            f"{path.name} is {path.stat().st_size / 1e9:.1f} GB, over the {limits.max_file_bytes / 1e9:.1f} GB limit",
+            "cut it into shorter files",
+        )
     try:
         info = sf.info(str(path))
     except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError for non-audio
-        raise BadAudio(f"{path.name} is not a readable audio file ({_short(exc)})",
-                       "check that it really is WAV/FLAC/OGG/MP3 audio and not another file renamed") from exc
+        raise BadAudio(
+            f"{path.name} is not a readable audio file ({_short(exc)})",
+            "check that it really is WAV/FLAC/OGG/MP3 audio and not another file renamed",
+        ) from exc
     if info.frames <= 0 or info.samplerate <= 0:
         raise BadAudio(f"{path.name} contains no audio samples", "record or export the file again")
     if info.samplerate > limits.max_sample_rate_hz:
-        raise BadAudio(f"{path.name} has a sample rate of {info.samplerate} Hz, over the "
-                       f"{limits.max_sample_rate_hz} Hz limit", "resample it first")
+        raise BadAudio(
+            f"{path.name} has a sample rate of {info.samplerate} Hz, over the {limits.max_sample_rate_hz} Hz limit",
+            "resample it first",
+        )
     duration = info.frames / info.samplerate
     if duration > limits.max_duration_s:
-        raise BadAudio(f"{path.name} is {_clock(duration)} long, over the {_clock(limits.max_duration_s)} limit",
-                       "cut it into shorter files, or raise limits.max_duration_s in config.toml")
+        raise BadAudio(
+            f"{path.name} is {_clock(duration)} long, over the {_clock(limits.max_duration_s)} limit",
+            "cut it into shorter files, or raise limits.max_duration_s in config.toml",
+        )
     return AudioInfo(duration, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
-def load_audio(path: Path, *, sample_rate_hz: int | None = None, mono: bool = True,
-               limits: AudioLimits | None = None) -> tuple[np.ndarray, int]:
+def load_audio(
+    path: Path, *, sample_rate_hz: int | None = None, mono: bool = True, limits: AudioLimits | None = None
+) -> tuple[np.ndarray, int]:
     """float32 audio shaped (frames,) when mono else (frames, channels), resampled when asked."""
     import soundfile as sf
 

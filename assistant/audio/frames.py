@@ -4,6 +4,7 @@ and the input meter the UIs draw.
 A frame during playback counts as speech only if it is louder than the echo the canceller leaves
 over (`EchoGate`): the assistant must not take its own voice for the user.
 """
+
 from __future__ import annotations
 
 import collections
@@ -31,7 +32,7 @@ class FramePipeline:
         # Echo arrives after the reference (server + room delay, reverberation): compare a frame
         # with the loudest reference of the last ~480 ms, not with the reference of the same instant.
         self._ref_recent: collections.deque[float] = collections.deque(maxlen=15)
-        self.gated_frames = 0            # speech frames the double-talk gate refused (echo)
+        self.gated_frames = 0  # speech frames the double-talk gate refused (echo)
 
     def feed(self, block: np.ndarray, captured_at_s: float) -> list[VadFrame]:
         if self.echo is not None:
@@ -43,8 +44,10 @@ class FramePipeline:
         out = []
         n = len(self._buf) // FRAME_SAMPLES
         for i in range(n):
-            frame = self._buf[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]
-            ref_db = level_dbfs(self._ref[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES]) if self.echo is not None else -120.0
+            frame = self._buf[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+            ref_db = (
+                level_dbfs(self._ref[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]) if self.echo is not None else -120.0
+            )
             # The capture time of this frame's last sample, counted back from the block's.
             behind = (len(self._buf) - (i + 1) * FRAME_SAMPLES) / 16_000
             self._ref_recent.append(ref_db)
@@ -55,9 +58,9 @@ class FramePipeline:
                 self.gated_frames += 1
                 vf = replace(vf, speech_prob=0.0)
             out.append(vf)
-        self._buf = self._buf[n * FRAME_SAMPLES:]
+        self._buf = self._buf[n * FRAME_SAMPLES :]
         if self.echo is not None:
-            self._ref = self._ref[n * FRAME_SAMPLES:]
+            self._ref = self._ref[n * FRAME_SAMPLES :]
         return out
 
 
@@ -66,7 +69,7 @@ class LevelMeter:
 
     def __init__(self, every_ms: int = 96) -> None:
         self.every_ms = every_ms
-        self.frames = 0                  # frames metered so far (how much the loop has heard)
+        self.frames = 0  # frames metered so far (how much the loop has heard)
         self._levels: list[float] = []
         self._probs: list[float] = []
 

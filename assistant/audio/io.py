@@ -14,29 +14,32 @@ Everything else takes frames or files. This module gives:
 Devices are chosen by index or by (part of) their name. Errors say which of the three usual
 problems it is — no device, device busy, rate unsupported — and what to do.
 """
+
 from __future__ import annotations
 
 import collections
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..errors import EarshotError
 
-MODEL_RATE_HZ = 16_000   # what VAD, AEC and ASR consume
+MODEL_RATE_HZ = 16_000  # what VAD, AEC and ASR consume
 
 
 def _sd():
     try:
         import sounddevice as sd
-    except OSError as exc:   # PortAudio library missing
-        raise EarshotError(f"audio devices are unavailable: {exc}",
-                           "install PortAudio (Debian: apt-get install libportaudio2), or use --no-speak / --input FILE") from exc
+    except OSError as exc:  # PortAudio library missing
+        raise EarshotError(
+            f"audio devices are unavailable: {exc}",
+            "install PortAudio (Debian: apt-get install libportaudio2), or use --no-speak / --input FILE",
+        ) from exc
     _quiet_alsa()
     return sd
 
@@ -57,11 +60,10 @@ def _quiet_alsa() -> None:
     try:
         lib = ctypes.CDLL(ctypes.util.find_library("asound") or "libasound.so.2")
     except OSError:
-        _alsa_handler = False         # not ALSA (macOS, Windows): nothing to quiet
+        _alsa_handler = False  # not ALSA (macOS, Windows): nothing to quiet
         return
-    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
-                                    ctypes.c_char_p)
-    _alsa_handler = handler_type(lambda *args: None)    # kept referenced: ALSA calls it from its thread
+    handler_type = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p)
+    _alsa_handler = handler_type(lambda *args: None)  # kept referenced: ALSA calls it from its thread
     lib.snd_lib_error_set_handler(_alsa_handler)
 
 
@@ -119,13 +121,16 @@ def _device_error(exc: Exception, device, rate: int, kind: str) -> EarshotError:
     low = text.lower()
     name = f"device {device!r}" if device is not None else f"the default {kind} device"
     if "invalid sample rate" in low or "-9997" in low or "sample rate" in low:
-        return EarshotError(f"{name} does not support {rate} Hz ({text})",
-                            "pick another device, or let Earshot resample by leaving the rate unset")
+        return EarshotError(
+            f"{name} does not support {rate} Hz ({text})",
+            "pick another device, or let Earshot resample by leaving the rate unset",
+        )
     if "busy" in low or "unavailable" in low or "-9985" in low or "-9993" in low:
         return EarshotError(f"{name} is busy ({text})", "close the program that is using it, or pick another device")
     if "no default" in low or "-9996" in low or "invalid device" in low or "-9998" in low:
-        return EarshotError(f"there is no usable {kind} device ({text})",
-                            "connect one, or use --input FILE.wav / --no-speak")
+        return EarshotError(
+            f"there is no usable {kind} device ({text})", "connect one, or use --input FILE.wav / --no-speak"
+        )
     return EarshotError(f"cannot open {name}: {text}", "check the device with `earshot doctor`")
 
 
@@ -166,8 +171,8 @@ class _StreamResampler:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class MicBlock:
-    audio: np.ndarray       # float32 mono, 16 kHz
-    end_s: float            # monotonic time at which the last sample was captured
+    audio: np.ndarray  # float32 mono, 16 kHz
+    end_s: float  # monotonic time at which the last sample was captured
 
 
 class MicStream:
@@ -179,12 +184,12 @@ class MicStream:
         self.device = device
         self.block_ms = block_ms
         self.latency = latency
-        self._queue: "queue.Queue[MicBlock]" = queue.Queue()
+        self._queue: queue.Queue[MicBlock] = queue.Queue()
         self._stream = None
         self.rate_hz = MODEL_RATE_HZ
         self.overflows = 0
 
-    def start(self) -> "MicStream":
+    def start(self) -> MicStream:
         sd = _sd()
         device = resolve_device(self.device, "input")
         self.rate_hz = _open_rate(sd, device, "input", MODEL_RATE_HZ)
@@ -203,8 +208,15 @@ class MicStream:
                 self._queue.put(MicBlock(out, now))
 
         try:
-            self._stream = sd.InputStream(samplerate=self.rate_hz, channels=1, dtype="float32", device=device,
-                                          blocksize=blocksize, latency=self.latency, callback=callback)
+            self._stream = sd.InputStream(
+                samplerate=self.rate_hz,
+                channels=1,
+                dtype="float32",
+                device=device,
+                blocksize=blocksize,
+                latency=self.latency,
+                callback=callback,
+            )
             self._stream.start()
         except Exception as exc:
             raise _device_error(exc, self.device, self.rate_hz, "input") from exc
@@ -248,7 +260,7 @@ class FileSource:
         self._pos = 0
         self._t0 = 0.0
 
-    def start(self) -> "FileSource":
+    def start(self) -> FileSource:
         self._t0 = time.monotonic()
         return self
 
@@ -261,7 +273,7 @@ class FileSource:
             if timeout:
                 time.sleep(min(timeout, 0.01))
             return None
-        chunk = self.audio[self._pos:self._pos + self.block]
+        chunk = self.audio[self._pos : self._pos + self.block]
         self._pos += len(chunk)
         end_s = self._t0 + self._pos / MODEL_RATE_HZ
         if self.paced:
@@ -279,7 +291,9 @@ class ArraySource(FileSource):
 
     def __init__(self, audio: np.ndarray, block_ms: int = 10, tail_silence_s: float = 1.5, paced: bool = False) -> None:
         self.path = Path("<array>")
-        self.audio = np.concatenate([np.asarray(audio, np.float32), np.zeros(int(tail_silence_s * MODEL_RATE_HZ), np.float32)])
+        self.audio = np.concatenate(
+            [np.asarray(audio, np.float32), np.zeros(int(tail_silence_s * MODEL_RATE_HZ), np.float32)]
+        )
         self.block = int(MODEL_RATE_HZ * block_ms / 1000)
         self.paced = paced
         self._pos = 0
@@ -293,11 +307,12 @@ class ArraySource(FileSource):
 class Playback:
     """One queued array. `played_samples` counts what reached the device; `done` is set when it
     finished or was stopped (then `stopped` is True)."""
+
     audio: np.ndarray
     sample_rate_hz: int
     tag: object = None
     played_samples: int = 0
-    started_at_s: float | None = None      # monotonic time its first sample is heard
+    started_at_s: float | None = None  # monotonic time its first sample is heard
     done: threading.Event = field(default_factory=threading.Event)
     stopped: bool = False
 
@@ -310,7 +325,7 @@ class Playback:
         return min(1.0, self.played_samples / max(1, len(self.audio)))
 
 
-ReferenceSink = Callable[[np.ndarray, float], None]   # (16 kHz block, monotonic time it is heard)
+ReferenceSink = Callable[[np.ndarray, float], None]  # (16 kHz block, monotonic time it is heard)
 
 
 class Speaker:
@@ -322,8 +337,14 @@ class Speaker:
 
     live = True
 
-    def __init__(self, device: str | int | None = None, sample_rate_hz: int = 24_000, block_ms: int = 10,
-                 latency: str | float = "low", reference: ReferenceSink | None = None) -> None:
+    def __init__(
+        self,
+        device: str | int | None = None,
+        sample_rate_hz: int = 24_000,
+        block_ms: int = 10,
+        latency: str | float = "low",
+        reference: ReferenceSink | None = None,
+    ) -> None:
         self.device = device
         self.wanted_rate_hz = sample_rate_hz
         self.rate_hz = sample_rate_hz
@@ -341,7 +362,7 @@ class Speaker:
         self.on_started: Callable[[Playback], None] | None = None
         self.on_finished: Callable[[Playback], None] | None = None
 
-    def start(self) -> "Speaker":
+    def start(self) -> Speaker:
         sd = _sd()
         device = resolve_device(self.device, "output")
         self.rate_hz = _open_rate(sd, device, "output", self.wanted_rate_hz)
@@ -371,7 +392,7 @@ class Speaker:
                         pb.started_at_s = heard_at + filled / self.rate_hz
                         started.append(pb)
                     take = min(frames - filled, len(pb.audio) - self._offset)
-                    out[filled:filled + take] = pb.audio[self._offset:self._offset + take]
+                    out[filled : filled + take] = pb.audio[self._offset : self._offset + take]
                     self._offset += take
                     pb.played_samples = self._offset
                     filled += take
@@ -394,8 +415,15 @@ class Speaker:
                     self.on_finished(pb)
 
         try:
-            self._stream = sd.OutputStream(samplerate=self.rate_hz, channels=1, dtype="float32", device=device,
-                                           blocksize=blocksize, latency=self.latency, callback=callback)
+            self._stream = sd.OutputStream(
+                samplerate=self.rate_hz,
+                channels=1,
+                dtype="float32",
+                device=device,
+                blocksize=blocksize,
+                latency=self.latency,
+                callback=callback,
+            )
             self._stream.start()
         except Exception as exc:
             raise _device_error(exc, self.device, self.rate_hz, "output") from exc
@@ -474,7 +502,7 @@ class FileSink:
         self.on_finished: Callable[[Playback], None] | None = None
         self.output_latency_s = 0.0
 
-    def start(self) -> "FileSink":
+    def start(self) -> FileSink:
         return self
 
     def play(self, audio: np.ndarray, sample_rate_hz: int, tag: object = None) -> Playback:

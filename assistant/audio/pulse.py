@@ -11,6 +11,7 @@ assistant's events; the monitor recorder maps every recorded sample to the monot
 lower envelope of (arrival time − samples so far / rate), which errs late by at most the recorder's
 own buffering (~10 ms): latencies measured with it are, if anything, overestimates.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,26 +20,30 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from ..errors import EarshotError
 
 MIC_RATE_HZ = 16_000
-CHUNK_SAMPLES = 160          # 10 ms: the feeder's pacing step
+CHUNK_SAMPLES = 160  # 10 ms: the feeder's pacing step
 
 
 def pulseaudio_available() -> str | None:
     """None when a private server can be started here, else the reason it cannot."""
     missing = [b for b in ("pulseaudio", "pactl", "parec") if shutil.which(b) is None]
     if missing:
-        return (f"{', '.join(missing)} not found — install Debian pulseaudio pulseaudio-utils "
-                "libasound2-plugins libportaudio2")
-    if not Path("/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf").exists() and \
-            not Path("/etc/alsa/conf.d/50-pulseaudio.conf").exists():
+        return (
+            f"{', '.join(missing)} not found — install Debian pulseaudio pulseaudio-utils "
+            "libasound2-plugins libportaudio2"
+        )
+    if (
+        not Path("/usr/share/alsa/alsa.conf.d/50-pulseaudio.conf").exists()
+        and not Path("/etc/alsa/conf.d/50-pulseaudio.conf").exists()
+    ):
         return "the ALSA pulse plugin is missing — install Debian libasound2-plugins"
     return None
 
@@ -60,7 +65,7 @@ def _physical_world_priority(pid: int | None = None) -> None:
 @dataclass
 class _Scheduled:
     audio: np.ndarray
-    start: int          # feeder sample index of its first sample
+    start: int  # feeder sample index of its first sample
 
 
 class MicFeeder(threading.Thread):
@@ -73,8 +78,8 @@ class MicFeeder(threading.Thread):
         self._lock = threading.Lock()
         self._scheduled: list[_Scheduled] = []
         self._halt = threading.Event()
-        self.position = 0                    # samples written so far
-        self._t0: float | None = None        # monotonic time of sample 0
+        self.position = 0  # samples written so far
+        self._t0: float | None = None  # monotonic time of sample 0
         # When each 10 ms chunk actually went into the FIFO. PulseAudio reads the pipe only while
         # a client records from `mic` (measured: without one, writes block once the 64 KB pipe is
         # full), so the schedule alone would be wrong by however long nobody listened.
@@ -128,7 +133,7 @@ class MicFeeder(threading.Thread):
             for s in self._scheduled:
                 lo, hi = max(a, s.start), min(b, s.start + len(s.audio))
                 if lo < hi:
-                    out[lo - a:hi - a] += s.audio[lo - s.start:hi - s.start]
+                    out[lo - a : hi - a] += s.audio[lo - s.start : hi - s.start]
                 if s.start + len(s.audio) > b:
                     keep.append(s)
             self._scheduled = keep
@@ -150,7 +155,7 @@ class MicFeeder(threading.Thread):
                     if delay > 0:
                         time.sleep(delay)
                     pcm = (np.clip(self._chunk(), -1.0, 1.0) * 32767).astype("<i2").tobytes()
-                    os.write(fd, pcm)          # blocks while nobody records from `mic`
+                    os.write(fd, pcm)  # blocks while nobody records from `mic`
                     now = time.monotonic()
                     self._written.append(now)
                     self.position += CHUNK_SAMPLES
@@ -158,7 +163,7 @@ class MicFeeder(threading.Thread):
                     due = max(due + CHUNK_SAMPLES / MIC_RATE_HZ, now - 0.02)
             finally:
                 os.close(fd)
-        except BaseException as exc:   # surfaced by the owner; a dead feeder must not look like silence
+        except BaseException as exc:  # surfaced by the owner; a dead feeder must not look like silence
             self.error = exc
 
 
@@ -168,13 +173,25 @@ class MonitorRecorder(threading.Thread):
     def __init__(self, env: dict, source: str = "spk.monitor") -> None:
         super().__init__(name="earshot-monitor-recorder", daemon=True)
         self.proc = subprocess.Popen(
-            ["parec", "--raw", "-d", source, "--format=s16le", f"--rate={MIC_RATE_HZ}", "--channels=1",
-             "--latency-msec=10"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        _physical_world_priority(self.proc.pid)       # parec is the recording hardware
-        self._buf = np.zeros(16_000 * 60, np.float32)   # grows by doubling; a bench run is minutes
+            [
+                "parec",
+                "--raw",
+                "-d",
+                source,
+                "--format=s16le",
+                f"--rate={MIC_RATE_HZ}",
+                "--channels=1",
+                "--latency-msec=10",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        _physical_world_priority(self.proc.pid)  # parec is the recording hardware
+        self._buf = np.zeros(16_000 * 60, np.float32)  # grows by doubling; a bench run is minutes
         self._lock = threading.Lock()
         self.samples = 0
-        self._offset: float | None = None    # lower envelope of (arrival − samples/rate)
+        self._offset: float | None = None  # lower envelope of (arrival − samples/rate)
         self.listeners: list[Callable[[np.ndarray, int], None]] = []
 
     def run(self) -> None:
@@ -194,7 +211,7 @@ class MonitorRecorder(threading.Thread):
                 start = self.samples
                 if start + len(block) > len(self._buf):
                     self._buf = np.concatenate([self._buf, np.zeros(len(self._buf), np.float32)])
-                self._buf[start:start + len(block)] = block
+                self._buf[start : start + len(block)] = block
                 self.samples += len(block)
                 offset = now - self.samples / MIC_RATE_HZ
                 self._offset = offset if self._offset is None else min(self._offset, offset)
@@ -238,8 +255,14 @@ class VirtualAudioServer:
             raise EarshotError(f"cannot start a private PulseAudio server: {reason}")
         self.dir = Path(tempfile.mkdtemp(prefix="earshot-pulse-"))
         self.fifo = self.dir / "mic.fifo"
-        self.env = dict(os.environ, PULSE_RUNTIME_PATH=str(self.dir), PULSE_SERVER=f"unix:{self.dir}/native",
-                        PULSE_STATE_PATH=str(self.dir), PULSE_CONFIG_PATH=str(self.dir), HOME=str(self.dir))
+        self.env = dict(
+            os.environ,
+            PULSE_RUNTIME_PATH=str(self.dir),
+            PULSE_SERVER=f"unix:{self.dir}/native",
+            PULSE_STATE_PATH=str(self.dir),
+            PULSE_CONFIG_PATH=str(self.dir),
+            HOME=str(self.dir),
+        )
         self.proc: subprocess.Popen | None = None
         self.feeder: MicFeeder | None = None
         self.monitor: MonitorRecorder | None = None
@@ -247,7 +270,7 @@ class VirtualAudioServer:
         self._record = record_monitor
         self._saved_env: dict[str, str | None] = {}
 
-    def __enter__(self) -> "VirtualAudioServer":
+    def __enter__(self) -> VirtualAudioServer:
         self.start()
         return self
 
@@ -258,13 +281,27 @@ class VirtualAudioServer:
         (self.dir / "pa.pa").write_text(
             "load-module module-native-protocol-unix auth-anonymous=1\n"
             "load-module module-null-sink sink_name=spk rate=48000\n"
-            f"load-module module-pipe-source source_name=mic file={self.fifo} format=s16le rate={MIC_RATE_HZ} channels=1\n"
-            "set-default-sink spk\nset-default-source mic\n")
+            f"load-module module-pipe-source source_name=mic file={self.fifo} format=s16le "
+            f"rate={MIC_RATE_HZ} channels=1\n"
+            "set-default-sink spk\nset-default-source mic\n"
+        )
         (self.dir / "daemon.conf").write_text("default-fragments = 2\ndefault-fragment-size-msec = 5\n")
         self.proc = subprocess.Popen(
-            ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "-n", "--use-pid-file=no",
-             "--disable-shm=yes", "-F", str(self.dir / "pa.pa"), "--log-target=file:" + str(self.dir / "log")],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "--exit-idle-time=-1",
+                "-n",
+                "--use-pid-file=no",
+                "--disable-shm=yes",
+                "-F",
+                str(self.dir / "pa.pa"),
+                "--log-target=file:" + str(self.dir / "log"),
+            ],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -287,8 +324,9 @@ class VirtualAudioServer:
             self.monitor.start()
         # Wait until both clocks run, so times can be mapped from the first event on.
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and (self.feeder._t0 is None or
-                                                (self.monitor is not None and self.monitor._offset is None)):
+        while time.monotonic() < deadline and (
+            self.feeder._t0 is None or (self.monitor is not None and self.monitor._offset is None)
+        ):
             time.sleep(0.01)
 
     def stop(self) -> None:

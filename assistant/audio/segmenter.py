@@ -18,12 +18,13 @@ the VAD threshold ("s", "f", "h"), and the ASR needs it or it hears "top" for "s
 True (finished), False (not: wait for max_silence_ms), or None (not known yet: the speculative
 ASR is still running; ask again on the next frame).
 """
+
 from __future__ import annotations
 
 import collections
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -36,15 +37,17 @@ IDLE, ONSET, SPEECH, PAUSE = "idle", "onset", "speech", "pause"
 @dataclass(frozen=True, slots=True)
 class Onset:
     """Speech confirmed. `start_index` is the first frame of the utterance (pre-roll included)."""
+
     start_index: int
-    trigger_index: int           # first frame the VAD called speech
-    frame: VadFrame              # the frame that confirmed it
+    trigger_index: int  # first frame the VAD called speech
+    frame: VadFrame  # the frame that confirmed it
 
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A first frame that may be speech (the onset is not confirmed yet): during playback the voice
     loop pauses the speaker here, and resumes it if this turns out to be a Transient."""
+
     trigger_index: int
     frame: VadFrame
 
@@ -52,6 +55,7 @@ class Candidate:
 @dataclass(frozen=True, slots=True)
 class Transient:
     """Something triggered the VAD but was too short to be speech (cough, click, door)."""
+
     trigger_index: int
     voiced_ms: float
 
@@ -59,6 +63,7 @@ class Transient:
 @dataclass(frozen=True, slots=True)
 class Pause:
     """The first silent frame after speech: the moment to start speculating."""
+
     last_voiced_index: int
     frame: VadFrame
 
@@ -66,14 +71,16 @@ class Pause:
 @dataclass(frozen=True, slots=True)
 class Resume:
     """Speech again after a pause: whatever was speculated is void."""
+
     frame: VadFrame
 
 
 @dataclass(frozen=True, slots=True)
 class End:
     """The utterance is over."""
-    reason: str                  # "complete", "max_silence", "max_length", "manual"
-    audio: np.ndarray            # float32 16 kHz: pre-roll + speech + a little trailing silence
+
+    reason: str  # "complete", "max_silence", "max_length", "manual"
+    audio: np.ndarray  # float32 16 kHz: pre-roll + speech + a little trailing silence
     start_index: int
     last_voiced_index: int
     silence_ms: float
@@ -84,15 +91,19 @@ SegmentEvent = Candidate | Onset | Transient | Pause | Resume | End
 
 
 class Segmenter:
-    def __init__(self, endpoint: EndpointOptions | None = None, vad: VadOptions | None = None,
-                 barge_in: BargeInOptions | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: EndpointOptions | None = None,
+        vad: VadOptions | None = None,
+        barge_in: BargeInOptions | None = None,
+    ) -> None:
         self.endpoint = endpoint or EndpointOptions()
         self.vad = vad or VadOptions()
         self.barge_in = barge_in or BargeInOptions()
         self.completion: Callable[[], bool | None] = lambda: True
         self.state = IDLE
-        self.playback_active = False      # the assistant is speaking: stricter onset (barge-in)
-        self.manual = False               # push-to-talk: only press/release start and end turns
+        self.playback_active = False  # the assistant is speaking: stricter onset (barge-in)
+        self.manual = False  # push-to-talk: only press/release start and end turns
         pre = max(1, round(self.endpoint.pre_roll_ms / FRAME_MS))
         self._pre: collections.deque[VadFrame] = collections.deque(maxlen=pre)
         self._frames: list[VadFrame] = []
@@ -170,7 +181,9 @@ class Segmenter:
             if is_speech:
                 self._voiced_in_onset += 1
             events += self._check_onset(frame, need_ms)
-            if self.state == ONSET and frame.index - self._trigger + 1 >= self._frames_for(self.endpoint.onset_window_ms):
+            if self.state == ONSET and frame.index - self._trigger + 1 >= self._frames_for(
+                self.endpoint.onset_window_ms
+            ):
                 events.append(Transient(self._trigger, self._voiced_in_onset * FRAME_MS))
                 for f in self._onset_frames:
                     self._pre.append(f)
@@ -200,7 +213,7 @@ class Segmenter:
                     self._last_voiced = frame.index
                     events.append(Resume(frame))
                 else:
-                    self._silent += 1     # a blip: not yet a resumption, the pause goes on
+                    self._silent += 1  # a blip: not yet a resumption, the pause goes on
             else:
                 self._silent += 1
             if self.state == PAUSE and not self.manual:
@@ -213,8 +226,10 @@ class Segmenter:
                     if done:
                         events.append(self._end("complete"))
                         return events
-        if self.state in (SPEECH, PAUSE) and \
-                len(self._frames) * FRAME_SAMPLES >= self.endpoint.max_utterance_s * 16_000:
+        if (
+            self.state in (SPEECH, PAUSE)
+            and len(self._frames) * FRAME_SAMPLES >= self.endpoint.max_utterance_s * 16_000
+        ):
             events.append(self._end("max_length", keep_all=True))
         return events
 
@@ -239,7 +254,7 @@ class Segmenter:
         end = End(reason, audio, self._frames[0].index, last_voiced, self._silent * FRAME_MS, self._frames[-1])
         # The frames after the cut are the pre-roll of whatever comes next.
         self._pre.clear()
-        for f in self._frames[-self._pre.maxlen:]:
+        for f in self._frames[-self._pre.maxlen :]:
             self._pre.append(f)
         self._frames = []
         self.state = IDLE
@@ -258,12 +273,16 @@ class Segmenter:
 # Words after which an English sentence cannot end: articles, conjunctions, possessives, fillers
 # ("remove the noise from the …", "and then …"), and prepositions unless it was a question
 # ("which file did that come from?").
-_NEVER_LAST = set("""a an the and or but so then because if when while than as my your his her its our
-their every each whose um uh er erm hmm""".split())
+_NEVER_LAST = set(
+    """a an the and or but so then because if when while than as my your his her its our
+their every each whose um uh er erm hmm""".split()
+)
 _PREPOSITIONS = set("""with without to from of for in on at by into onto about like""".split())
 # Short answers that are complete on their own, even unpunctuated.
-_COMPLETE_SHORT = set("""yes no yeah yep nope ok okay stop cancel undo redo thanks thank hello hi hey
-sure great perfect done again louder quieter play pause continue quit exit help""".split())
+_COMPLETE_SHORT = set(
+    """yes no yeah yep nope ok okay stop cancel undo redo thanks thank hello hi hey
+sure great perfect done again louder quieter play pause continue quit exit help""".split()
+)
 
 
 def transcript_looks_complete(text: str) -> bool:

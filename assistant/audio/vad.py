@@ -11,6 +11,7 @@ sha256-pinned by its wheel); it runs here on onnxruntime directly so it can be f
 Frames are 32 ms (512 samples at 16 kHz): silero's native window. webrtcvad takes 10/20/30 ms
 frames, so it reads the last 30 ms of each one.
 """
+
 from __future__ import annotations
 
 import collections
@@ -23,21 +24,22 @@ from ..config import VadOptions
 
 SAMPLE_RATE_HZ = 16_000
 FRAME_SAMPLES = 512
-FRAME_MS = FRAME_SAMPLES * 1000 / SAMPLE_RATE_HZ     # 32.0
-_WEBRTC_SAMPLES = 480                                # 30 ms
+FRAME_MS = FRAME_SAMPLES * 1000 / SAMPLE_RATE_HZ  # 32.0
+_WEBRTC_SAMPLES = 480  # 30 ms
 _SILERO_CONTEXT = 64
 
 
 @dataclass(frozen=True, slots=True)
 class VadFrame:
     """One 32 ms frame with what both detectors said about it."""
-    index: int                 # frame number since the stream started
-    audio: np.ndarray          # float32, FRAME_SAMPLES (after echo cancellation)
-    captured_at_s: float       # monotonic time of its last sample
-    level_dbfs: float          # RMS level
-    webrtc: bool               # first pass fired
-    speech_prob: float         # silero probability; 0.0 when silero did not run (webrtc quiet)
-    reference_dbfs: float = -120.0   # level of what the speaker played meanwhile (echo reference)
+
+    index: int  # frame number since the stream started
+    audio: np.ndarray  # float32, FRAME_SAMPLES (after echo cancellation)
+    captured_at_s: float  # monotonic time of its last sample
+    level_dbfs: float  # RMS level
+    webrtc: bool  # first pass fired
+    speech_prob: float  # silero probability; 0.0 when silero did not run (webrtc quiet)
+    reference_dbfs: float = -120.0  # level of what the speaker played meanwhile (echo reference)
 
     @property
     def start_s(self) -> float:
@@ -71,8 +73,9 @@ class SileroVad:
         opts.inter_op_num_threads = 1
         opts.intra_op_num_threads = 1
         opts.log_severity_level = 4
-        self.session = ort.InferenceSession(path or silero_model_path(), providers=["CPUExecutionProvider"],
-                                            sess_options=opts)
+        self.session = ort.InferenceSession(
+            path or silero_model_path(), providers=["CPUExecutionProvider"], sess_options=opts
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -104,20 +107,23 @@ class WebRtcGate:
 class VadClassifier:
     """Frames in, VadFrames out: webrtcvad on every frame, silero while webrtcvad is recently active."""
 
-    def __init__(self, options: VadOptions | None = None, silero: SileroVad | None = None,
-                 webrtc: WebRtcGate | None = None) -> None:
+    def __init__(
+        self, options: VadOptions | None = None, silero: SileroVad | None = None, webrtc: WebRtcGate | None = None
+    ) -> None:
         self.options = options or VadOptions()
         self.webrtc = webrtc or WebRtcGate(self.options.webrtc_aggressiveness)
         self.silero = silero or SileroVad()
         self._index = 0
         self._history: collections.deque[np.ndarray] = collections.deque(
-            maxlen=max(1, int(self.options.silero_warmup_ms / FRAME_MS)))
-        self._quiet_frames = 10 ** 6          # frames since webrtcvad last fired
+            maxlen=max(1, int(self.options.silero_warmup_ms / FRAME_MS))
+        )
+        self._quiet_frames = 10**6  # frames since webrtcvad last fired
         self._silero_awake = False
-        self.silero_frames = 0                # frames silero actually ran on (a cost figure)
+        self.silero_frames = 0  # frames silero actually ran on (a cost figure)
 
-    def __call__(self, frame: np.ndarray, captured_at_s: float, force_silero: bool = False,
-                 reference_dbfs: float = -120.0) -> VadFrame:
+    def __call__(
+        self, frame: np.ndarray, captured_at_s: float, force_silero: bool = False, reference_dbfs: float = -120.0
+    ) -> VadFrame:
         frame = np.asarray(frame, np.float32)
         voiced = self.webrtc(frame) if np.any(frame) else False
         self._quiet_frames = 0 if voiced else self._quiet_frames + 1

@@ -8,6 +8,7 @@ respells an unusual name ("Earshot" → "ear shot", "your shot"), but most of it
 `earshot bench latency` measures the hit rate (the phrase said by several voices) and the
 false-accept rate (other speech, including near misses like "hey there") at the configured score.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,8 @@ from difflib import SequenceMatcher
 @dataclass(frozen=True, slots=True)
 class WakeMatch:
     accepted: bool
-    score: float                 # 0..1 letter similarity of the best-matching opening
-    remainder: str               # the words after the phrase ("hey earshot, what can you do" → "what can you do")
+    score: float  # 0..1 letter similarity of the best-matching opening
+    remainder: str  # the words after the phrase ("hey earshot, what can you do" → "what can you do")
 
 
 def _words(text: str) -> list[str]:
@@ -54,4 +55,4 @@ def _remainder(transcript: str, n_words: int) -> str:
     spans = list(re.finditer(r"[A-Za-z0-9']+", transcript))
     if n_words >= len(spans):
         return ""
-    return transcript[spans[n_words].start():].strip().lstrip(",.;:!?- ")
+    return transcript[spans[n_words].start() :].strip().lstrip(",.;:!?- ")

@@ -14,13 +14,15 @@ A tool is a module with four parts:
 Tools never overwrite an input: every output goes through `ctx.new_audio_artifact` or
 `ctx.new_file_artifact`, which claims a fresh name in the workspace and records provenance.
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -34,11 +36,11 @@ from ..store.session import Artifact, Session
 @dataclass(frozen=True)
 class ToolSpec:
     name: str
-    summary: str                      # one line, shown to the planner: keep it short (it is latency)
-    examples: tuple[str, ...] = ()    # requests that should route here (docs and the routing set)
-    method: str = ""                  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
-    learned: bool = True              # False: a signal-processing method, and replies say so
-    licence: str = ""                 # of the model or library behind the method
+    summary: str  # one line, shown to the planner: keep it short (it is latency)
+    examples: tuple[str, ...] = ()  # requests that should route here (docs and the routing set)
+    method: str = ""  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
+    learned: bool = True  # False: a signal-processing method, and replies say so
+    licence: str = ""  # of the model or library behind the method
 
     @property
     def edits_project(self) -> bool:
@@ -48,9 +50,9 @@ class ToolSpec:
 
 @dataclass
 class ToolResult:
-    summary: str                                  # one or two sentences for the reply
+    summary: str  # one or two sentences for the reply
     artifacts: list[Artifact] = field(default_factory=list)
-    data: dict[str, Any] = field(default_factory=dict)   # JSON-serialisable facts (a transcript's text…)
+    data: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable facts (a transcript's text…)
 
     @property
     def text(self) -> str | None:
@@ -70,7 +72,7 @@ class ToolContext:
     tool_run_id: int | None = None
     on_progress: Callable[[float, str], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
-    load_llm: Callable[[], Any] | None = None     # the planner's loaded model, handed over by the executor
+    load_llm: Callable[[], Any] | None = None  # the planner's loaded model, handed over by the executor
     _last_progress_s: float = 0.0
 
     # -- progress and cancellation ---------------------------------------------------------
@@ -87,8 +89,9 @@ class ToolContext:
             raise Cancelled(f"{self.tool_name} was interrupted", "nothing was written; ask again to rerun it")
 
     # -- inputs ----------------------------------------------------------------------------
-    def load_audio(self, artifact: Artifact, sample_rate_hz: int | None = None,
-                   mono: bool = True) -> tuple[np.ndarray, int]:
+    def load_audio(
+        self, artifact: Artifact, sample_rate_hz: int | None = None, mono: bool = True
+    ) -> tuple[np.ndarray, int]:
         """float32 samples of an artifact: (frames,) if mono else (frames, channels); clear error if bad."""
         return load_audio(artifact.path, sample_rate_hz=sample_rate_hz, mono=mono, limits=self.config.limits)
 
@@ -102,29 +105,51 @@ class ToolContext:
         """The loaded planner model (shared with the planner), for tools that write with it (compose).
         Calls are serialised inside the client, so a tool and a plan never run on it at once."""
         if self.load_llm is None:
-            raise EarshotError(f"{self.tool_name} needs the planner's language model, which this run did not load",
-                               "run it as a request (`earshot ask`), where the planner is loaded")
+            raise EarshotError(
+                f"{self.tool_name} needs the planner's language model, which this run did not load",
+                "run it as a request (`earshot ask`), where the planner is loaded",
+            )
         return self.load_llm()
 
     # -- outputs ---------------------------------------------------------------------------
-    def new_audio_artifact(self, audio: np.ndarray, sample_rate_hz: int, name_hint: str,
-                           parents: list[Artifact] | tuple[Artifact, ...] = (), fmt: str = "wav",
-                           meta: dict | None = None) -> Artifact:
+    def new_audio_artifact(
+        self,
+        audio: np.ndarray,
+        sample_rate_hz: int,
+        name_hint: str,
+        parents: list[Artifact] | tuple[Artifact, ...] = (),
+        fmt: str = "wav",
+        meta: dict | None = None,
+    ) -> Artifact:
         """Write audio to a fresh workspace file and record it with its provenance."""
         self.check_cancelled()
         path = self.session.new_output_path(name_hint, f".{fmt}")
         try:
             info = write_audio(path, audio, sample_rate_hz, fmt)
         except BaseException:
-            path.unlink(missing_ok=True)   # the claimed empty name; never an existing file
+            path.unlink(missing_ok=True)  # the claimed empty name; never an existing file
             raise
         return self.session.add_artifact(
-            path, "audio", tool=self.tool_name, tool_run_id=self.tool_run_id,
-            parents=tuple(p.ref for p in parents), duration_s=info.duration_s,
-            sample_rate_hz=info.sample_rate_hz, channels=info.channels, meta=meta)
+            path,
+            "audio",
+            tool=self.tool_name,
+            tool_run_id=self.tool_run_id,
+            parents=tuple(p.ref for p in parents),
+            duration_s=info.duration_s,
+            sample_rate_hz=info.sample_rate_hz,
+            channels=info.channels,
+            meta=meta,
+        )
 
-    def new_file_artifact(self, content: str | bytes, name_hint: str, suffix: str, kind: str,
-                          parents: list[Artifact] | tuple[Artifact, ...] = (), meta: dict | None = None) -> Artifact:
+    def new_file_artifact(
+        self,
+        content: str | bytes,
+        name_hint: str,
+        suffix: str,
+        kind: str,
+        parents: list[Artifact] | tuple[Artifact, ...] = (),
+        meta: dict | None = None,
+    ) -> Artifact:
         """Write a text/JSON/MIDI file to a fresh workspace path and record it."""
         self.check_cancelled()
         path = self.session.new_output_path(name_hint, suffix)
@@ -136,15 +161,23 @@ class ToolContext:
             tmp.unlink(missing_ok=True)
             path.unlink(missing_ok=True)
             raise
-        return self.session.add_artifact(path, kind, tool=self.tool_name, tool_run_id=self.tool_run_id,
-                                         parents=tuple(p.ref for p in parents), meta=meta)
+        return self.session.add_artifact(
+            path,
+            kind,
+            tool=self.tool_name,
+            tool_run_id=self.tool_run_id,
+            parents=tuple(p.ref for p in parents),
+            meta=meta,
+        )
 
 
 def require_audio(artifact: Artifact, tool: str) -> None:
     """Refuse a non-audio artifact with a clear message (e.g. denoising a transcript)."""
     if artifact.kind not in ("audio", "input"):
-        raise EarshotError(f"{tool} needs audio, but {artifact.ref} ({artifact.name}) is {artifact.kind}",
-                           "name an audio file or artifact")
+        raise EarshotError(
+            f"{tool} needs audio, but {artifact.ref} ({artifact.name}) is {artifact.kind}",
+            "name an audio file or artifact",
+        )
 
 
 def stem_of(artifact: Artifact) -> str:

@@ -11,6 +11,7 @@ model needs no data, works at every angle and moves smoothly.
 
 Azimuth 0 is straight ahead, +90 the right ear, -90 the left, ±180 behind; elevation +90 overhead.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,14 +27,19 @@ HEAD_RADIUS_M = 0.0875
 SPEED_OF_SOUND_M_S = 343.0
 ALPHA_MIN, THETA_MIN_DEG = 0.1, 150.0
 # Pinna echoes (Brown & Duda 1998, table I): reflection coefficient, A, B (samples at 44.1 kHz), D.
-PINNA = ((0.5, 1.0, 2.0, 1.0), (-1.0, 5.0, 4.0, 0.5), (0.5, 5.0, 7.0, 0.5), (-0.25, 5.0, 11.0, 0.5),
-         (0.25, 5.0, 13.0, 0.5))
+PINNA = (
+    (0.5, 1.0, 2.0, 1.0),
+    (-1.0, 5.0, 4.0, 0.5),
+    (0.5, 5.0, 7.0, 0.5),
+    (-0.25, 5.0, 11.0, 0.5),
+    (0.25, 5.0, 13.0, 0.5),
+)
 BLOCK = 256
 
 
 def _direction(azimuth_deg, elevation_deg):
     az, el = np.deg2rad(azimuth_deg), np.deg2rad(elevation_deg)
-    return np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)     # front, right, up
+    return np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)  # front, right, up
 
 
 def incidence_rad(azimuth_deg, elevation_deg, ear: int):
@@ -101,8 +107,14 @@ def render_ear(x: np.ndarray, rate: int, azimuth_deg: np.ndarray, elevation_deg:
     return _delayed(y, np.broadcast_to(delay, (n,)))
 
 
-def spatialise(mono: np.ndarray, rate: int, azimuth_deg: float, elevation_deg: float = 0.0,
-               end_azimuth_deg: float | None = None, end_elevation_deg: float | None = None) -> np.ndarray:
+def spatialise(
+    mono: np.ndarray,
+    rate: int,
+    azimuth_deg: float,
+    elevation_deg: float = 0.0,
+    end_azimuth_deg: float | None = None,
+    end_elevation_deg: float | None = None,
+) -> np.ndarray:
     """mono (frames,) → binaural (frames, 2) [left, right]; a moving source when an end is given."""
     n = len(mono)
     x = mono.astype(np.float64)
@@ -112,8 +124,9 @@ def spatialise(mono: np.ndarray, rate: int, azimuth_deg: float, elevation_deg: f
     else:
         ramp = np.linspace(0.0, 1.0, n)
         az = azimuth_deg + ramp * ((end_azimuth_deg if end_azimuth_deg is not None else azimuth_deg) - azimuth_deg)
-        el = elevation_deg + ramp * ((end_elevation_deg if end_elevation_deg is not None else elevation_deg)
-                                     - elevation_deg)
+        el = elevation_deg + ramp * (
+            (end_elevation_deg if end_elevation_deg is not None else elevation_deg) - elevation_deg
+        )
     left = render_ear(x, rate, az, el, -1)
     right = render_ear(x, rate, az, el, +1)
     return np.stack([left, right], axis=1)
@@ -122,19 +135,24 @@ def spatialise(mono: np.ndarray, rate: int, azimuth_deg: float, elevation_deg: f
 @dataclass
 class Args:
     file: Artifact
-    azimuth_deg: float = field(default=90.0, metadata={"min": -180, "max": 180,
-                               "doc": "0 front, 90 right, -90 left, 180 behind"})
+    azimuth_deg: float = field(
+        default=90.0, metadata={"min": -180, "max": 180, "doc": "0 front, 90 right, -90 left, 180 behind"}
+    )
     elevation_deg: float = field(default=0.0, metadata={"min": -40, "max": 90, "doc": "90 is overhead"})
-    end_azimuth_deg: float | None = field(default=None, metadata={"min": -180, "max": 180,
-                                          "doc": "moving source: the azimuth it ends at"})
+    end_azimuth_deg: float | None = field(
+        default=None, metadata={"min": -180, "max": 180, "doc": "moving source: the azimuth it ends at"}
+    )
     end_elevation_deg: float | None = field(default=None, metadata={"min": -40, "max": 90})
 
 
 SPEC = ToolSpec(
     name="binaural",
     summary="place a sound around the listener's head for headphones (3D), or move it",
-    examples=("put the voice on my left", "make the bird fly from left to right over headphones",
-              "binaural render of the bell at 45 degrees right and above"),
+    examples=(
+        "put the voice on my left",
+        "make the bird fly from left to right over headphones",
+        "binaural render of the bell at 45 degrees right and above",
+    ),
     method="spherical-head model: ITD, head-shadow ILD filter, pinna echoes (Brown & Duda 1998; signal processing)",
     learned=False,
     licence="GPL-3.0-or-later (Earshot's own code)",
@@ -151,25 +169,42 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     audio, rate = ctx.load_audio(args.file, mono=False)
     if rate < 16_000:
-        raise EarshotError(f"{args.file.name} is sampled at {rate} Hz; binaural cues need at least 16 kHz",
-                           "resample it with edit first")
+        raise EarshotError(
+            f"{args.file.name} is sampled at {rate} Hz; binaural cues need at least 16 kHz",
+            "resample it with edit first",
+        )
     note = " (its channels were mixed to mono first)" if audio.shape[1] > 1 else ""
     mono = audio.mean(axis=1)
     ctx.progress(0.2, "rendering")
     out = spatialise(mono, rate, args.azimuth_deg, args.elevation_deg, args.end_azimuth_deg, args.end_elevation_deg)
     peak = float(np.max(np.abs(out)))
-    if peak > 0.999:   # the near ear's high-shelf gain can push peaks over full scale
+    if peak > 0.999:  # the near ear's high-shelf gain can push peaks over full scale
         out *= 0.891 / peak
         note += "; it was turned down to peak at -1 dBFS"
     end_az = args.end_azimuth_deg if args.end_azimuth_deg is not None else args.azimuth_deg
     end_el = args.end_elevation_deg if args.end_elevation_deg is not None else args.elevation_deg
     # An end equal to the start (a planner filling every field) is a fixed place, not a move.
     moving = (end_az, end_el) != (args.azimuth_deg, args.elevation_deg)
-    where = (f"moving from {_where(args.azimuth_deg, args.elevation_deg)} to {_where(end_az, end_el)}"
-             if moving else f"at {_where(args.azimuth_deg, args.elevation_deg)}")
-    art = ctx.new_audio_artifact(out.astype(np.float32), rate, f"{stem_of(args.file)}-binaural", parents=[args.file],
-                                 meta={"azimuth_deg": args.azimuth_deg, "elevation_deg": args.elevation_deg,
-                                       "end_azimuth_deg": args.end_azimuth_deg,
-                                       "end_elevation_deg": args.end_elevation_deg})
-    return ToolResult(f"Placed {args.file.name} {where} for headphones with a spherical-head model (signal "
-                      f"processing){note} → {art.name}.", [art], {"moving": moving})
+    where = (
+        f"moving from {_where(args.azimuth_deg, args.elevation_deg)} to {_where(end_az, end_el)}"
+        if moving
+        else f"at {_where(args.azimuth_deg, args.elevation_deg)}"
+    )
+    art = ctx.new_audio_artifact(
+        out.astype(np.float32),
+        rate,
+        f"{stem_of(args.file)}-binaural",
+        parents=[args.file],
+        meta={
+            "azimuth_deg": args.azimuth_deg,
+            "elevation_deg": args.elevation_deg,
+            "end_azimuth_deg": args.end_azimuth_deg,
+            "end_elevation_deg": args.end_elevation_deg,
+        },
+    )
+    return ToolResult(
+        f"Placed {args.file.name} {where} for headphones with a spherical-head model (signal "
+        f"processing){note} → {art.name}.",
+        [art],
+        {"moving": moving},
+    )

@@ -11,6 +11,7 @@ and the speaker's articulation stay:
   whisper           no f0 at all: the envelope driven by noise
   match             f0 mapped onto the pitch range of a reference voice (mean and spread of log f0)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,9 +59,9 @@ def import_pyworld():
 
 @dataclass(frozen=True)
 class World:
-    f0: np.ndarray          # Hz per frame, 0 when unvoiced
-    sp: np.ndarray          # spectral envelope (frames, bins)
-    ap: np.ndarray          # aperiodicity (frames, bins)
+    f0: np.ndarray  # Hz per frame, 0 when unvoiced
+    sp: np.ndarray  # spectral envelope (frames, bins)
+    ap: np.ndarray  # aperiodicity (frames, bins)
     rate: int
 
 
@@ -78,8 +79,9 @@ def analyse(x: np.ndarray, rate: int) -> World:
 
 def synthesise(w: World) -> np.ndarray:
     pw = import_pyworld()
-    return pw.synthesize(np.ascontiguousarray(w.f0), np.ascontiguousarray(w.sp), np.ascontiguousarray(w.ap),
-                         w.rate, FRAME_MS)
+    return pw.synthesize(
+        np.ascontiguousarray(w.f0), np.ascontiguousarray(w.sp), np.ascontiguousarray(w.ap), w.rate, FRAME_MS
+    )
 
 
 def warp_envelope(sp: np.ndarray, factor: float) -> np.ndarray:
@@ -98,13 +100,20 @@ def log_f0_stats(f0: np.ndarray) -> tuple[float, float]:
     """Centre (median) and spread (std) of log f0 over voiced frames; the median resists octave errors."""
     voiced = np.log(f0[f0 > 0])
     if voiced.size < 5:
-        raise EarshotError("no voiced speech was found to take a pitch from",
-                           "use a recording of someone speaking or singing")
+        raise EarshotError(
+            "no voiced speech was found to take a pitch from", "use a recording of someone speaking or singing"
+        )
     return float(np.median(voiced)), float(max(voiced.std(), 1e-3))
 
 
-def convert(x: np.ndarray, rate: int, style: str, semitones: float | None = None,
-            reference: np.ndarray | None = None, reference_rate: int | None = None) -> tuple[np.ndarray, dict]:
+def convert(
+    x: np.ndarray,
+    rate: int,
+    style: str,
+    semitones: float | None = None,
+    reference: np.ndarray | None = None,
+    reference_rate: int | None = None,
+) -> tuple[np.ndarray, dict]:
     """mono float → converted mono float (same length and rate), and facts for the reply."""
     w = analyse(x, rate)
     f0, sp, ap = w.f0.copy(), w.sp, w.ap.copy()
@@ -122,7 +131,7 @@ def convert(x: np.ndarray, rate: int, style: str, semitones: float | None = None
     elif style == "robot":
         median = float(np.median(f0[voiced]))
         f0[voiced] = median
-        ap[voiced] = 0.001       # fully periodic: the buzz
+        ap[voiced] = 0.001  # fully periodic: the buzz
         facts.update(f0_hz=round(median, 1))
     elif style == "whisper":
         f0[:] = 0.0
@@ -153,17 +162,23 @@ def convert(x: np.ndarray, rate: int, style: str, semitones: float | None = None
 class Args:
     file: Artifact
     style: Literal["deeper", "higher", "child", "robot", "whisper", "match"] = field(
-        metadata={"doc": "match: take the pitch range of `reference`"})
-    semitones: float | None = field(default=None, metadata={"min": 0, "max": 24,
-                                    "doc": "deeper/higher/child: how far (defaults 4, 4, 8)"})
+        metadata={"doc": "match: take the pitch range of `reference`"}
+    )
+    semitones: float | None = field(
+        default=None, metadata={"min": 0, "max": 24, "doc": "deeper/higher/child: how far (defaults 4, 4, 8)"}
+    )
     reference: Artifact | None = field(default=None, metadata={"doc": "match: the voice to imitate"})
 
 
 SPEC = ToolSpec(
     name="convert_voice",
     summary="change a voice: deeper, higher, child, robot, whisper, or match another voice's pitch",
-    examples=("make my voice deeper in memo.wav", "turn the narration into a robot voice",
-              "make it sound like a child", "match the pitch of voice.wav to reference.wav"),
+    examples=(
+        "make my voice deeper in memo.wav",
+        "turn the narration into a robot voice",
+        "make it sound like a child",
+        "match the pitch of voice.wav to reference.wav",
+    ),
     method="WORLD vocoder analysis/resynthesis with pyworld (signal processing)",
     learned=False,
     licence="MIT (pyworld / WORLD)",
@@ -190,7 +205,11 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         "robot": f"monotone at {facts.get('f0_hz', 0):g} Hz",
         "whisper": "no pitch, noise-excited",
         "match": f"pitch range of {args.reference.name if args.reference else 'the reference'} "
-                 f"(centre {facts.get('reference_f0_hz', 0):g} Hz, {facts.get('semitones', 0):+g} semitones)",
+        f"(centre {facts.get('reference_f0_hz', 0):g} Hz, {facts.get('semitones', 0):+g} semitones)",
     }[args.style]
-    return ToolResult(f"Converted {args.file.name} to a {args.style} voice ({detail}) with the WORLD vocoder — "
-                      f"signal processing → {art.name}.", [art], facts)
+    return ToolResult(
+        f"Converted {args.file.name} to a {args.style} voice ({detail}) with the WORLD vocoder — "
+        f"signal processing → {art.name}.",
+        [art],
+        facts,
+    )

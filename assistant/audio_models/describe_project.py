@@ -1,11 +1,12 @@
 """describe_project: the project's tracks, chains, clips and recent changes as compact text."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from ..project.describe import describe
-from .project_edit import project_of
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of
 
 
 @dataclass

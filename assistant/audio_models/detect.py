@@ -17,6 +17,7 @@ inside faster-whisper:
 Sound/silence boundaries come from the 10 ms level track, so an event starts where its sound
 starts; the class of each stretch of sound is the majority of its frame labels.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,36 +29,36 @@ import numpy as np
 from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
-RATE_HZ = 16_000            # Silero's rate; plenty for event classes
-HOP = 160                   # 10 ms frames
-N_FFT = 512                 # 32 ms windows
+RATE_HZ = 16_000  # Silero's rate; plenty for event classes
+HOP = 160  # 10 ms frames
+N_FFT = 512  # 32 ms windows
 FRAME_S = HOP / RATE_HZ
 
 SILENCE_FLOOR_DBFS = -55.0  # quieter than this is always silence
 SILENCE_BELOW_LOUD_DB = 45  # … and so is anything this far below the file's loud frames (95th percentile)
-BACKGROUND_GAP_DB = 25      # when the quietest tenth of the file is this far below the loud frames …
-BACKGROUND_MARGIN_DB = 6    # … up to this much above it is background (silence)
-MIN_SILENCE_S = 0.25        # shorter gaps belong to the sound around them (pauses between words)
-MIN_SOUND_S = 0.06          # shorter blips are merged into the silence around them
-VOICE_PROB = 0.5            # Silero speech probability that starts voice …
-VOICE_OFF_PROB = 0.35       # … and below which it ends
-VOICE_GAP_S = 0.25          # shorter gaps inside voice are closed
-TONAL_SHARE = 0.6           # harmonic share of a frame's energy (long-kernel HPSS) that counts as tonal
-NOISE_FLATNESS = 0.25       # spectral flatness at or above which a sound is noise even if "tonal"
-HELD_S = 0.15               # a pitch is held when it stays within HELD_CENTS for this long …
+BACKGROUND_GAP_DB = 25  # when the quietest tenth of the file is this far below the loud frames …
+BACKGROUND_MARGIN_DB = 6  # … up to this much above it is background (silence)
+MIN_SILENCE_S = 0.25  # shorter gaps belong to the sound around them (pauses between words)
+MIN_SOUND_S = 0.06  # shorter blips are merged into the silence around them
+VOICE_PROB = 0.5  # Silero speech probability that starts voice …
+VOICE_OFF_PROB = 0.35  # … and below which it ends
+VOICE_GAP_S = 0.25  # shorter gaps inside voice are closed
+TONAL_SHARE = 0.6  # harmonic share of a frame's energy (long-kernel HPSS) that counts as tonal
+NOISE_FLATNESS = 0.25  # spectral flatness at or above which a sound is noise even if "tonal"
+HELD_S = 0.15  # a pitch is held when it stays within HELD_CENTS for this long …
 HELD_CENTS = 60.0
-SINGING_HELD_SHARE = 0.3    # … and a voice sings where this share of its pitched frames hold pitch …
+SINGING_HELD_SHARE = 0.3  # … and a voice sings where this share of its pitched frames hold pitch …
 SINGING_VOICE_SHARE = 0.25  # … with voice in at least this share of …
-SINGING_WINDOW_S = 1.5      # … a window this long
-MIN_RUN_S = 0.2             # label runs shorter than this join their neighbour
-HIT_DELTA = 0.2             # onset peak-picking threshold (onset strength is normalised to 0..1)
-HIT_RISE_DB = 9.0           # the level must jump this much within 60 ms for a hit …
-HIT_DECAY_DB = 15.0         # … and its percussive energy fall this much …
-HIT_MAX_S = 0.5             # … within this long, while the overall level drops HIT_LEVEL_DROP_DB
-HIT_LEVEL_DROP_DB = 6.0     # within HIT_FALL_S (drums decay fast; a held note does not)
+SINGING_WINDOW_S = 1.5  # … a window this long
+MIN_RUN_S = 0.2  # label runs shorter than this join their neighbour
+HIT_DELTA = 0.2  # onset peak-picking threshold (onset strength is normalised to 0..1)
+HIT_RISE_DB = 9.0  # the level must jump this much within 60 ms for a hit …
+HIT_DECAY_DB = 15.0  # … and its percussive energy fall this much …
+HIT_MAX_S = 0.5  # … within this long, while the overall level drops HIT_LEVEL_DROP_DB
+HIT_LEVEL_DROP_DB = 6.0  # within HIT_FALL_S (drums decay fast; a held note does not)
 HIT_FALL_S = 0.2
-CLIP_RUN = 3                # identical samples in a row at the peak level that count as a flat top
-CLIP_MERGE_S = 0.05         # clipped spots closer than this are one event
+CLIP_RUN = 3  # identical samples in a row at the peak level that count as a flat top
+CLIP_MERGE_S = 0.05  # clipped spots closer than this are one event
 
 Find = Literal["all", "speech", "singing", "music", "noise", "silence", "hits", "clipping"]
 LABELS = ("speech", "singing", "music", "noise")
@@ -72,10 +73,14 @@ class Args:
 SPEC = ToolSpec(
     name="detect",
     summary="find sound events with start/end times: speech, singing, music, noise, silence, drum hits, clipping",
-    examples=("when does someone speak in interview.wav?", "find the silences in podcast.flac",
-              "is there any clipping in take2.wav?", "list the sound events in @a1"),
+    examples=(
+        "when does someone speak in interview.wav?",
+        "find the silences in podcast.flac",
+        "is there any clipping in take2.wav?",
+        "list the sound events in @a1",
+    ),
     method="signal processing (level, spectral flatness, HPSS pitch salience, onsets, flat-top clipping) "
-           "with the Silero voice-activity detector (learned, ONNX, from faster-whisper)",
+    "with the Silero voice-activity detector (learned, ONNX, from faster-whisper)",
     learned=False,
     licence="MIT (Silero VAD, faster-whisper) / ISC (librosa)",
 )
@@ -86,7 +91,7 @@ class Event:
     label: str
     start_s: float
     end_s: float
-    confidence: float = 1.0     # speech/singing: share of voiced frames; hits: onset strength (0..1)
+    confidence: float = 1.0  # speech/singing: share of voiced frames; hits: onset strength (0..1)
 
     @property
     def duration_s(self) -> float:
@@ -101,8 +106,8 @@ class FrameAnalysis:
     voice_prob: np.ndarray
     tonal_share: np.ndarray
     flatness: np.ndarray
-    sound: np.ndarray           # bool: not silence
-    labels: np.ndarray          # index into LABELS per frame (meaningful where sound)
+    sound: np.ndarray  # bool: not silence
+    labels: np.ndarray  # index into LABELS per frame (meaningful where sound)
     duration_s: float
     extra: dict = field(default_factory=dict)
 
@@ -216,13 +221,22 @@ def analyse(audio_16k: np.ndarray, progress=None) -> FrameAnalysis:
     win = max(1, int(SINGING_WINDOW_S / FRAME_S))
     voice_share = uniform_filter1d(is_voice.astype(float), win, mode="nearest")
     pitched = is_voice | (labels == LABELS.index("music"))
-    held_share = (uniform_filter1d((held & pitched).astype(float), win, mode="nearest")
-                  / np.maximum(uniform_filter1d(pitched.astype(float), win, mode="nearest"), 1e-9))
+    held_share = uniform_filter1d((held & pitched).astype(float), win, mode="nearest") / np.maximum(
+        uniform_filter1d(pitched.astype(float), win, mode="nearest"), 1e-9
+    )
     singing = (voice_share >= SINGING_VOICE_SHARE) & (held_share >= SINGING_HELD_SHARE) & pitched
     labels[singing] = LABELS.index("singing")
     hits = percussive_onsets(perc * power, level, voice)
-    analysis = FrameAnalysis(level, voice, tonal, flat, sound, labels, len(audio_16k) / RATE_HZ,
-                             {"hits": hits, "threshold_db": threshold, "held": held})
+    analysis = FrameAnalysis(
+        level,
+        voice,
+        tonal,
+        flat,
+        sound,
+        labels,
+        len(audio_16k) / RATE_HZ,
+        {"hits": hits, "threshold_db": threshold, "held": held},
+    )
     _label_stretches(analysis)
     report(1.0)
     return analysis
@@ -267,7 +281,9 @@ def _label_stretches(a: FrameAnalysis) -> None:
         a.labels[s:e] = lab
 
 
-def percussive_onsets(perc_power: np.ndarray, level_db: np.ndarray, voice: np.ndarray) -> list[tuple[float, float, float]]:
+def percussive_onsets(
+    perc_power: np.ndarray, level_db: np.ndarray, voice: np.ndarray
+) -> list[tuple[float, float, float]]:
     """(start_s, end_s, strength 0..1) of percussive hits.
 
     A hit is a peak of spectral flux in the percussive part where the overall level jumps by at
@@ -281,30 +297,37 @@ def percussive_onsets(perc_power: np.ndarray, level_db: np.ndarray, voice: np.nd
     if env.max() <= 1e-9:
         return []
     env = env / env.max()
-    peaks = librosa.onset.onset_detect(onset_envelope=env, sr=RATE_HZ, hop_length=HOP, backtrack=False,
-                                       delta=HIT_DELTA, wait=int(0.05 / FRAME_S), units="frames")
+    peaks = librosa.onset.onset_detect(
+        onset_envelope=env,
+        sr=RATE_HZ,
+        hop_length=HOP,
+        backtrack=False,
+        delta=HIT_DELTA,
+        wait=int(0.05 / FRAME_S),
+        units="frames",
+    )
     perc_level = 10 * np.log10(np.sum(perc_power, axis=0) + 1e-12)
     n = len(level_db)
     back = int(0.06 / FRAME_S)
     hits = []
     for p in peaks:
-        if p >= n or voice[max(0, p - 3):p + int(0.2 / FRAME_S)].max() >= VOICE_PROB:
-            continue   # at or just before voice: a consonant or the start of a word
+        if p >= n or voice[max(0, p - 3) : p + int(0.2 / FRAME_S)].max() >= VOICE_PROB:
+            continue  # at or just before voice: a consonant or the start of a word
         lo = max(0, p - back)
-        top = int(np.argmax(level_db[p:min(n, p + 3)])) + p
-        floor = float(level_db[lo:p + 1].min())
+        top = int(np.argmax(level_db[p : min(n, p + 3)])) + p
+        floor = float(level_db[lo : p + 1].min())
         if level_db[top] - floor < HIT_RISE_DB:
             continue
         limit = min(n, top + int(HIT_MAX_S / FRAME_S))
         after = perc_level[top:limit]
         fallen = np.flatnonzero(after < perc_level[top] - HIT_DECAY_DB)
-        quick = level_db[top:min(n, top + int(HIT_FALL_S / FRAME_S))]
+        quick = level_db[top : min(n, top + int(HIT_FALL_S / FRAME_S))]
         if not fallen.size or quick.min() > level_db[top] - HIT_LEVEL_DROP_DB:
-            continue   # the sound goes on: the abrupt start of a held sound, not a hit
+            continue  # the sound goes on: the abrupt start of a held sound, not a hit
         end = top + int(fallen[0])
         # The attack starts where the level first climbs 10 % of the way (in dB) from the floor to the top.
         rise = floor + 0.1 * (level_db[top] - floor)
-        start = lo + int(np.argmax(level_db[lo:top + 1] > rise))
+        start = lo + int(np.argmax(level_db[lo : top + 1] > rise))
         hits.append((round(float(start * FRAME_S), 3), round(float(end * FRAME_S), 3), round(float(env[p]), 3)))
     return hits
 
@@ -313,14 +336,14 @@ def clipping_events(audio: np.ndarray, rate: int) -> list[Event]:
     """Flat tops: CLIP_RUN or more identical samples in a row at the file's peak level, per channel."""
     x = audio if audio.ndim == 2 else audio[:, None]
     peak = float(np.max(np.abs(x))) if x.size else 0.0
-    if peak < 0.25:         # nothing near a ceiling; a quiet file does not clip
+    if peak < 0.25:  # nothing near a ceiling; a quiet file does not clip
         return []
     spots: list[tuple[float, float]] = []
     for ch in range(x.shape[1]):
         c = x[:, ch]
         at_peak = np.abs(c) >= 0.995 * peak
         flat = np.concatenate([[False], np.abs(np.diff(c)) <= 1e-7]) & at_peak
-        flat[:-1] |= flat[1:] & at_peak[:-1]    # the first sample of a flat run counts too
+        flat[:-1] |= flat[1:] & at_peak[:-1]  # the first sample of a flat run counts too
         for a, b in _runs(flat):
             if b - a >= CLIP_RUN:
                 spots.append((a / rate, b / rate))
@@ -344,10 +367,13 @@ def events_from(a: FrameAnalysis) -> list[Event]:
         lab = a.labels[s:e]
         for k, name in enumerate(LABELS):
             for rs, re_ in _runs(lab == k):
-                start, end = round(float((s + rs) * FRAME_S), 3), round(float(min((s + re_) * FRAME_S, a.duration_s)), 3)
+                start, end = (
+                    round(float((s + rs) * FRAME_S), 3),
+                    round(float(min((s + re_) * FRAME_S, a.duration_s)), 3),
+                )
                 if name == "noise" and end - start < 0.3 and any(h0 < end and h1 > start for h0, h1, _ in hits):
-                    continue   # a lone drum hit is reported as a hit, not also as a burst of noise
-                voiced = a.voice_prob[s + rs:s + re_] >= VOICE_PROB
+                    continue  # a lone drum hit is reported as a hit, not also as a burst of noise
+                voiced = a.voice_prob[s + rs : s + re_] >= VOICE_PROB
                 confidence = float(np.mean(voiced)) if name in ("speech", "singing") else 1.0
                 events.append(Event(name, start, end, round(confidence, 2)))
     for start, end, strength in hits:
@@ -380,8 +406,10 @@ def summarise(events: list[Event], name: str, find: str, limit: int = 6) -> str:
         if not evs:
             continue
         if label == "hits":
-            parts.append(f"{len(evs)} percussive hit{'s' if len(evs) > 1 else ''} "
-                         f"({clock(evs[0].start_s)}–{clock(evs[-1].end_s)})")
+            parts.append(
+                f"{len(evs)} percussive hit{'s' if len(evs) > 1 else ''} "
+                f"({clock(evs[0].start_s)}–{clock(evs[-1].end_s)})"
+            )
             continue
         spans = ", ".join(f"{clock(e.start_s)}–{clock(e.end_s)}" for e in evs[:limit])
         more = f" and {len(evs) - limit} more" if len(evs) > limit else ""
@@ -395,12 +423,22 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     events, analysis = detect_events(audio, rate, lambda f: ctx.progress(0.9 * f, "analysing"))
     if args.find != "all":
         events = [e for e in events if e.label == args.find]
-    payload = {"file": args.file.name, "duration_s": round(analysis.duration_s, 3), "find": args.find,
-               "method": SPEC.method,
-               "shares": {k: round(analysis.share(k), 3) for k in (*LABELS, "silence")},
-               "events": [asdict(e) for e in events]}
-    art = ctx.new_file_artifact(json.dumps(payload, indent=1), f"{stem_of(args.file)}-events", ".json", "json",
-                                parents=[args.file], meta={"find": args.find, "count": len(events)})
+    payload = {
+        "file": args.file.name,
+        "duration_s": round(analysis.duration_s, 3),
+        "find": args.find,
+        "method": SPEC.method,
+        "shares": {k: round(analysis.share(k), 3) for k in (*LABELS, "silence")},
+        "events": [asdict(e) for e in events],
+    }
+    art = ctx.new_file_artifact(
+        json.dumps(payload, indent=1),
+        f"{stem_of(args.file)}-events",
+        ".json",
+        "json",
+        parents=[args.file],
+        meta={"find": args.find, "count": len(events)},
+    )
     ctx.progress(1.0, "done")
     summary = summarise(events, args.file.name, args.find) + " (Signal processing with a voice-activity model.)"
     return ToolResult(summary, [art], {"events": payload["events"], "shares": payload["shares"]})

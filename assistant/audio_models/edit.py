@@ -1,4 +1,5 @@
 """edit: trim, gain, normalise to LUFS, fade, resample, convert, concatenate, mix."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,22 +21,29 @@ class Args:
     file: Artifact
     start_s: float = field(default=0.0, metadata={"min": 0, "max": 36000, "doc": "trim: keep from here"})
     end_s: float = field(default=0.0, metadata={"min": 0, "max": 36000, "doc": "trim: keep up to here (0 = the end)"})
-    gain_db: float = field(default=0.0, metadata={"min": -60, "max": 24,
-                           "doc": "gain: change in dB; mix: level of the mixed-in files"})
+    gain_db: float = field(
+        default=0.0, metadata={"min": -60, "max": 24, "doc": "gain: change in dB; mix: level of the mixed-in files"}
+    )
     target_lufs: float = field(default=-14.0, metadata={"min": -40, "max": -5, "doc": "normalize: integrated loudness"})
     fade_in_s: float = field(default=0.0, metadata={"min": 0, "max": 60})
     fade_out_s: float = field(default=0.0, metadata={"min": 0, "max": 60})
     sample_rate_hz: int = field(default=44100, metadata={"min": 8000, "max": 192000, "doc": "resample: new rate"})
     format: Literal["wav", "flac", "ogg", "mp3"] = field(default="wav", metadata={"doc": "output file format"})
-    others: list[Artifact] | None = field(default=None, metadata={"max_items": 6,
-                                          "doc": "concatenate: files to append; mix: files to mix in"})
+    others: list[Artifact] | None = field(
+        default=None, metadata={"max_items": 6, "doc": "concatenate: files to append; mix: files to mix in"}
+    )
 
 
 SPEC = ToolSpec(
     name="edit",
     summary="trim, gain, normalize (LUFS), fade, resample, convert format, concatenate or mix files",
-    examples=("trim song.wav to the first 10 seconds", "make it 3 dB louder", "normalize podcast.flac to -16 LUFS",
-              "convert @a2 to flac", "mix voice.wav over music.wav"),
+    examples=(
+        "trim song.wav to the first 10 seconds",
+        "make it 3 dB louder",
+        "normalize podcast.flac to -16 LUFS",
+        "convert @a2 to flac",
+        "mix voice.wav over music.wav",
+    ),
     method="signal processing (numpy, soxr resampling, pyloudnorm)",
     learned=False,
     licence="BSD / LGPL-2.1 / MIT",
@@ -58,8 +66,10 @@ def trim(audio, rate, args: Args, name: str):
     duration = audio.shape[0] / rate
     end = args.end_s or duration
     if args.start_s >= duration:
-        raise EarshotError(f"{name} is only {duration:.2f} s long; it cannot start at {args.start_s:g} s",
-                           f"pick a start before {duration:.2f} s")
+        raise EarshotError(
+            f"{name} is only {duration:.2f} s long; it cannot start at {args.start_s:g} s",
+            f"pick a start before {duration:.2f} s",
+        )
     if end <= args.start_s:
         raise EarshotError(f"the end ({end:g} s) must come after the start ({args.start_s:g} s)", "swap the times")
     end = min(end, duration)
@@ -68,8 +78,11 @@ def trim(audio, rate, args: Args, name: str):
 
 
 def gain(audio, rate, args: Args, name: str):
-    return audio * _db(args.gain_db), f"Changed the level of {name} by {args.gain_db:+g} dB", \
-        ("louder" if args.gain_db >= 0 else "quieter")
+    return (
+        audio * _db(args.gain_db),
+        f"Changed the level of {name} by {args.gain_db:+g} dB",
+        ("louder" if args.gain_db >= 0 else "quieter"),
+    )
 
 
 def normalize(audio, rate, args: Args, name: str):
@@ -77,8 +90,9 @@ def normalize(audio, rate, args: Args, name: str):
 
     before = integrated_lufs(audio if audio.shape[1] > 1 else audio[:, 0], rate)
     if before is None:
-        raise EarshotError(f"{name} is too short or silent to measure its loudness",
-                           "normalising needs at least 0.4 s of sound")
+        raise EarshotError(
+            f"{name} is too short or silent to measure its loudness", "normalising needs at least 0.4 s of sound"
+        )
     out = audio * _db(args.target_lufs - before)
     peak = float(np.max(np.abs(out)))
     note = ""
@@ -94,8 +108,10 @@ def fade(audio, rate, args: Args, name: str):
         raise EarshotError("a fade needs fade_in_s or fade_out_s", "say how long the fade should be")
     duration = audio.shape[0] / rate
     if args.fade_in_s + args.fade_out_s > duration:
-        raise EarshotError(f"fades of {args.fade_in_s + args.fade_out_s:g} s do not fit in {name} "
-                           f"({duration:.2f} s)", "use shorter fades")
+        raise EarshotError(
+            f"fades of {args.fade_in_s + args.fade_out_s:g} s do not fit in {name} ({duration:.2f} s)",
+            "use shorter fades",
+        )
     out = audio.copy()
     n_in, n_out = int(round(args.fade_in_s * rate)), int(round(args.fade_out_s * rate))
     # Equal-power (sine) curves: no dip in perceived level at the middle of the fade.
@@ -115,7 +131,8 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     parents = [args.file]
     if args.op in ("trim", "gain", "normalize", "fade"):
         out, summary, suffix = {"trim": trim, "gain": gain, "normalize": normalize, "fade": fade}[args.op](
-            audio, rate, args, name)
+            audio, rate, args, name
+        )
     elif args.op == "resample":
         out = np.stack([resample(audio[:, c], rate, args.sample_rate_hz) for c in range(audio.shape[1])], axis=1)
         summary, suffix = f"Resampled {name} from {rate} to {args.sample_rate_hz} Hz", f"{args.sample_rate_hz // 1000}k"
@@ -143,16 +160,25 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
             out[: audio.shape[0]] += audio
             for x in loaded:
                 out[: x.shape[0]] += x * _db(args.gain_db)
-            summary = (f"Mixed {', '.join(o.name for o in others)} into {name}"
-                       + (f" at {args.gain_db:+g} dB" if args.gain_db else ""))
+            summary = f"Mixed {', '.join(o.name for o in others)} into {name}" + (
+                f" at {args.gain_db:+g} dB" if args.gain_db else ""
+            )
             suffix = "mix"
             peak = float(np.max(np.abs(out)))
             if peak > 1.0:
                 summary += f"; the sum peaks at {20 * np.log10(peak):+.1f} dBFS (kept in the float WAV)"
     else:  # the grammar and validation make this unreachable; kept as a guard for direct callers
-        raise EarshotError(f"unknown edit operation {args.op!r}", "use trim, gain, normalize, fade, resample, "
-                           "convert, concatenate or mix")
+        raise EarshotError(
+            f"unknown edit operation {args.op!r}",
+            "use trim, gain, normalize, fade, resample, convert, concatenate or mix",
+        )
     out = out.astype(np.float32)
-    art = ctx.new_audio_artifact(out if out.shape[1] > 1 else out[:, 0], rate, f"{stem_of(args.file)}-{suffix}",
-                                 parents=parents, fmt=fmt, meta={"op": args.op})
+    art = ctx.new_audio_artifact(
+        out if out.shape[1] > 1 else out[:, 0],
+        rate,
+        f"{stem_of(args.file)}-{suffix}",
+        parents=parents,
+        fmt=fmt,
+        meta={"op": args.op},
+    )
     return ToolResult(f"{summary} → {art.name} ({art.duration_s:.1f} s).", [art], {"op": args.op})

@@ -15,6 +15,7 @@ The query is read by rules, in this order:
                                        → the most prominent sound that is not speech or music;
                                          there is no sound classifier offline, and the reply says so
 """
+
 from __future__ import annotations
 
 import re
@@ -26,55 +27,112 @@ from ..errors import EarshotError
 from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
-PAD_S = 0.03              # kept around detected events (attacks and tails are soft)
-JOIN_GAP_S = 0.5          # events of the asked kind closer than this are one stretch
-FADE_S = 0.01             # fades where joined stretches meet (no clicks)
-PART_S = 5.0              # "the loudest part" without a unit: a window this long
+PAD_S = 0.03  # kept around detected events (attacks and tails are soft)
+JOIN_GAP_S = 0.5  # events of the asked kind closer than this are one stretch
+FADE_S = 0.01  # fades where joined stretches meet (no clicks)
+PART_S = 5.0  # "the loudest part" without a unit: a window this long
 
 TIME = r"(\d+:\d{1,2}(?::\d{1,2})?(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:ms|milliseconds?|s|secs?|seconds?|m|mins?|minutes?)?)"
 RANGE_RE = re.compile(rf"(?:from|between)?\s*{TIME}\s*(?:to|-|–|—|until|till|and|through)\s*{TIME}", re.I)
 FIRST_RE = re.compile(rf"\b(first|last|final|opening|closing)\s+{TIME}", re.I)
 AFTER_RE = re.compile(rf"\b(after|from|starting at|since)\s+{TIME}(?:\s+on(?:wards)?)?", re.I)
 BEFORE_RE = re.compile(rf"\b(before|until|up to|till)\s+{TIME}", re.I)
-SAYS_RE = re.compile(r"\b(?:says?|said|saying|mentions?|mentioned|talks? about|the words?)\s+[\"“']?(.+?)[\"”']?\s*$", re.I)
-EXTREME_RE = re.compile(r"\b(loudest|quietest|softest)\s+(?:(\d+(?:\.\d+)?)\s*)?(bars?|measures?|beats?|seconds?|s|part|section|bit|moment)?\b", re.I)
+SAYS_RE = re.compile(
+    r"\b(?:says?|said|saying|mentions?|mentioned|talks? about|the words?)\s+[\"“']?(.+?)[\"”']?\s*$", re.I
+)
+EXTREME_RE = re.compile(
+    r"\b(loudest|quietest|softest)\s+(?:(\d+(?:\.\d+)?)\s*)?(bars?|measures?|beats?|seconds?|s|part|section|bit|moment)?\b",
+    re.I,
+)
 
-STEMS = {   # query words → (separate stem, what to call it)
-    "vocals": ("vocals", "vocals"), "vocal": ("vocals", "vocals"), "acapella": ("vocals", "vocals"),
-    "a cappella": ("vocals", "vocals"), "instrumental": ("accompaniment", "accompaniment"),
-    "accompaniment": ("accompaniment", "accompaniment"), "backing": ("accompaniment", "accompaniment"),
-    "karaoke": ("accompaniment", "accompaniment"), "drums": ("drums", "drums"), "drum": ("drums", "drums"),
-    "percussion": ("drums", "drums"), "beat": ("drums", "drums"),
+STEMS = {  # query words → (separate stem, what to call it)
+    "vocals": ("vocals", "vocals"),
+    "vocal": ("vocals", "vocals"),
+    "acapella": ("vocals", "vocals"),
+    "a cappella": ("vocals", "vocals"),
+    "instrumental": ("accompaniment", "accompaniment"),
+    "accompaniment": ("accompaniment", "accompaniment"),
+    "backing": ("accompaniment", "accompaniment"),
+    "karaoke": ("accompaniment", "accompaniment"),
+    "drums": ("drums", "drums"),
+    "drum": ("drums", "drums"),
+    "percussion": ("drums", "drums"),
+    "beat": ("drums", "drums"),
 }
-WITHOUT = {"vocals": "accompaniment", "vocal": "accompaniment", "voice": "accompaniment", "singing": "accompaniment",
-           "drums": "harmonic", "drum": "harmonic", "percussion": "harmonic"}
+WITHOUT = {
+    "vocals": "accompaniment",
+    "vocal": "accompaniment",
+    "voice": "accompaniment",
+    "singing": "accompaniment",
+    "drums": "harmonic",
+    "drum": "harmonic",
+    "percussion": "harmonic",
+}
 CLASSES = {  # query words → detect label
-    "speech": "speech", "speaking": "speech", "talking": "speech", "talk": "speech", "spoken": "speech",
-    "dialogue": "speech", "dialog": "speech", "narration": "speech", "voice": "speech", "voices": "speech",
-    "speaker": "speech", "conversation": "speech",
-    "singing": "singing", "sung": "singing", "singer": "singing", "song": "music", "music": "music",
-    "melody": "music", "silence": "silence", "silent": "silence", "pause": "silence", "pauses": "silence",
-    "gap": "silence", "gaps": "silence", "noise": "noise", "hiss": "noise", "ambience": "noise", "ambient": "noise",
-    "hits": "hits", "hit": "hits", "clap": "hits", "claps": "hits", "knock": "hits", "knocks": "hits",
-    "clipping": "clipping", "clipped": "clipping", "distortion": "clipping",
+    "speech": "speech",
+    "speaking": "speech",
+    "talking": "speech",
+    "talk": "speech",
+    "spoken": "speech",
+    "dialogue": "speech",
+    "dialog": "speech",
+    "narration": "speech",
+    "voice": "speech",
+    "voices": "speech",
+    "speaker": "speech",
+    "conversation": "speech",
+    "singing": "singing",
+    "sung": "singing",
+    "singer": "singing",
+    "song": "music",
+    "music": "music",
+    "melody": "music",
+    "silence": "silence",
+    "silent": "silence",
+    "pause": "silence",
+    "pauses": "silence",
+    "gap": "silence",
+    "gaps": "silence",
+    "noise": "noise",
+    "hiss": "noise",
+    "ambience": "noise",
+    "ambient": "noise",
+    "hits": "hits",
+    "hit": "hits",
+    "clap": "hits",
+    "claps": "hits",
+    "knock": "hits",
+    "knocks": "hits",
+    "clipping": "clipping",
+    "clipped": "clipping",
+    "distortion": "clipping",
 }
 
 
 @dataclass
 class Args:
     file: Artifact
-    query: str = field(metadata={"max_length": 120, "doc": 'what to keep, in the user\'s words: "the speech", '
-                                 '"the drums", "0:10 to 0:25", "the loudest bar", "the part where the dog barks"'})
+    query: str = field(
+        metadata={
+            "max_length": 120,
+            "doc": 'what to keep, in the user\'s words: "the speech", '
+            '"the drums", "0:10 to 0:25", "the loudest bar", "the part where the dog barks"',
+        }
+    )
 
 
 SPEC = ToolSpec(
     name="extract",
     summary="keep only what a query names: a time range, the speech, the vocals, the drums, the loudest bar, "
-            "the part where a sound happens",
-    examples=("extract 0:10 to 0:25 from song.wav", "keep only the speech in interview.wav",
-              "cut out the loudest bar of @a2", "give me the part where the dog barks"),
+    "the part where a sound happens",
+    examples=(
+        "extract 0:10 to 0:25 from song.wav",
+        "keep only the speech in interview.wav",
+        "cut out the loudest bar of @a2",
+        "give me the part where the dog barks",
+    ),
     method="signal processing: rule-based query reading + detect events / separate stems / tag beat grid, then cut "
-           "(Whisper word times for quoted words)",
+    "(Whisper word times for quoted words)",
     learned=False,
     licence="ISC (librosa) / MIT",
 )
@@ -82,7 +140,7 @@ SPEC = ToolSpec(
 
 # -- reading the query -------------------------------------------------------------------------------
 def parse_time(text: str) -> float:
-    """"1:02.5" → 62.5, "1:00:00" → 3600, "90 s" → 90, "2 min" → 120, "500 ms" → 0.5, "12" → 12."""
+    """ "1:02.5" → 62.5, "1:00:00" → 3600, "90 s" → 90, "2 min" → 120, "500 ms" → 0.5, "12" → 12."""
     text = text.strip().lower()
     if ":" in text:
         parts = [float(p) for p in text.split(":")]
@@ -135,7 +193,9 @@ def read_query(query: str) -> tuple[str, object]:
         which = "loudest" if m.group(1).lower() == "loudest" else "quietest"
         count = float(m.group(2)) if m.group(2) else None
         unit = (m.group(3) or "part").lower()
-        unit = {"s": "second", "seconds": "second", "bars": "bar", "measures": "measure", "beats": "beat"}.get(unit, unit)
+        unit = {"s": "second", "seconds": "second", "bars": "bar", "measures": "measure", "beats": "beat"}.get(
+            unit, unit
+        )
         return "extreme", (which, unit, count)
     for i, w in enumerate(words):
         if w in ("without", "minus", "no", "remove", "removing", "but", "except") and i + 1 < len(words):
@@ -160,7 +220,7 @@ def _join(audio: np.ndarray, rate: int, spans: list[tuple[float, float]]) -> np.
     pieces = []
     fade = int(FADE_S * rate)
     for a, b in spans:
-        piece = audio[int(round(a * rate)):int(round(b * rate))].copy()
+        piece = audio[int(round(a * rate)) : int(round(b * rate))].copy()
         if len(spans) > 1 and len(piece) > 2 * fade and fade:
             ramp = np.linspace(0, 1, fade, dtype=np.float32)[:, None]
             piece[:fade] *= ramp
@@ -169,7 +229,9 @@ def _join(audio: np.ndarray, rate: int, spans: list[tuple[float, float]]) -> np.
     return np.concatenate(pieces, axis=0) if pieces else np.zeros((0, audio.shape[1]), np.float32)
 
 
-def merge_spans(spans: list[tuple[float, float]], gap_s: float, pad_s: float, duration_s: float) -> list[tuple[float, float]]:
+def merge_spans(
+    spans: list[tuple[float, float]], gap_s: float, pad_s: float, duration_s: float
+) -> list[tuple[float, float]]:
     merged: list[list[float]] = []
     for a, b in sorted(spans):
         a, b = max(0.0, a - pad_s), min(duration_s, b + pad_s)
@@ -191,11 +253,13 @@ def _spans_text(spans: list[tuple[float, float]]) -> str:
     return shown + (f" and {len(spans) - 5} more" if len(spans) > 5 else "")
 
 
-def loudness_windows(audio: np.ndarray, rate: int, unit: str, count: float | None,
-                     which: str) -> tuple[tuple[float, float], str]:
+def loudness_windows(
+    audio: np.ndarray, rate: int, unit: str, count: float | None, which: str
+) -> tuple[tuple[float, float], str]:
     """The loudest/quietest bar, beat or window; returns the span and a note on how it was measured."""
-    from .tag import RATE_HZ as TAG_RATE, beat_grid, downbeat_phase
     from ..audio.files import resample
+    from .tag import RATE_HZ as TAG_RATE
+    from .tag import beat_grid, downbeat_phase
 
     mono = audio.mean(axis=1)
     duration = len(mono) / rate
@@ -221,8 +285,8 @@ def loudness_windows(audio: np.ndarray, rate: int, unit: str, count: float | Non
         spans = [(float(a), float(a + length)) for a in starts]
     levels = []
     for a, b in spans:
-        seg = mono[int(a * rate):int(b * rate)]
-        levels.append(10 * np.log10(np.mean(seg ** 2) + 1e-12) if len(seg) else -120.0)
+        seg = mono[int(a * rate) : int(b * rate)]
+        levels.append(10 * np.log10(np.mean(seg**2) + 1e-12) if len(seg) else -120.0)
     pick = int(np.argmax(levels)) if which == "loudest" else int(np.argmin(levels))
     return (round(spans[pick][0], 3), round(spans[pick][1], 3)), note + f", {levels[pick]:.1f} dBFS RMS"
 
@@ -248,11 +312,16 @@ def phrase_span(ctx: ToolContext, audio: np.ndarray, rate: int, phrase: str) -> 
     """Where the words of `phrase` are said: the best-matching run of transcribed words."""
     from difflib import SequenceMatcher
 
-    from ..runtime.asr import transcribe_any
     from ..audio.files import resample
+    from ..runtime.asr import transcribe_any
 
-    result = transcribe_any(ctx.models, ctx.config.models.asr, resample(audio.mean(axis=1), rate, 16_000),
-                            language="auto", word_timestamps=True)
+    result = transcribe_any(
+        ctx.models,
+        ctx.config.models.asr,
+        resample(audio.mean(axis=1), rate, 16_000),
+        language="auto",
+        word_timestamps=True,
+    )
     words = [w for s in result.segments for w in (s.words or [])]
     if not words:
         return None
@@ -264,7 +333,7 @@ def phrase_span(ctx: ToolContext, audio: np.ndarray, rate: int, phrase: str) -> 
         for m in (n - 1, n, n + 1):
             if m < 1 or i + m > len(words):
                 continue
-            score = SequenceMatcher(None, " ".join(target), " ".join(spoken[i:i + m])).ratio()
+            score = SequenceMatcher(None, " ".join(target), " ".join(spoken[i : i + m])).ratio()
             if score > best_score:
                 best, best_score = (i, i + m), score
     if best is None or best_score < 0.6:
@@ -293,8 +362,10 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     if kind == "range":
         a, b = rng
         if a >= duration:
-            raise EarshotError(f"{name} is only {duration:.2f} s long; nothing is left after {a:g} s",
-                               f"pick a time before {duration:.2f} s")
+            raise EarshotError(
+                f"{name} is only {duration:.2f} s long; nothing is left after {a:g} s",
+                f"pick a time before {duration:.2f} s",
+            )
         if b <= a:
             raise EarshotError(f"the end ({b:g} s) must come after the start ({a:g} s)", "swap the times")
         spans = [(a, min(b, duration))]
@@ -309,16 +380,26 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         else:
             vocals, accompaniment, method = vocals_accompaniment(audio, rate, report)
             out = vocals if detail == "vocals" else accompaniment
-        art = ctx.new_audio_artifact(out if out.shape[1] > 1 else out[:, 0], rate, f"{stem}-{detail}",
-                                     parents=parents, meta={"query": query, "stem": detail, "method": method})
+        art = ctx.new_audio_artifact(
+            out if out.shape[1] > 1 else out[:, 0],
+            rate,
+            f"{stem}-{detail}",
+            parents=parents,
+            meta={"query": query, "stem": detail, "method": method},
+        )
         ctx.progress(1.0, "done")
-        return ToolResult(f"Extracted the {detail} of {name} with {method} (signal processing, not a learned "
-                          f"model) → {art.name}.", [art], {"query": query, "stem": detail, "method": method})
+        return ToolResult(
+            f"Extracted the {detail} of {name} with {method} (signal processing, not a learned model) → {art.name}.",
+            [art],
+            {"query": query, "stem": detail, "method": method},
+        )
     elif kind == "says":
         found = phrase_span(ctx, audio, rate, str(detail))
         if found is None:
-            raise EarshotError(f'could not find the words "{detail}" in {name}',
-                               "transcribe it first to see what is said, then quote words from it")
+            raise EarshotError(
+                f'could not find the words "{detail}" in {name}',
+                "transcribe it first to see what is said, then quote words from it",
+            )
         (a, b), heard = found
         spans = [(max(0.0, a - 0.05), min(duration, b + 0.1))]
         label, how = "words", f'the words "{heard}" found by Whisper word timestamps'
@@ -340,19 +421,30 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         else:
             span = prominent_sound(events, duration)
             if span is None:
-                raise EarshotError(f'found no sound in {name} that could be "{query}"',
-                                   "there is no sound classifier offline; name a time range instead")
+                raise EarshotError(
+                    f'found no sound in {name} that could be "{query}"',
+                    "there is no sound classifier offline; name a time range instead",
+                )
             spans = merge_spans([span], 0.0, PAD_S, duration)
             label = "sound"
-            how = (f'the most prominent sound that is not speech or music — there is no sound classifier offline, '
-                   f'so this is a guess at "{query}"')
+            how = (
+                f'the most prominent sound that is not speech or music — there is no sound classifier offline, '
+                f'so this is a guess at "{query}"'
+            )
     out = _join(audio, rate, spans)
     if out.shape[0] == 0:
         raise EarshotError(f"nothing of {name} matched {query!r}", "try a time range")
-    art = ctx.new_audio_artifact(out if out.shape[1] > 1 else out[:, 0], rate, f"{stem}-{label}", parents=parents,
-                                 meta={"query": query, "spans_s": spans})
+    art = ctx.new_audio_artifact(
+        out if out.shape[1] > 1 else out[:, 0],
+        rate,
+        f"{stem}-{label}",
+        parents=parents,
+        meta={"query": query, "spans_s": spans},
+    )
     ctx.progress(1.0, "done")
     joined = " (joined)" if len(spans) > 1 else ""
-    summary = (f"Kept {_spans_text(spans)} of {name}{joined}: {how} → {art.name} ({art.duration_s:.1f} s). "
-               "Signal processing, not a learned model.")
+    summary = (
+        f"Kept {_spans_text(spans)} of {name}{joined}: {how} → {art.name} ({art.duration_s:.1f} s). "
+        "Signal processing, not a learned model."
+    )
     return ToolResult(summary, [art], {"query": query, "spans_s": [list(s) for s in spans], "how": how})

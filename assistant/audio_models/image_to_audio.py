@@ -5,6 +5,7 @@ picture shows as ImageNet classes; a fixed table maps those classes to the proce
 `generate_sound` (signal processing), which renders the sound. The top five labels vote with their
 probabilities; a second preset is layered in when it gets at least 40 % of the winner's vote.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,10 +13,10 @@ from pathlib import Path
 
 from ..errors import EarshotError
 from ..store.session import Artifact
-from .base import ToolContext, ToolResult, ToolSpec, stem_of
 from ..synth.presets import render
 from ..vision.image_labels import IMAGE_SUFFIXES, classify, load_image
 from ..vision.sound_mapping import TOP_K, choose_layers
+from .base import ToolContext, ToolResult, ToolSpec, stem_of
 
 SAMPLE_RATE_HZ = 48_000
 
@@ -29,10 +30,13 @@ class Args:
 SPEC = ToolSpec(
     name="image_to_audio",
     summary="make a sound that fits a picture or photo",
-    examples=("make a sound for photo.jpg", "what would this picture sound like? beach.png",
-              "turn the image street.jpg into audio"),
+    examples=(
+        "make a sound for photo.jpg",
+        "what would this picture sound like? beach.png",
+        "turn the image street.jpg into audio",
+    ),
     method="EfficientNet-Lite0 image labels (learned; ONNX) → generate_sound presets (procedural synthesis, "
-           "signal processing)",
+    "signal processing)",
     licence="Apache-2.0 (EfficientNet-Lite0 weights); MIT (ImageNet class names)",
 )
 
@@ -40,21 +44,33 @@ SPEC = ToolSpec(
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     path = Path(args.file.path)
     if path.suffix.lower() not in IMAGE_SUFFIXES:
-        raise EarshotError(f"{args.file.name} is not an image ({path.suffix or 'no suffix'})",
-                           "give a PNG, JPEG, BMP, GIF, WebP or TIFF file")
+        raise EarshotError(
+            f"{args.file.name} is not an image ({path.suffix or 'no suffix'})",
+            "give a PNG, JPEG, BMP, GIF, WebP or TIFF file",
+        )
     ctx.progress(0.05, "looking at the picture")
     labels = classify(load_image(path), ctx.config, top_k=TOP_K)
     choice = choose_layers(labels)
     ctx.progress(0.3, "synthesising " + " + ".join(choice.layers))
     audio = render(list(choice.layers), args.duration_s, sample_rate_hz=SAMPLE_RATE_HZ, seed=0)
-    art = ctx.new_audio_artifact(audio, SAMPLE_RATE_HZ, f"{stem_of(args.file)}-sound", parents=[args.file],
-                                 meta={"labels": [l.name for l in labels], "layers": list(choice.layers)})
-    seen = ", ".join(f"{l.name} ({l.probability:.0%})" for l in labels[:3])
+    art = ctx.new_audio_artifact(
+        audio,
+        SAMPLE_RATE_HZ,
+        f"{stem_of(args.file)}-sound",
+        parents=[args.file],
+        meta={"labels": [lab.name for lab in labels], "layers": list(choice.layers)},
+    )
+    seen = ", ".join(f"{lab.name} ({lab.probability:.0%})" for lab in labels[:3])
     sound = " + ".join(p.replace("_", " ") for p in choice.layers)
-    why = ("nothing it shows has a sound preset, so an ambience stands in" if choice.fallback
-           else f"so: {sound}")
-    summary = (f"{args.file.name} looks like {seen} (EfficientNet-Lite0, learned); {why} — synthesised by "
-               f"generate_sound (signal processing) → {art.name} ({args.duration_s:g} s).")
-    data = {"labels": [{"name": l.name, "index": l.index, "probability": l.probability} for l in labels],
-            "layers": list(choice.layers), "votes": choice.votes, "fallback": choice.fallback}
+    why = "nothing it shows has a sound preset, so an ambience stands in" if choice.fallback else f"so: {sound}"
+    summary = (
+        f"{args.file.name} looks like {seen} (EfficientNet-Lite0, learned); {why} — synthesised by "
+        f"generate_sound (signal processing) → {art.name} ({args.duration_s:g} s)."
+    )
+    data = {
+        "labels": [{"name": lab.name, "index": lab.index, "probability": lab.probability} for lab in labels],
+        "layers": list(choice.layers),
+        "votes": choice.votes,
+        "fallback": choice.fallback,
+    }
     return ToolResult(summary, [art], data)

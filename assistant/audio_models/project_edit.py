@@ -1,14 +1,15 @@
 """What the project tools (assistant/audio_models/track.py, clip.py, …) share: opening the session's
 project, turning artifacts into clip sources, and the reply that names every numbered change."""
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EarshotError
-from ..store.session import Artifact
 from ..project.describe import describe
 from ..project.store import Change, Project
+from ..store.session import Artifact
 
 if TYPE_CHECKING:
     from .base import ToolContext, ToolResult
@@ -17,7 +18,7 @@ MIDI_SUFFIXES = {".mid", ".midi"}
 AUDIO_KINDS = {"audio", "input"}
 
 
-def project_of(ctx: "ToolContext") -> Project:
+def project_of(ctx: ToolContext) -> Project:
     return Project(ctx.session)
 
 
@@ -25,11 +26,12 @@ def is_midi(artifact: Artifact) -> bool:
     return artifact.kind == "midi" or Path(artifact.name).suffix.lower() in MIDI_SUFFIXES
 
 
-def source_of(artifact: Artifact, ctx: "ToolContext") -> dict:
+def source_of(artifact: Artifact, ctx: ToolContext) -> dict:
     """A clip's reference to its file: enough to render and export it without the session."""
     if artifact.kind not in AUDIO_KINDS and not is_midi(artifact):
-        raise EarshotError(f"{artifact.ref} ({artifact.name}) is {artifact.kind}, not audio or MIDI",
-                           "place an audio or MIDI file")
+        raise EarshotError(
+            f"{artifact.ref} ({artifact.name}) is {artifact.kind}, not audio or MIDI", "place an audio or MIDI file"
+        )
     src = {"artifact": artifact.num, "path": str(artifact.path), "name": artifact.name, "sha256": artifact.sha256}
     if not is_midi(artifact):
         info = ctx.probe(artifact)
@@ -55,7 +57,7 @@ def changes_text(changes: list[Change]) -> str:
     return text
 
 
-def result(lead: str, changes: list[Change], project: Project, extra: dict | None = None) -> "ToolResult":
+def result(lead: str, changes: list[Change], project: Project, extra: dict | None = None) -> ToolResult:
     from .base import ToolResult
 
     done = [c for c in changes if c.kind != "noop"]
@@ -63,7 +65,6 @@ def result(lead: str, changes: list[Change], project: Project, extra: dict | Non
     summary = f"{lead}: {text}." if text else f"{lead}."
     if len(done) > 1:
         summary += f' Any one can be taken back: "undo change {done[-1].seq}".'
-    data = {"changes": [{"seq": c.seq, "label": c.label} for c in done],
-            "project": describe(project.state(), 0)}
+    data = {"changes": [{"seq": c.seq, "label": c.label} for c in done], "project": describe(project.state(), 0)}
     data.update(extra or {})
     return ToolResult(summary, [], data)

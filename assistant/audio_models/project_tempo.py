@@ -1,13 +1,14 @@
 """project_tempo: the project's tempo and time signature. Beat-placed clips stay on their beats;
 warped audio and MIDI follow the new tempo, unwarped audio keeps its sound."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import EarshotError
-from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of, result
 
 
 @dataclass

@@ -1,21 +1,24 @@
 """project_undo: undo or redo the last project change(s), or undo one numbered change (#15) on its own.
 The history lives in the session database, so it works across restarts."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
 from ..errors import EarshotError
-from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of, result
 
 
 @dataclass
 class Args:
     op: Literal["undo", "redo"] = "undo"
     steps: int = field(default=1, metadata={"min": 1, "max": 20, "doc": "how many requests' changes"})
-    change: int = field(default=0, metadata={"min": 0, "max": 100000,
-                        "doc": "undo only this numbered change (#15 → 15); 0 = the last request"})
+    change: int = field(
+        default=0,
+        metadata={"min": 0, "max": 100000, "doc": "undo only this numbered change (#15 → 15); 0 = the last request"},
+    )
 
 
 SPEC = ToolSpec(

@@ -3,12 +3,14 @@
 Adding a tool is adding its module name to TOOL_MODULES; the planner's schema, grammar, prompt and
 `earshot tools` all follow from the registry.
 """
+
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any, Callable
+from functools import cache
+from typing import Any
 
 from .base import ToolContext, ToolResult, ToolSpec
 
@@ -88,6 +90,6 @@ def load_tool(module_name: str) -> Tool:
     return Tool(spec=spec, args_type=module.Args, run=module.run)
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_registry() -> Registry:
     return Registry([load_tool(name) for name in TOOL_MODULES])

@@ -1,5 +1,6 @@
 """render_project: mix the project down to one file, render each track as a stem, or export it as a
 DAWproject (.dawproject, opens in Bitwig Studio, Studio One, Cubase…) or a standard MIDI file."""
+
 from __future__ import annotations
 
 import time
@@ -12,24 +13,31 @@ from ..errors import EarshotError
 from ..project import dawproject, mixdown
 from ..project.midi import export_midi
 from ..project.model import tracks_in_order
-from .project_edit import project_of
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of
 
 
 @dataclass
 class Args:
     op: Literal["mixdown", "stems", "dawproject", "midi"] = field(
-        default="mixdown", metadata={"doc": "one mixed file, one file per track, a .dawproject or a .mid file"})
+        default="mixdown", metadata={"doc": "one mixed file, one file per track, a .dawproject or a .mid file"}
+    )
     format: Literal["wav", "flac"] = "wav"
 
 
 SPEC = ToolSpec(
     name="render_project",
     summary="render the project to an audio file (mixdown) or stems, or export it as .dawproject or MIDI",
-    examples=("render the song", "bounce the mix to flac", "export the stems", "export the project for Bitwig",
-              "save the project as a dawproject", "export the midi"),
+    examples=(
+        "render the song",
+        "bounce the mix to flac",
+        "export the stems",
+        "export the project for Bitwig",
+        "save the project as a dawproject",
+        "export the midi",
+    ),
     method="signal processing: sample-accurate mixing, pedalboard chains, a look-ahead limiter; "
-           "DAWproject 1.0 XML validated against the official schema",
+    "DAWproject 1.0 XML validated against the official schema",
     learned=False,
     licence="GPL-3.0 (pedalboard); DAWproject schema MIT",
 )
@@ -51,9 +59,12 @@ def _loader(ctx: ToolContext):
     def load(source: dict):
         path = Path(source["path"])
         if not path.exists():
-            raise EarshotError(f"the file of clip source {source['name']!r} is gone ({path})",
-                               "restore it, or delete the clips that use it")
+            raise EarshotError(
+                f"the file of clip source {source['name']!r} is gone ({path})",
+                "restore it, or delete the clips that use it",
+            )
         return load_audio(path, mono=False, limits=ctx.config.limits)
+
     return load
 
 
@@ -68,16 +79,29 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     if args.op == "dawproject":
         ctx.progress(0.1, "writing project.xml")
         data = dawproject.export_dawproject(state)
-        art = ctx.new_file_artifact(data, stem_name, ".dawproject", "dawproject", parents=parents,
-                                    meta={"project_seq": head_seq})
-        return ToolResult(f"Exported the project as DAWproject 1.0 ({len(state['tracks'])} tracks, "
-                          f"{len(state['clips'])} clips, validated against the schema) → {art.name}.", [art],
-                          {"project_seq": head_seq})
+        art = ctx.new_file_artifact(
+            data, stem_name, ".dawproject", "dawproject", parents=parents, meta={"project_seq": head_seq}
+        )
+        return ToolResult(
+            f"Exported the project as DAWproject 1.0 ({len(state['tracks'])} tracks, "
+            f"{len(state['clips'])} clips, validated against the schema) → {art.name}.",
+            [art],
+            {"project_seq": head_seq},
+        )
     if args.op == "midi":
-        art = ctx.new_file_artifact(export_midi(state), stem_name, ".mid", "midi", parents=parents,
-                                    meta={"tempo_bpm": state["tempo_bpm"], "project_seq": head_seq})
-        return ToolResult(f"Exported the project's MIDI tracks as a standard MIDI file → {art.name}.", [art],
-                          {"project_seq": head_seq})
+        art = ctx.new_file_artifact(
+            export_midi(state),
+            stem_name,
+            ".mid",
+            "midi",
+            parents=parents,
+            meta={"tempo_bpm": state["tempo_bpm"], "project_seq": head_seq},
+        )
+        return ToolResult(
+            f"Exported the project's MIDI tracks as a standard MIDI file → {art.name}.",
+            [art],
+            {"project_seq": head_seq},
+        )
     started = time.perf_counter()
     render = mixdown.render(state, _loader(ctx), lambda f, m: ctx.progress(0.9 * f, m), stems=args.op == "stems")
     elapsed = time.perf_counter() - started
@@ -89,14 +113,29 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         names = {t["id"]: t["name"] for t in tracks_in_order(state)}
         for n, (tid, audio) in enumerate(render.stems.items(), 1):
             ctx.progress(0.9 + 0.1 * n / len(render.stems), f"writing stem {names[tid]}")
-            arts.append(ctx.new_audio_artifact(audio, render.sample_rate_hz, f"{stem_name}-stem-{names[tid]}",
-                                               parents=parents, fmt=args.format, meta=dict(meta, track=names[tid])))
-        return ToolResult(f"Rendered {len(arts)} stems ({seconds:.1f} s each, {speed}; signal processing).", arts,
-                          {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)})
+            arts.append(
+                ctx.new_audio_artifact(
+                    audio,
+                    render.sample_rate_hz,
+                    f"{stem_name}-stem-{names[tid]}",
+                    parents=parents,
+                    fmt=args.format,
+                    meta=dict(meta, track=names[tid]),
+                )
+            )
+        return ToolResult(
+            f"Rendered {len(arts)} stems ({seconds:.1f} s each, {speed}; signal processing).",
+            arts,
+            {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)},
+        )
     ctx.progress(0.95, "writing the mix")
-    art = ctx.new_audio_artifact(render.audio, render.sample_rate_hz, f"{stem_name}-mix", parents=parents,
-                                 fmt=args.format, meta=meta)
+    art = ctx.new_audio_artifact(
+        render.audio, render.sample_rate_hz, f"{stem_name}-mix", parents=parents, fmt=args.format, meta=meta
+    )
     peak = float(abs(render.audio).max())
-    return ToolResult(f"Rendered the mixdown ({seconds:.1f} s, peak {20 * __import__('math').log10(max(peak, 1e-9)):.1f} dBFS, "
-                      f"{speed}; signal processing) → {art.name}.", [art],
-                      {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)})
+    return ToolResult(
+        f"Rendered the mixdown ({seconds:.1f} s, peak {20 * __import__('math').log10(max(peak, 1e-9)):.1f} dBFS, "
+        f"{speed}; signal processing) → {art.name}.",
+        [art],
+        {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)},
+    )

@@ -10,6 +10,7 @@ Score format: notes as NAME+OCTAVE:BEATS separated by spaces, e.g. "C4:1 C4:1 G4
 "r:1" for a rest. Lyrics: one syllable per note; hyphenate a word to spread it over notes
 ("twin-kle twin-kle lit-tle star"); fewer syllables than notes hold the last vowel (a melisma).
 """
+
 from __future__ import annotations
 
 import re
@@ -25,14 +26,14 @@ import numpy as np
 from ..errors import EarshotError
 from .base import ToolContext, ToolResult, ToolSpec
 
-RATE_HZ = 22050               # espeak-ng's own rate
-FRAME_MS = 5.0                # WORLD frame period
+RATE_HZ = 22050  # espeak-ng's own rate
+FRAME_MS = 5.0  # WORLD frame period
 VOICES = {"female": "en-us+f3", "male": "en-us+m3"}
-SPEAK_WPM = 110               # slow speech: longer, steadier vowels to stretch
+SPEAK_WPM = 110  # slow speech: longer, steadier vowels to stretch
 VIBRATO_HZ = 5.5
-VIBRATO_CENTS = 18.0          # ± depth, reached 0.3 s into a note …
-VIBRATO_DELAY_S = 0.25        # … after this long a straight tone
-GLIDE_S = 0.04                # pitch glide from the previous note
+VIBRATO_CENTS = 18.0  # ± depth, reached 0.3 s into a note …
+VIBRATO_DELAY_S = 0.25  # … after this long a straight tone
+GLIDE_S = 0.04  # pitch glide from the previous note
 MAX_NOTES = 200
 NOTE_RE = re.compile(r"^([A-Ga-g])([#b]?)(-?\d)$")
 PCS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -49,11 +50,20 @@ NOTES_GRAMMAR = f'{_NOTE_GRAMMAR} (" " {_NOTE_GRAMMAR}){{0,47}}'
 class Args:
     # Checked again when the plan is validated (the range of the voice), so a slip goes back to the
     # planner with the error for its repair attempt instead of failing the step.
-    notes: str = field(metadata={"max_length": 440, "grammar": NOTES_GRAMMAR,
-                       "normalize": lambda text: checked_notes(text),
-                       "doc": 'notes as NAME+OCTAVE:BEATS, e.g. "C4:1 D4:1 E4:2 r:1" (r = rest)'})
-    lyrics: str = field(metadata={"max_length": 200,
-                        "doc": 'one syllable per note; hyphenate words over notes: "hap-py birth-day to you"'})
+    notes: str = field(
+        metadata={
+            "max_length": 440,
+            "grammar": NOTES_GRAMMAR,
+            "normalize": lambda text: checked_notes(text),
+            "doc": 'notes as NAME+OCTAVE:BEATS, e.g. "C4:1 D4:1 E4:2 r:1" (r = rest)',
+        }
+    )
+    lyrics: str = field(
+        metadata={
+            "max_length": 200,
+            "doc": 'one syllable per note; hyphenate words over notes: "hap-py birth-day to you"',
+        }
+    )
     tempo_bpm: int = field(default=100, metadata={"min": 40, "max": 240})
     voice: Literal["female", "male"] = "female"
 
@@ -61,10 +71,13 @@ class Args:
 SPEC = ToolSpec(
     name="sing",
     summary="sing lyrics to a melody (notes with lengths in beats) as a synthetic voice",
-    examples=('sing "twin-kle twin-kle lit-tle star" to C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2',
-              "sing happy birthday", "make a male voice sing la la la on E4 G4 A4"),
+    examples=(
+        'sing "twin-kle twin-kle lit-tle star" to C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2',
+        "sing happy birthday",
+        "make a male voice sing la la la on E4 G4 A4",
+    ),
     method="signal processing: espeak-ng speech (formant synthesis) reshaped by WORLD vocoder (pyworld): "
-           "pitch set to the score, vowels stretched to the note lengths",
+    "pitch set to the score, vowels stretched to the note lengths",
     learned=False,
     licence="GPL-3.0 (espeak-ng) / MIT (pyworld, WORLD)",
 )
@@ -72,7 +85,7 @@ SPEC = ToolSpec(
 
 @dataclass(frozen=True)
 class ScoreNote:
-    midi: int | None          # None for a rest
+    midi: int | None  # None for a rest
     beats: float
 
 
@@ -85,7 +98,9 @@ def parse_notes(text: str) -> list[ScoreNote]:
         try:
             beats = float(beats_text)
         except ValueError:
-            raise EarshotError(f"note {tok!r}: {beats_text!r} is not a number of beats", 'e.g. "C4:1" or "G4:0.5"') from None
+            raise EarshotError(
+                f"note {tok!r}: {beats_text!r} is not a number of beats", 'e.g. "C4:1" or "G4:0.5"'
+            ) from None
         if not 0 < beats <= 16:
             raise EarshotError(f"note {tok!r}: a note lasts between 0 and 16 beats", "")
         if name.lower() in ("r", "rest"):
@@ -136,15 +151,19 @@ def speak_word(word: str, voice: str) -> np.ndarray:
         raise EarshotError("espeak-ng is not installed", "apt-get install espeak-ng")
     with tempfile.TemporaryDirectory(prefix="earshot-sing-") as tmp:
         wav = Path(tmp) / "w.wav"
-        subprocess.run(["espeak-ng", "-v", voice, "-s", str(SPEAK_WPM), "-w", str(wav), word],
-                       check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            ["espeak-ng", "-v", voice, "-s", str(SPEAK_WPM), "-w", str(wav), word],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
         x, rate = sf.read(str(wav), dtype="float64")
     if rate != RATE_HZ:
         from ..audio.files import resample
 
         x = resample(x.astype(np.float32), rate, RATE_HZ).astype(np.float64)
     idx = np.flatnonzero(np.abs(x) > 1e-3 * max(np.max(np.abs(x)), 1e-9))
-    return x[idx[0]: idx[-1] + 1] if idx.size else x
+    return x[idx[0] : idx[-1] + 1] if idx.size else x
 
 
 def analyse(x: np.ndarray):
@@ -169,7 +188,7 @@ def split_syllables(f0: np.ndarray, sp: np.ndarray, count: int) -> list[tuple[in
     bounds = [0]
     for k in range(1, count):
         lo, hi = int(n * (k - 0.5) / count), int(n * (k + 0.5) / count)
-        bounds.append(lo + int(np.argmin(smooth[lo:max(hi, lo + 1)])))
+        bounds.append(lo + int(np.argmin(smooth[lo : max(hi, lo + 1)])))
     bounds.append(n)
     return [(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -179,17 +198,17 @@ def fit_to_note(f0, sp, ap, frames: int, midi: int, prev_midi: int | None, hold_
     (squeezed if the note is too short), the voiced part fills the rest; f0 follows the note."""
     voiced = np.flatnonzero(f0 > 0)
     n = len(f0)
-    if voiced.size == 0:           # a syllable with no vowel (rare): hold its middle frame
+    if voiced.size == 0:  # a syllable with no vowel (rare): hold its middle frame
         voiced = np.array([n // 2])
     v0, v1 = int(voiced[0]), int(voiced[-1]) + 1
-    if hold_only:                  # a melisma: only the vowel, held
+    if hold_only:  # a melisma: only the vowel, held
         onset, coda = 0, 0
         src = np.arange(v0, v1)
     else:
         onset, coda = v0, n - v1
         src = None
     room = frames - onset - coda
-    if room < max(4, frames // 3):     # short note: squeeze the consonants to a third of it in all
+    if room < max(4, frames // 3):  # short note: squeeze the consonants to a third of it in all
         scale = (frames * 2 / 3) / max(onset + coda, 1)
         onset, coda = int(onset * scale), int(coda * scale)
         room = frames - onset - coda
@@ -203,11 +222,11 @@ def fit_to_note(f0, sp, ap, frames: int, midi: int, prev_midi: int | None, hold_
     index = np.clip(np.round(index).astype(int), 0, n - 1)
     sp2, ap2 = sp[index], ap[index]
     is_voiced = f0[index] > 0
-    is_voiced[onset:onset + room] = True          # the stretched vowel is voiced throughout
+    is_voiced[onset : onset + room] = True  # the stretched vowel is voiced throughout
     t = np.arange(frames) * FRAME_MS / 1000
     target = 440.0 * 2 ** ((midi - 69) / 12)
     cents = np.zeros(frames)
-    if prev_midi is not None:      # glide in from the previous note
+    if prev_midi is not None:  # glide in from the previous note
         glide = np.clip(t / GLIDE_S, 0, 1)
         cents += (prev_midi - midi) * 100 * (1 - glide)
     depth = VIBRATO_CENTS * np.clip((t - VIBRATO_DELAY_S) / 0.1, 0, 1)
@@ -216,7 +235,9 @@ def fit_to_note(f0, sp, ap, frames: int, midi: int, prev_midi: int | None, hold_
     return new_f0, sp2, ap2
 
 
-def sing_score(notes: list[ScoreNote], lyrics: str, tempo_bpm: float, voice: str, progress=None) -> tuple[np.ndarray, list[str]]:
+def sing_score(
+    notes: list[ScoreNote], lyrics: str, tempo_bpm: float, voice: str, progress=None
+) -> tuple[np.ndarray, list[str]]:
     """(audio at RATE_HZ, notes about the lyrics fit)."""
     import pyworld as pw
 
@@ -226,8 +247,10 @@ def sing_score(notes: list[ScoreNote], lyrics: str, tempo_bpm: float, voice: str
         raise EarshotError("the lyrics have no words", 'e.g. "la la la" or "hap-py birth-day"')
     remarks = []
     if len(sylls) > len(sung):
-        raise EarshotError(f"the lyrics have {len(sylls)} syllables but the score has {len(sung)} sung notes",
-                           "add notes, remove words, or join syllables (no hyphen)")
+        raise EarshotError(
+            f"the lyrics have {len(sylls)} syllables but the score has {len(sung)} sung notes",
+            "add notes, remove words, or join syllables (no hyphen)",
+        )
     if len(sylls) < len(sung):
         remarks.append(f"the last syllable is held over {len(sung) - len(sylls) + 1} notes")
     beat_s = 60.0 / tempo_bpm
@@ -273,16 +296,22 @@ def sing_score(notes: list[ScoreNote], lyrics: str, tempo_bpm: float, voice: str
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     notes = parse_notes(args.notes)
-    audio, remarks = sing_score(notes, args.lyrics, args.tempo_bpm, VOICES[args.voice],
-                                lambda f: ctx.progress(0.95 * f, "singing"))
+    audio, remarks = sing_score(
+        notes, args.lyrics, args.tempo_bpm, VOICES[args.voice], lambda f: ctx.progress(0.95 * f, "singing")
+    )
     words = re.sub(r"\s+", " ", args.lyrics.replace("-", "")).strip()
     slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")[:24] or "song"
-    art = ctx.new_audio_artifact(audio, RATE_HZ, f"sung-{slug}",
-                                 meta={"notes": args.notes, "lyrics": args.lyrics, "tempo_bpm": args.tempo_bpm,
-                                       "voice": args.voice})
+    art = ctx.new_audio_artifact(
+        audio,
+        RATE_HZ,
+        f"sung-{slug}",
+        meta={"notes": args.notes, "lyrics": args.lyrics, "tempo_bpm": args.tempo_bpm, "voice": args.voice},
+    )
     ctx.progress(1.0, "done")
     sung = sum(1 for n in notes if n.midi is not None)
-    summary = (f'Sang "{words}" ({sung} notes at {args.tempo_bpm} BPM, {args.voice} voice) → {art.name} '
-               f"({art.duration_s:.1f} s), with espeak-ng speech reshaped by the WORLD vocoder (signal processing, "
-               "not a learned singing model)" + (f"; {'; '.join(remarks)}" if remarks else "") + ".")
+    summary = (
+        f'Sang "{words}" ({sung} notes at {args.tempo_bpm} BPM, {args.voice} voice) → {art.name} '
+        f"({art.duration_s:.1f} s), with espeak-ng speech reshaped by the WORLD vocoder (signal processing, "
+        "not a learned singing model)" + (f"; {'; '.join(remarks)}" if remarks else "") + "."
+    )
     return ToolResult(summary, [art], {"notes": sung, "tempo_bpm": args.tempo_bpm})

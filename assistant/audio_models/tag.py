@@ -11,6 +11,7 @@ All signal processing (no tagging model can be had offline):
     instruments   rules on spectral features: percussive share, low-frequency tonal share, note
                   decay after onsets, voice activity — guesses, and said to be guesses
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,9 @@ from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 RATE_HZ = 22_050
-HOP = 256                     # 11.6 ms: beat times at this resolution, tempo refined beyond it
-MIN_BEAT_S = 4.0              # shorter clips get no tempo
-KEY_MIN_TONAL_S = 2.0         # need this much tonal sound for a key
+HOP = 256  # 11.6 ms: beat times at this resolution, tempo refined beyond it
+MIN_BEAT_S = 4.0  # shorter clips get no tempo
+KEY_MIN_TONAL_S = 2.0  # need this much tonal sound for a key
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 # Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -39,10 +40,14 @@ class Args:
 SPEC = ToolSpec(
     name="tag",
     summary="musical tags: tempo and beat grid, key and mode, loudness, instrument guesses, speech/music/ambience",
-    examples=("what key is song.wav in?", "tag this track", "find the BPM and key of @a2",
-              "is take2.wav speech or music?"),
+    examples=(
+        "what key is song.wav in?",
+        "tag this track",
+        "find the BPM and key of @a2",
+        "is take2.wav speech or music?",
+    ),
     method="signal processing (librosa beat tracking, Krumhansl–Schmuckler key profiles on chroma, "
-           "BS.1770 loudness via pyloudnorm, spectral-feature rules)",
+    "BS.1770 loudness via pyloudnorm, spectral-feature rules)",
     learned=False,
     licence="ISC (librosa) / MIT (pyloudnorm)",
 )
@@ -114,19 +119,26 @@ def estimate_key(y_harmonic: np.ndarray, rate: int = RATE_HZ) -> tuple[str | Non
     scores = key_profile_scores(mean)
     best = scores[0]
     top = [{"key": f"{t} {m}", "correlation": round(r, 3)} for r, t, m in scores[:3]]
-    if best[0] < 0.3:          # nothing like a key (noise, speech, drums)
+    if best[0] < 0.3:  # nothing like a key (noise, speech, drums)
         return None, None, round(best[0], 3), top
     return best[1], best[2], round(best[0], 3), top
 
 
 # -- instrument families (guesses) -------------------------------------------------------------------
-def instrument_guesses(y: np.ndarray, y_harm: np.ndarray, y_perc: np.ndarray, rate: int,
-                       voice_share: float, singing_share: float, steady_beat: bool) -> list[str]:
+def instrument_guesses(
+    y: np.ndarray,
+    y_harm: np.ndarray,
+    y_perc: np.ndarray,
+    rate: int,
+    voice_share: float,
+    singing_share: float,
+    steady_beat: bool,
+) -> list[str]:
     import librosa
 
     guesses = []
-    e_total = float(np.sum(y ** 2)) + 1e-12
-    perc_share = float(np.sum(y_perc ** 2)) / e_total
+    e_total = float(np.sum(y**2)) + 1e-12
+    perc_share = float(np.sum(y_perc**2)) / e_total
     # Consonants are percussive too: in mostly-spoken audio only a steady beat means drums.
     if perc_share >= 0.15 and (steady_beat or voice_share < 0.3):
         guesses.append("drums/percussion")
@@ -134,13 +146,13 @@ def instrument_guesses(y: np.ndarray, y_harm: np.ndarray, y_perc: np.ndarray, ra
     freqs = librosa.fft_frequencies(sr=rate, n_fft=4096)
     harm_energy = spec.sum() + 1e-12
     low_share = float(spec[(freqs >= 30) & (freqs < 200)].sum() / harm_energy)
-    if low_share >= 0.2 and float(np.sum(y_harm ** 2)) / e_total >= 0.2:
+    if low_share >= 0.2 and float(np.sum(y_harm**2)) / e_total >= 0.2:
         guesses.append("bass")
     if singing_share >= 0.1:
         guesses.append("singing voice")
     elif voice_share >= 0.1:
         guesses.append("speaking voice")
-    tonal_share = float(np.sum(y_harm ** 2)) / e_total
+    tonal_share = float(np.sum(y_harm**2)) / e_total
     if tonal_share >= 0.3:
         # How fast notes fade: level 250 ms after each harmonic onset relative to its peak.
         hop = 512
@@ -150,13 +162,14 @@ def instrument_guesses(y: np.ndarray, y_harm: np.ndarray, y_perc: np.ndarray, ra
         lag = int(0.25 * rate / hop)
         drops = []
         for o in onsets:
-            seg = db[o:o + lag + 1]
+            seg = db[o : o + lag + 1]
             if len(seg) > lag:
                 drops.append(seg[:4].max() - seg[-1])
         if drops:
             drop = float(np.median(drops))
-            guesses.append("plucked/struck (piano, guitar, mallets)" if drop >= 4.0
-                           else "sustained (strings, organ, pads, winds)")
+            guesses.append(
+                "plucked/struck (piano, guitar, mallets)" if drop >= 4.0 else "sustained (strings, organ, pads, winds)"
+            )
     centroid = float(np.median(librosa.feature.spectral_centroid(y=y, sr=rate)[0]))
     guesses.append("bright timbre" if centroid >= 2500 else "warm/dark timbre")
     return guesses
@@ -169,18 +182,20 @@ def _analysis_hpss(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     spec = librosa.stft(y, n_fft=2048, hop_length=1024)
     mask_h, mask_p = librosa.decompose.hpss(np.abs(spec), kernel_size=(15, 31), mask=True)
-    return (librosa.istft(spec * mask_h, hop_length=1024, length=len(y)),
-            librosa.istft(spec * mask_p, hop_length=1024, length=len(y)))
+    return (
+        librosa.istft(spec * mask_h, hop_length=1024, length=len(y)),
+        librosa.istft(spec * mask_p, hop_length=1024, length=len(y)),
+    )
 
 
 # -- everything ----------------------------------------------------------------------------------------
 def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
     """All tags of a (frames, channels) or mono signal at any rate, as a JSON-ready dict."""
-    import librosa
 
     from ..audio.files import resample
     from .describe import integrated_lufs, true_peak_dbtp
-    from .detect import RATE_HZ as DETECT_RATE, analyse
+    from .detect import RATE_HZ as DETECT_RATE
+    from .detect import analyse
 
     report = progress or (lambda f: None)
     mono = audio.mean(axis=1) if audio.ndim == 2 else audio
@@ -220,8 +235,11 @@ def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
     facts["key_correlation"] = corr
     facts["key_candidates"] = top
     report(0.85)
-    facts["instruments_guess"] = instrument_guesses(y, y_harm, y_perc, RATE_HZ, voice * sound,
-                                                    shares["singing"], steady) if content != "silence" else []
+    facts["instruments_guess"] = (
+        instrument_guesses(y, y_harm, y_perc, RATE_HZ, voice * sound, shares["singing"], steady)
+        if content != "silence"
+        else []
+    )
     report(1.0)
     return facts
 
@@ -245,9 +263,13 @@ def summarise(facts: dict, name: str) -> str:
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     audio, rate = ctx.load_audio(args.file, mono=False)
-    facts = tag_audio(audio if audio.shape[1] > 1 else audio[:, 0], rate,
-                      lambda f: ctx.progress(0.95 * f, "analysing"))
-    art = ctx.new_file_artifact(json.dumps({"file": args.file.name, "method": SPEC.method, **facts}, indent=1),
-                                f"{stem_of(args.file)}-tags", ".json", "json", parents=[args.file])
+    facts = tag_audio(audio if audio.shape[1] > 1 else audio[:, 0], rate, lambda f: ctx.progress(0.95 * f, "analysing"))
+    art = ctx.new_file_artifact(
+        json.dumps({"file": args.file.name, "method": SPEC.method, **facts}, indent=1),
+        f"{stem_of(args.file)}-tags",
+        ".json",
+        "json",
+        parents=[args.file],
+    )
     ctx.progress(1.0, "done")
     return ToolResult(summarise(facts, args.file.name) + " (Signal processing, not a learned tagger.)", [art], facts)

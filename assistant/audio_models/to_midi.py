@@ -5,6 +5,7 @@ by sha256 like every other model. Its note post-processing (onset/frame threshol
 trick", pitch bends) is basic-pitch's own Python code, so the package is needed too; it is installed
 with `--no-deps` because its declared dependencies pull TensorFlow, which ONNX inference never uses.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,24 +15,27 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import EarshotError
-from ..store.session import Artifact
 from ..runtime.models import cached_model
+from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
 MODEL_NAME = "basic-pitch"
 INSTALL_HINT = "pip install --no-deps basic-pitch==0.4.0 'resampy>=0.4.3' mir_eval (./install.sh does this)"
-GATE_BELOW_PEAK_DB = 50.0   # a note must sound within this of the file's loudest moment
-GHOST_RATIO = 0.6           # an overtone "note" weaker than this share of its fundamental is dropped
+GATE_BELOW_PEAK_DB = 50.0  # a note must sound within this of the file's loudest moment
+GHOST_RATIO = 0.6  # an overtone "note" weaker than this share of its fundamental is dropped
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 
 
 @dataclass
 class Args:
     file: Artifact
-    sensitivity: float = field(default=0.5, metadata={"min": 0, "max": 1,
-                               "doc": "higher finds quieter notes (and more false ones)"})
-    min_note_ms: int = field(default=128, metadata={"min": 20, "max": 1000,
-                             "doc": "drop notes shorter than this (128 = Basic Pitch's default)"})
+    sensitivity: float = field(
+        default=0.5, metadata={"min": 0, "max": 1, "doc": "higher finds quieter notes (and more false ones)"}
+    )
+    min_note_ms: int = field(
+        default=128,
+        metadata={"min": 20, "max": 1000, "doc": "drop notes shorter than this (128 = Basic Pitch's default)"},
+    )
 
 
 SPEC = ToolSpec(
@@ -76,9 +80,10 @@ def model_output(audio_22k: np.ndarray, model_path, progress=None) -> dict[str, 
     outputs: dict[str, list] = {"note": [], "onset": [], "contour": []}
     windows = list(inference.window_audio_file(padded, hop))
     for i, (window, _) in enumerate(windows):
-        note, onset, contour = session.run(["StatefulPartitionedCall:1", "StatefulPartitionedCall:2",
-                                            "StatefulPartitionedCall:0"],
-                                           {"serving_default_input_2:0": window[None].astype(np.float32)})
+        note, onset, contour = session.run(
+            ["StatefulPartitionedCall:1", "StatefulPartitionedCall:2", "StatefulPartitionedCall:0"],
+            {"serving_default_input_2:0": window[None].astype(np.float32)},
+        )
         outputs["note"].append(note)
         outputs["onset"].append(onset)
         outputs["contour"].append(contour)
@@ -87,8 +92,9 @@ def model_output(audio_22k: np.ndarray, model_path, progress=None) -> dict[str, 
     return {k: inference.unwrap_output(np.concatenate(v), len(audio_22k), n_overlap) for k, v in outputs.items()}
 
 
-def transcribe_notes(audio: np.ndarray, rate: int, model_path, sensitivity: float = 0.5, min_note_ms: int = 128,
-                     progress=None):
+def transcribe_notes(
+    audio: np.ndarray, rate: int, model_path, sensitivity: float = 0.5, min_note_ms: int = 128, progress=None
+):
     """(pretty_midi.PrettyMIDI, [(start_s, end_s, pitch, amplitude)]) of a mono signal."""
     from ..audio.files import resample
 
@@ -99,9 +105,14 @@ def transcribe_notes(audio: np.ndarray, rate: int, model_path, sensitivity: floa
     onset_thresh = float(np.clip(1.0 - sensitivity, 0.05, 0.95))
     frame_thresh = float(np.clip(0.6 * (1.0 - sensitivity), 0.05, 0.9))
     min_frames = max(1, int(round(min_note_ms / 1000 * constants.ANNOTATIONS_FPS)))
-    midi, events = note_creation.model_output_to_notes(out, onset_thresh=onset_thresh, frame_thresh=frame_thresh,
-                                                       min_note_len=min_frames, include_pitch_bends=True,
-                                                       melodia_trick=True)
+    midi, events = note_creation.model_output_to_notes(
+        out,
+        onset_thresh=onset_thresh,
+        frame_thresh=frame_thresh,
+        min_note_len=min_frames,
+        include_pitch_bends=True,
+        melodia_trick=True,
+    )
     notes = sorted((float(s), float(e), int(p), float(a)) for s, e, p, a, _ in events)
     keep = clean_notes(notes, y, constants.AUDIO_SAMPLE_RATE)
     if len(keep) < len(notes):
@@ -131,8 +142,7 @@ def clean_notes(notes: list[tuple[float, float, int, float]], y: np.ndarray, rat
         lo, hi = int(s * rate / hop), max(int(s * rate / hop) + 1, int(e * rate / hop))
         if level[lo:hi].size == 0 or level[lo:hi].max() < gate:
             continue
-        ghost = any(abs(s - s2) <= 0.03 and p - p2 in (12, 19, 24) and a < GHOST_RATIO * a2
-                    for s2, _, p2, a2 in notes)
+        ghost = any(abs(s - s2) <= 0.03 and p - p2 in (12, 19, 24) and a < GHOST_RATIO * a2 for s2, _, p2, a2 in notes)
         if not ghost:
             out.append((s, e, p, a))
     return out
@@ -146,17 +156,31 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     audio, rate = ctx.load_audio(args.file)
     model_path = ctx.models.path_or_packaged(MODEL_NAME)
-    midi, notes = transcribe_notes(audio, rate, model_path, args.sensitivity, args.min_note_ms,
-                                   lambda f: ctx.progress(0.9 * f, "transcribing notes"))
+    midi, notes = transcribe_notes(
+        audio,
+        rate,
+        model_path,
+        args.sensitivity,
+        args.min_note_ms,
+        lambda f: ctx.progress(0.9 * f, "transcribing notes"),
+    )
     buf = io.BytesIO()
     midi.write(buf)
-    art = ctx.new_file_artifact(buf.getvalue(), f"{stem_of(args.file)}-notes", ".mid", "midi", parents=[args.file],
-                                meta={"notes": len(notes), "model": MODEL_NAME})
+    art = ctx.new_file_artifact(
+        buf.getvalue(),
+        f"{stem_of(args.file)}-notes",
+        ".mid",
+        "midi",
+        parents=[args.file],
+        meta={"notes": len(notes), "model": MODEL_NAME},
+    )
     ctx.progress(1.0, "done")
     if notes:
         lo, hi = min(n[2] for n in notes), max(n[2] for n in notes)
-        summary = (f"Transcribed {len(notes)} notes ({note_name(lo)} to {note_name(hi)}) from {args.file.name} "
-                   f"with Basic Pitch → {art.name}.")
+        summary = (
+            f"Transcribed {len(notes)} notes ({note_name(lo)} to {note_name(hi)}) from {args.file.name} "
+            f"with Basic Pitch → {art.name}."
+        )
     else:
         summary = f"Basic Pitch found no notes in {args.file.name}; {art.name} is empty. Try a higher sensitivity."
     shown = [{"start_s": round(s, 3), "end_s": round(e, 3), "pitch": p, "name": note_name(p)} for s, e, p, _ in notes]

@@ -1,5 +1,6 @@
 """track: add, remove, rename a project track; its gain, pan, mute and solo. Every change is numbered
 and undoable (see assistant/project/store.py)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -7,8 +8,8 @@ from typing import Literal
 
 from ..errors import EarshotError
 from ..project.refs import resolve_track
-from .project_edit import project_of, result
 from .base import ToolContext, ToolResult, ToolSpec
+from .project_edit import project_of, result
 
 Op = Literal["add", "remove", "rename", "gain", "pan", "mute", "unmute", "solo", "unsolo"]
 
@@ -16,11 +17,17 @@ Op = Literal["add", "remove", "rename", "gain", "pan", "mute", "unmute", "solo",
 @dataclass
 class Args:
     op: Op = field(metadata={"doc": "what to do to the track"})
-    track: str = field(default="", metadata={"max_length": 60,
-                       "doc": 'which track: its name, number or a description ("the drums", "2"); add: the name'})
+    track: str = field(
+        default="",
+        metadata={
+            "max_length": 60,
+            "doc": 'which track: its name, number or a description ("the drums", "2"); add: the name',
+        },
+    )
     name: str = field(default="", metadata={"max_length": 60, "doc": "rename: the new name"})
-    gain_db: float = field(default=0.0, metadata={"min": -60, "max": 24,
-                           "doc": "gain: change in dB (+3 louder, -3 quieter)"})
+    gain_db: float = field(
+        default=0.0, metadata={"min": -60, "max": 24, "doc": "gain: change in dB (+3 louder, -3 quieter)"}
+    )
     pan: float = field(default=0.0, metadata={"min": -1, "max": 1, "doc": "pan: -1 left … 0 centre … 1 right"})
     kind: Literal["audio", "midi"] = field(default="audio", metadata={"doc": "add: audio or MIDI track"})
 
@@ -28,8 +35,14 @@ class Args:
 SPEC = ToolSpec(
     name="track",
     summary="a project track's volume (gain), pan, mute and solo; add, remove or rename a track",
-    examples=("add a track called vocals", "mute the drums", "turn the bass down 3 dB", "pan the guitar left",
-              "rename track 2 to lead", "solo the vocals"),
+    examples=(
+        "add a track called vocals",
+        "mute the drums",
+        "turn the bass down 3 dB",
+        "pan the guitar left",
+        "rename track 2 to lead",
+        "solo the vocals",
+    ),
     method="project edit (non-destructive: audio is only processed when the project is rendered)",
     learned=False,
     licence="GPL-3.0-or-later",
@@ -43,7 +56,9 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         if args.op == "add":
             name = (args.name or args.track).strip()
             if not name:
-                raise EarshotError("the new track needs a name", 'say what to call it, e.g. "add a track called vocals"')
+                raise EarshotError(
+                    "the new track needs a name", 'say what to call it, e.g. "add a track called vocals"'
+                )
             changes = [tx.apply("add_track", name=name, kind=args.kind)]
         else:
             tid = resolve_track(state, args.track)
@@ -61,8 +76,12 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
             elif args.op == "pan":
                 changes = [tx.apply("set_track", track_id=tid, pan=args.pan)]
             else:
-                flag = {"mute": ("mute", True), "unmute": ("mute", False), "solo": ("solo", True),
-                        "unsolo": ("solo", False)}[args.op]
+                flag = {
+                    "mute": ("mute", True),
+                    "unmute": ("mute", False),
+                    "solo": ("solo", True),
+                    "unsolo": ("solo", False),
+                }[args.op]
                 changes = [tx.apply("set_track", track_id=tid, **{flag[0]: flag[1]})]
     lead = "Removed a track (undo brings it back with its clips)" if args.op == "remove" else "Project updated"
     return result(lead, changes, project)

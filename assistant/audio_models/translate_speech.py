@@ -5,6 +5,7 @@ audio; the local TTS then speaks it. Naming the spoken language helps: Whisper's
 can be fooled by unusual voices (synthetic speech, heavy accents), and a wrong language gives a wrong
 translation.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,23 +18,32 @@ from ..languages import language_code
 from ..store.session import Artifact
 from .base import ToolContext, ToolResult, ToolSpec, require_audio, stem_of
 
-BEAM_SIZE = 5          # translation quality needs the beam; greedy decoding loops and drops words
+BEAM_SIZE = 5  # translation quality needs the beam; greedy decoding loops and drops words
 
 
 @dataclass
 class Args:
     file: Artifact
-    language: str = field(default="auto", metadata={"max_length": 16, "normalize": language_code,
-                          "doc": 'ISO code of the language spoken in the file ("es", "fr", …; the output is '
-                                 'always English) or "auto"'})
+    language: str = field(
+        default="auto",
+        metadata={
+            "max_length": 16,
+            "normalize": language_code,
+            "doc": 'ISO code of the language spoken in the file ("es", "fr", …; the output is '
+            'always English) or "auto"',
+        },
+    )
     speak: bool = field(default=True, metadata={"doc": "also save the English as speech"})
 
 
 SPEC = ToolSpec(
     name="translate_speech",
     summary="translate speech in another language into English text and English speech",
-    examples=("translate voicemail.wav into English", "what does this Spanish recording say in English?",
-              "translate the French interview and read it out in English"),
+    examples=(
+        "translate voicemail.wav into English",
+        "what does this Spanish recording say in English?",
+        "translate the French interview and read it out in English",
+    ),
     method="Whisper base (learned, multilingual, task=translate) + the local TTS",
     licence="MIT (Whisper) / Apache-2.0 (hibari)",
 )
@@ -44,8 +54,9 @@ def translate(ctx: ToolContext, audio_16k: np.ndarray, language: str):
     from ..runtime.asr import MULTILINGUAL, get_recognizer
 
     if not ctx.models.installed(MULTILINGUAL):
-        raise ModelMissing(f"translation needs the multilingual model {MULTILINGUAL}",
-                           "run `earshot models install --asr base`")
+        raise ModelMissing(
+            f"translation needs the multilingual model {MULTILINGUAL}", "run `earshot models install --asr base`"
+        )
     model = get_recognizer(ctx.models, MULTILINGUAL)
     language = (language or "auto").strip().lower()
     probability = 1.0
@@ -54,9 +65,13 @@ def translate(ctx: ToolContext, audio_16k: np.ndarray, language: str):
     # Straight to faster-whisper for temperature=0 only: its default falls back to sampling at higher
     # temperatures when a beam looks repetitive, which makes the same file translate differently twice.
     segments, _ = model.model.transcribe(
-        np.ascontiguousarray(audio_16k, dtype=np.float32), language=language,
-        task="transcribe" if language == "en" else "translate", beam_size=BEAM_SIZE, temperature=0.0,
-        condition_on_previous_text=False)
+        np.ascontiguousarray(audio_16k, dtype=np.float32),
+        language=language,
+        task="transcribe" if language == "en" else "translate",
+        beam_size=BEAM_SIZE,
+        temperature=0.0,
+        condition_on_previous_text=False,
+    )
     text = " ".join(seg.text.strip() for seg in segments).strip()
     return text, language, probability
 
@@ -76,19 +91,30 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     if not english:
         return ToolResult(f"No speech found in {args.file.name}.", [], {"text": "", "language": language})
     stem = stem_of(args.file)
-    text_art = ctx.new_file_artifact(english + "\n", f"{stem}-english", ".txt", "text", parents=[args.file],
-                                     meta={"source_language": language, "model": "whisper-base"})
+    text_art = ctx.new_file_artifact(
+        english + "\n",
+        f"{stem}-english",
+        ".txt",
+        "text",
+        parents=[args.file],
+        meta={"source_language": language, "model": "whisper-base"},
+    )
     artifacts = [text_art]
     if args.speak:
         ctx.progress(0.7, "speaking the English")
         tts = get_tts(ctx.models, ctx.config.models.tts)
         speech = tts.synthesize(english)
         if speech.size:
-            artifacts.append(ctx.new_audio_artifact(speech, tts.sample_rate_hz, f"{stem}-english",
-                                                    parents=[args.file], meta={"text": english}))
+            artifacts.append(
+                ctx.new_audio_artifact(
+                    speech, tts.sample_rate_hz, f"{stem}-english", parents=[args.file], meta={"text": english}
+                )
+            )
     shown = english if len(english) <= 240 else english[:237] + "…"
     detected = f" (detected, p={probability:.2f})" if asked in ("auto", "en") else ""
     spoken = f", spoken → {artifacts[-1].name}" if len(artifacts) > 1 else ""
-    return ToolResult(f'Translated {args.file.name} from "{language}"{detected} into English: "{shown}" '
-                      f"→ {text_art.name}{spoken}.", artifacts,
-                      {"text": english, "language": language, "language_probability": round(probability, 3)})
+    return ToolResult(
+        f'Translated {args.file.name} from "{language}"{detected} into English: "{shown}" → {text_art.name}{spoken}.',
+        artifacts,
+        {"text": english, "language": language, "language_probability": round(probability, 3)},
+    )

@@ -12,6 +12,7 @@ reaches the microphone at speaker level (peak −6 dBFS). For every installed ba
   output speech at the barge-in threshold (what would make the assistant interrupt itself);
 - CPU per second of audio.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,19 +22,26 @@ import numpy as np
 from ..audio.aec import AEC_FRAME, BACKENDS, erle_db, load_echo_canceller
 from ..errors import EarshotError
 
-LICENCES = {"livekit": "Apache-2.0 (livekit Python SDK; WebRTC inside: BSD-3-Clause)",
-            "webrtc-apm": "BSD-3-Clause (aec-audio-processing; webrtc-audio-processing 2.1)",
-            "duplex-audio": "not measured: needs Python >= 3.12 (this project supports 3.11)"}
-ROOMS = ({"name": "small, near", "delay_ms": 40, "rt60_s": 0.2},
-         {"name": "living room", "delay_ms": 120, "rt60_s": 0.35},
-         {"name": "large, far", "delay_ms": 250, "rt60_s": 0.5})
-FAR_TEXT = ("Here is what I can do. I can transcribe, speak, denoise, measure and edit audio. Name a file or an "
-            "artifact, and I will get to work on it right away. The result is always a new file.")
+LICENCES = {
+    "livekit": "Apache-2.0 (livekit Python SDK; WebRTC inside: BSD-3-Clause)",
+    "webrtc-apm": "BSD-3-Clause (aec-audio-processing; webrtc-audio-processing 2.1)",
+    "duplex-audio": "not measured: needs Python >= 3.12 (this project supports 3.11)",
+}
+ROOMS = (
+    {"name": "small, near", "delay_ms": 40, "rt60_s": 0.2},
+    {"name": "living room", "delay_ms": 120, "rt60_s": 0.35},
+    {"name": "large, far", "delay_ms": 250, "rt60_s": 0.5},
+)
+FAR_TEXT = (
+    "Here is what I can do. I can transcribe, speak, denoise, measure and edit audio. Name a file or an "
+    "artifact, and I will get to work on it right away. The result is always a new file."
+)
 NEAR_TEXT = "Stop, stop. That's enough, thank you."
 
 
-def room_impulse_response(delay_ms: float, rt60_s: float, seed: int = 0, sr: int = 16_000,
-                          drr_db: float = 0.0) -> np.ndarray:
+def room_impulse_response(
+    delay_ms: float, rt60_s: float, seed: int = 0, sr: int = 16_000, drr_db: float = 0.0
+) -> np.ndarray:
     """Direct path after `delay_ms`, then a diffuse tail decaying 60 dB in `rt60_s`, with a
     direct-to-reverberant ratio of `drr_db` (≈ 0 dB at 1–2 m in a living room). Unit energy:
     convolving keeps the level, so the echo reaches the microphone at speaker level."""
@@ -41,9 +49,9 @@ def room_impulse_response(delay_ms: float, rt60_s: float, seed: int = 0, sr: int
     n = int(sr * rt60_s * 1.2)
     t = np.arange(1, n) / sr
     tail = rng.standard_normal(n - 1) * np.exp(-6.9 * t / rt60_s)
-    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail ** 2))
+    tail *= np.sqrt(10 ** (-drr_db / 10) / np.sum(tail**2))
     h = np.concatenate([[1.0], tail])
-    h /= np.sqrt(np.sum(h ** 2))
+    h /= np.sqrt(np.sum(h**2))
     return np.concatenate([np.zeros(int(delay_ms * sr / 1000)), h]).astype(np.float32)
 
 
@@ -66,7 +74,7 @@ def _run(canceller, mic: np.ndarray, far: np.ndarray) -> tuple[np.ndarray, float
     out = np.zeros_like(mic)
     t0 = time.process_time()
     for i in range(0, len(mic) - AEC_FRAME + 1, AEC_FRAME):
-        out[i:i + AEC_FRAME] = canceller.process(mic[i:i + AEC_FRAME], far[i:i + AEC_FRAME])
+        out[i : i + AEC_FRAME] = canceller.process(mic[i : i + AEC_FRAME], far[i : i + AEC_FRAME])
     return out, time.process_time() - t0
 
 
@@ -99,7 +107,7 @@ def run_aec_bench() -> dict:
         rooms = []
         for room in ROOMS:
             h = room_impulse_response(room["delay_ms"], room["rt60_s"], seed=len(rooms))
-            echo = np.convolve(far, h)[:len(far)].astype(np.float32)
+            echo = np.convolve(far, h)[: len(far)].astype(np.float32)
             echo *= 0.5 / np.max(np.abs(echo))
             noise = rng.standard_normal(len(echo)).astype(np.float32) * 10 ** (-70 / 20)
             mic = echo + noise
@@ -116,19 +124,38 @@ def run_aec_bench() -> dict:
             tail = out[s:]
             frames = tail[: len(tail) - len(tail) % FRAME_SAMPLES].reshape(-1, FRAME_SAMPLES)
             probs = np.array([vad(f) for f in frames])
-            rooms.append({
-                "room": room["name"], "delay_ms": room["delay_ms"], "rt60_s": room["rt60_s"],
-                "erle_db": round(erle_db(mic[s:], out[s:]), 1),
-                "erle_first_second_db": round(erle_db(mic[:s], out[:s]), 1),
-                "near_si_sdr_in_db": round(_si_sdr(near_scaled[: seg.stop - seg.start], mic_dt[seg]), 1),
-                "near_si_sdr_out_db": round(_aligned_si_sdr(near_scaled[: seg.stop - seg.start - 400], out_dt[seg]), 1),
-                "false_barge_in_frames": round(float(np.mean(probs >= threshold)), 3),
-                "cpu_per_audio_s": round(cpu / (len(mic) / s), 4),
-            })
-        results.append({"backend": backend, "available": True, "licence": LICENCES[backend], "rooms": rooms,
-                        "erle_db_mean": round(float(np.mean([r["erle_db"] for r in rooms])), 1)})
-    results.append({"backend": "duplex-audio", "available": False, "why": "requires Python >= 3.12",
-                    "licence": LICENCES["duplex-audio"]})
+            rooms.append(
+                {
+                    "room": room["name"],
+                    "delay_ms": room["delay_ms"],
+                    "rt60_s": room["rt60_s"],
+                    "erle_db": round(erle_db(mic[s:], out[s:]), 1),
+                    "erle_first_second_db": round(erle_db(mic[:s], out[:s]), 1),
+                    "near_si_sdr_in_db": round(_si_sdr(near_scaled[: seg.stop - seg.start], mic_dt[seg]), 1),
+                    "near_si_sdr_out_db": round(
+                        _aligned_si_sdr(near_scaled[: seg.stop - seg.start - 400], out_dt[seg]), 1
+                    ),
+                    "false_barge_in_frames": round(float(np.mean(probs >= threshold)), 3),
+                    "cpu_per_audio_s": round(cpu / (len(mic) / s), 4),
+                }
+            )
+        results.append(
+            {
+                "backend": backend,
+                "available": True,
+                "licence": LICENCES[backend],
+                "rooms": rooms,
+                "erle_db_mean": round(float(np.mean([r["erle_db"] for r in rooms])), 1),
+            }
+        )
+    results.append(
+        {
+            "backend": "duplex-audio",
+            "available": False,
+            "why": "requires Python >= 3.12",
+            "licence": LICENCES["duplex-audio"],
+        }
+    )
     measured = [r for r in results if r.get("available")]
     chosen = max(measured, key=lambda r: r["erle_db_mean"])["backend"] if measured else "off"
     return {"backends": results, "chosen": chosen, "echo_level_dbfs_peak": -6.0}
@@ -146,8 +173,14 @@ def print_result(result: dict) -> None:
             table.add_row(b["backend"], f"not available: {b['why']}", "", "", "", "", "")
             continue
         for r in b["rooms"]:
-            table.add_row(b["backend"], r["room"], f"{r['erle_db']:.1f}", f"{r['erle_first_second_db']:.1f}",
-                          f"{r['near_si_sdr_in_db']:.1f} → {r['near_si_sdr_out_db']:.1f}",
-                          f"{r['false_barge_in_frames'] * 100:.1f} %", f"{r['cpu_per_audio_s'] * 1000:.0f} ms")
+            table.add_row(
+                b["backend"],
+                r["room"],
+                f"{r['erle_db']:.1f}",
+                f"{r['erle_first_second_db']:.1f}",
+                f"{r['near_si_sdr_in_db']:.1f} → {r['near_si_sdr_out_db']:.1f}",
+                f"{r['false_barge_in_frames'] * 100:.1f} %",
+                f"{r['cpu_per_audio_s'] * 1000:.0f} ms",
+            )
     Console().print(table)
     print(f"chosen: {result['chosen']} (highest mean ERLE)")

@@ -22,6 +22,7 @@ Requests are short conversational ones that the planner answers with `say` (no t
 and `p90_ms` are over the requests whose plan indeed had no steps ("short-answer"), and the
 figures over all requests are reported beside them.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,19 +34,54 @@ from pathlib import Path
 import numpy as np
 
 REQUESTS = (
-    "What can you do?", "Thanks a lot!", "Hello there!", "Thank you very much.", "Good morning!",
-    "What is your name?", "Are you there?", "Can you hear me?", "How are you today?", "Do you work offline?",
-    "Goodbye!", "Nice work, thanks!", "Can you help me?", "Great, thank you.", "What are you?",
-    "Hi, how is it going?", "Who made you?", "Thanks, that's all.", "Good evening!", "Are you listening?",
-    "What do you do?", "Cheers, thanks!", "Good night!", "Is anyone there?",
+    "What can you do?",
+    "Thanks a lot!",
+    "Hello there!",
+    "Thank you very much.",
+    "Good morning!",
+    "What is your name?",
+    "Are you there?",
+    "Can you hear me?",
+    "How are you today?",
+    "Do you work offline?",
+    "Goodbye!",
+    "Nice work, thanks!",
+    "Can you help me?",
+    "Great, thank you.",
+    "What are you?",
+    "Hi, how is it going?",
+    "Who made you?",
+    "Thanks, that's all.",
+    "Good evening!",
+    "Are you listening?",
+    "What do you do?",
+    "Cheers, thanks!",
+    "Good night!",
+    "Is anyone there?",
 )
 WAKE_POSITIVE_TAILS = ("", "what can you do?", "thanks a lot.")
-WAKE_NEGATIVES = ("Hey there.", "Hey Ashley.", "Heresy.", "Her shot was good.", "Hey, how are you?", "Hair shop.",
-                  "What can you do?", "Thanks a lot.", "Remove the noise from memo dot wav.", "Fresh pot.",
-                  "Hey, Sarah.", "Here's the shot.", "Air show.", "Make it louder.", "Good morning.")
-LONG_REPLY = ("Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
-              "remove noise, measure loudness and edit audio files. Name a file or an artifact, and I will get to work "
-              "on it right away.")
+WAKE_NEGATIVES = (
+    "Hey there.",
+    "Hey Ashley.",
+    "Heresy.",
+    "Her shot was good.",
+    "Hey, how are you?",
+    "Hair shop.",
+    "What can you do?",
+    "Thanks a lot.",
+    "Remove the noise from memo dot wav.",
+    "Fresh pot.",
+    "Hey, Sarah.",
+    "Here's the shot.",
+    "Air show.",
+    "Make it louder.",
+    "Good morning.",
+)
+LONG_REPLY = (
+    "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+    "remove noise, measure loudness and edit audio files. Name a file or an artifact, and I will get to work "
+    "on it right away."
+)
 BARGE_IN_PHRASES = ("Stop, please.", "Okay, stop.", "Stop talking.", "Please stop.", "Stop.")
 
 
@@ -84,13 +120,21 @@ def _config(home: Path, llm: str | None):
     return config
 
 
-async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str | None, progress,
-                        barge_in: bool) -> dict:
-    from .aec_bench import room_impulse_response
-    from .voice_rig import EchoPath, LiveRig, first_audible, last_audible, speech_bounds
-    from ..events import (BargeInDismissed, Interrupted, PlanReady, PlaybackStopped, SpeechDiscarded, SpeechStarted,
-                          TurnTiming)
+async def _run_pipeline(
+    name: str, naive: bool, texts: list[str], tts, llm: str | None, progress, barge_in: bool
+) -> dict:
+    from ..events import (
+        BargeInDismissed,
+        Interrupted,
+        PlanReady,
+        PlaybackStopped,
+        SpeechDiscarded,
+        SpeechStarted,
+        TurnTiming,
+    )
     from ..store.session import SessionStore
+    from .aec_bench import room_impulse_response
+    from .voice_rig import EchoPath, LiveRig, first_audible, speech_bounds
 
     home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
     config = _config(home, llm)
@@ -111,9 +155,15 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
             # to the pre-roll and the rest of the word usually starts the turn. An utterance that never
             # becomes speech is reported as such, after its own length and 3 s.
             started = await rig.wait_for(lambda e: isinstance(e, SpeechStarted), len(audio) / 16_000 + 3.0, since)
-            timing = None if started is None else await rig.wait_for(
-                lambda e: isinstance(e, TurnTiming) or isinstance(e, SpeechDiscarded) and e.reason != "transient",
-                180, since)
+            timing = (
+                None
+                if started is None
+                else await rig.wait_for(
+                    lambda e: isinstance(e, TurnTiming) or isinstance(e, SpeechDiscarded) and e.reason != "transient",
+                    180,
+                    since,
+                )
+            )
             await rig.idle(quiet_s=0.4, timeout_s=120)
             row: dict = {"text": text}
             if started is None:
@@ -131,45 +181,57 @@ async def _run_pipeline(name: str, naive: bool, texts: list[str], tts, llm: str 
             mon, mon_t0 = rig.monitor_audio(true_end - 0.05, time.monotonic())
             onset = first_audible(mon)
             audible = None if onset is None else mon_t0 + onset / 16_000
-            row.update({
-                # Nobody spoke over these replies: an interruption is the assistant hearing itself, and
-                # a dismissed barge-in is a pause its own voice caused (the reply then went on).
-                "self_interrupted": any(isinstance(s.event, Interrupted) for s in rig.events[since:]),
-                "own_voice_pauses": sum(isinstance(s.event, BargeInDismissed) for s in rig.events[since:]),
-                "short_answer": bool(plans) and not plans[-1].steps,
-                "reply": heard[-1].heard if heard else "",
-                "latency_ms": None if audible is None else (audible - true_end) * 1000,
-                "speculative": t.speculative,
-                "endpoint_wait_ms": (t.endpoint_s - true_end) * 1000,
-                "asr_ms": None if t.asr_done_s is None or t.asr_started_s is None else (t.asr_done_s - t.asr_started_s) * 1000,
-                "plan_ms": None if t.first_sentence_s is None or t.plan_started_s is None else
-                (t.first_sentence_s - t.plan_started_s) * 1000,
-                "first_tts_chunk_ms": None if t.first_audio_ready_s is None or t.first_sentence_s is None else
-                (t.first_audio_ready_s - t.first_sentence_s) * 1000,
-                "audio_out_ms": None if audible is None or t.first_audio_queued_s is None else
-                (audible - t.first_audio_queued_s) * 1000,
-                # Critical path after the endpoint: how long the reply's first audio was still missing.
-                "after_endpoint_ms": None if t.first_audio_queued_s is None else
-                max(0.0, t.first_audio_queued_s - t.endpoint_s) * 1000,
-                "speech_s": (true_end - true_start),
-            })
+            row.update(
+                {
+                    # Nobody spoke over these replies: an interruption is the assistant hearing itself, and
+                    # a dismissed barge-in is a pause its own voice caused (the reply then went on).
+                    "self_interrupted": any(isinstance(s.event, Interrupted) for s in rig.events[since:]),
+                    "own_voice_pauses": sum(isinstance(s.event, BargeInDismissed) for s in rig.events[since:]),
+                    "short_answer": bool(plans) and not plans[-1].steps,
+                    "reply": heard[-1].heard if heard else "",
+                    "latency_ms": None if audible is None else (audible - true_end) * 1000,
+                    "speculative": t.speculative,
+                    "endpoint_wait_ms": (t.endpoint_s - true_end) * 1000,
+                    "asr_ms": None
+                    if t.asr_done_s is None or t.asr_started_s is None
+                    else (t.asr_done_s - t.asr_started_s) * 1000,
+                    "plan_ms": None
+                    if t.first_sentence_s is None or t.plan_started_s is None
+                    else (t.first_sentence_s - t.plan_started_s) * 1000,
+                    "first_tts_chunk_ms": None
+                    if t.first_audio_ready_s is None or t.first_sentence_s is None
+                    else (t.first_audio_ready_s - t.first_sentence_s) * 1000,
+                    "audio_out_ms": None
+                    if audible is None or t.first_audio_queued_s is None
+                    else (audible - t.first_audio_queued_s) * 1000,
+                    # Critical path after the endpoint: how long the reply's first audio was still missing.
+                    "after_endpoint_ms": None
+                    if t.first_audio_queued_s is None
+                    else max(0.0, t.first_audio_queued_s - t.endpoint_s) * 1000,
+                    "speech_s": (true_end - true_start),
+                }
+            )
             rows.append(row)
             if progress:
-                progress(f"{name} {i + 1}/{len(texts)}: {text!r} → {_r(row['latency_ms'])} ms"
-                         f"{'' if row['short_answer'] else ' (plan had steps)'}")
+                progress(
+                    f"{name} {i + 1}/{len(texts)}: {text!r} → {_r(row['latency_ms'])} ms"
+                    f"{'' if row['short_answer'] else ' (plan had steps)'}"
+                )
         barge = await _barge_in(rig, tts, progress) if barge_in else None
-        device = {"input": "ALSA 'pulse' → PulseAudio pipe source 'mic' (16 kHz)",
-                  "output": f"ALSA 'pulse' → PulseAudio null sink 'spk' (monitor recorded), output buffer "
-                            f"{config.voice.output_latency_s * 1000:.0f} ms",
-                  "echo": f"{rig.loop.frames.echo_name} AEC; speaker fed back through a 0.3 s RT60 room, 60 ms",
-                  "speaker_underruns": getattr(getattr(rig.speaker, "sink", None), "underruns", None)}
+        device = {
+            "input": "ALSA 'pulse' → PulseAudio pipe source 'mic' (16 kHz)",
+            "output": f"ALSA 'pulse' → PulseAudio null sink 'spk' (monitor recorded), output buffer "
+            f"{config.voice.output_latency_s * 1000:.0f} ms",
+            "echo": f"{rig.loop.frames.echo_name} AEC; speaker fed back through a 0.3 s RT60 room, 60 ms",
+            "speaker_underruns": getattr(getattr(rig.speaker, "sink", None), "underruns", None),
+        }
     store.close()
     return {"rows": rows, "barge_in": barge, "device": device}
 
 
 async def _barge_in(rig, tts, progress) -> dict:
-    from .voice_rig import last_audible, speech_bounds
     from ..events import Interrupted, PlaybackStarted, SpeechStarted
+    from .voice_rig import last_audible, speech_bounds
 
     stops = []
     for i, phrase in enumerate(BARGE_IN_PHRASES):
@@ -187,22 +249,33 @@ async def _barge_in(rig, tts, progress) -> dict:
         onset = rig.mic_time(idx + first)
         try:
             await asyncio.wait_for(speaking, timeout=30)
-        except (asyncio.TimeoutError, Exception):
+        except (TimeoutError, Exception):
             speaking.cancel()
         await asyncio.sleep(0.6)
         mon, mon_t0 = rig.monitor_audio(onset - 0.5, onset + 2.0)
         # The reply is the only thing on the monitor: its last audible sample is when it stopped.
         last = last_audible(mon)
         stopped_ms = None if last is None else (mon_t0 + last / 16_000 - onset) * 1000
-        interrupted = any(isinstance(s.event, Interrupted) for s in rig.events[since:]) or \
-            rig.speaker is not None and not rig.speaker.busy
+        interrupted = (
+            any(isinstance(s.event, Interrupted) for s in rig.events[since:])
+            or rig.speaker is not None
+            and not rig.speaker.busy
+        )
         # When the loop noticed the speech (its SpeechStarted event), for telling a slow VAD from a slow stop.
         noticed = [s.at_s for s in rig.events[since:] if isinstance(s.event, SpeechStarted) and s.at_s >= onset - 0.2]
-        stops.append({"phrase": phrase, "stop_ms": stopped_ms, "interrupted": interrupted,
-                      "noticed_ms": _r((noticed[0] - onset) * 1000) if noticed else None})
+        stops.append(
+            {
+                "phrase": phrase,
+                "stop_ms": stopped_ms,
+                "interrupted": interrupted,
+                "noticed_ms": _r((noticed[0] - onset) * 1000) if noticed else None,
+            }
+        )
         if progress:
-            progress(f"barge-in {i + 1}/{len(BARGE_IN_PHRASES)}: {phrase!r} → playback stopped {_r(stopped_ms)} ms "
-                     "after speech onset")
+            progress(
+                f"barge-in {i + 1}/{len(BARGE_IN_PHRASES)}: {phrase!r} → playback stopped {_r(stopped_ms)} ms "
+                "after speech onset"
+            )
         await rig.idle(quiet_s=0.5)
     values = [s["stop_ms"] for s in stops if s["stop_ms"] is not None]
     return {"trials": stops, "p50_ms": _r(_percentile(values, 50)), "max_ms": _r(max(values) if values else None)}
@@ -213,10 +286,10 @@ def _wake_rates(store, tts, progress) -> dict:
 
     import soundfile as sf
 
-    from ..runtime.asr import get_recognizer
     from ..audio.files import resample
     from ..audio.wake import WakeMatcher
     from ..config import ListenOptions
+    from ..runtime.asr import get_recognizer
 
     options = ListenOptions()
     rec = get_recognizer(store, "whisper-tiny.en")
@@ -230,8 +303,12 @@ def _wake_rates(store, tts, progress) -> dict:
         clips.append((text, False, resample(tts.synthesize(text, seed=90), 24_000, 16_000)))
     with tempfile.TemporaryDirectory() as tmp:
         for voice in ("en-us", "en-gb+m3", "en+f2"):
-            for text, positive in ((options.wake_phrase + ".", True), (options.wake_phrase + ", what can you do?", True),
-                                   ("Hey there.", False), ("What can you do?", False)):
+            for text, positive in (
+                (options.wake_phrase + ".", True),
+                (options.wake_phrase + ", what can you do?", True),
+                ("Hey there.", False),
+                ("What can you do?", False),
+            ):
                 path = Path(tmp) / "w.wav"
                 try:
                     subprocess.run(["espeak-ng", "-v", voice, "-w", str(path), text], check=True, capture_output=True)
@@ -243,16 +320,24 @@ def _wake_rates(store, tts, progress) -> dict:
     for text, positive, audio in clips:
         heard = rec.transcribe_short(audio, hotwords=options.wake_phrase).text
         match = matcher.match(heard)
-        results.append({"said": text, "heard": heard, "wake_phrase": positive, "accepted": match.accepted,
-                        "score": match.score})
+        results.append(
+            {"said": text, "heard": heard, "wake_phrase": positive, "accepted": match.accepted, "score": match.score}
+        )
     pos = [r for r in results if r["wake_phrase"]]
     neg = [r for r in results if not r["wake_phrase"]]
     hit = sum(r["accepted"] for r in pos) / max(1, len(pos))
     fa = sum(r["accepted"] for r in neg) / max(1, len(neg))
     if progress:
         progress(f"wake phrase: hit rate {hit:.0%} ({len(pos)} clips), false accepts {fa:.0%} ({len(neg)} clips)")
-    return {"phrase": options.wake_phrase, "min_score": options.wake_min_score, "hit_rate": round(hit, 3),
-            "false_accept_rate": round(fa, 3), "positives": len(pos), "negatives": len(neg), "clips": results}
+    return {
+        "phrase": options.wake_phrase,
+        "min_score": options.wake_min_score,
+        "hit_rate": round(hit, 3),
+        "false_accept_rate": round(fa, 3),
+        "positives": len(pos),
+        "negatives": len(neg),
+        "clips": results,
+    }
 
 
 def _summary(rows: list[dict]) -> dict:
@@ -265,20 +350,29 @@ def _summary(rows: list[dict]) -> dict:
         vals = [r[key] for r in subset if r.get(key) is not None]
         return _r(statistics.median(vals)) if vals else None
 
-    stages = {k: med(k, short or ok) for k in ("endpoint_wait_ms", "asr_ms", "plan_ms", "first_tts_chunk_ms",
-                                                "audio_out_ms", "after_endpoint_ms")}
-    return {"n": len(rows), "measured": len(ok), "short_answer": len(short),
-            "p50_ms": _r(_percentile(lat_short, 50)), "p90_ms": _r(_percentile(lat_short, 90)),
-            "max_ms": _r(max(lat_short) if lat_short else None),
-            "p50_all_ms": _r(_percentile(lat_all, 50)), "p90_all_ms": _r(_percentile(lat_all, 90)),
-            "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
-            "self_interrupted": sum(1 for r in rows if r.get("self_interrupted")),
-            "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
-            "stages_median": stages}
+    stages = {
+        k: med(k, short or ok)
+        for k in ("endpoint_wait_ms", "asr_ms", "plan_ms", "first_tts_chunk_ms", "audio_out_ms", "after_endpoint_ms")
+    }
+    return {
+        "n": len(rows),
+        "measured": len(ok),
+        "short_answer": len(short),
+        "p50_ms": _r(_percentile(lat_short, 50)),
+        "p90_ms": _r(_percentile(lat_short, 90)),
+        "max_ms": _r(max(lat_short) if lat_short else None),
+        "p50_all_ms": _r(_percentile(lat_all, 50)),
+        "p90_all_ms": _r(_percentile(lat_all, 90)),
+        "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
+        "self_interrupted": sum(1 for r in rows if r.get("self_interrupted")),
+        "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
+        "stages_median": stages,
+    }
 
 
-def run_latency_bench(utterances: int = 20, baseline: bool = True, wake: bool = True, llm: str | None = None,
-                      progress: bool = True) -> dict:
+def run_latency_bench(
+    utterances: int = 20, baseline: bool = True, wake: bool = True, llm: str | None = None, progress: bool = True
+) -> dict:
     from ..audio.pulse import pulseaudio_available
     from ..config import load_config
     from ..errors import EarshotError
@@ -296,8 +390,11 @@ def run_latency_bench(utterances: int = 20, baseline: bool = True, wake: bool = 
     fast = asyncio.run(_run_pipeline("streaming", False, texts, tts, llm, say, barge_in=True))
     fast_sum = _summary(fast["rows"])
     result: dict = {
-        "p50_ms": fast_sum["p50_ms"], "p90_ms": fast_sum["p90_ms"], "max_ms": fast_sum["max_ms"],
-        "baseline_p50_ms": None, "ratio_p50": None,
+        "p50_ms": fast_sum["p50_ms"],
+        "p90_ms": fast_sum["p90_ms"],
+        "max_ms": fast_sum["max_ms"],
+        "baseline_p50_ms": None,
+        "ratio_p50": None,
         "stages": fast_sum["stages_median"],
         "device": fast["device"],
         "streaming": fast_sum,
@@ -327,12 +424,26 @@ def print_result(result: dict) -> None:
     table = Table(title="Voice-to-voice latency: true end of speech → first audible reply sample (PulseAudio)")
     for col in ("pipeline", "short-answer p50", "p90", "max", "all p50", "all p90", "n"):
         table.add_column(col)
-    table.add_row("streaming", f"{s['p50_ms']} ms", f"{s['p90_ms']} ms", f"{s['max_ms']} ms", f"{s['p50_all_ms']} ms",
-                  f"{s['p90_all_ms']} ms", f"{s['short_answer']}/{s['n']}")
+    table.add_row(
+        "streaming",
+        f"{s['p50_ms']} ms",
+        f"{s['p90_ms']} ms",
+        f"{s['max_ms']} ms",
+        f"{s['p50_all_ms']} ms",
+        f"{s['p90_all_ms']} ms",
+        f"{s['short_answer']}/{s['n']}",
+    )
     if result.get("baseline"):
         b = result["baseline"]
-        table.add_row("naive baseline", f"{b['p50_ms']} ms", f"{b['p90_ms']} ms", f"{b['max_ms']} ms",
-                      f"{b['p50_all_ms']} ms", f"{b['p90_all_ms']} ms", f"{b['short_answer']}/{b['n']}")
+        table.add_row(
+            "naive baseline",
+            f"{b['p50_ms']} ms",
+            f"{b['p90_ms']} ms",
+            f"{b['max_ms']} ms",
+            f"{b['p50_all_ms']} ms",
+            f"{b['p90_all_ms']} ms",
+            f"{b['short_answer']}/{b['n']}",
+        )
     console.print(table)
     if result.get("ratio_p50") is not None:
         console.print(f"ratio of medians (streaming / baseline): {result['ratio_p50']}")
@@ -343,13 +454,19 @@ def print_result(result: dict) -> None:
     for k, v in result["stages"].items():
         stages.add_row(k, str(v), str((result.get("baseline_stages") or {}).get(k)))
     console.print(stages)
-    console.print(f"replies the assistant cut itself off (its own voice heard as the user): {s['self_interrupted']} "
-                  f"of {s['n']}; pauses its own voice caused, then resumed: {s['own_voice_pauses']}")
+    console.print(
+        f"replies the assistant cut itself off (its own voice heard as the user): {s['self_interrupted']} "
+        f"of {s['n']}; pauses its own voice caused, then resumed: {s['own_voice_pauses']}"
+    )
     b = result.get("barge_in_stop_ms") or {}
-    console.print(f"barge-in: playback stopped {b.get('p50_ms')} ms (median), {b.get('max_ms')} ms (max) after "
-                  "the user's speech onset")
+    console.print(
+        f"barge-in: playback stopped {b.get('p50_ms')} ms (median), {b.get('max_ms')} ms (max) after "
+        "the user's speech onset"
+    )
     if result.get("wake"):
         w = result["wake"]
-        console.print(f"wake phrase {w['phrase']!r}: hit rate {w['hit_rate']:.0%} of {w['positives']}, "
-                      f"false accepts {w['false_accept_rate']:.0%} of {w['negatives']}")
+        console.print(
+            f"wake phrase {w['phrase']!r}: hit rate {w['hit_rate']:.0%} of {w['positives']}, "
+            f"false accepts {w['false_accept_rate']:.0%} of {w['negatives']}"
+        )
     console.print(f"device: {result['device']}")

@@ -7,14 +7,15 @@ median of the repeats. Without torch (it is only in the `export` extra) the ONNX
 measured and the baseline is reported as missing. The target: ONNX on the CPU ≥ 1.5x torch on the CPU
 for the models the tools run.
 """
+
 from __future__ import annotations
 
 import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Callable
 
 import numpy as np
 
@@ -33,14 +34,16 @@ def _inputs(name: str, quick: bool) -> list[tuple[str, np.ndarray, float | None]
     rng = np.random.default_rng(0)
     if name.startswith("crepe"):
         rows = []
-        for seconds in (AUDIO_LENGTHS_S[:1] if quick else AUDIO_LENGTHS_S):
+        for seconds in AUDIO_LENGTHS_S[:1] if quick else AUDIO_LENGTHS_S:
             t = np.arange(int(seconds * 16_000)) / 16_000
             audio = (0.4 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
             frames = crepe_frames(audio)
             rows.append((f"{seconds:g} s audio ({len(frames)} frames)", frames, seconds))
         return rows
-    return [(f"{b} image{'s' if b > 1 else ''} 224x224", rng.uniform(-1, 1, (b, 3, 224, 224)).astype(np.float32), None)
-            for b in (IMAGE_BATCHES[:1] if quick else IMAGE_BATCHES)]
+    return [
+        (f"{b} image{'s' if b > 1 else ''} 224x224", rng.uniform(-1, 1, (b, 3, 224, 224)).astype(np.float32), None)
+        for b in (IMAGE_BATCHES[:1] if quick else IMAGE_BATCHES)
+    ]
 
 
 def _torch_model(name: str, entry: dict):
@@ -62,9 +65,10 @@ def _torch_model(name: str, entry: dict):
         return None
 
 
-def _time_pair(onnx_call: Callable[[], object], torch_call: Callable[[], object] | None, repeats: int,
-               budget_s: float) -> tuple[list[float], list[float]]:
-    onnx_call()                        # warm-up: first calls allocate and pick kernels
+def _time_pair(
+    onnx_call: Callable[[], object], torch_call: Callable[[], object] | None, repeats: int, budget_s: float
+) -> tuple[list[float], list[float]]:
+    onnx_call()  # warm-up: first calls allocate and pick kernels
     if torch_call:
         torch_call()
     a, b = [], []
@@ -80,8 +84,16 @@ def _time_pair(onnx_call: Callable[[], object], torch_call: Callable[[], object]
     return a, b
 
 
-def run_models_bench(config: EarshotConfig, *, use_torch: bool = True, quick: bool = False, repeats: int = 7,
-                     budget_s: float = 6.0, models: list[str] | None = None, progress=None) -> dict:
+def run_models_bench(
+    config: EarshotConfig,
+    *,
+    use_torch: bool = True,
+    quick: bool = False,
+    repeats: int = 7,
+    budget_s: float = 6.0,
+    models: list[str] | None = None,
+    progress=None,
+) -> dict:
     import onnxruntime as ort
 
     from ..runtime import onnx
@@ -106,21 +118,20 @@ def run_models_bench(config: EarshotConfig, *, use_torch: bool = True, quick: bo
         entry = model.entry
         module = _torch_model(name, entry) if torch is not None else None
         for chain in chains:
-            provider_config = replace(config, accelerator=replace(config.accelerator,
-                                                                  onnx_providers=",".join(chain)))
+            provider_config = replace(config, accelerator=replace(config.accelerator, onnx_providers=",".join(chain)))
             try:
                 session, provider, notes = onnx.create_session(model.path, provider_config, available)
             except Exception as exc:
                 rows.append({"model": name, "provider": chain[0], "error": str(exc)})
                 continue
             if provider != chain[0]:
-                continue          # fell back: that provider's row is measured on its own chain
+                continue  # fell back: that provider's row is measured on its own chain
             input_name = session.get_inputs()[0].name
             # Variants the tools do not run (int8) are measured at the shortest input only.
             for label, x, seconds in _inputs(name, quick or bool(entry.get("variant_of"))):
                 if progress:
                     progress(f"{name} on {provider}: {label}")
-                onnx_call = (lambda s=session, x=x: s.run(None, {input_name: x}))
+                onnx_call = lambda s=session, x=x, n=input_name: s.run(None, {n: x})
                 torch_call = None
                 if module is not None and provider == onnx.CPU:
                     tx = torch.from_numpy(x)
@@ -128,17 +139,27 @@ def run_models_bench(config: EarshotConfig, *, use_torch: bool = True, quick: bo
                     def torch_call(m=module, tx=tx):
                         with torch.no_grad():
                             return m(tx)
+
                 a, b = _time_pair(onnx_call, torch_call, repeats, budget_s)
                 onnx_ms = statistics.median(a)
-                row = {"model": name, "variant": "int8" if entry.get("variant_of") else "fp32",
-                       "used_by_tools": not entry.get("variant_of"), "provider": provider, "input": label,
-                       "audio_s": seconds, "calls": len(a), "onnx_ms": round(onnx_ms, 2),
-                       "onnx_rtf": round(onnx_ms / 1000 / seconds, 4) if seconds else None}
+                row = {
+                    "model": name,
+                    "variant": "int8" if entry.get("variant_of") else "fp32",
+                    "used_by_tools": not entry.get("variant_of"),
+                    "provider": provider,
+                    "input": label,
+                    "audio_s": seconds,
+                    "calls": len(a),
+                    "onnx_ms": round(onnx_ms, 2),
+                    "onnx_rtf": round(onnx_ms / 1000 / seconds, 4) if seconds else None,
+                }
                 if b:
                     torch_ms = statistics.median(b)
-                    row.update(torch_ms=round(torch_ms, 2),
-                               torch_rtf=round(torch_ms / 1000 / seconds, 4) if seconds else None,
-                               speedup=round(torch_ms / onnx_ms, 2))
+                    row.update(
+                        torch_ms=round(torch_ms, 2),
+                        torch_rtf=round(torch_ms / 1000 / seconds, 4) if seconds else None,
+                        speedup=round(torch_ms / onnx_ms, 2),
+                    )
                 else:
                     row.update(torch_ms=None, torch_rtf=None, speedup=None)
                 rows.append(row)
@@ -153,14 +174,21 @@ def run_models_bench(config: EarshotConfig, *, use_torch: bool = True, quick: bo
         "torch_baseline": torch is not None,
     }
     if torch is None:
-        summary["note"] = ("torch is not installed, so there is no baseline: install the export extra "
-                           "(./install.sh --export) to measure it")
+        summary["note"] = (
+            "torch is not installed, so there is no baseline: install the export extra "
+            "(./install.sh --export) to measure it"
+        )
     return {
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "threads": threads,
-                    "onnxruntime": ort.__version__, "torch": getattr(torch, "__version__", None),
-                    "providers_available": available},
+        "machine": {
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "threads": threads,
+            "onnxruntime": ort.__version__,
+            "torch": getattr(torch, "__version__", None),
+            "providers_available": available,
+        },
         "method": "median latency per call over alternating ONNX Runtime / torch calls after one warm-up call "
-                  "each; same inputs, same thread count; RTF = latency / audio duration",
+        "each; same inputs, same thread count; RTF = latency / audio duration",
         "rows": rows,
         "summary": summary,
     }
@@ -172,8 +200,10 @@ def print_result(result: dict) -> None:
     from rich.table import Table
 
     m = result["machine"]
-    table = Table(title=f"ONNX models — {m['threads']} threads, onnxruntime {m['onnxruntime']}, "
-                        f"torch {m['torch'] or 'not installed'}")
+    table = Table(
+        title=f"ONNX models — {m['threads']} threads, onnxruntime {m['onnxruntime']}, "
+        f"torch {m['torch'] or 'not installed'}"
+    )
     for col in ("model", "provider", "input", "ONNX ms", "ONNX RTF", "torch ms", "torch RTF", "ONNX speed-up"):
         table.add_column(col, justify="right" if col not in ("model", "provider", "input") else "left")
     for r in result["rows"]:
@@ -181,15 +211,24 @@ def print_result(result: dict) -> None:
             table.add_row(r["model"], r["provider"], escape(r["error"]), "", "", "", "", "")
             continue
         name = r["model"] + ("" if r["used_by_tools"] else " (not used by tools)")
-        fmt = (lambda v, spec: "—" if v is None else format(v, spec))
-        table.add_row(name, r["provider"].replace("ExecutionProvider", ""), r["input"], fmt(r["onnx_ms"], ".1f"),
-                      fmt(r["onnx_rtf"], ".3f"), fmt(r["torch_ms"], ".1f"), fmt(r["torch_rtf"], ".3f"),
-                      "—" if r["speedup"] is None else f"{r['speedup']:.2f}x")
+        fmt = lambda v, spec: "—" if v is None else format(v, spec)
+        table.add_row(
+            name,
+            r["provider"].replace("ExecutionProvider", ""),
+            r["input"],
+            fmt(r["onnx_ms"], ".1f"),
+            fmt(r["onnx_rtf"], ".3f"),
+            fmt(r["torch_ms"], ".1f"),
+            fmt(r["torch_rtf"], ".3f"),
+            "—" if r["speedup"] is None else f"{r['speedup']:.2f}x",
+        )
     Console(width=max(Console().width, 132)).print(table)
     s = result["summary"]
     if s["torch_baseline"]:
         mins = ", ".join(f"{k} {v:.2f}x" for k, v in s["min_speedup_cpu_by_model"].items())
-        print(f"ONNX CPU vs torch CPU, slowest case per model: {mins} — target ≥ {s['target_speedup_cpu']}x: "
-              f"{'met' if s['target_met'] else 'NOT met'}")
+        print(
+            f"ONNX CPU vs torch CPU, slowest case per model: {mins} — target ≥ {s['target_speedup_cpu']}x: "
+            f"{'met' if s['target_met'] else 'NOT met'}"
+        )
     else:
         print(s["note"])

@@ -5,6 +5,7 @@ completion check), makes no partial transcripts, no speculation and no prefill, 
 ordinary 30 s-window Whisper call, plans only after the transcript (nothing streamed), and
 synthesises the whole reply before any of it plays. Never faster; there to be measured against.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,20 +20,28 @@ from ..voice.speaker import Speaker
 
 
 def naive_options(voice: VoiceOptions) -> VoiceOptions:
-    listen = replace(voice.listen, speculate=False, speculate_on_partials=False, partial_interval_ms=10 ** 9,
-                     stream_replies=False, prefill_context=False)
+    listen = replace(
+        voice.listen,
+        speculate=False,
+        speculate_on_partials=False,
+        partial_interval_ms=10**9,
+        stream_replies=False,
+        prefill_context=False,
+    )
     endpoint = replace(voice.endpoint, min_silence_ms=700, max_silence_ms=700)
     return replace(voice, listen=listen, endpoint=endpoint)
 
 
 def full_window_transcriber(assistant):
     """The ordinary faster-whisper call (30 s window), shaped like the fast path's result."""
+
     async def transcribe(audio: np.ndarray) -> ShortResult:
         rec = await asyncio.to_thread(assistant.recognizer)
         t0 = time.perf_counter()
         result = await asyncio.to_thread(rec.transcribe, audio)
-        return ShortResult(result.text, 0.0, 0.0, result.duration_s, round((time.perf_counter() - t0) * 1000, 1),
-                           result.language)
+        return ShortResult(
+            result.text, 0.0, 0.0, result.duration_s, round((time.perf_counter() - t0) * 1000, 1), result.language
+        )
 
     return transcribe
 

@@ -5,6 +5,7 @@ audio files, four artifacts and one earlier turn, so references like "@a4", "tha
 denoised memo" have something real to resolve to. In the same run it measures a cold plan (the
 prompt prefix evaluated from scratch) against the warm median (prefix reused from the KV cache).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,17 +43,33 @@ def prepare_session(home: Path, models_dir: Path):
     store = SessionStore(home / "earshot.db")
     session = store.create_session(home / "workspace")
     tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(16000 * 3) / 16000)).astype(np.float32)
-    for name in ("interview.wav", "memo.wav", "memo-denoised.wav", "song.wav", "take2.wav", "voicemail.wav",
-                 "podcast.flac"):
+    for name in (
+        "interview.wav",
+        "memo.wav",
+        "memo-denoised.wav",
+        "song.wav",
+        "take2.wav",
+        "voicemail.wav",
+        "podcast.flac",
+    ):
         sf.write(session.workspace / name, tone, 16000)
     (session.workspace / "interview-transcript.txt").write_text("Welcome to the show.")
-    _write_photo(session.workspace / "beach.jpg")   # a picture, for image_to_audio requests
-    (session.workspace / "song.dawproject").write_bytes(b"PK\x05\x06" + bytes(18))   # an empty zip (routing/project.json)
+    _write_photo(session.workspace / "beach.jpg")  # a picture, for image_to_audio requests
+    (session.workspace / "song.dawproject").write_bytes(
+        b"PK\x05\x06" + bytes(18)
+    )  # an empty zip (routing/project.json)
     session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
     session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
-    session.add_artifact(session.workspace / "memo-denoised.wav", "audio", tool="denoise", parents=("@a3",),
-                         duration_s=3.0, sample_rate_hz=16000, channels=1)
+    session.add_artifact(
+        session.workspace / "memo-denoised.wav",
+        "audio",
+        tool="denoise",
+        parents=("@a3",),
+        duration_s=3.0,
+        sample_rate_hz=16000,
+        channels=1,
+    )
     turn = session.begin_turn("clean up memo.wav")
     session.end_turn(turn, "ok", reply="Denoised memo.wav → @a4 memo-denoised.wav (3.0 s).")
     return session
@@ -62,8 +79,9 @@ def _write_photo(path: Path) -> None:
     """A small JPEG (sky over sea over sand) so requests can name a picture in the bench workspace."""
     from PIL import Image
 
-    rows = np.concatenate([np.tile([135, 190, 235], (40, 1)), np.tile([30, 90, 160], (30, 1)),
-                           np.tile([220, 200, 150], (30, 1))]).astype(np.uint8)
+    rows = np.concatenate(
+        [np.tile([135, 190, 235], (40, 1)), np.tile([30, 90, 160], (30, 1)), np.tile([220, 200, 150], (30, 1))]
+    ).astype(np.uint8)
     Image.fromarray(np.repeat(rows[:, None, :], 160, axis=1), "RGB").save(path, quality=85)
 
 
@@ -76,8 +94,14 @@ def score(item: dict, plan) -> tuple[bool, str]:
         # A few requests are answered equally by two tools (a file's tempo: describe or tag); the
         # label lists the other tool sequence under "also_ok", and only file arguments are checked.
         if tools in item.get("also_ok", []):
-            item = {**item, "expect": {k: v for k, v in item.get("expect", {}).items()
-                                       if k.endswith(".file") and int(k.split(".")[0]) <= len(tools)}}
+            item = {
+                **item,
+                "expect": {
+                    k: v
+                    for k, v in item.get("expect", {}).items()
+                    if k.endswith(".file") and int(k.split(".")[0]) <= len(tools)
+                },
+            }
         else:
             return False, f"tools {tools}"
     if not item["tools"] and not plan.say:
@@ -87,8 +111,10 @@ def score(item: dict, plan) -> tuple[bool, str]:
         planned = plan.steps[int(step) - 1]
         # An argument the plan leaves out takes the tool's default ("in the heart voice" is the default voice).
         value = planned.args[arg] if arg in planned.args else _default(planned.tool, arg)
-        ok = any(value == a or (isinstance(a, (int, float)) and isinstance(value, (int, float))
-                                and abs(value - a) < 1e-6) for a in allowed)
+        ok = any(
+            value == a or (isinstance(a, (int, float)) and isinstance(value, (int, float)) and abs(value - a) < 1e-6)
+            for a in allowed
+        )
         if not ok:
             return False, f"{key}={value!r}, expected one of {allowed}"
     return True, ""
@@ -106,8 +132,14 @@ def _default(tool: str, arg: str):
     return None
 
 
-def run_plan_bench(config: EarshotConfig, llm: str | None = None, labelled: Path | None = None,
-                   limit: int | None = None, progress: bool = True, measure_cold: bool = True) -> dict:
+def run_plan_bench(
+    config: EarshotConfig,
+    llm: str | None = None,
+    labelled: Path | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    measure_cold: bool = True,
+) -> dict:
     import jsonschema
 
     from ..audio_models.registry import default_registry
@@ -147,10 +179,20 @@ def run_plan_bench(config: EarshotConfig, llm: str | None = None, labelled: Path
             latencies.append(outcome.plan_ms)
             if outcome.completion_tokens:
                 tok_rates.append(outcome.completion_tokens / (outcome.plan_ms / 1000))
-            rows.append({"request": item["request"], "category": item["category"], "expected": item["tools"],
-                         "got": outcome.plan.to_json() if outcome.plan else None, "ok": ok, "why": why,
-                         "attempts": len(outcome.attempts), "plan_ms": round(outcome.plan_ms, 1),
-                         "prompt_tokens": first.prompt_tokens, "cached_prompt_tokens": first.cached_prompt_tokens})
+            rows.append(
+                {
+                    "request": item["request"],
+                    "category": item["category"],
+                    "expected": item["tools"],
+                    "got": outcome.plan.to_json() if outcome.plan else None,
+                    "ok": ok,
+                    "why": why,
+                    "attempts": len(outcome.attempts),
+                    "plan_ms": round(outcome.plan_ms, 1),
+                    "prompt_tokens": first.prompt_tokens,
+                    "cached_prompt_tokens": first.cached_prompt_tokens,
+                }
+            )
             if bar:
                 bar[0].advance(bar[1])
         if bar:
@@ -189,15 +231,26 @@ def _progress(total: int):
 
 
 def print_result(result: dict) -> None:
-    print(f"planner {result['model']}: {result['correct']}/{result['requests']} routed right "
-          f"({result['accuracy']:.1%}); by category: " +
-          ", ".join(f"{k} {v:.0%}" for k, v in result["by_category"].items()))
-    print(f"schema-valid on first attempt: {result['schema_valid_first_attempt']}/{result['requests']}; "
-          f"repaired: {result['repaired']}")
-    print(f"plan latency: median {result['median_plan_ms']:.0f} ms, p90 {result['p90_plan_ms']:.0f} ms"
-          + (f"; cold (no prefix cache) {result['cold_plan_ms']:.0f} ms → warm/cold {result['warm_vs_cold_ratio']}"
-             if result["cold_plan_ms"] else ""))
-    print(f"generation: {result['tokens_per_s']} tokens/s; prompt {result['median_prompt_tokens']} tokens "
-          f"of which {result['median_cached_prompt_tokens']} reused from the KV cache")
+    print(
+        f"planner {result['model']}: {result['correct']}/{result['requests']} routed right "
+        f"({result['accuracy']:.1%}); by category: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in result["by_category"].items())
+    )
+    print(
+        f"schema-valid on first attempt: {result['schema_valid_first_attempt']}/{result['requests']}; "
+        f"repaired: {result['repaired']}"
+    )
+    print(
+        f"plan latency: median {result['median_plan_ms']:.0f} ms, p90 {result['p90_plan_ms']:.0f} ms"
+        + (
+            f"; cold (no prefix cache) {result['cold_plan_ms']:.0f} ms → warm/cold {result['warm_vs_cold_ratio']}"
+            if result["cold_plan_ms"]
+            else ""
+        )
+    )
+    print(
+        f"generation: {result['tokens_per_s']} tokens/s; prompt {result['median_prompt_tokens']} tokens "
+        f"of which {result['median_cached_prompt_tokens']} reused from the KV cache"
+    )
     for f in result["failures"]:
         print(f"  ✗ {f['request']!r}: expected {f['expected']}, {f['why']}")

@@ -7,16 +7,17 @@ speaker's monitor, and keeps every event with the monotonic time it was emitted.
 speaker is fed back into the microphone through a simulated room (`EchoPath`): the assistant
 hears itself exactly as it would through open speakers, and must not answer itself.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
-from ..audio.pulse import MIC_RATE_HZ, VirtualAudioServer
+from ..audio.pulse import VirtualAudioServer
 from ..events import Event
 
 
@@ -44,7 +45,7 @@ class EchoPath:
         if mon is not None and mon._offset is not None:
             start = mon.index_at(time.monotonic() - self.delay_s)
             got = mon.audio(start, start + n)
-            x[:len(got)] = got
+            x[: len(got)] = got
         y, self._zi = lfilter(self.rir, [1.0], x, zi=self._zi)
         return (y if self.enabled else np.zeros(n)).astype(np.float32)
 
@@ -62,12 +63,12 @@ class LiveRig:
     speak: bool = True
     echo: EchoPath | None = None
     llm_name: str | None = None
-    greet: bool = True            # start as `earshot listen` does: the greeting (adapts the echo canceller)
-    naive: bool = False           # the naive sequential baseline (bench/naive.py) instead of the voice loop's own
+    greet: bool = True  # start as `earshot listen` does: the greeting (adapts the echo canceller)
+    naive: bool = False  # the naive sequential baseline (bench/naive.py) instead of the voice loop's own
     events: list[Stamped] = field(default_factory=list)
     on_event: Callable[[Event], None] | None = None
 
-    async def __aenter__(self) -> "LiveRig":
+    async def __aenter__(self) -> LiveRig:
         from ..audio import io
         from ..pipeline import Assistant
         from ..voice.loop import VoiceLoop
@@ -82,13 +83,24 @@ class LiveRig:
         self.mic = io.MicStream(voice.input_device)
         self.assistant = Assistant(self.config, self.session, emit=self._emit, llm_name=self.llm_name)
         sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s) if self.speak else None
-        self.speaker = None if sink is None else (
-            WholeReplySpeaker(self.assistant.tts, sink, self._emit) if self.naive else self.assistant.speaker(sink))
-        self.loop = VoiceLoop(self.assistant, self.mic, self.speaker, voice, self._emit,
-                              transcribe=full_window_transcriber(self.assistant) if self.naive else None)
+        self.speaker = (
+            None
+            if sink is None
+            else (
+                WholeReplySpeaker(self.assistant.tts, sink, self._emit) if self.naive else self.assistant.speaker(sink)
+            )
+        )
+        self.loop = VoiceLoop(
+            self.assistant,
+            self.mic,
+            self.speaker,
+            voice,
+            self._emit,
+            transcribe=full_window_transcriber(self.assistant) if self.naive else None,
+        )
         await self.loop.warm_up()
         self._task = asyncio.create_task(self.loop.run())
-        await asyncio.sleep(0.5)      # streams open, AEC sees some silence
+        await asyncio.sleep(0.5)  # streams open, AEC sees some silence
         if self.greet:
             await self.loop.greet()
             await self.idle(quiet_s=0.3)
@@ -98,7 +110,7 @@ class LiveRig:
         self.loop.stop()
         try:
             await asyncio.wait_for(self._task, timeout=30)
-        except (asyncio.TimeoutError, Exception):
+        except (TimeoutError, Exception):
             self._task.cancel()
         self.server.stop()
 
@@ -115,8 +127,9 @@ class LiveRig:
     def mic_time(self, index: int) -> float:
         return self.server.feeder.time_of(index)
 
-    async def wait_for(self, predicate: Callable[[Event], bool], timeout_s: float = 120.0,
-                       since: int = 0) -> Stamped | None:
+    async def wait_for(
+        self, predicate: Callable[[Event], bool], timeout_s: float = 120.0, since: int = 0
+    ) -> Stamped | None:
         """The first event (from index `since`) matching `predicate`, waiting up to `timeout_s`."""
         end = time.monotonic() + timeout_s
         i = since
@@ -133,8 +146,12 @@ class LiveRig:
         end = time.monotonic() + timeout_s
         calm_since = None
         while time.monotonic() < end:
-            busy = (self.loop.state not in ("idle", "")) or (self.speaker is not None and self.speaker.busy) \
-                or not self.server.feeder.idle() or self.loop.running_turn is not None
+            busy = (
+                (self.loop.state not in ("idle", ""))
+                or (self.speaker is not None and self.speaker.busy)
+                or not self.server.feeder.idle()
+                or self.loop.running_turn is not None
+            )
             if busy:
                 calm_since = None
             elif calm_since is None:
@@ -164,7 +181,7 @@ def first_audible(audio: np.ndarray, threshold_dbfs: float = -40.0, window: int 
     if not len(loud):
         return None
     i = int(loud[0]) * window
-    seg = np.abs(audio[i:i + window])
+    seg = np.abs(audio[i : i + window])
     over = np.nonzero(seg > 10 ** (threshold_dbfs / 20))[0]
     return i + (int(over[0]) if len(over) else 0)
 

@@ -1,4 +1,5 @@
 """`earshot ask "…"`: one typed turn, then exit (0 done, 1 the turn failed, 2 a setup problem)."""
+
 from __future__ import annotations
 
 import asyncio

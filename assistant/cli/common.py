@@ -3,6 +3,7 @@
 Progress (the plan, tool cards, what was heard) goes to stderr and the reply to stdout, so
 `earshot ask "transcribe memo.wav" > memo.txt` keeps the answer; `--json` puts every event on stdout.
 """
+
 from __future__ import annotations
 
 import json
@@ -70,8 +71,9 @@ def human_printer(progress=None, reply=None):
             progress.print(f"[cyan]▶ {event.tool}[/] {json.dumps(event.args)}")
         elif isinstance(event, ToolFinished):
             mark = "[green]✓[/]" if event.status == "ok" else "[red]✗[/]"
-            progress.print(f"{mark} {event.tool} ({event.duration_s:.1f} s)" +
-                           (f" [red]{event.error}[/]" if event.error else ""))
+            progress.print(
+                f"{mark} {event.tool} ({event.duration_s:.1f} s)" + (f" [red]{event.error}[/]" if event.error else "")
+            )
         elif isinstance(event, Reply):
             reply.print(event.text, markup=False)
         elif isinstance(event, ErrorEvent):
@@ -108,4 +110,4 @@ async def typed_turn(assistant, text: str, sink) -> None:
 
     await assistant.ask(text, assistant.speaker(sink) if sink is not None else None)
     if sink is not None:
-        await asyncio.sleep(sink.output_latency_s)      # the last block is still in the device buffer
+        await asyncio.sleep(sink.output_latency_s)  # the last block is still in the device buffer

@@ -1,4 +1,5 @@
 """`earshot doctor`: what this machine has, what Earshot will use, and what to fix."""
+
 from __future__ import annotations
 
 import os
@@ -23,19 +24,37 @@ def run_checks(config: EarshotConfig) -> dict:
         ok = all(s.state == "ok" for s in statuses)
         bad = next((s for s in statuses if s.state != "ok"), None)
         if not entry.default and not ok:
-            checks.append(_check(f"model {name}", True, "optional, not installed",
-                                 "earshot models install --asr base" if name == "whisper-base" else ""))
+            checks.append(
+                _check(
+                    f"model {name}",
+                    True,
+                    "optional, not installed",
+                    "earshot models install --asr base" if name == "whisper-base" else "",
+                )
+            )
             continue
-        checks.append(_check(f"model {name}", ok, "installed" if ok else f"{bad.path} is {bad.state}",
-                             "" if ok else "earshot models install"))
+        checks.append(
+            _check(
+                f"model {name}",
+                ok,
+                "installed" if ok else f"{bad.path} is {bad.state}",
+                "" if ok else "earshot models install",
+            )
+        )
 
     try:
         import llama_cpp
 
         info = llama_cpp.llama_print_system_info().decode(errors="replace").strip()
         gpu = bool(getattr(llama_cpp, "llama_supports_gpu_offload", lambda: False)())
-        checks.append(_check("llama.cpp", True, f"llama-cpp-python {llama_cpp.__version__}; "
-                             f"GPU offload {'yes' if gpu else 'no (CPU build)'}; {info[:160]}"))
+        checks.append(
+            _check(
+                "llama.cpp",
+                True,
+                f"llama-cpp-python {llama_cpp.__version__}; "
+                f"GPU offload {'yes' if gpu else 'no (CPU build)'}; {info[:160]}",
+            )
+        )
     except Exception as exc:
         checks.append(_check("llama.cpp", False, f"not importable: {exc}", "./install.sh"))
 
@@ -61,28 +80,52 @@ def run_checks(config: EarshotConfig) -> dict:
     devices = list_devices()
     inputs = [d["name"] for d in devices if d.get("max_input_channels", 0) > 0]
     outputs = [d["name"] for d in devices if d.get("max_output_channels", 0) > 0]
-    checks.append(_check("audio output", bool(outputs), ", ".join(outputs[:6]) or "none found",
-                         "" if outputs else "connect a speaker or start PulseAudio; replies are still printed"))
-    checks.append(_check("audio input", bool(inputs), ", ".join(inputs[:6]) or "none found",
-                         "" if inputs else "connect a microphone; typed requests still work"))
+    checks.append(
+        _check(
+            "audio output",
+            bool(outputs),
+            ", ".join(outputs[:6]) or "none found",
+            "" if outputs else "connect a speaker or start PulseAudio; replies are still printed",
+        )
+    )
+    checks.append(
+        _check(
+            "audio input",
+            bool(inputs),
+            ", ".join(inputs[:6]) or "none found",
+            "" if inputs else "connect a microphone; typed requests still work",
+        )
+    )
 
     gpu_name = ""
     if shutil.which("nvidia-smi"):
         try:
-            gpu_name = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                      capture_output=True, text=True, timeout=5).stdout.strip()
+            gpu_name = subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
         except Exception:
             gpu_name = ""
     checks.append(_check("GPU", True, gpu_name or "none (CPU only: everything works, slower)"))
 
     for tool, why in (("espeak-ng", "multilingual speech for tests and singing"), ("fluidsynth", "rendering MIDI")):
-        checks.append(_check(tool, shutil.which(tool) is not None, why if shutil.which(tool) else "not found",
-                             "" if shutil.which(tool) else "./install.sh installs it"))
+        checks.append(
+            _check(
+                tool,
+                shutil.which(tool) is not None,
+                why if shutil.which(tool) else "not found",
+                "" if shutil.which(tool) else "./install.sh installs it",
+            )
+        )
 
     telemetry = os.environ.get("ORT_DISABLE_TELEMETRY") == "1"
     checks.append(_check("offline", telemetry, "ONNX Runtime telemetry disabled; no code path downloads at run time"))
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "home": str(config.paths.home_dir), "models_dir": str(store.root), "checks": checks}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "home": str(config.paths.home_dir),
+        "models_dir": str(store.root),
+        "checks": checks,
+    }
 
 
 def _accelerator_checks(config: EarshotConfig) -> list[dict]:
@@ -109,8 +152,14 @@ def _accelerator_checks(config: EarshotConfig) -> list[dict]:
             except Exception as exc:
                 bad.append(str(exc))
         names = ", ".join(manifest.get("models", {}))
-        out.append(_check("ONNX exports", not bad, f"sha256 verified: {names}" if not bad else "; ".join(bad),
-                          "" if not bad else onnx.EXPORT_HINT))
+        out.append(
+            _check(
+                "ONNX exports",
+                not bad,
+                f"sha256 verified: {names}" if not bad else "; ".join(bad),
+                "" if not bad else onnx.EXPORT_HINT,
+            )
+        )
     except Exception as exc:
         out.append(_check("ONNX exports", False, str(exc), onnx.EXPORT_HINT))
     installed = set()
@@ -121,9 +170,14 @@ def _accelerator_checks(config: EarshotConfig) -> list[dict]:
         except metadata.PackageNotFoundError:
             pass
     if len(installed) == 2:
-        out.append(_check("onnxruntime builds", False, "both onnxruntime and onnxruntime-gpu are installed; "
-                          "they share one module and the last installed wins",
-                          "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'onnxruntime-gpu[cuda,cudnn]'"))
+        out.append(
+            _check(
+                "onnxruntime builds",
+                False,
+                "both onnxruntime and onnxruntime-gpu are installed; they share one module and the last installed wins",
+                "pip uninstall -y onnxruntime onnxruntime-gpu && pip install 'onnxruntime-gpu[cuda,cudnn]'",
+            )
+        )
     try:
         device, compute = onnx.ctranslate2_device(config.accelerator.whisper_device)
         out.append(_check("Whisper device", True, f"faster-whisper runs on {device} ({compute})"))

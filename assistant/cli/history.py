@@ -1,4 +1,5 @@
 """`earshot history [--list] [--session ID] [--json]`: turns, plans, tool runs and files of a session."""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,12 @@ def run(args) -> int:
         for turn, plans, runs in session.iter_history():
             turns.append({**dict(turn), "plans": [dict(p) for p in plans], "tool_runs": [dict(r) for r in runs]})
         arts = [{**asdict(a), "path": str(a.path), "id": a.id} for a in session.artifacts()]
-        print(json.dumps({"session": session.id, "workspace": str(session.workspace), "turns": turns,
-                          "artifacts": arts}, default=str))
+        print(
+            json.dumps(
+                {"session": session.id, "workspace": str(session.workspace), "turns": turns, "artifacts": arts},
+                default=str,
+            )
+        )
         return 0
     from rich.console import Console
 
@@ -45,9 +50,11 @@ def print_history(session: Session, console) -> None:
             if not p["valid"]:
                 console.print(f"   [yellow]plan attempt {p['attempt']} rejected: {p['error']}[/]")
         for r in runs:
-            console.print(f"   {r['step']}. {r['tool']} {r['args']} → {r['status']}"
-                          + (f" ({r['duration_s']:.1f} s)" if r["duration_s"] else "")
-                          + (f" [red]{r['error']}[/]" if r["error"] else ""))
+            console.print(
+                f"   {r['step']}. {r['tool']} {r['args']} → {r['status']}"
+                + (f" ({r['duration_s']:.1f} s)" if r["duration_s"] else "")
+                + (f" [red]{r['error']}[/]" if r["error"] else "")
+            )
         if turn["reply_text"]:
             console.print("   [green]earshot:[/] " + turn["reply_text"].replace("\n", "\n   "))
         elif turn["error"]:

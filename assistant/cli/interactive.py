@@ -1,5 +1,6 @@
 """`earshot` with no command: the terminal UI on a terminal; a plain prompt loop with --plain or when
 stdout is not a terminal."""
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,13 @@ def run(args) -> int:
     if not getattr(args, "plain", False) and sys.stdout.isatty() and sys.stdin.isatty():
         from ..ui.app import run_tui
 
-        return run_tui(config, session, llm_name=args.llm, speak=config.speech.speak_replies,
-                       listen=not getattr(args, "no_listen", False))
+        return run_tui(
+            config,
+            session,
+            llm_name=args.llm,
+            speak=config.speech.speak_replies,
+            listen=not getattr(args, "no_listen", False),
+        )
     return _plain(config, session, args.llm)
 
 
@@ -49,7 +55,7 @@ def _plain(config, session, llm: str | None) -> int:
                     asyncio.run(typed_turn(assistant, text, sink))
                 except EarshotError as exc:
                     console.print(f"[red]error:[/] {exc}")
-                except KeyboardInterrupt:      # Ctrl+C mid-turn: asyncio.run cancelled the turn, as Esc does
+                except KeyboardInterrupt:  # Ctrl+C mid-turn: asyncio.run cancelled the turn, as Esc does
                     console.print("[yellow]interrupted[/]")
     finally:
         if sink is not None:

@@ -1,4 +1,5 @@
 """`earshot listen`: the voice loop on the microphone and speaker, or headless on a recording (--input)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,11 +7,22 @@ import sys
 import threading
 
 from ..errors import EarshotError
-from ..events import (BargeInDismissed, Event, InputLevel, Interrupted, PartialTranscript, SpeechDiscarded, SpeechEnded,
-                      SpeechStarted, TurnTiming, VoiceState, WakeDetected)
+from ..events import (
+    BargeInDismissed,
+    Event,
+    InputLevel,
+    Interrupted,
+    PartialTranscript,
+    SpeechDiscarded,
+    SpeechEnded,
+    SpeechStarted,
+    TurnTiming,
+    VoiceState,
+    WakeDetected,
+)
 from .common import config_for, human_printer, json_printer, open_session, progress_console
 
-QUIET = (InputLevel, VoiceState)     # 10 events a second: for UIs, not for a log
+QUIET = (InputLevel, VoiceState)  # 10 events a second: for UIs, not for a log
 
 
 def voice_printer(console, base):
@@ -59,6 +71,7 @@ def run(args) -> int:
     session = open_session(config, args)
     console = progress_console()
     if args.json:
+
         def emit(event: Event) -> None:
             if args.all_events or not isinstance(event, QUIET):
                 json_printer(event)
@@ -71,10 +84,12 @@ def run(args) -> int:
 
     async def main() -> None:
         if not args.json:
-            console.print(f"[bold]Earshot[/] listening ({loop.mode}"
-                          + (f", say \"{voice.listen.wake_phrase}\"" if loop.mode == "wake" else "")
-                          + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
-                          + f") — session {session.id}. Ctrl+C to quit. Loading models…")
+            console.print(
+                f"[bold]Earshot[/] listening ({loop.mode}"
+                + (f", say \"{voice.listen.wake_phrase}\"" if loop.mode == "wake" else "")
+                + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
+                + f") — session {session.id}. Ctrl+C to quit. Loading models…"
+            )
         await loop.warm_up()
         if loop.mode == "push_to_talk" and args.input is None:
             _enter_toggles_talk(loop, asyncio.get_running_loop())
@@ -90,8 +105,10 @@ def run(args) -> int:
     # Only the turns of this run count, never a resumed session's older ones.
     new_turns = session.turns()[committed_before:]
     if args.input is not None and not new_turns:
-        raise EarshotError(f"no request was heard in {args.input.name}",
-                           "check the recording has speech (earshot listen --input FILE --json shows what was heard)")
+        raise EarshotError(
+            f"no request was heard in {args.input.name}",
+            "check the recording has speech (earshot listen --input FILE --json shows what was heard)",
+        )
     return 0 if all(t["status"] in ("ok", "interrupted") for t in new_turns) else 1
 
 
@@ -108,8 +125,15 @@ def _devices(io, args, config):
             sink = io.Speaker(config.speech.output_device, latency=voice.output_latency_s)
     else:
         source = io.MicStream(voice.input_device)
-        sink = (io.FileSink(args.output) if args.output else
-                io.Speaker(config.speech.output_device, latency=voice.output_latency_s)) if speak else None
+        sink = (
+            (
+                io.FileSink(args.output)
+                if args.output
+                else io.Speaker(config.speech.output_device, latency=voice.output_latency_s)
+            )
+            if speak
+            else None
+        )
     if isinstance(source, io.MicStream):
         io.resolve_device(voice.input_device, "input")
     if isinstance(sink, io.Speaker):

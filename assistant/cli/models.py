@@ -1,4 +1,5 @@
 """`earshot models install | verify | list | warm`: the local, sha256-pinned model store."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ def run(args) -> int:
     if getattr(args, "wheelhouse", None):
         config.paths.wheelhouse_dir = args.wheelhouse.resolve()
     store = ModelStore(config.paths)
-    return {"install": _install, "verify": _verify, "warm": _warm, "list": _list}[args.models_command](args, config, store)
+    return {"install": _install, "verify": _verify, "warm": _warm, "list": _list}[args.models_command](
+        args, config, store
+    )
 
 
 def _install(args, config, store) -> int:
@@ -29,28 +32,38 @@ def _install(args, config, store) -> int:
     bad = [s for s in store.status(names) if s.state != "ok"]
     if bad:
         raise EarshotError(f"{bad[0].path} is {bad[0].state} after install", "run `earshot models verify`")
-    print(f"{len(names)} models ready in {store.root}" + (f" ({len(written)} files written)" if written else
-                                                          " (all already verified)"))
+    print(
+        f"{len(names)} models ready in {store.root}"
+        + (f" ({len(written)} files written)" if written else " (all already verified)")
+    )
     return 0
 
 
 def _verify(args, config, store) -> int:
     from rich.progress import Progress
 
-    names = [n for n in store.manifest if any((store.folder(n) / f.path).exists() for f in store.manifest[n].files)
-             or store.manifest[n].default]
+    names = [
+        n
+        for n in store.manifest
+        if any((store.folder(n) / f.path).exists() for f in store.manifest[n].files) or store.manifest[n].default
+    ]
     total = sum(store.manifest[n].bytes for n in names)
     with Progress(transient=True) as progress:
         task = progress.add_task("verifying sha256", total=total)
         statuses = store.status(names, full=True, progress=lambda n: progress.advance(task, n))
     problems = [s for s in statuses if s.state != "ok"]
     if args.json:
-        print(json.dumps([{"model": s.model, "path": str(s.path), "state": s.state, "detail": s.detail}
-                          for s in statuses]))
+        print(
+            json.dumps(
+                [{"model": s.model, "path": str(s.path), "state": s.state, "detail": s.detail} for s in statuses]
+            )
+        )
     for s in problems:
         fix = "earshot models install" + (" --asr base" if s.model == "whisper-base" else "")
-        print(f"{s.model}: {s.path} is {s.state}{' (' + s.detail + ')' if s.detail else ''} — run `{fix}`",
-              file=sys.stderr)
+        print(
+            f"{s.model}: {s.path} is {s.state}{' (' + s.detail + ')' if s.detail else ''} — run `{fix}`",
+            file=sys.stderr,
+        )
     if not problems and not args.json:
         print(f"all {len(statuses)} files of {len(names)} models match their sha256")
     return 1 if problems else 0
@@ -71,9 +84,18 @@ def _warm(args, config, store) -> int:
 
 
 def _list(args, config, store) -> int:
-    rows = [{"name": name, "role": entry.role, "default": entry.default, "licence": entry.licence,
-             "size_mb": round(entry.bytes / 1e6, 1), "installed": store.installed(name),
-             "description": entry.description} for name, entry in store.manifest.items()]
+    rows = [
+        {
+            "name": name,
+            "role": entry.role,
+            "default": entry.default,
+            "licence": entry.licence,
+            "size_mb": round(entry.bytes / 1e6, 1),
+            "installed": store.installed(name),
+            "description": entry.description,
+        }
+        for name, entry in store.manifest.items()
+    ]
     if args.json:
         print(json.dumps(rows, indent=1))
         return 0
@@ -84,7 +106,13 @@ def _list(args, config, store) -> int:
     for col in ("model", "role", "size", "licence", "installed", "description"):
         table.add_column(col)
     for r in rows:
-        table.add_row(r["name"], r["role"], f"{r['size_mb']} MB", r["licence"],
-                      "yes" if r["installed"] else ("no" if r["default"] else "no (optional)"), r["description"])
+        table.add_row(
+            r["name"],
+            r["role"],
+            f"{r['size_mb']} MB",
+            r["licence"],
+            "yes" if r["installed"] else ("no" if r["default"] else "no (optional)"),
+            r["description"],
+        )
     Console().print(table)
     return 0

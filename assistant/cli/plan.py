@@ -1,4 +1,5 @@
 """`earshot plan "…" [--json]`: the plan for a request, validated, with nothing run."""
+
 from __future__ import annotations
 
 import json
@@ -16,11 +17,21 @@ def run(args) -> int:
     planner = load_planner(config, default_registry(), args.llm)
     planner.warm()
     outcome = planner.plan(args.text, session, config.paths.allowed_roots)
-    attempts = [{"raw": a.raw, "error": a.error, "plan_ms": round(a.plan_ms, 1),
-                 "completion_tokens": a.completion_tokens} for a in outcome.attempts]
+    attempts = [
+        {"raw": a.raw, "error": a.error, "plan_ms": round(a.plan_ms, 1), "completion_tokens": a.completion_tokens}
+        for a in outcome.attempts
+    ]
     if args.json:
-        print(json.dumps({"type": "plan", "valid": outcome.plan is not None,
-                          "plan": outcome.plan.to_json() if outcome.plan else None, "attempts": attempts}))
+        print(
+            json.dumps(
+                {
+                    "type": "plan",
+                    "valid": outcome.plan is not None,
+                    "plan": outcome.plan.to_json() if outcome.plan else None,
+                    "attempts": attempts,
+                }
+            )
+        )
     elif outcome.plan:
         print(json.dumps(outcome.plan.to_json(), indent=2))
     else:

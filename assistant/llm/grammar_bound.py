@@ -10,12 +10,15 @@ error (see Planner), never a truncated plan.
 Handles the subset of GBNF that schema.py and numeric_grammar.py emit: literals, character classes,
 rule names, grouping, alternation, `?`, `{n}` and `{m,n}`. The grammar must not be recursive.
 """
+
 from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(r'\s*(?:(?P<lit>"(?:[^"\\]|\\.)*")|(?P<cls>\[(?:[^\]\\]|\\.)*\])|(?P<name>[A-Za-z0-9-]+)'
-                    r'|(?P<rep>\{\d+(?:,\d*)?\})|(?P<op>[()|?*+]))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<lit>"(?:[^"\\]|\\.)*")|(?P<cls>\[(?:[^\]\\]|\\.)*\])|(?P<name>[A-Za-z0-9-]+)'
+    r'|(?P<rep>\{\d+(?:,\d*)?\})|(?P<op>[()|?*+]))'
+)
 
 
 class UnboundedGrammar(ValueError):
@@ -39,7 +42,7 @@ def _tokens(body: str) -> list[tuple[str, str]]:
     while pos < len(body):
         m = _TOKEN.match(body, pos)
         if not m or m.end() == pos:
-            raise ValueError(f"cannot read the grammar at {body[pos:pos + 30]!r}")
+            raise ValueError(f"cannot read the grammar at {body[pos : pos + 30]!r}")
         kind = m.lastgroup
         out.append((kind, m.group(kind)))
         pos = m.end()

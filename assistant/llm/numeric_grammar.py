@@ -5,12 +5,13 @@ construction as a regex for a numeric range). Written as its own module because 
 expressions use only literals, character classes, grouping, alternation, `?` and `{m,n}`, so
 `to_regex` renders them as a Python regex and the tests check them against real comparisons.
 """
+
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
-FRACTION_DIGITS = 3      # decimals are written with at most 3 digits after the point
+FRACTION_DIGITS = 3  # decimals are written with at most 3 digits after the point
 
 
 def _lit(s: str) -> str:
@@ -46,7 +47,7 @@ def _natural(lo: int, hi: int) -> str:
     opts = []
     for n in range(len(str(lo)), len(str(hi)) + 1):
         a = max(lo, 10 ** (n - 1) if n > 1 else 0)
-        b = min(hi, 10 ** n - 1)
+        b = min(hi, 10**n - 1)
         if a <= b:
             opts.append(_same_len(str(a), str(b)))
     return _alt(opts)
@@ -112,12 +113,12 @@ def _frac_between(lo: str, hi: str) -> str:
 
     A k-digit fraction s has the value int(s) / 10^k, so for each length the allowed digit strings
     are one same-length range (leading zeros included)."""
-    full = 10 ** FRACTION_DIGITS
+    full = 10**FRACTION_DIGITS
     low = int(lo.ljust(FRACTION_DIGITS, "0")) if lo else 0
     high = int(hi.ljust(FRACTION_DIGITS, "0")) if hi else 0
     options = []
     for k in range(1, FRACTION_DIGITS + 1):
-        scale = full // 10 ** k
+        scale = full // 10**k
         a, b = -(-low // scale), high // scale
         if a <= b:
             options.append(_same_len(str(a).zfill(k), str(b).zfill(k)))
@@ -164,7 +165,7 @@ def to_regex(expr: str) -> str:
         c = expr[i]
         if c == '"':
             j = expr.index('"', i + 1)
-            out.append("(?:" + re.escape(expr[i + 1:j]) + ")")
+            out.append("(?:" + re.escape(expr[i + 1 : j]) + ")")
             i = j + 1
         elif c == "(":
             out.append("(?:")

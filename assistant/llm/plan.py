@@ -9,6 +9,7 @@ References in arguments:
 Validation happens before anything runs, so a plan naming an unknown tool, a missing file or an
 out-of-range value is refused whole (and gets one repair attempt) instead of failing half-way.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any, Literal, get_args, get_origin
 
 from ..errors import EarshotError, PathRefused, PlanInvalid, UnknownFile
-from .schema import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
 from ..store.session import Artifact, Session
+from .schema import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
 
 ARTIFACT_REF = re.compile(r"^@a(\d+)$")
 STEP_REF = re.compile(r"^\$(\d+)$")
@@ -45,6 +46,7 @@ class Plan:
 @dataclass(frozen=True)
 class StepOutput:
     """A placeholder for `$N` while validating: the step exists but has not produced anything yet."""
+
     step: int
 
 
@@ -53,8 +55,9 @@ def parse_plan(raw: str, registry, session: Session | None, allowed_roots=(), ma
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise PlanInvalid(f"the plan is not valid JSON ({exc.msg} at character {exc.pos})",
-                          "rephrase the request") from exc
+        raise PlanInvalid(
+            f"the plan is not valid JSON ({exc.msg} at character {exc.pos})", "rephrase the request"
+        ) from exc
     if not isinstance(data, dict) or set(data) != {"steps", "say"}:
         raise PlanInvalid('a plan must be an object with exactly "steps" and "say"', "rephrase the request")
     steps_raw, say = data["steps"], data["say"]
@@ -70,8 +73,9 @@ def parse_plan(raw: str, registry, session: Session | None, allowed_roots=(), ma
             raise PlanInvalid(f'step {index} must be {{"tool": ..., "args": {{...}}}}', "rephrase the request")
         name = step["tool"]
         if name not in registry:
-            raise PlanInvalid(f"step {index} names an unknown tool {name!r}",
-                              f"available tools: {', '.join(registry.names())}")
+            raise PlanInvalid(
+                f"step {index} names an unknown tool {name!r}", f"available tools: {', '.join(registry.names())}"
+            )
         tool = registry.get(name)
         # Validate by building the Args with placeholders for step outputs (nothing runs here).
         build_args(tool, step["args"], _validating_resolver(session, allowed_roots, index), step_index=index)
@@ -84,6 +88,7 @@ def _validating_resolver(session, allowed_roots, index):
         if want == "text":
             return resolve_text(ref, session, index, None)
         return resolve_ref(ref, session, allowed_roots, index, None)
+
     return resolve
 
 
@@ -92,8 +97,10 @@ def resolve_text(ref: str, session: Session | None, step_index: int, texts: dict
     m = STEP_REF.match(ref.strip())
     n = int(m.group(1))
     if not 1 <= n < step_index:
-        raise PlanInvalid(f"{ref!r} in step {step_index} must name an earlier step (1..{step_index - 1})",
-                          "a step can only use the output of a step before it")
+        raise PlanInvalid(
+            f"{ref!r} in step {step_index} must name an earlier step (1..{step_index - 1})",
+            "a step can only use the output of a step before it",
+        )
     if texts is None:
         return ref
     if texts.get(n) is None:
@@ -101,15 +108,18 @@ def resolve_text(ref: str, session: Session | None, step_index: int, texts: dict
     return texts[n]
 
 
-def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: int,
-                outputs: dict[int, Any] | None, limits=None) -> Artifact | StepOutput:
+def resolve_ref(
+    ref: str, session: Session | None, allowed_roots, step_index: int, outputs: dict[int, Any] | None, limits=None
+) -> Artifact | StepOutput:
     """Turn a reference string into an Artifact (or a StepOutput placeholder while validating)."""
     ref = ref.strip()
     if m := STEP_REF.match(ref):
         n = int(m.group(1))
         if not 1 <= n < step_index:
-            raise PlanInvalid(f"{ref!r} in step {step_index} must name an earlier step (1..{step_index - 1})",
-                              "a step can only use the output of a step before it")
+            raise PlanInvalid(
+                f"{ref!r} in step {step_index} must name an earlier step (1..{step_index - 1})",
+                "a step can only use the output of a step before it",
+            )
         if outputs is None:
             return StepOutput(n)
         produced = outputs.get(n)
@@ -121,24 +131,27 @@ def resolve_ref(ref: str, session: Session | None, allowed_roots, step_index: in
     if ref == LAST_REF:
         last = session.last_artifact()
         if last is None:
-            raise PlanInvalid('"@last" was used, but this session has no files yet',
-                              "name a file in the workspace first")
+            raise PlanInvalid(
+                '"@last" was used, but this session has no files yet', "name a file in the workspace first"
+            )
         return last
     if m := ARTIFACT_REF.match(ref):
         try:
             return session.artifact(int(m.group(1)))
         except EarshotError as exc:
             # Usually a guess at the number a step of this very plan will produce.
-            raise PlanInvalid(exc.message, 'the output of a step of this plan is "$1", "$2", …; '
-                              "`earshot history` lists the session's artifacts") from None
+            raise PlanInvalid(
+                exc.message,
+                'the output of a step of this plan is "$1", "$2", …; `earshot history` lists the session\'s artifacts',
+            ) from None
     if ref.startswith("@"):
         raise PlanInvalid(f"{ref!r} is not a valid reference", 'use "@a3", "@last", "$1" or a file name')
     try:
         path = session.resolve_user_path(ref, tuple(allowed_roots))
     except PathRefused:
-        raise   # a path outside the workspace is refused outright, never "repaired" into another file
+        raise  # a path outside the workspace is refused outright, never "repaired" into another file
     except EarshotError as exc:
-        raise UnknownFile(ref, exc.message, exc.hint) from None   # the model may fix a name it made up
+        raise UnknownFile(ref, exc.message, exc.hint) from None  # the model may fix a name it made up
     known = session.find_artifact_by_path(path)
     if known is not None:
         return known
@@ -163,8 +176,9 @@ def register_user_file(session: Session, path, limits=None) -> Artifact:
         # The header can be fine while the samples are not (NaN, undecodable frames): decode it once
         # here, so a bad file is refused before it becomes an artifact of the session.
         load_audio(path, mono=False, limits=limits)
-        return session.add_artifact(path, "input", duration_s=info.duration_s,
-                                    sample_rate_hz=info.sample_rate_hz, channels=info.channels)
+        return session.add_artifact(
+            path, "input", duration_s=info.duration_s, sample_rate_hz=info.sample_rate_hz, channels=info.channels
+        )
     return session.add_artifact(path, "file")
 
 
@@ -177,8 +191,9 @@ def build_args(tool, raw_args: Any, resolve, step_index: int = 1):
     known = {f.name: f for f in fields(tool.args_type)}
     unknown = set(raw_args) - set(known)
     if unknown:
-        raise PlanInvalid(f"step {step_index} ({name}): unknown argument(s) {sorted(unknown)}",
-                          f"{name} takes {', '.join(known)}")
+        raise PlanInvalid(
+            f"step {step_index} ({name}): unknown argument(s) {sorted(unknown)}", f"{name} takes {', '.join(known)}"
+        )
     values = {}
     for fname, f in known.items():
         if fname not in raw_args:
@@ -247,8 +262,10 @@ def _convert(value: Any, tp: Any, meta: dict, where: str, resolve):
         if re.fullmatch(r"@(a?\d+|last)", value.strip()):
             # Nobody wants "@last" read aloud or used as a title: a file reference in a text field is a
             # planning slip, and the repair attempt is told how to use a step's text instead.
-            raise PlanInvalid(f"{where} is text, not a file: {value!r} would be used literally",
-                              'to use the text an earlier step produced (a transcript), write "$1"')
+            raise PlanInvalid(
+                f"{where} is text, not a file: {value!r} would be used literally",
+                'to use the text an earlier step produced (a transcript), write "$1"',
+            )
         limit = meta.get("max_length", DEFAULT_MAX_LENGTH)
         if len(value) > limit:
             raise PlanInvalid(f"{where} is longer than {limit} characters", "")

@@ -5,27 +5,26 @@ malformed JSON, unknown tools and unknown argument names impossible; validation 
 (a file that does not exist, a value out of range) and the model gets one chance to fix it with the
 error in front of it. Still invalid: the user sees the error; nothing runs.
 """
+
 from __future__ import annotations
 
 import re
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..config import PlannerOptions
 from ..errors import EarshotError, PlanInvalid, UnknownFile
-from .plan import AUDIO_SUFFIXES, Plan, parse_plan
 from ..store.session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
 from .hints import hint_line, needs_steps
+from .plan import AUDIO_SUFFIXES, Plan, parse_plan
 from .say_stream import SayStream
 from .schema import plan_schema, schema_to_gbnf
 
-
-REQUEST_TOKENS = 200    # room kept for the request itself (a long dictated request is ~100 tokens)
+REQUEST_TOKENS = 200  # room kept for the request itself (a long dictated request is ~100 tokens)
 # Both shapes of a plan open with this (schema.py puts "say" first; the model's own tokens for it are
 # `{"` and `say`, and then `":"` for an answer or `":` for work): evaluated with the prompt instead of
 # decoded one token at a time, it takes two sequential decoding steps (~0.2 s here) off every plan.
@@ -49,7 +48,6 @@ class Attempt:
 class PlanOutcome:
     plan: Plan | None
     attempts: list[Attempt] = field(default_factory=list)
-    first_say_ms: float | None = None    # when the first spoken sentence of "say" was decoded
 
     @property
     def plan_ms(self) -> float:
@@ -74,12 +72,18 @@ class Planner:
         # byte, plus the end token): asking for this many means a plan can never be cut mid-JSON.
         self.max_plan_tokens = max_output_chars(self.gbnf) + 1
         # What must fit the context besides the plan: the tool list, the per-turn budget, the request.
-        room = (llm.options.context_tokens - llm.count_tokens(self.prefix())
-                - self.options.history_token_budget - REQUEST_TOKENS)
+        room = (
+            llm.options.context_tokens
+            - llm.count_tokens(self.prefix())
+            - self.options.history_token_budget
+            - REQUEST_TOKENS
+        )
         if self.max_plan_tokens > room:
-            raise EarshotError(f"the longest plan the grammar allows needs {self.max_plan_tokens} tokens, more than "
-                               f"the {room} the {llm.options.context_tokens}-token context leaves",
-                               "raise llm.context_tokens, or lower planner.max_steps or a tool's max_length")
+            raise EarshotError(
+                f"the longest plan the grammar allows needs {self.max_plan_tokens} tokens, more than "
+                f"the {room} the {llm.options.context_tokens}-token context leaves",
+                "raise llm.context_tokens, or lower planner.max_steps or a tool's max_length",
+            )
 
     def prefix(self) -> str:
         """The rendered chat text up to the start of the per-turn message (what the KV cache keeps)."""
@@ -97,9 +101,14 @@ class Planner:
         artifacts = session.artifacts()
         lines = [a.describe() for a in artifacts]
         known = {a.path for a in artifacts}
-        files = sorted(p.name for p in session.workspace.iterdir()
-                       if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES and not p.name.startswith(".")
-                       and p.resolve() not in known)[:20]
+        files = sorted(
+            p.name
+            for p in session.workspace.iterdir()
+            if p.is_file()
+            and p.suffix.lower() in AUDIO_SUFFIXES
+            and not p.name.startswith(".")
+            and p.resolve() not in known
+        )[:20]
         recent = [(t["user_text"], t["reply_text"] or "") for t in self._recent_turns(session)]
         return lines, files, recent
 
@@ -145,17 +154,26 @@ class Planner:
     def messages(self, request: str, session: Session | None) -> list[dict]:
         """The chat for one request: the stable system prefix, then the trimmed per-turn part."""
         lines, files, recent = self._context(session)
-        return [{"role": "system", "content": self.system},
-                {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))}]
+        return [
+            {"role": "system", "content": self.system},
+            {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))},
+        ]
 
     def render(self, request: str, session: Session | None) -> str:
         """The exact prompt text of a request's first attempt (the voice loop prefills its start)."""
         return self.llm.render_chat(self.messages(request, session))
 
     # -- planning ---------------------------------------------------------------------------
-    def plan(self, request: str, session: Session | None, allowed_roots: tuple[Path, ...] = (), *,
-             cancel: threading.Event | None = None, on_say_sentence: Callable[[str], None] | None = None,
-             first_clause_words: int = 0) -> PlanOutcome:
+    def plan(
+        self,
+        request: str,
+        session: Session | None,
+        allowed_roots: tuple[Path, ...] = (),
+        *,
+        cancel: threading.Event | None = None,
+        on_say_sentence: Callable[[str], None] | None = None,
+        first_clause_words: int = 0,
+    ) -> PlanOutcome:
         """Plan a request: one constrained generation, one repair attempt with the validation error.
 
         `cancel` stops generation within one token (GenerationCancelled propagates). `on_say_sentence`
@@ -165,32 +183,48 @@ class Planner:
         messages = self.messages(request, session)
         work = self.options.hints and needs_steps(request, set(self.registry.names()))
         opening = PLAN_OPENING_WORK if work else PLAN_OPENING
-        t_start = time.perf_counter()
         for attempt in range(1 + self.options.repair_attempts):
             say = SayStream(on_say_sentence, first_clause_words) if on_say_sentence and attempt == 0 else None
-
-            def on_text(text: str, say=say) -> None:
-                before = len(say.emitted)
-                say.feed(text)
-                if len(say.emitted) > before and outcome.first_say_ms is None:
-                    outcome.first_say_ms = (time.perf_counter() - t_start) * 1000
-
-            done = self.llm.complete(self.llm.render_chat(messages), self.grammar, max_tokens=self.max_plan_tokens,
-                                     cancel=cancel, on_text=on_text if say else None, opening=opening)
+            done = self.llm.complete(
+                self.llm.render_chat(messages),
+                self.grammar,
+                max_tokens=self.max_plan_tokens,
+                cancel=cancel,
+                on_text=say.feed if say else None,
+                opening=opening,
+            )
             try:
                 plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
-                outcome.attempts.append(Attempt(done.text, None, done.elapsed_ms, done.prompt_tokens,
-                                                done.completion_tokens, done.cached_prompt_tokens))
+                outcome.attempts.append(
+                    Attempt(
+                        done.text,
+                        None,
+                        done.elapsed_ms,
+                        done.prompt_tokens,
+                        done.completion_tokens,
+                        done.cached_prompt_tokens,
+                    )
+                )
                 outcome.plan = plan
                 return outcome
             except PlanInvalid as exc:
-                outcome.attempts.append(Attempt(done.text, str(exc), done.elapsed_ms, done.prompt_tokens,
-                                                done.completion_tokens, done.cached_prompt_tokens))
+                outcome.attempts.append(
+                    Attempt(
+                        done.text,
+                        str(exc),
+                        done.elapsed_ms,
+                        done.prompt_tokens,
+                        done.completion_tokens,
+                        done.cached_prompt_tokens,
+                    )
+                )
                 if isinstance(exc, UnknownFile) and _names_file(request, exc.name):
                     # The user typed that name: "repairing" it would run the tool on some other file.
                     return outcome
-                messages += [{"role": "assistant", "content": done.text},
-                             {"role": "user", "content": prompts.repair_prompt(str(exc))}]
+                messages += [
+                    {"role": "assistant", "content": done.text},
+                    {"role": "user", "content": prompts.repair_prompt(str(exc))},
+                ]
         return outcome
 
 

@@ -4,6 +4,7 @@ The prefix must be byte-identical across turns: llama.cpp then reuses its KV cac
 per-turn part (artifact table, recent turns, the request) is evaluated. Keep tool summaries short:
 every token of the prefix is paid once per process, every token of the per-turn part per request.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,12 +36,22 @@ Choosing between similar tools:
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Speech", ("transcribe", "translate_speech", "speak", "denoise", "convert_voice")),
     ("Measure and analyse a file", ("describe", "tag", "caption", "detect", "pitch", "to_midi")),
-    ("Change a file (every result is a new file)", ("edit", "effects", "inpaint", "binaural", "separate",
-                                                     "extract")),
+    ("Change a file (every result is a new file)", ("edit", "effects", "inpaint", "binaural", "separate", "extract")),
     ("Make sound and music", ("compose", "generate_sound", "sing", "image_to_audio")),
-    ("Studio project (tracks and clips, edited in place; render_project makes files)",
-     ("track", "clip", "track_effect", "vibe", "project_tempo", "project_undo", "describe_project",
-      "render_project", "open_project")),
+    (
+        "Studio project (tracks and clips, edited in place; render_project makes files)",
+        (
+            "track",
+            "clip",
+            "track_effect",
+            "vibe",
+            "project_tempo",
+            "project_undo",
+            "describe_project",
+            "render_project",
+            "open_project",
+        ),
+    ),
 )
 
 
@@ -53,61 +64,118 @@ def _plan(*steps: tuple[str, dict]) -> dict:
 # `earshot bench plan` measures requests the model has not been shown.
 EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
     ("make that 3 dB louder", _plan(("edit", {"op": "gain", "file": "@last", "gain_db": 3})), ("edit",)),
-    ("cut take.wav to its first 10 seconds and fade it out over 1 second",
-     _plan(("edit", {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 10}),
-           ("edit", {"op": "fade", "file": "$1", "fade_out_s": 1})), ("edit",)),
+    (
+        "cut take.wav to its first 10 seconds and fade it out over 1 second",
+        _plan(
+            ("edit", {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 10}),
+            ("edit", {"op": "fade", "file": "$1", "fade_out_s": 1}),
+        ),
+        ("edit",),
+    ),
     ("what does the singer say in clip.wav?", _plan(("transcribe", {"file": "clip.wav"})), ("transcribe",)),
-    ("transcribe lecture.wav, the speaker talks French",
-     _plan(("transcribe", {"file": "lecture.wav", "language": "fr"})), ("transcribe",)),
+    (
+        "transcribe lecture.wav, the speaker talks French",
+        _plan(("transcribe", {"file": "lecture.wav", "language": "fr"})),
+        ("transcribe",),
+    ),
     ("how loud is take.wav?", _plan(("describe", {"file": "take.wav"})), ("describe",)),
     ("what key and tempo is loop.wav in?", _plan(("tag", {"file": "loop.wav"})), ("tag",)),
     ("describe beat.wav for the liner notes", _plan(("caption", {"file": "beat.wav"})), ("caption",)),
-    ("when does the music start in show.wav?", _plan(("detect", {"file": "show.wav", "find": "music"})),
-     ("detect",)),
+    ("when does the music start in show.wav?", _plan(("detect", {"file": "show.wav", "find": "music"})), ("detect",)),
     ("write the notes of riff.wav as MIDI", _plan(("to_midi", {"file": "riff.wav"})), ("to_midi",)),
     ("what note is the flute holding in flute.wav?", _plan(("pitch", {"file": "flute.wav"})), ("pitch",)),
     ("say good morning and save it", _plan(("speak", {"text": "Good morning."})), ("speak",)),
-    ("transcribe note.wav and make a recording of the transcript",
-     _plan(("transcribe", {"file": "note.wav"}), ("speak", {"text": "$1"})), ("transcribe", "speak")),
-    ("remove the noise from @a2 and then transcribe it",
-     _plan(("denoise", {"file": "@a2"}), ("transcribe", {"file": "$1"})), ("denoise", "transcribe")),
-    ("what is the German in call.wav in English?",
-     _plan(("translate_speech", {"file": "call.wav", "language": "de"})), ("translate_speech",)),
-    ("make note.wav an octave higher", _plan(("convert_voice", {"file": "note.wav", "style": "higher",
-                                                                "semitones": 12})), ("convert_voice",)),
+    (
+        "transcribe note.wav and make a recording of the transcript",
+        _plan(("transcribe", {"file": "note.wav"}), ("speak", {"text": "$1"})),
+        ("transcribe", "speak"),
+    ),
+    (
+        "remove the noise from @a2 and then transcribe it",
+        _plan(("denoise", {"file": "@a2"}), ("transcribe", {"file": "$1"})),
+        ("denoise", "transcribe"),
+    ),
+    (
+        "what is the German in call.wav in English?",
+        _plan(("translate_speech", {"file": "call.wav", "language": "de"})),
+        ("translate_speech",),
+    ),
+    (
+        "make note.wav an octave higher",
+        _plan(("convert_voice", {"file": "note.wav", "style": "higher", "semitones": 12})),
+        ("convert_voice",),
+    ),
     ("pull the vocals out of mix.wav", _plan(("separate", {"file": "mix.wav", "stem": "vocals"})), ("separate",)),
-    ("cut out the part of lecture.wav where people applaud",
-     _plan(("extract", {"file": "lecture.wav", "query": "the part where people applaud"})), ("extract",)),
-    ("give drums.wav a short echo and some grit", _plan(("effects", {"file": "drums.wav",
-                                                                     "chain": "delay 0.2 0.3, distortion 12"})),
-     ("effects",)),
-    ("patch the glitch in vox.wav at 7.5 to 7.7 seconds",
-     _plan(("inpaint", {"file": "vox.wav", "start_s": 7.5, "end_s": 7.7})), ("inpaint",)),
-    ("put birds.wav behind me for headphones", _plan(("binaural", {"file": "birds.wav", "azimuth_deg": 180})),
-     ("binaural",)),
-    ("compose a sad guitar ballad in A minor at 70 BPM",
-     _plan(("compose", {"description": "a sad guitar ballad", "key": "A minor", "tempo_bpm": 70})), ("compose",)),
-    ("make the sound of a storm at sea", _plan(("generate_sound", {"layers": ["thunder", "rain", "sea_waves"]})),
-     ("generate_sound",)),
-    ("make wind noise and mix it under voice.wav",
-     _plan(("generate_sound", {"layers": ["wind"]}), ("edit", {"op": "mix", "file": "voice.wav", "others": ["$1"]})),
-     ("generate_sound", "edit")),
+    (
+        "cut out the part of lecture.wav where people applaud",
+        _plan(("extract", {"file": "lecture.wav", "query": "the part where people applaud"})),
+        ("extract",),
+    ),
+    (
+        "give drums.wav a short echo and some grit",
+        _plan(("effects", {"file": "drums.wav", "chain": "delay 0.2 0.3, distortion 12"})),
+        ("effects",),
+    ),
+    (
+        "patch the glitch in vox.wav at 7.5 to 7.7 seconds",
+        _plan(("inpaint", {"file": "vox.wav", "start_s": 7.5, "end_s": 7.7})),
+        ("inpaint",),
+    ),
+    (
+        "put birds.wav behind me for headphones",
+        _plan(("binaural", {"file": "birds.wav", "azimuth_deg": 180})),
+        ("binaural",),
+    ),
+    (
+        "compose a sad guitar ballad in A minor at 70 BPM",
+        _plan(("compose", {"description": "a sad guitar ballad", "key": "A minor", "tempo_bpm": 70})),
+        ("compose",),
+    ),
+    (
+        "make the sound of a storm at sea",
+        _plan(("generate_sound", {"layers": ["thunder", "rain", "sea_waves"]})),
+        ("generate_sound",),
+    ),
+    (
+        "make wind noise and mix it under voice.wav",
+        _plan(("generate_sound", {"layers": ["wind"]}), ("edit", {"op": "mix", "file": "voice.wav", "others": ["$1"]})),
+        ("generate_sound", "edit"),
+    ),
     ("sing hello on G4 for two beats", _plan(("sing", {"notes": "G4:2", "lyrics": "hel-lo"})), ("sing",)),
     ("make audio that fits sunset.png", _plan(("image_to_audio", {"file": "sunset.png"})), ("image_to_audio",)),
-    ("which kinds of jobs can you help with?",
-     {"steps": [], "say": "I work on your audio files: transcribe, clean up, measure, edit, separate, make sounds "
-                          "and music, and build a song in the studio project (/tools lists it all)."}, ()),
+    (
+        "which kinds of jobs can you help with?",
+        {
+            "steps": [],
+            "say": "I work on your audio files: transcribe, clean up, measure, edit, separate, make sounds "
+            "and music, and build a song in the studio project (/tools lists it all).",
+        },
+        (),
+    ),
     ("hi!", {"steps": [], "say": "Hi! Name a file and tell me what to do with it."}, ()),
     ("cheers, that's all for now", {"steps": [], "say": "Glad to help. I'm here when you need me."}, ()),
     # the studio project: tracks and clips are named in words, and one request can make several edits
-    ("make the piano track 2 dB louder and pan it a little right",
-     _plan(("track", {"op": "gain", "track": "piano", "gain_db": 2}),
-           ("track", {"op": "pan", "track": "piano", "pan": 0.3})), ("track",)),
-    ("put memo.wav on a new track called voice at bar 3 and add an echo to it",
-     _plan(("clip", {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}),
-           ("track_effect", {"op": "add", "effect": "delay", "track": "voice"})), ("clip", "track_effect")),
-    ("add a chorus to the guitar track", _plan(("track_effect", {"op": "add", "effect": "chorus", "track": "guitar"})),
-     ("track_effect",)),
+    (
+        "make the piano track 2 dB louder and pan it a little right",
+        _plan(
+            ("track", {"op": "gain", "track": "piano", "gain_db": 2}),
+            ("track", {"op": "pan", "track": "piano", "pan": 0.3}),
+        ),
+        ("track",),
+    ),
+    (
+        "put memo.wav on a new track called voice at bar 3 and add an echo to it",
+        _plan(
+            ("clip", {"op": "place", "file": "memo.wav", "track": "voice", "at": 3, "unit": "bars"}),
+            ("track_effect", {"op": "add", "effect": "delay", "track": "voice"}),
+        ),
+        ("clip", "track_effect"),
+    ),
+    (
+        "add a chorus to the guitar track",
+        _plan(("track_effect", {"op": "add", "effect": "chorus", "track": "guitar"})),
+        ("track_effect",),
+    ),
     ("make the whole song sound darker", _plan(("vibe", {"descriptor": "darker"})), ("vibe",)),
     ("take back the last project change", _plan(("project_undo", {"op": "undo"})), ("project_undo",)),
     ("mix the project down to one wav file", _plan(("render_project", {"op": "mixdown"})), ("render_project",)),
@@ -162,13 +230,21 @@ def tool_list(registry) -> str:
 def system_prompt(registry) -> str:
     tools = tool_list(registry)
     shown = [(req, plan) for req, plan, need in EXAMPLES if all(n in registry for n in need)]
-    examples = "\n".join(f"Request: {req}\nPlan: {json.dumps({'say': plan['say'], 'steps': plan['steps']}, separators=(',', ':'))}"
-                         for req, plan in shown)
+    examples = "\n".join(
+        f"Request: {req}\nPlan: {json.dumps({'say': plan['say'], 'steps': plan['steps']}, separators=(',', ':'))}"
+        for req, plan in shown
+    )
     return f"{RULES}\n\nTools:\n{tools}\n\nExamples:\n{examples}"
 
 
-def turn_prompt(request: str, artifact_lines: list[str], workspace_files: list[str],
-                recent: list[tuple[str, str]], project: str | None = None, hint: str | None = None) -> str:
+def turn_prompt(
+    request: str,
+    artifact_lines: list[str],
+    workspace_files: list[str],
+    recent: list[tuple[str, str]],
+    project: str | None = None,
+    hint: str | None = None,
+) -> str:
     """The per-turn user message. Callers trim the lists (and the project text) to the token budget first."""
     parts = []
     parts.append("Files in this session:\n" + ("\n".join(artifact_lines) if artifact_lines else "(none yet)"))

@@ -3,10 +3,11 @@
 The plan's "say" string is decoded out of the growing JSON and handed out sentence by sentence, so
 speech starts before the plan is closed (see SayStream).
 """
+
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 
 class SayStream:
@@ -24,7 +25,7 @@ class SayStream:
         # The first chunk may end at a comma once it has this many words (0: sentences only), so
         # a long first sentence starts playing a clause earlier ("I can transcribe, …").
         self.first_clause_words = first_clause_words
-        self.active: bool | None = None     # None: undecided; False: a tool plan, no streaming
+        self.active: bool | None = None  # None: undecided; False: a tool plan, no streaming
         self._pos = 0
         self._buf = ""
         self.done = False
@@ -39,7 +40,7 @@ class SayStream:
                 self.active = True
                 self._pos = m.end()
             elif re.match(r'^\{\s?"say"\s?:\s?n', text):
-                self.active = False       # "say": null — a plan with steps, spoken after they run
+                self.active = False  # "say": null — a plan with steps, spoken after they run
                 return
             else:
                 return
@@ -57,9 +58,13 @@ class SayStream:
                     self._flush(final=False)
                 elif ch == " " and self._buf.rstrip()[-1:] == ".":
                     self._flush(final=False)
-                elif ch == " " and not self.emitted and self.first_clause_words and \
-                        self._buf.rstrip()[-1:] in (",", ";", ":") and \
-                        len(self._buf.split()) >= self.first_clause_words:
+                elif (
+                    ch == " "
+                    and not self.emitted
+                    and self.first_clause_words
+                    and self._buf.rstrip()[-1:] in (",", ";", ":")
+                    and len(self._buf.split()) >= self.first_clause_words
+                ):
                     self._flush(final=False)
             self._pos += 1
 

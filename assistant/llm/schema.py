@@ -8,6 +8,7 @@ enum values, string and list lengths, and numeric bounds (digit by digit, see nu
 What it cannot fix, whether a reference names a real file, is checked by plan validation, which
 gets one repair attempt.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,12 @@ def field_schema(tp: Any, meta: dict) -> dict:
         doc = doc or REF_DOC
     elif origin is list:
         (item,) = get_args(tp)
-        out = {"type": "array", "items": field_schema(item, {}), "minItems": meta.get("min_items", 1),
-               "maxItems": meta.get("max_items", DEFAULT_MAX_ITEMS)}
+        out = {
+            "type": "array",
+            "items": field_schema(item, {}),
+            "minItems": meta.get("min_items", 1),
+            "maxItems": meta.get("max_items", DEFAULT_MAX_ITEMS),
+        }
     elif origin is Literal:
         values = list(get_args(tp))
         if not all(isinstance(v, str) for v in values):
@@ -91,27 +96,33 @@ def args_schema(args_type: type) -> dict:
 def plan_schema(registry, max_steps: int, max_say_chars: int) -> dict:
     steps = []
     for tool in registry:
-        steps.append({
-            "type": "object",
-            "properties": {"tool": {"const": tool.name}, "args": args_schema(tool.args_type)},
-            "required": ["tool", "args"],
-            "additionalProperties": False,
-        })
+        steps.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": tool.name}, "args": args_schema(tool.args_type)},
+                "required": ["tool", "args"],
+                "additionalProperties": False,
+            }
+        )
     # Two shapes, and "say" comes first in both: a small model that must open with "steps" reaches
     # for a tool even when the request is conversation; opening with the reply decides that first.
     # An answer has text and no steps; work has steps and "say": null (the reply is then what the
     # tools report). So once a plan opens with `{"say":"`, it can be spoken while it is generated.
     answer = {
         "type": "object",
-        "properties": {"say": {"type": "string", "minLength": 1, "maxLength": max_say_chars},
-                       "steps": {"type": "array", "maxItems": 0}},
+        "properties": {
+            "say": {"type": "string", "minLength": 1, "maxLength": max_say_chars},
+            "steps": {"type": "array", "maxItems": 0},
+        },
         "required": ["say", "steps"],
         "additionalProperties": False,
     }
     work = {
         "type": "object",
-        "properties": {"say": {"type": "null"},
-                       "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 1, "maxItems": max_steps}},
+        "properties": {
+            "say": {"type": "null"},
+            "steps": {"type": "array", "items": {"anyOf": steps}, "minItems": 1, "maxItems": max_steps},
+        },
         "required": ["say", "steps"],
         "additionalProperties": False,
     }
@@ -128,9 +139,26 @@ def strip_extensions(schema: Any) -> Any:
 
 
 # -- JSON schema → GBNF ----------------------------------------------------------------------
-_HANDLED = {"type", "properties", "required", "additionalProperties", "items", "minItems", "maxItems",
-            "maxLength", "minLength", "enum", "const", "anyOf", "description", "default", "minimum", "maximum", "x-ref",
-            "x-grammar"}
+_HANDLED = {
+    "type",
+    "properties",
+    "required",
+    "additionalProperties",
+    "items",
+    "minItems",
+    "maxItems",
+    "maxLength",
+    "minLength",
+    "enum",
+    "const",
+    "anyOf",
+    "description",
+    "default",
+    "minimum",
+    "maximum",
+    "x-ref",
+    "x-grammar",
+}
 
 # Strings hold printable ASCII without quotes or backslashes: one byte a character, so the longest
 # plan the grammar allows is a hard bound on the tokens it needs (grammar_bound.py). A plan has no use
@@ -188,8 +216,11 @@ class _GrammarBuilder:
             # A file reference is exactly "@aN", "@last", "$N" or a file name that does not start with
             # "@" or "$": the model cannot write "@a4 memo.wav" (copying a line of the file table).
             limit = int(schema.get("maxLength", DEFAULT_MAX_LENGTH))
-            return self.add("file-ref", '"\\"" ("@a" [1-9] [0-9]{0,4} | "@last" | "$" [1-9] | '
-                            f'[\\x20\\x21\\x23\\x25-\\x3F\\x41-\\x5B\\x5D-\\x7E] char{{0,{limit - 1}}}) "\\""')
+            return self.add(
+                "file-ref",
+                '"\\"" ("@a" [1-9] [0-9]{0,4} | "@last" | "$" [1-9] | '
+                f'[\\x20\\x21\\x23\\x25-\\x3F\\x41-\\x5B\\x5D-\\x7E] char{{0,{limit - 1}}}) "\\""',
+            )
         if kind == "string" and "x-grammar" in schema:
             # A string with a notation of its own (sing's notes): the model can only write that
             # notation, so lyrics cannot end up where the notes go. The body is GBNF in the bounded
@@ -234,7 +265,7 @@ class _GrammarBuilder:
             if any(req for req, _ in parts[:first]):
                 break
             seq = [parts[first][1]]
-            for req, kv in parts[first + 1:]:
+            for req, kv in parts[first + 1 :]:
                 seq.append(f'"," ws {kv}' if req else f'("," ws {kv})?')
             alternatives.append(" ".join(seq))
         if not any(req for req, _ in parts):

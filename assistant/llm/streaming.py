@@ -7,14 +7,15 @@
   token when the user keeps talking, and hands out the sentences of a spoken answer while the plan
   is still being generated (greedy.py, say_stream.py).
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..runtime.greedy import GenerationCancelled
-from .planner import PlanOutcome, Planner
+from .planner import Planner, PlanOutcome
 
 __all__ = ["GenerationCancelled", "StreamingPlanner"]
 
@@ -43,10 +44,22 @@ class StreamingPlanner:
         """Evaluate `text` into the KV cache (skipped when the LLM is busy with a real turn)."""
         return self.client.prefill(text, cancel)
 
-    def plan(self, request: str, session, allowed_roots: tuple[Path, ...] = (), *,
-             cancel: threading.Event | None = None,
-             on_say_sentence: Callable[[str], None] | None = None, first_clause_words: int = 0) -> PlanOutcome:
+    def plan(
+        self,
+        request: str,
+        session,
+        allowed_roots: tuple[Path, ...] = (),
+        *,
+        cancel: threading.Event | None = None,
+        on_say_sentence: Callable[[str], None] | None = None,
+        first_clause_words: int = 0,
+    ) -> PlanOutcome:
         """`Planner.plan`, streamed and cancellable. Raises GenerationCancelled when cancelled."""
-        return self.planner.plan(request, session, allowed_roots, cancel=cancel, on_say_sentence=on_say_sentence,
-                                 first_clause_words=first_clause_words)
-
+        return self.planner.plan(
+            request,
+            session,
+            allowed_roots,
+            cancel=cancel,
+            on_say_sentence=on_say_sentence,
+            first_clause_words=first_clause_words,
+        )

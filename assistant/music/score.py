@@ -21,15 +21,14 @@ degrees instead of note names keeps every note in the key; the key, tempo and ba
 asked for are fixed by the tool, never left to the model. In minor keys the V chord takes the raised
 leading tone (harmonic minor), as in common practice.
 """
+
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import subprocess
 import tempfile
-import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -40,28 +39,69 @@ SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sou
 RENDER_RATE_HZ = 44100
 TARGET_PEAK_DBFS = -1.0
 DEFAULT_BARS = 8
-ARPEGGIO_EIGHTHS_BPM = 96   # slower than this, arpeggios move in quarter notes (see score_to_midi)
-TOKENS_PER_BAR = 40         # the most a bar of eighth notes takes, with headroom
+ARPEGGIO_EIGHTHS_BPM = 96  # slower than this, arpeggios move in quarter notes (see score_to_midi)
+TOKENS_PER_BAR = 40  # the most a bar of eighth notes takes, with headroom
 
-NOTE_PCS = {"C": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "F": 5, "F#": 6, "GB": 6, "G": 7,
-            "G#": 8, "AB": 8, "A": 9, "A#": 10, "BB": 10, "B": 11, "CB": 11, "E#": 5, "FB": 4, "B#": 0}
+NOTE_PCS = {
+    "C": 0,
+    "C#": 1,
+    "DB": 1,
+    "D": 2,
+    "D#": 3,
+    "EB": 3,
+    "E": 4,
+    "F": 5,
+    "F#": 6,
+    "GB": 6,
+    "G": 7,
+    "G#": 8,
+    "AB": 8,
+    "A": 9,
+    "A#": 10,
+    "BB": 10,
+    "B": 11,
+    "CB": 11,
+    "E#": 5,
+    "FB": 4,
+    "B#": 0,
+}
 KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
-INSTRUMENTS = {"piano": 0, "electric piano": 4, "harpsichord": 6, "vibraphone": 11, "marimba": 12, "organ": 19,
-               "guitar": 24, "steel guitar": 25, "electric guitar": 27, "strings": 48, "slow strings": 49,
-               "choir": 52, "trumpet": 56, "brass": 61, "saxophone": 65, "oboe": 68, "clarinet": 71,
-               "flute": 73, "synth lead": 81, "warm pad": 89, "bells": 14, "harp": 46}
+INSTRUMENTS = {
+    "piano": 0,
+    "electric piano": 4,
+    "harpsichord": 6,
+    "vibraphone": 11,
+    "marimba": 12,
+    "organ": 19,
+    "guitar": 24,
+    "steel guitar": 25,
+    "electric guitar": 27,
+    "strings": 48,
+    "slow strings": 49,
+    "choir": 52,
+    "trumpet": 56,
+    "brass": 61,
+    "saxophone": 65,
+    "oboe": 68,
+    "clarinet": 71,
+    "flute": 73,
+    "synth lead": 81,
+    "warm pad": 89,
+    "bells": 14,
+    "harp": 46,
+}
 BASSES = {"acoustic": 32, "electric": 33, "synth": 38}
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII")
-DURATIONS = (1, 2, 3, 4, 6, 8)      # in eighth notes
+DURATIONS = (1, 2, 3, 4, 6, 8)  # in eighth notes
 BAR_EIGHTHS = 8
 MAX_NOTES_PER_BAR = 5
 
 
 # -- key and score ---------------------------------------------------------------------------------
 def parse_key(text: str) -> tuple[int, str]:
-    """"D minor" / "Dm" / "d min" / "F# major" / "E flat minor" / "Bb" → (pitch class, mode)."""
+    """ "D minor" / "Dm" / "d min" / "F# major" / "E flat minor" / "Bb" → (pitch class, mode)."""
     t = text.strip().replace("♭", "b").replace("♯", "#")
     t = re.sub(r"\s+flat\b", "b", t, flags=re.I)
     t = re.sub(r"\s+sharp\b", "#", t, flags=re.I)
@@ -69,7 +109,7 @@ def parse_key(text: str) -> tuple[int, str]:
     if not m:
         raise EarshotError(f"{text!r} is not a key I can read", 'write it like "D minor", "F# major" or "Bb"')
     name = (m.group(1) + m.group(2)).upper()
-    mode_word = (m.group(3) or "major")
+    mode_word = m.group(3) or "major"
     mode = "minor" if mode_word.lower() in ("minor", "min") or mode_word == "m" else "major"
     return NOTE_PCS[name], mode
 
@@ -88,7 +128,7 @@ class Score:
     style: str
     bass: str
     drums: str
-    bars: list[tuple[int, list[tuple[str, int]]]]   # (chord degree 0..6, [(pitch token, eighths)])
+    bars: list[tuple[int, list[tuple[str, int]]]]  # (chord degree 0..6, [(pitch token, eighths)])
 
 
 def _bar_rules() -> list[str]:
@@ -102,7 +142,7 @@ def _bar_rules() -> list[str]:
             for d in DURATIONS:
                 if d == n:
                     alts.append(f'note ":{d}"')
-                elif d < n and f"m{n - d}-{k - 1}" in rules:   # only rules that exist (no m5-1: no 5/8 note)
+                elif d < n and f"m{n - d}-{k - 1}" in rules:  # only rules that exist (no m5-1: no 5/8 note)
                     alts.append(f'note ":{d}" " " m{n - d}-{k - 1}')
             if alts:
                 rules[f"m{n}-{k}"] = " | ".join(alts)
@@ -113,21 +153,45 @@ STYLES = ("pulse", "arpeggio")
 BASS_CHOICES = ("none", "acoustic", "electric", "synth")
 DRUM_CHOICES = ("none", "soft", "rock", "four")
 # Words of a request that fix a header field (the user said it, so the model may not choose otherwise).
-INSTRUMENT_WORDS = {"piano": "piano", "keys": "piano", "electric piano": "electric piano", "rhodes": "electric piano",
-                    "harpsichord": "harpsichord", "vibraphone": "vibraphone", "vibes": "vibraphone",
-                    "marimba": "marimba", "organ": "organ", "guitar": "guitar", "acoustic guitar": "steel guitar",
-                    "electric guitar": "electric guitar", "strings": "strings", "violin": "strings",
-                    "violins": "strings", "cello": "slow strings", "choir": "choir", "voices": "choir",
-                    "trumpet": "trumpet", "brass": "brass", "sax": "saxophone", "saxophone": "saxophone",
-                    "oboe": "oboe", "clarinet": "clarinet", "flute": "flute", "synth": "synth lead",
-                    "pad": "warm pad", "pads": "warm pad", "bells": "bells", "harp": "harp"}
+INSTRUMENT_WORDS = {
+    "piano": "piano",
+    "keys": "piano",
+    "electric piano": "electric piano",
+    "rhodes": "electric piano",
+    "harpsichord": "harpsichord",
+    "vibraphone": "vibraphone",
+    "vibes": "vibraphone",
+    "marimba": "marimba",
+    "organ": "organ",
+    "guitar": "guitar",
+    "acoustic guitar": "steel guitar",
+    "electric guitar": "electric guitar",
+    "strings": "strings",
+    "violin": "strings",
+    "violins": "strings",
+    "cello": "slow strings",
+    "choir": "choir",
+    "voices": "choir",
+    "trumpet": "trumpet",
+    "brass": "brass",
+    "sax": "saxophone",
+    "saxophone": "saxophone",
+    "oboe": "oboe",
+    "clarinet": "clarinet",
+    "flute": "flute",
+    "synth": "synth lead",
+    "pad": "warm pad",
+    "pads": "warm pad",
+    "bells": "bells",
+    "harp": "harp",
+}
 
 
 def request_constraints(description: str) -> dict[str, tuple[str, ...]]:
     """Header fields the request itself fixes: named instruments (first → lead, second → chords; one
     alone plays both unless the model may add a second), drums and bass asked for or refused."""
     text = " " + re.sub(r"[^a-z ]+", " ", description.lower()) + " "
-    found: list[tuple[int, int, str]] = []          # (start, end, word), longest words first
+    found: list[tuple[int, int, str]] = []  # (start, end, word), longest words first
     for word in sorted(INSTRUMENT_WORDS, key=len, reverse=True):
         for m in re.finditer(f"(?<= ){word}(?= )", text):
             if not any(a < m.end() and m.start() < b for a, b, _ in found):
@@ -151,9 +215,11 @@ def request_constraints(description: str) -> dict[str, tuple[str, ...]]:
     return out
 
 
-def score_grammar(bars: int, key_given: bool, tempo_given: bool,
-                  fixed: dict[str, tuple[str, ...]] | None = None) -> str:
+def score_grammar(
+    bars: int, key_given: bool, tempo_given: bool, fixed: dict[str, tuple[str, ...]] | None = None
+) -> str:
     """GBNF of a score with exactly `bars` bars (tonic first and last); `fixed` narrows header fields."""
+
     def choice(values) -> str:
         return " | ".join(f'"{v}"' for v in values)
 
@@ -168,8 +234,13 @@ def score_grammar(bars: int, key_given: bool, tempo_given: bool,
         header.append('"key: " keyname " " ("major" | "minor") "\\n"')
     if not tempo_given:
         header.append('"tempo: " tempo "\\n"')
-    header += [field_rule("lead", INSTRUMENTS), field_rule("chords", INSTRUMENTS), field_rule("style", STYLES),
-               field_rule("bass", BASS_CHOICES), field_rule("drums", DRUM_CHOICES)]
+    header += [
+        field_rule("lead", INSTRUMENTS),
+        field_rule("chords", INSTRUMENTS),
+        field_rule("style", STYLES),
+        field_rule("bass", BASS_CHOICES),
+        field_rule("drums", DRUM_CHOICES),
+    ]
     lines = [f"root ::= {' '.join(header)} " + " ".join(f"bar{i}" for i in range(1, bars + 1))]
     for i in range(1, bars + 1):
         # Tonic first and last, a dominant before the last (the cadence that states the key), other
@@ -214,8 +285,17 @@ def parse_score(text: str, key_pc: int | None, mode: str | None, tempo_bpm: int 
         key_pc, mode = parse_key(fields_["key"])
     if tempo_bpm is None:
         tempo_bpm = int(fields_["tempo"])
-    return Score(key_pc, mode or "major", tempo_bpm, fields_["lead"], fields_["chords"], fields_["style"],
-                 fields_["bass"], fields_["drums"], bars)
+    return Score(
+        key_pc,
+        mode or "major",
+        tempo_bpm,
+        fields_["lead"],
+        fields_["chords"],
+        fields_["style"],
+        fields_["bass"],
+        fields_["drums"],
+        bars,
+    )
 
 
 # -- score → MIDI ------------------------------------------------------------------------------------
@@ -242,7 +322,7 @@ def score_to_midi(score: Score):
     beat = 60.0 / score.tempo_bpm
     eighth = beat / 2
     bar_s = 4 * beat
-    tonic = 60 + score.key_pc               # melody around C4..B4 (+ octave marks)
+    tonic = 60 + score.key_pc  # melody around C4..B4 (+ octave marks)
     if tonic > 66:
         tonic -= 12
     pm = pretty_midi.PrettyMIDI(initial_tempo=float(score.tempo_bpm))
@@ -273,7 +353,7 @@ def score_to_midi(score: Score):
                 s = t0 + q * beat
                 for p in triad:
                     chords.notes.append(pretty_midi.Note(80 if q == 0 else 64, p, s, s + beat * 0.8))
-        else:   # arpeggio: root-third-fifth-octave up and back, accented on the beats
+        else:  # arpeggio: root-third-fifth-octave up and back, accented on the beats
             pattern = [triad[0], triad[1], triad[2], triad[0] + 12, triad[2], triad[1], triad[2], triad[1]]
             # Below ARPEGGIO_EIGHTHS_BPM the broken chord moves in quarter notes: slow eighths form a
             # pulse at twice the tempo, which is what a listener (and a beat tracker) then taps.
@@ -281,8 +361,9 @@ def score_to_midi(score: Score):
             for e in range(0, 8, step):
                 p = pattern[e if step == 1 else e // 2]
                 s = t0 + e * eighth
-                chords.notes.append(pretty_midi.Note(82 if e == 0 else 70 if e % 2 == 0 else 56, p, s,
-                                                     s + step * eighth * 1.5))
+                chords.notes.append(
+                    pretty_midi.Note(82 if e == 0 else 70 if e % 2 == 0 else 56, p, s, s + step * eighth * 1.5)
+                )
         if bass is not None:
             root = triad[0] - 12
             for half in (0, 1):
@@ -311,8 +392,10 @@ def soundfont() -> Path:
     for sf2 in SOUNDFONTS:
         if sf2.is_file():
             return sf2
-    raise EarshotError("no General MIDI soundfont found (looked for " + ", ".join(map(str, SOUNDFONTS)) + ")",
-                       "install it: apt-get install fluid-soundfont-gm")
+    raise EarshotError(
+        "no General MIDI soundfont found (looked for " + ", ".join(map(str, SOUNDFONTS)) + ")",
+        "install it: apt-get install fluid-soundfont-gm",
+    )
 
 
 def render(midi_bytes: bytes, rate: int = RENDER_RATE_HZ) -> np.ndarray:
@@ -324,11 +407,17 @@ def render(midi_bytes: bytes, rate: int = RENDER_RATE_HZ) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="earshot-compose-") as tmp:
         mid, wav = Path(tmp) / "score.mid", Path(tmp) / "score.wav"
         mid.write_bytes(midi_bytes)
-        proc = subprocess.run(["fluidsynth", "-ni", "-q", "-g", "1.0", "-F", str(wav), "-r", str(rate),
-                               str(soundfont()), str(mid)], capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            ["fluidsynth", "-ni", "-q", "-g", "1.0", "-F", str(wav), "-r", str(rate), str(soundfont()), str(mid)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         if proc.returncode != 0 or not wav.is_file():
-            raise EarshotError(f"fluidsynth could not render the score ({proc.stderr.strip()[:200]})",
-                               "check the fluidsynth installation with `fluidsynth --version`")
+            raise EarshotError(
+                f"fluidsynth could not render the score ({proc.stderr.strip()[:200]})",
+                "check the fluidsynth installation with `fluidsynth --version`",
+            )
         audio, _ = sf.read(str(wav), dtype="float32", always_2d=True)
     peak = float(np.max(np.abs(audio))) if audio.size else 0.0
     if peak <= 0:

@@ -22,6 +22,7 @@ Mapping (ours → DAWproject):
   clip gain (not in 1.0)       the content wrapped in Lanes with a gain Points lane (one RealPoint
                                in dB); readers that do not know it play the clip at unity
 """
+
 from __future__ import annotations
 
 import io
@@ -30,10 +31,10 @@ import posixpath
 import re
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__ as EARSHOT_VERSION
 from ..errors import EarshotError
@@ -43,21 +44,42 @@ from .effects import EFFECTS
 FORMAT_VERSION = "1.0"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 VENDOR = "Earshot"
-EQ_BANDS = {"lowpass": "lowPass", "highpass": "highPass", "low_shelf": "lowShelf", "high_shelf": "highShelf",
-            "peak_eq": "bell"}
+EQ_BANDS = {
+    "lowpass": "lowPass",
+    "highpass": "highPass",
+    "low_shelf": "lowShelf",
+    "high_shelf": "highShelf",
+    "peak_eq": "bell",
+}
 BAND_EFFECTS = {v: k for k, v in EQ_BANDS.items()}
 # Dedicated DAWproject devices: element name → {our param: (element, unit)}
 DEDICATED = {
-    "compressor": ("Compressor", {"attack_ms": ("Attack", "seconds"), "ratio": ("Ratio", "linear"),
-                                  "release_ms": ("Release", "seconds"), "threshold_db": ("Threshold", "decibel")}),
+    "compressor": (
+        "Compressor",
+        {
+            "attack_ms": ("Attack", "seconds"),
+            "ratio": ("Ratio", "linear"),
+            "release_ms": ("Release", "seconds"),
+            "threshold_db": ("Threshold", "decibel"),
+        },
+    ),
     "limiter": ("Limiter", {"release_ms": ("Release", "seconds"), "threshold_db": ("Threshold", "decibel")}),
-    "noise_gate": ("NoiseGate", {"attack_ms": ("Attack", "seconds"), "ratio": ("Ratio", "linear"),
-                                 "release_ms": ("Release", "seconds"), "threshold_db": ("Threshold", "decibel")}),
+    "noise_gate": (
+        "NoiseGate",
+        {
+            "attack_ms": ("Attack", "seconds"),
+            "ratio": ("Ratio", "linear"),
+            "release_ms": ("Release", "seconds"),
+            "threshold_db": ("Threshold", "decibel"),
+        },
+    ),
 }
 # Child order the schema requires inside each dedicated device (after Parameters/Enabled/State).
-CHILD_ORDER = {"Compressor": ["Attack", "AutoMakeup", "InputGain", "OutputGain", "Ratio", "Release", "Threshold"],
-               "Limiter": ["Attack", "InputGain", "OutputGain", "Release", "Threshold"],
-               "NoiseGate": ["Attack", "Range", "Ratio", "Release", "Threshold"]}
+CHILD_ORDER = {
+    "Compressor": ["Attack", "AutoMakeup", "InputGain", "OutputGain", "Ratio", "Release", "Threshold"],
+    "Limiter": ["Attack", "InputGain", "OutputGain", "Release", "Threshold"],
+    "NoiseGate": ["Attack", "Range", "Ratio", "Release", "Threshold"],
+}
 
 
 def num(x: float) -> str:
@@ -80,7 +102,7 @@ def _from_param(pname: str, value: float, unit: str | None) -> float:
 def schema(name: str = "Project.xsd"):
     try:
         import xmlschema
-    except ImportError as exc:   # pragma: no cover - a runtime dependency
+    except ImportError as exc:  # pragma: no cover - a runtime dependency
         raise EarshotError("validating DAWproject files needs xmlschema", "pip install xmlschema") from exc
     path = resources.files("assistant.project").joinpath("schemas", name)
     return xmlschema.XMLSchema(str(path))
@@ -93,8 +115,11 @@ def validate(project_xml: bytes, metadata_xml: bytes | None = None) -> None:
             continue
         errors = list(schema(name).iter_errors(data.decode("utf-8")))
         if errors:
-            raise EarshotError(f"the {name.replace('.xsd', '').lower()} XML does not validate: "
-                               f"{str(errors[0].reason or errors[0])[:200]}", "this is a bug; please report it")
+            raise EarshotError(
+                f"the {name.replace('.xsd', '').lower()} XML does not validate: "
+                f"{str(errors[0].reason or errors[0])[:200]}",
+                "this is a bug; please report it",
+            )
 
 
 # -- export -------------------------------------------------------------------------------------
@@ -113,8 +138,15 @@ def _el(parent: ET.Element | None, tag: str, **attrs) -> ET.Element:
 
 
 def _real(parent, tag: str, value: float, unit: str, lo: float | None = None, hi: float | None = None, **extra):
-    return _el(parent, tag, **extra, unit=unit, value=num(value),
-               min=None if lo is None else num(lo), max=None if hi is None else num(hi))
+    return _el(
+        parent,
+        tag,
+        **extra,
+        unit=unit,
+        value=num(value),
+        min=None if lo is None else num(lo),
+        max=None if hi is None else num(hi),
+    )
 
 
 def _device(parent: ET.Element, fx: dict) -> None:
@@ -161,8 +193,13 @@ def _safe_name(name: str) -> str:
 def _audio_entries(s: dict) -> dict[str, str]:
     """source path → zip path ("audio/<name>"), unique, in a deterministic order."""
     paths: dict[str, str] = {}
-    sources = sorted({(c["source"]["name"], c["source"]["path"]) for c in s["clips"].values()
-                      if c["kind"] == "audio" and c.get("source")})
+    sources = sorted(
+        {
+            (c["source"]["name"], c["source"]["path"])
+            for c in s["clips"].values()
+            if c["kind"] == "audio" and c.get("source")
+        }
+    )
     taken: set[str] = set()
     for name, path in sources:
         if path in paths:
@@ -183,8 +220,10 @@ def _audio_info(path: str) -> tuple[int, int, float]:
     try:
         info = sf.info(path)
     except Exception as exc:
-        raise EarshotError(f"the clip file {Path(path).name} cannot be read ({exc})",
-                           "the project refers to a file that is missing or damaged") from exc
+        raise EarshotError(
+            f"the clip file {Path(path).name} cannot be read ({exc})",
+            "the project refers to a file that is missing or damaged",
+        ) from exc
     return int(info.channels), int(info.samplerate), info.frames / info.samplerate
 
 
@@ -196,25 +235,55 @@ def project_xml(s: dict) -> tuple[bytes, dict[str, str]]:
     _el(root, "Application", name=VENDOR, version=EARSHOT_VERSION)
     transport = _el(root, "Transport")
     _real(transport, "Tempo", s["tempo_bpm"], "bpm", 20.0, 400.0, id=ids(), name="Tempo")
-    _el(transport, "TimeSignature", id=ids(), numerator=str(s["time_signature"][0]),
-        denominator=str(s["time_signature"][1]))
+    _el(
+        transport,
+        "TimeSignature",
+        id=ids(),
+        numerator=str(s["time_signature"][0]),
+        denominator=str(s["time_signature"][1]),
+    )
     structure = _el(root, "Structure")
     master_track, master_channel = ids(), ids()
     track_ids: dict[str, str] = {}
     for t in model.tracks_in_order(s):
         tid = track_ids[t["id"]] = ids()
-        track = _el(structure, "Track", id=tid, name=t["name"], contentType="notes" if t["kind"] == "midi" else "audio",
-                    loaded="true")
-        channel = _el(track, "Channel", id=ids(), role="regular", audioChannels="2", destination=master_channel,
-                      solo=_bool(t["solo"]))
+        track = _el(
+            structure,
+            "Track",
+            id=tid,
+            name=t["name"],
+            contentType="notes" if t["kind"] == "midi" else "audio",
+            loaded="true",
+        )
+        channel = _el(
+            track,
+            "Channel",
+            id=ids(),
+            role="regular",
+            audioChannels="2",
+            destination=master_channel,
+            solo=_bool(t["solo"]),
+        )
         chain = model.effects_in_order(t["effects"])
         if chain or t["kind"] == "midi":
             devices = _el(channel, "Devices")
             if t["kind"] == "midi":
-                gm = _el(devices, "BuiltinDevice", deviceID="earshot.general_midi", deviceName="General MIDI",
-                         deviceRole="instrument", deviceVendor=VENDOR)
-                _el(_el(gm, "Parameters"), "IntegerParameter", name="program", value=str(int(t.get("program", 0))),
-                    min="0", max="128")
+                gm = _el(
+                    devices,
+                    "BuiltinDevice",
+                    deviceID="earshot.general_midi",
+                    deviceName="General MIDI",
+                    deviceRole="instrument",
+                    deviceVendor=VENDOR,
+                )
+                _el(
+                    _el(gm, "Parameters"),
+                    "IntegerParameter",
+                    name="program",
+                    value=str(int(t.get("program", 0))),
+                    min="0",
+                    max="128",
+                )
             for fx in chain:
                 _device(devices, fx)
         _el(channel, "Mute", value=_bool(t["mute"]), name="Mute")
@@ -229,8 +298,14 @@ def project_xml(s: dict) -> tuple[bytes, dict[str, str]]:
         for fx in chain:
             _device(devices, fx)
         if m["limiter_db"] is not None:
-            lim = _el(devices, "Limiter", deviceID="earshot.master_limiter", deviceName="Master limiter",
-                      deviceRole="audioFX", deviceVendor=VENDOR)
+            lim = _el(
+                devices,
+                "Limiter",
+                deviceID="earshot.master_limiter",
+                deviceName="Master limiter",
+                deviceRole="audioFX",
+                deviceVendor=VENDOR,
+            )
             _el(lim, "Enabled", value="true")
             _real(lim, "Threshold", m["limiter_db"], "decibel")
     _real(channel, "Volume", model_db_to_linear(m["gain_db"]), "linear", 0.0, 4.0, name="Volume")
@@ -259,8 +334,9 @@ def model_db_to_linear(gain_db: float) -> float:
 
 
 def _clip(holder: ET.Element, c: dict, ids: _Ids, files: dict[str, str]) -> None:
-    attrs = dict(time=num(c["start"]), duration=num(c["length"]), contentTimeUnit=c["content_unit"],
-                 playStart=num(c["offset"]))
+    attrs = dict(
+        time=num(c["start"]), duration=num(c["length"]), contentTimeUnit=c["content_unit"], playStart=num(c["offset"])
+    )
     if c.get("loop"):
         attrs.update(loopStart=num(c["loop"][0]), loopEnd=num(c["loop"][1]))
     attrs.update(fadeTimeUnit="seconds", fadeInTime=num(c["fade_in_s"]), fadeOutTime=num(c["fade_out_s"]))
@@ -277,8 +353,16 @@ def _clip(holder: ET.Element, c: dict, ids: _Ids, files: dict[str, str]) -> None
         channels, rate, duration = _audio_info(src["path"])
 
         def audio(into):
-            a = _el(into, "Audio", id=ids(), timeUnit="seconds", channels=str(channels), sampleRate=str(rate),
-                    duration=num(duration), algorithm="stretch" if c["warp"] else None)
+            a = _el(
+                into,
+                "Audio",
+                id=ids(),
+                timeUnit="seconds",
+                channels=str(channels),
+                sampleRate=str(rate),
+                duration=num(duration),
+                algorithm="stretch" if c["warp"] else None,
+            )
             _el(a, "File", path=files[src["path"]])
 
         if c["warp"]:
@@ -310,10 +394,13 @@ def export_dawproject(s: dict, check: bool = True) -> bytes:
         validate(project, meta)
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
-        for name, data, method in [("project.xml", project, zipfile.ZIP_DEFLATED),
-                                   ("metadata.xml", meta, zipfile.ZIP_DEFLATED)] + \
-                [(zpath, Path(src).read_bytes(), zipfile.ZIP_STORED)
-                 for src, zpath in sorted(files.items(), key=lambda kv: kv[1])]:
+        for name, data, method in [
+            ("project.xml", project, zipfile.ZIP_DEFLATED),
+            ("metadata.xml", meta, zipfile.ZIP_DEFLATED),
+        ] + [
+            (zpath, Path(src).read_bytes(), zipfile.ZIP_STORED)
+            for src, zpath in sorted(files.items(), key=lambda kv: kv[1])
+        ]:
             info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
             info.compress_type = method
             info.external_attr = 0o644 << 16
@@ -322,7 +409,7 @@ def export_dawproject(s: dict, check: bool = True) -> bytes:
 
 
 # -- import -------------------------------------------------------------------------------------
-StoreFile = Callable[[str, bytes], dict]    # (zip path, bytes) → a clip source dict
+StoreFile = Callable[[str, bytes], dict]  # (zip path, bytes) → a clip source dict
 
 
 def _f(el: ET.Element | None, attr: str = "value", default: float | None = None) -> float | None:
@@ -358,7 +445,7 @@ def _effects_from(devices: ET.Element | None, notes: list[str]) -> tuple[list[di
         if did == "earshot.master_limiter":
             ceiling = model.qv(_f(dev.find("Threshold"), default=-1.0))
             continue
-        kind = did[len("earshot."):] if did.startswith("earshot.") else None
+        kind = did[len("earshot.") :] if did.startswith("earshot.") else None
         if dev.tag in ("Compressor", "Limiter", "NoiseGate"):
             kind = {"Compressor": "compressor", "Limiter": "limiter", "NoiseGate": "noise_gate"}[dev.tag]
             params = model_defaults(kind)
@@ -382,8 +469,13 @@ def _effects_from(devices: ET.Element | None, notes: list[str]) -> tuple[list[di
                 if "order" in params and band.get("order"):
                     params["order"] = _clamp(kind, "order", float(band.get("order")))
                 band_on = band.find("Enabled")
-                out.append({"type": kind, "params": params,
-                            "enabled": on and (band_on is None or band_on.get("value", "true") == "true")})
+                out.append(
+                    {
+                        "type": kind,
+                        "params": params,
+                        "enabled": on and (band_on is None or band_on.get("value", "true") == "true"),
+                    }
+                )
         elif kind in EFFECTS:
             params = model_defaults(kind)
             for p in dev.findall("Parameters/RealParameter"):
@@ -447,7 +539,7 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
     sig = root.find("Transport/TimeSignature")
     if sig is not None:
         s["time_signature"] = [int(sig.get("numerator")), int(sig.get("denominator"))]
-    track_of: dict[str, str] = {}          # DAWproject track id → our id
+    track_of: dict[str, str] = {}  # DAWproject track id → our id
     for el in root.iter("Track"):
         channel = el.find("Channel")
         role = channel.get("role") if channel is not None else "regular"
@@ -461,7 +553,7 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
             continue
         kinds = (el.get("contentType") or "").split()
         if "tracks" in kinds and not ({"audio", "notes"} & set(kinds)):
-            continue   # a folder: its child tracks are found by iter()
+            continue  # a folder: its child tracks are found by iter()
         if channel is None or role not in ("regular", None):
             notes.append(f"{role} channel {el.get('name')!r} skipped")
             continue
@@ -470,7 +562,7 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
         done = model.add_track(s, el.get("name") or f"Track {len(s['tracks']) + 1}", kind, program or 0)
         t = s["tracks"][done.ref]
         _add_effects(s, t["effects"], fx)
-        t["mute"] = (channel.find("Mute") is not None and channel.find("Mute").get("value") == "true")
+        t["mute"] = channel.find("Mute") is not None and channel.find("Mute").get("value") == "true"
         t["solo"] = channel.get("solo") == "true"
         pan = channel.find("Pan")
         if pan is not None and pan.get("value") is not None:
@@ -487,19 +579,23 @@ def import_dawproject(data: bytes, store_file: StoreFile, name: str = "Imported"
         path = file_el.get("path")
         if path not in extracted:
             if file_el.get("external") == "true":
-                raise EarshotError(f"the project refers to an external file {path!r}",
-                                   "collect the audio into the project in the DAW, then export again")
+                raise EarshotError(
+                    f"the project refers to an external file {path!r}",
+                    "collect the audio into the project in the DAW, then export again",
+                )
             try:
                 blob = z.read(path)
             except KeyError as exc:
-                raise EarshotError(f"the project's audio file {path!r} is missing from the zip", "export it again") from exc
+                raise EarshotError(
+                    f"the project's audio file {path!r} is missing from the zip", "export it again"
+                ) from exc
             extracted[path] = store_file(path, blob)
         return extracted[path]
 
     arrangement = root.find("Arrangement")
     if arrangement is not None and arrangement.find("TempoAutomation") is not None:
         notes.append(f"tempo changes flattened to {s['tempo_bpm']:g} BPM")
-    for lane in (arrangement.iter("Lanes") if arrangement is not None else []):
+    for lane in arrangement.iter("Lanes") if arrangement is not None else []:
         tid = track_of.get(lane.get("track") or "")
         if tid is None:
             continue
@@ -542,10 +638,22 @@ def _clip_from(s: dict, tid: str, el: ET.Element, unit: str, source_for, notes: 
         return None
     track = s["tracks"][tid]
     cid = model._new_id(s, "c")
-    clip = {"id": cid, "track": tid, "name": (el.get("name") or "clip")[:60], "start": model.qt(float(el.get("time"))),
-            "unit": unit, "length": model.qt(float(el.get("duration") or 0.0)), "offset": model.qt(_f(el, "playStart", 0.0)),
-            "loop": None, "fade_in_s": 0.0, "fade_out_s": 0.0, "gain_db": gain_db, "warp": None, "source": None,
-            "notes": []}
+    clip = {
+        "id": cid,
+        "track": tid,
+        "name": (el.get("name") or "clip")[:60],
+        "start": model.qt(float(el.get("time"))),
+        "unit": unit,
+        "length": model.qt(float(el.get("duration") or 0.0)),
+        "offset": model.qt(_f(el, "playStart", 0.0)),
+        "loop": None,
+        "fade_in_s": 0.0,
+        "fade_out_s": 0.0,
+        "gain_db": gain_db,
+        "warp": None,
+        "source": None,
+        "notes": [],
+    }
     if el.get("loopStart") is not None and el.get("loopEnd") is not None:
         clip["loop"] = [model.qt(float(el.get("loopStart"))), model.qt(float(el.get("loopEnd")))]
     fade_unit = el.get("fadeTimeUnit") or "seconds"
@@ -556,10 +664,22 @@ def _clip_from(s: dict, tid: str, el: ET.Element, unit: str, source_for, notes: 
         if track["kind"] != "midi":
             notes.append(f"notes on audio track {track['name']!r} skipped")
             return None
-        clip.update(kind="midi", content_unit="beats",
-                    notes=sorted([[int(n.get("key")), model.qt(float(n.get("time"))), model.qt(float(n.get("duration"))),
-                                   max(1, min(127, int(round(float(n.get("vel") or 0.8) * 127))))]
-                                  for n in inner.findall("Note")], key=lambda n: (n[1], n[0])))
+        clip.update(
+            kind="midi",
+            content_unit="beats",
+            notes=sorted(
+                [
+                    [
+                        int(n.get("key")),
+                        model.qt(float(n.get("time"))),
+                        model.qt(float(n.get("duration"))),
+                        max(1, min(127, int(round(float(n.get("vel") or 0.8) * 127)))),
+                    ]
+                    for n in inner.findall("Note")
+                ],
+                key=lambda n: (n[1], n[0]),
+            ),
+        )
         return clip
     if track["kind"] != "audio":
         notes.append(f"audio on MIDI track {track['name']!r} skipped")
@@ -571,18 +691,25 @@ def _clip_from(s: dict, tid: str, el: ET.Element, unit: str, source_for, notes: 
             notes.append(f"clip {clip['name']!r}: unreadable warp markers; skipped")
             return None
         first, last = warps[0], warps[-1]
-        t0, c0, t1, c1 = (float(first.get("time")), float(first.get("contentTime")),
-                          float(last.get("time")), float(last.get("contentTime")))
+        t0, c0, t1, c1 = (
+            float(first.get("time")),
+            float(first.get("contentTime")),
+            float(last.get("time")),
+            float(last.get("contentTime")),
+        )
         if len(warps) > 2 or t0 != 0.0 or c0 != 0.0:
             notes.append(f"clip {clip['name']!r}: {len(warps)} warp markers simplified to one tempo")
         clip.update(content_unit="beats", warp=[model.qt(t1 - t0), model.qt(c1 - c0)])
     else:
         audio = inner
         clip["content_unit"] = el.get("contentTimeUnit") or "seconds"
-        if clip["content_unit"] == "beats":   # unwarped audio counted in beats: treat as seconds at tempo
+        if clip["content_unit"] == "beats":  # unwarped audio counted in beats: treat as seconds at tempo
             k = 60.0 / s["tempo_bpm"]
-            clip.update(content_unit="seconds", offset=model.qt(clip["offset"] * k),
-                        loop=[model.qt(x * k) for x in clip["loop"]] if clip["loop"] else None)
+            clip.update(
+                content_unit="seconds",
+                offset=model.qt(clip["offset"] * k),
+                loop=[model.qt(x * k) for x in clip["loop"]] if clip["loop"] else None,
+            )
     clip.update(kind="audio", source=source_for(audio.find("File")))
     return clip
 

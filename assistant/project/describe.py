@@ -1,8 +1,9 @@
 """The project as compact text: for the planner's per-turn context (trimmed to a token budget), for
 `describe_project` replies, and for logs. Numbers and ids in it are the ones requests can use."""
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .effects import describe_effect
 from .model import clip_end_s, clips_in_order, effects_in_order, tracks_in_order
@@ -34,8 +35,9 @@ def _track_line(s: dict, i: int, t: dict, fx_detail: bool) -> str:
         bits.append("solo")
     fx = effects_in_order(t["effects"])
     if fx:
-        bits.append("fx: " + (", ".join(describe_effect(e) for e in fx) if fx_detail else
-                              ", ".join(e["type"] for e in fx)))
+        bits.append(
+            "fx: " + (", ".join(describe_effect(e) for e in fx) if fx_detail else ", ".join(e["type"] for e in fx))
+        )
     return " ".join(bits[:1]) + (" " + ", ".join(bits[1:]) if len(bits) > 1 else "")
 
 
@@ -45,8 +47,10 @@ def describe(s: dict, level: int = 3, changes: list[str] | None = None) -> str:
     tracks = tracks_in_order(s)
     end = max((clip_end_s(s, c) for c in s["clips"].values()), default=0.0)
     num, den = s["time_signature"]
-    head = (f"Project {s['name']!r}: {s['tempo_bpm']:g} BPM, {num}/{den}, {len(tracks)} track"
-            f"{'s' * (len(tracks) != 1)}, {len(s['clips'])} clip{'s' * (len(s['clips']) != 1)}, {end:.1f} s")
+    head = (
+        f"Project {s['name']!r}: {s['tempo_bpm']:g} BPM, {num}/{den}, {len(tracks)} track"
+        f"{'s' * (len(tracks) != 1)}, {len(s['clips'])} clip{'s' * (len(s['clips']) != 1)}, {end:.1f} s"
+    )
     if level <= 0:
         return head
     lines = [head]
@@ -59,11 +63,15 @@ def describe(s: dict, level: int = 3, changes: list[str] | None = None) -> str:
         if level >= 3:
             lines += [f"   {_clip_line(s, c)}" for c in clips]
         elif clips:
-            lines.append(f"   clips: {', '.join(c['id'] + ' ' + c['name'] for c in clips[:6])}"
-                         + (" …" if len(clips) > 6 else ""))
+            lines.append(
+                f"   clips: {', '.join(c['id'] + ' ' + c['name'] for c in clips[:6])}"
+                + (" …" if len(clips) > 6 else "")
+            )
     m = s["master"]
-    master = [f"Master {m['gain_db']:+g} dB", "limiter " + (f"{m['limiter_db']:g} dBFS" if m["limiter_db"] is not None
-                                                           else "off")]
+    master = [
+        f"Master {m['gain_db']:+g} dB",
+        "limiter " + (f"{m['limiter_db']:g} dBFS" if m["limiter_db"] is not None else "off"),
+    ]
     fx = effects_in_order(m["effects"])
     if fx:
         master.append("fx: " + ", ".join(describe_effect(e) if level >= 3 else e["type"] for e in fx))
@@ -73,8 +81,9 @@ def describe(s: dict, level: int = 3, changes: list[str] | None = None) -> str:
     return "\n".join(lines)
 
 
-def describe_within(s: dict, budget_tokens: int, count_tokens: Callable[[str], int],
-                    changes: list[str] | None = None) -> str:
+def describe_within(
+    s: dict, budget_tokens: int, count_tokens: Callable[[str], int], changes: list[str] | None = None
+) -> str:
     """The most detailed description that fits the budget (the planner's per-turn context)."""
     for level in (3, 2, 1):
         for recent in ((changes or [])[-3:], []):

@@ -1,5 +1,6 @@
 """Standard MIDI files: reading a MIDI artifact into clip notes, and exporting the project's MIDI
 tracks (pretty_midi, MIT). Beats are exact: a note's beat is its tick / the file's resolution."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -55,8 +56,11 @@ def export_midi(s: dict) -> bytes:
         for c in model.clips_in_order(s, t["id"]):
             origin = model.clip_start_s(s, c)
             for pitch, start, dur, vel in midi_events(s, c):
-                inst.notes.append(pm_mod.Note(velocity=int(vel), pitch=int(pitch), start=origin + start,
-                                              end=origin + start + max(dur, 1e-3)))
+                inst.notes.append(
+                    pm_mod.Note(
+                        velocity=int(vel), pitch=int(pitch), start=origin + start, end=origin + start + max(dur, 1e-3)
+                    )
+                )
         inst.notes.sort(key=lambda n: (n.start, n.pitch))
         pm.instruments.append(inst)
         found = found or bool(inst.notes)

@@ -13,15 +13,16 @@ Conventions (what the tests recompute independently):
     chain, its gain, then the look-ahead limiter at limiter_db when it is on (`limit`: bit-exact
     below the ceiling).
 """
+
 from __future__ import annotations
 
 import math
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -30,18 +31,18 @@ from .effects import build_board, tail_s
 from .model import clip_end_s, clip_length_s, clip_start_s, clips_in_order, effects_in_order, tracks_in_order
 
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
-MIDI_RELEASE_S = 1.5   # a MIDI clip's notes ring on this long past the clip's end
+MIDI_RELEASE_S = 1.5  # a MIDI clip's notes ring on this long past the clip's end
 
-Loader = Callable[[dict], tuple[np.ndarray, int]]   # source dict → (frames, channels) float32, rate
+Loader = Callable[[dict], tuple[np.ndarray, int]]  # source dict → (frames, channels) float32, rate
 Progress = Callable[[float, str], None]
 
 
 @dataclass
 class Render:
-    audio: np.ndarray                  # (frames, 2) float32
+    audio: np.ndarray  # (frames, 2) float32
     sample_rate_hz: int
-    song_s: float                      # where the last clip ends
-    stems: dict[str, np.ndarray] = field(default_factory=dict)   # track id → (frames, 2), post-fader
+    song_s: float  # where the last clip ends
+    stems: dict[str, np.ndarray] = field(default_factory=dict)  # track id → (frames, 2), post-fader
 
 
 def db(x: float) -> float:
@@ -121,9 +122,12 @@ def clip_audio(s: dict, c: dict, rate: int, sources: SourceCache) -> tuple[int, 
             out = take(src, loop_indices(n, int(round(c["offset"] * rate)), loop))
         else:
             s_per_beat = c["warp"][1] / c["warp"][0]
-            speed = s_per_beat * s["tempo_bpm"] / 60.0   # file seconds per timeline second
-            loop = (int(round(c["loop"][0] * s_per_beat * rate)), int(round(c["loop"][1] * s_per_beat * rate))) \
-                if c.get("loop") else None
+            speed = s_per_beat * s["tempo_bpm"] / 60.0  # file seconds per timeline second
+            loop = (
+                (int(round(c["loop"][0] * s_per_beat * rate)), int(round(c["loop"][1] * s_per_beat * rate)))
+                if c.get("loop")
+                else None
+            )
             m = int(math.ceil(n * speed)) + 1
             content = take(src, loop_indices(m, int(round(c["offset"] * s_per_beat * rate)), loop))
             if abs(speed - 1.0) > 1e-9:
@@ -141,7 +145,7 @@ def clip_audio(s: dict, c: dict, rate: int, sources: SourceCache) -> tuple[int, 
         env[:fi] *= np.arange(fi, dtype=np.float32) / fi
     if fo > 0:
         fo = min(fo, n)
-        env[n - fo:] *= (n - np.arange(n - fo, n, dtype=np.float32)) / fo
+        env[n - fo :] *= (n - np.arange(n - fo, n, dtype=np.float32)) / fo
     gain = np.float32(db(c["gain_db"]))
     audio = body[:n] * (env * gain)[:, None]
     if c["kind"] == "midi" and out.shape[0] > n:
@@ -153,8 +157,8 @@ def clip_audio(s: dict, c: dict, rate: int, sources: SourceCache) -> tuple[int, 
 def midi_events(s: dict, c: dict) -> list[tuple[int, float, float, int]]:
     """(pitch, start_s from the clip start, duration_s, velocity) of every note the clip plays."""
     spb = 60.0 / s["tempo_bpm"]
-    total = clip_length_s(s, c) / spb                      # the clip's length in content beats
-    segments = []                                          # (content from, content to, clip beat)
+    total = clip_length_s(s, c) / spb  # the clip's length in content beats
+    segments = []  # (content from, content to, clip beat)
     pos, at = c["offset"], 0.0
     loop = c.get("loop")
     while at < total - 1e-9 and len(segments) < 10_000:
@@ -184,14 +188,18 @@ def render_midi_clip(s: dict, c: dict, rate: int) -> np.ndarray:
         raise EarshotError("MIDI clips need pretty_midi", "pip install 'earshot[music]'") from exc
     exe = shutil.which("fluidsynth")
     if exe is None or not SOUNDFONT.exists():
-        raise EarshotError("MIDI clips need FluidSynth and the General MIDI soundfont",
-                           "apt-get install --no-install-recommends fluidsynth fluid-soundfont-gm")
+        raise EarshotError(
+            "MIDI clips need FluidSynth and the General MIDI soundfont",
+            "apt-get install --no-install-recommends fluidsynth fluid-soundfont-gm",
+        )
     track = s["tracks"][c["track"]]
     pm = pretty_midi.PrettyMIDI(initial_tempo=s["tempo_bpm"])
     program = int(track.get("program", 0))
     inst = pretty_midi.Instrument(program=min(program, 127), is_drum=program >= 128)
     for pitch, start, dur, vel in midi_events(s, c):
-        inst.notes.append(pretty_midi.Note(velocity=int(vel), pitch=int(pitch), start=start, end=start + max(dur, 0.01)))
+        inst.notes.append(
+            pretty_midi.Note(velocity=int(vel), pitch=int(pitch), start=start, end=start + max(dur, 0.01))
+        )
     pm.instruments.append(inst)
     n = int(round(clip_length_s(s, c) * rate)) + int(MIDI_RELEASE_S * rate)
     if not inst.notes:
@@ -199,11 +207,17 @@ def render_midi_clip(s: dict, c: dict, rate: int) -> np.ndarray:
     with tempfile.TemporaryDirectory(prefix="earshot-midi-") as tmp:
         mid, wav = Path(tmp) / "clip.mid", Path(tmp) / "clip.wav"
         pm.write(str(mid))
-        done = subprocess.run([exe, "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(wav), str(SOUNDFONT), str(mid)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [exe, "-ni", "-q", "-g", "0.8", "-r", str(rate), "-F", str(wav), str(SOUNDFONT), str(mid)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0 or not wav.exists():
-            raise EarshotError(f"FluidSynth could not render {c['name']!r}: {done.stderr.strip()[:200]}",
-                               "check the fluidsynth installation")
+            raise EarshotError(
+                f"FluidSynth could not render {c['name']!r}: {done.stderr.strip()[:200]}",
+                "check the fluidsynth installation",
+            )
         audio, got_rate = sf.read(str(wav), dtype="float32", always_2d=True)
     out = np.zeros((n, 2), np.float32)
     audio = _stereo(audio)
@@ -212,8 +226,9 @@ def render_midi_clip(s: dict, c: dict, rate: int) -> np.ndarray:
     return out
 
 
-def render(s: dict, load: Loader, progress: Progress | None = None, stems: bool = False,
-           with_master: bool = True) -> Render:
+def render(
+    s: dict, load: Loader, progress: Progress | None = None, stems: bool = False, with_master: bool = True
+) -> Render:
     """The mixdown of the audible tracks (and, with stems=True, each track's post-fader stem)."""
     rate = int(s["sample_rate_hz"])
     report = progress or (lambda f, m: None)
@@ -237,7 +252,7 @@ def render(s: dict, load: Loader, progress: Progress | None = None, stems: bool 
             first, audio = clip_audio(s, c, rate, sources)
             k = min(audio.shape[0], total - first)
             if k > 0:
-                buf[first:first + k] += audio[:k]
+                buf[first : first + k] += audio[:k]
             done += 1
             report(done / steps, f"clip {c['id']} {c['name']}")
         chain = effects_in_order(t["effects"])
@@ -264,8 +279,9 @@ def render(s: dict, load: Loader, progress: Progress | None = None, stems: bool 
     return Render(np.ascontiguousarray(mix), rate, song_s, out_stems)
 
 
-def limit(audio: np.ndarray, rate: int, ceiling_db: float, lookahead_ms: float = 5.0,
-          hold_ms: float = 50.0) -> np.ndarray:
+def limit(
+    audio: np.ndarray, rate: int, ceiling_db: float, lookahead_ms: float = 5.0, hold_ms: float = 50.0
+) -> np.ndarray:
     """A look-ahead brick-wall limiter (signal processing, scipy): no sample leaves above the ceiling,
     and below it the signal passes bit-exact (gain exactly 1).
 
@@ -288,13 +304,13 @@ def limit(audio: np.ndarray, rate: int, ceiling_db: float, lookahead_ms: float =
     padded = np.concatenate([np.ones(hold), need, np.ones(look)])
     held = minimum_filter1d(padded, size=hold + look + 1, mode="nearest")
     centre = (hold + look) // 2
-    held = held[centre: centre + len(need)]   # held[n] = min(need[n - hold … n + look])
+    held = held[centre : centre + len(need)]  # held[n] = min(need[n - hold … n + look])
     # moving average of (1 − held) over the last `look` samples, exact zeros where nothing is limited
     short = np.concatenate([np.zeros(look - 1), 1.0 - held])
     sums = np.cumsum(short)
-    window = sums[look - 1:] - np.concatenate([[0.0], sums[:-look]])
+    window = sums[look - 1 :] - np.concatenate([[0.0], sums[:-look]])
     gain = 1.0 - window / look
-    gain = np.minimum(gain, need)   # guards float rounding at the ceiling
+    gain = np.minimum(gain, need)  # guards float rounding at the ceiling
     return (audio * gain[:, None]).astype(np.float32)
 
 

@@ -22,12 +22,14 @@ Clip timing follows DAWproject: `start`/`length` are on the timeline in `unit`; 
 `loop` are in the content's unit; an audio clip whose content is in beats is *warped* — `warp`
 maps `warp[0]` content beats onto `warp[1]` seconds of the file, so it follows tempo changes.
 """
+
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import EarshotError
 from .effects import EFFECTS, check_value, default_params, param_name
@@ -38,8 +40,8 @@ MAX_CLIPS = 2000
 
 @dataclass(frozen=True)
 class Done:
-    label: str                 # what changed, in words, for the reply and the log
-    ref: str | None = None     # the id it created or changed (t3, c7, e9)
+    label: str  # what changed, in words, for the reply and the log
+    ref: str | None = None  # the id it created or changed (t3, c7, e9)
 
 
 def qt(x: float) -> float:
@@ -58,9 +60,16 @@ def qp(x: float) -> float:
 
 
 def new_state(name: str = "Untitled", sample_rate_hz: int = 44100) -> dict:
-    return {"name": name, "tempo_bpm": 120.0, "time_signature": [4, 4], "sample_rate_hz": int(sample_rate_hz),
-            "next_id": 1, "tracks": {}, "clips": {},
-            "master": {"gain_db": 0.0, "limiter_db": -1.0, "effects": {}}}
+    return {
+        "name": name,
+        "tempo_bpm": 120.0,
+        "time_signature": [4, 4],
+        "sample_rate_hz": int(sample_rate_hz),
+        "next_id": 1,
+        "tracks": {},
+        "clips": {},
+        "master": {"gain_db": 0.0, "limiter_db": -1.0, "effects": {}},
+    }
 
 
 # -- time ---------------------------------------------------------------------------------------
@@ -196,7 +205,7 @@ def _pos_at(items: dict, index: int, moving: str | None = None) -> float:
         return float(math.floor(rest[-1]["pos"]) + 1)
     lo, hi = rest[index - 2]["pos"], rest[index - 1]["pos"]
     mid = (lo + hi) / 2
-    if not lo < mid < hi:   # the grid ran out of room: renumber (rare; one change touches them all)
+    if not lo < mid < hi:  # the grid ran out of room: renumber (rare; one change touches them all)
         for n, item in enumerate(rest, 1):
             item["pos"] = float(n)
         return index - 0.5
@@ -241,8 +250,7 @@ def set_tempo(s: dict, bpm: float) -> Done:
 
 def set_time_signature(s: dict, numerator: int, denominator: int) -> Done:
     if not (1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32)):
-        raise EarshotError(f"{numerator}/{denominator} is not a time signature I can use",
-                           "use e.g. 3/4, 4/4, 6/8")
+        raise EarshotError(f"{numerator}/{denominator} is not a time signature I can use", "use e.g. 3/4, 4/4, 6/8")
     old = s["time_signature"]
     s["time_signature"] = [int(numerator), int(denominator)]
     return Done(f"time signature {old[0]}/{old[1]} → {numerator}/{denominator}")
@@ -253,8 +261,9 @@ def rename_project(s: dict, name: str) -> Done:
     return Done(f"project renamed {old!r} → {s['name']!r}")
 
 
-def set_master(s: dict, gain_db: float | None = None, limiter_db: float | None = None,
-               limiter: bool | None = None) -> Done:
+def set_master(
+    s: dict, gain_db: float | None = None, limiter_db: float | None = None, limiter: bool | None = None
+) -> Done:
     m, bits = s["master"], []
     if gain_db is not None:
         if not -60 <= gain_db <= 12:
@@ -287,8 +296,18 @@ def add_track(s: dict, name: str, kind: str = "audio", program: int = 0) -> Done
         raise EarshotError(f"the project already has {MAX_TRACKS} tracks", "remove one first")
     name = _unique_name([t["name"] for t in s["tracks"].values()], _clean_name(name, "track"))
     tid = _new_id(s, "t")
-    s["tracks"][tid] = {"id": tid, "name": name, "kind": kind, "gain_db": 0.0, "pan": 0.0, "mute": False,
-                        "solo": False, "pos": _next_pos(s["tracks"]), "program": int(program), "effects": {}}
+    s["tracks"][tid] = {
+        "id": tid,
+        "name": name,
+        "kind": kind,
+        "gain_db": 0.0,
+        "pan": 0.0,
+        "mute": False,
+        "solo": False,
+        "pos": _next_pos(s["tracks"]),
+        "program": int(program),
+        "effects": {},
+    }
     return Done(f"added {kind} track {len(s['tracks'])} {name!r}", tid)
 
 
@@ -315,8 +334,14 @@ def move_track(s: dict, track_id: str, position: int) -> Done:
     return Done(f"moved track {t['name']!r} to position {max(1, min(position, len(s['tracks'])))}", track_id)
 
 
-def set_track(s: dict, track_id: str, gain_db: float | None = None, pan: float | None = None,
-              mute: bool | None = None, solo: bool | None = None) -> Done:
+def set_track(
+    s: dict,
+    track_id: str,
+    gain_db: float | None = None,
+    pan: float | None = None,
+    mute: bool | None = None,
+    solo: bool | None = None,
+) -> Done:
     t, bits = _track(s, track_id), []
     if gain_db is not None:
         if not -60 <= gain_db <= 12:
@@ -342,9 +367,18 @@ def _pan(p: float) -> str:
 
 
 # -- clips --------------------------------------------------------------------------------------
-def place_clip(s: dict, track_id: str, start: float, unit: str, *, source: dict | None = None,
-               notes: list | None = None, name: str | None = None, source_bpm: float | None = None,
-               length: float | None = None) -> Done:
+def place_clip(
+    s: dict,
+    track_id: str,
+    start: float,
+    unit: str,
+    *,
+    source: dict | None = None,
+    notes: list | None = None,
+    name: str | None = None,
+    source_bpm: float | None = None,
+    length: float | None = None,
+) -> Done:
     """An audio file (source) or MIDI notes on a track. `source_bpm` warps audio to the project tempo."""
     t = _track(s, track_id)
     if len(s["clips"]) >= MAX_CLIPS:
@@ -356,39 +390,58 @@ def place_clip(s: dict, track_id: str, start: float, unit: str, *, source: dict 
     if start < 0:
         raise EarshotError("a clip cannot start before the beginning of the song", "use a start of 0 or more")
     cid = _new_id(s, "c")
-    clip: dict[str, Any] = {"id": cid, "track": track_id, "start": qt(start), "unit": unit, "offset": 0.0,
-                            "loop": None, "fade_in_s": 0.0, "fade_out_s": 0.0, "gain_db": 0.0, "warp": None,
-                            "source": source, "notes": []}
+    clip: dict[str, Any] = {
+        "id": cid,
+        "track": track_id,
+        "start": qt(start),
+        "unit": unit,
+        "offset": 0.0,
+        "loop": None,
+        "fade_in_s": 0.0,
+        "fade_out_s": 0.0,
+        "gain_db": 0.0,
+        "warp": None,
+        "source": source,
+        "notes": [],
+    }
     if notes is not None:
         if t["kind"] != "midi":
-            raise EarshotError(f"track {t['name']!r} is an audio track; MIDI notes go on a MIDI track",
-                               "name a MIDI track or a new track name")
+            raise EarshotError(
+                f"track {t['name']!r} is an audio track; MIDI notes go on a MIDI track",
+                "name a MIDI track or a new track name",
+            )
         clean = sorted([[int(p), qt(b), qt(d), int(v)] for p, b, d, v in notes], key=lambda n: (n[1], n[0]))
         if not clean:
             raise EarshotError("the MIDI clip has no notes", "use a MIDI file with notes in it")
         for p, b, d, v in clean:
             if not (0 <= p <= 127 and 1 <= v <= 127 and b >= 0 and d > 0):
                 raise EarshotError(f"note {p} at beat {b:g} is not a valid MIDI note", "")
-        clip.update(kind="midi", content_unit="beats", notes=clean,
-                    name=name or (source or {}).get("name") or "MIDI clip")
+        clip.update(
+            kind="midi", content_unit="beats", notes=clean, name=name or (source or {}).get("name") or "MIDI clip"
+        )
         content_len = max(n[1] + n[2] for n in clean)
         bar = beats_per_bar(s)
-        content_len = math.ceil(content_len / bar - 1e-9) * bar   # whole bars, like a DAW would
-        clip["length"] = qt(length if length else (content_len if unit == "beats" else content_len * 60 / s["tempo_bpm"]))
+        content_len = math.ceil(content_len / bar - 1e-9) * bar  # whole bars, like a DAW would
+        clip["length"] = qt(
+            length if length else (content_len if unit == "beats" else content_len * 60 / s["tempo_bpm"])
+        )
     else:
         if source is None:
             raise EarshotError("a clip needs an audio file or MIDI notes", "name the file to place")
         if t["kind"] != "audio":
-            raise EarshotError(f"track {t['name']!r} is a MIDI track; audio goes on an audio track",
-                               "name an audio track or a new track name")
+            raise EarshotError(
+                f"track {t['name']!r} is a MIDI track; audio goes on an audio track",
+                "name an audio track or a new track name",
+            )
         dur = float(source["duration_s"])
         clip.update(kind="audio", name=name or source["name"])
         if source_bpm and unit == "beats":
             beats = qt(dur * source_bpm / 60.0)
             clip.update(content_unit="beats", warp=[beats, qt(dur)], length=qt(length or beats))
         else:
-            clip.update(content_unit="seconds",
-                        length=qt(length or (dur if unit == "seconds" else dur * s["tempo_bpm"] / 60.0)))
+            clip.update(
+                content_unit="seconds", length=qt(length or (dur if unit == "seconds" else dur * s["tempo_bpm"] / 60.0))
+            )
     if clip["length"] <= 0:
         raise EarshotError("the clip would have no length", "")
     s["clips"][cid] = clip
@@ -396,14 +449,17 @@ def place_clip(s: dict, track_id: str, start: float, unit: str, *, source: dict 
     return Done(f"placed {cid} {clip['name']!r} on {t['name']!r} at {where}", cid)
 
 
-def move_clip(s: dict, clip_id: str, start: float | None = None, unit: str | None = None,
-              track_id: str | None = None) -> Done:
+def move_clip(
+    s: dict, clip_id: str, start: float | None = None, unit: str | None = None, track_id: str | None = None
+) -> Done:
     c, bits = _clip(s, clip_id), []
     if track_id is not None and track_id != c["track"]:
         t = _track(s, track_id)
         if t["kind"] != c["kind"]:
-            raise EarshotError(f"{c['name']!r} is {c['kind']}; track {t['name']!r} is {t['kind']}",
-                               "move it to a track of the same kind")
+            raise EarshotError(
+                f"{c['name']!r} is {c['kind']}; track {t['name']!r} is {t['kind']}",
+                "move it to a track of the same kind",
+            )
         bits.append(f"to track {t['name']!r}")
         c["track"] = track_id
     if start is not None:
@@ -419,8 +475,9 @@ def _at(x: float, unit: str) -> str:
     return f"beat {x:g}" if unit == "beats" else f"{x:g} s"
 
 
-def trim_clip(s: dict, clip_id: str, start: float | None = None, length: float | None = None,
-              unit: str | None = None) -> Done:
+def trim_clip(
+    s: dict, clip_id: str, start: float | None = None, length: float | None = None, unit: str | None = None
+) -> Done:
     """Move the left edge to `start` (content stays where it is) and/or set the length."""
     c, bits = _clip(s, clip_id), []
     unit = unit or c["unit"]
@@ -428,8 +485,10 @@ def trim_clip(s: dict, clip_id: str, start: float | None = None, length: float |
         new = qt(convert(s, start, unit, c["unit"]))
         end = c["start"] + c["length"]
         if new >= end:
-            raise EarshotError(f"the new start ({_at(new, c['unit'])}) is past the clip's end ({_at(end, c['unit'])})",
-                               "trim to a point inside the clip")
+            raise EarshotError(
+                f"the new start ({_at(new, c['unit'])}) is past the clip's end ({_at(end, c['unit'])})",
+                "trim to a point inside the clip",
+            )
         delta = new - c["start"]
         offset = c["offset"] + delta * content_per_timeline(s, c)
         if offset < -1e-9 and not c.get("loop"):
@@ -442,7 +501,9 @@ def trim_clip(s: dict, clip_id: str, start: float | None = None, length: float |
         if unit != c["unit"] and unit != "bars":
             length = to_unit(s, to_seconds(s, length, unit), c["unit"])
         elif unit == "bars":
-            length = length * beats_per_bar(s) if c["unit"] == "beats" else length * beats_per_bar(s) * 60 / s["tempo_bpm"]
+            length = (
+                length * beats_per_bar(s) if c["unit"] == "beats" else length * beats_per_bar(s) * 60 / s["tempo_bpm"]
+            )
         if length <= 0:
             raise EarshotError("a clip's length must be more than zero", "")
         c["length"] = qt(length)
@@ -456,9 +517,11 @@ def split_clip(s: dict, clip_id: str, at: float, unit: str | None = None) -> Don
     c = _clip(s, clip_id)
     cut = qt(convert(s, at, unit or c["unit"], c["unit"]))
     if not c["start"] < cut < c["start"] + c["length"]:
-        raise EarshotError(f"{_at(cut, c['unit'])} is not inside {c['name']!r} "
-                           f"({_at(c['start'], c['unit'])} to {_at(c['start'] + c['length'], c['unit'])})",
-                           "split at a point inside the clip")
+        raise EarshotError(
+            f"{_at(cut, c['unit'])} is not inside {c['name']!r} "
+            f"({_at(c['start'], c['unit'])} to {_at(c['start'] + c['length'], c['unit'])})",
+            "split at a point inside the clip",
+        )
     right = copy.deepcopy(c)
     right["id"] = nid = _new_id(s, "c")
     right["start"] = cut
@@ -473,12 +536,15 @@ def split_clip(s: dict, clip_id: str, at: float, unit: str | None = None) -> Don
     return Done(f"split {clip_id} {c['name']!r} at {_at(cut, c['unit'])} into {clip_id} and {nid}", nid)
 
 
-def duplicate_clip(s: dict, clip_id: str, start: float | None = None, unit: str | None = None,
-                   track_id: str | None = None) -> Done:
+def duplicate_clip(
+    s: dict, clip_id: str, start: float | None = None, unit: str | None = None, track_id: str | None = None
+) -> Done:
     c = _clip(s, clip_id)
     dup = copy.deepcopy(c)
     dup["id"] = nid = _new_id(s, "c")
-    dup["start"] = qt(c["start"] + c["length"]) if start is None else qt(convert(s, start, unit or c["unit"], c["unit"]))
+    dup["start"] = (
+        qt(c["start"] + c["length"]) if start is None else qt(convert(s, start, unit or c["unit"], c["unit"]))
+    )
     if dup["start"] < 0:
         raise EarshotError("a clip cannot start before the beginning of the song", "")
     if track_id is not None:
@@ -496,8 +562,9 @@ def delete_clip(s: dict, clip_id: str) -> Done:
     return Done(f"deleted {clip_id} {c['name']!r} from {s['tracks'][c['track']]['name']!r}", clip_id)
 
 
-def set_clip(s: dict, clip_id: str, gain_db: float | None = None, fade_in_s: float | None = None,
-             fade_out_s: float | None = None) -> Done:
+def set_clip(
+    s: dict, clip_id: str, gain_db: float | None = None, fade_in_s: float | None = None, fade_out_s: float | None = None
+) -> Done:
     c, bits = _clip(s, clip_id), []
     if gain_db is not None:
         if not -60 <= gain_db <= 24:
@@ -508,8 +575,9 @@ def set_clip(s: dict, clip_id: str, gain_db: float | None = None, fade_in_s: flo
     fi = c["fade_in_s"] if fade_in_s is None else qt(fade_in_s)
     fo = c["fade_out_s"] if fade_out_s is None else qt(fade_out_s)
     if fi < 0 or fo < 0 or fi + fo > length_s + 1e-6:
-        raise EarshotError(f"fades of {fi:g} s + {fo:g} s do not fit in {c['name']!r} ({length_s:.3f} s)",
-                           "use shorter fades")
+        raise EarshotError(
+            f"fades of {fi:g} s + {fo:g} s do not fit in {c['name']!r} ({length_s:.3f} s)", "use shorter fades"
+        )
     if fade_in_s is not None:
         bits.append(f"fade-in {fi:g} s")
         c["fade_in_s"] = fi
@@ -519,8 +587,7 @@ def set_clip(s: dict, clip_id: str, gain_db: float | None = None, fade_in_s: flo
     return Done(f"{clip_id} {c['name']!r}: {', '.join(bits) or 'unchanged'}", clip_id)
 
 
-def loop_clip(s: dict, clip_id: str, length: float | None = None, unit: str | None = None,
-              on: bool = True) -> Done:
+def loop_clip(s: dict, clip_id: str, length: float | None = None, unit: str | None = None, on: bool = True) -> Done:
     """Loop the part of the content the clip plays now, repeating it to `length` (default 4×)."""
     c = _clip(s, clip_id)
     if not on:
@@ -540,7 +607,9 @@ def loop_clip(s: dict, clip_id: str, length: float | None = None, unit: str | No
     elif unit == "bars":
         new_len = length * beats_per_bar(s) * (1 if c["unit"] == "beats" else 60 / s["tempo_bpm"])
     else:
-        new_len = to_unit(s, to_seconds(s, length, unit or c["unit"]), c["unit"]) if unit and unit != c["unit"] else length
+        new_len = (
+            to_unit(s, to_seconds(s, length, unit or c["unit"]), c["unit"]) if unit and unit != c["unit"] else length
+        )
     if new_len <= 0:
         raise EarshotError("a loop's length must be more than zero", "")
     c["length"] = qt(new_len)
@@ -548,8 +617,9 @@ def loop_clip(s: dict, clip_id: str, length: float | None = None, unit: str | No
 
 
 # -- effects ------------------------------------------------------------------------------------
-def add_effect(s: dict, owner: str, kind: str, params: dict[str, float] | None = None,
-               position: int | None = None) -> Done:
+def add_effect(
+    s: dict, owner: str, kind: str, params: dict[str, float] | None = None, position: int | None = None
+) -> Done:
     if kind not in EFFECTS:
         raise EarshotError(f"there is no effect called {kind!r}", f"effects: {', '.join(EFFECTS)}")
     chain = chain_of(s, owner)
@@ -563,8 +633,9 @@ def add_effect(s: dict, owner: str, kind: str, params: dict[str, float] | None =
     pos = _next_pos(chain) if position is None else _pos_at(chain, position)
     chain[eid] = {"id": eid, "type": kind, "params": values, "enabled": True, "pos": pos}
     shown = ", ".join(f"{p} {values[p]:g}" for p in (param_name(kind, n) for n in (params or {})))
-    return Done(f"{owner_name(s, owner)}: added {EFFECTS[kind].title.lower()} {eid}" + (f" ({shown})" if shown else ""),
-                eid)
+    return Done(
+        f"{owner_name(s, owner)}: added {EFFECTS[kind].title.lower()} {eid}" + (f" ({shown})" if shown else ""), eid
+    )
 
 
 def _effect(s: dict, owner: str, effect_id: str) -> dict:
@@ -584,12 +655,21 @@ def move_effect(s: dict, owner: str, effect_id: str, position: int) -> Done:
     fx = _effect(s, owner, effect_id)
     chain = chain_of(s, owner)
     fx["pos"] = _pos_at(chain, position, moving=effect_id)
-    return Done(f"{owner_name(s, owner)}: moved {EFFECTS[fx['type']].title.lower()} {effect_id} to slot "
-                f"{max(1, min(position, len(chain)))}", effect_id)
+    return Done(
+        f"{owner_name(s, owner)}: moved {EFFECTS[fx['type']].title.lower()} {effect_id} to slot "
+        f"{max(1, min(position, len(chain)))}",
+        effect_id,
+    )
 
 
-def set_effect(s: dict, owner: str, effect_id: str, param: str | None = None, value: float | None = None,
-               enabled: bool | None = None) -> Done:
+def set_effect(
+    s: dict,
+    owner: str,
+    effect_id: str,
+    param: str | None = None,
+    value: float | None = None,
+    enabled: bool | None = None,
+) -> Done:
     fx, bits = _effect(s, owner, effect_id), []
     if param is not None:
         if value is None:
@@ -601,12 +681,36 @@ def set_effect(s: dict, owner: str, effect_id: str, param: str | None = None, va
     if enabled is not None:
         bits.append("on" if enabled else "bypassed")
         fx["enabled"] = bool(enabled)
-    return Done(f"{owner_name(s, owner)}: {EFFECTS[fx['type']].title.lower()} {effect_id} {', '.join(bits) or 'unchanged'}",
-                effect_id)
+    return Done(
+        f"{owner_name(s, owner)}: {EFFECTS[fx['type']].title.lower()} {effect_id} {', '.join(bits) or 'unchanged'}",
+        effect_id,
+    )
 
 
-OPS: dict[str, Callable[..., Done]] = {f.__name__: f for f in (
-    set_tempo, set_time_signature, rename_project, set_master, replace_project,
-    add_track, remove_track, rename_track, move_track, set_track,
-    place_clip, move_clip, trim_clip, split_clip, duplicate_clip, delete_clip, set_clip, loop_clip,
-    add_effect, remove_effect, move_effect, set_effect)}
+OPS: dict[str, Callable[..., Done]] = {
+    f.__name__: f
+    for f in (
+        set_tempo,
+        set_time_signature,
+        rename_project,
+        set_master,
+        replace_project,
+        add_track,
+        remove_track,
+        rename_track,
+        move_track,
+        set_track,
+        place_clip,
+        move_clip,
+        trim_clip,
+        split_clip,
+        duplicate_clip,
+        delete_clip,
+        set_clip,
+        loop_clip,
+        add_effect,
+        remove_effect,
+        move_effect,
+        set_effect,
+    )
+}

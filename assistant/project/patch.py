@@ -9,6 +9,7 @@ side it starts from — a mismatch is a bug or a conflict, never silently overwr
 Equality is strict: 1, 1.0 and True are different values, so what is stored as JSON is exactly what
 was in memory.
 """
+
 from __future__ import annotations
 
 from typing import Any

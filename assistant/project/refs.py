@@ -7,6 +7,7 @@
 
 Ambiguity is an error that lists the candidates, never a guess.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,11 +15,31 @@ import re
 from ..errors import EarshotError
 from .model import clip_start_s, clips_in_order, tracks_in_order
 
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
-            "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5,
-            "6th": 6, "7th": 7, "8th": 8, "9th": 9, "10th": 10, "last": -1, "final": -1}
-NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-           "ten": 10}
+ORDINALS = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+    "5th": 5,
+    "6th": 6,
+    "7th": 7,
+    "8th": 8,
+    "9th": 9,
+    "10th": 10,
+    "last": -1,
+    "final": -1,
+}
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 FILLER = {"the", "a", "an", "my", "our", "this", "that", "please", "of", "part"}
 TRACK_WORDS = {"track", "tracks", "channel", "lane"}
 CLIP_WORDS = {"clip", "clips", "region", "regions", "take", "file", "sample", "bit"}
@@ -50,9 +71,13 @@ def _score(query: list[str], *names: str) -> float:
             continue
         if q == words:
             return 10.0
-        hits = sum(1 for w in q if w in words or any(x.startswith(w) or w.startswith(x) for x in words if len(x) > 2 and len(w) > 2))
+        hits = sum(
+            1
+            for w in q
+            if w in words or any(x.startswith(w) or w.startswith(x) for x in words if len(x) > 2 and len(w) > 2)
+        )
         best = max(best, hits / len(q) * 5 + (hits / len(words)))
-    return best if best >= 5 else 0.0   # every query word must match something
+    return best if best >= 5 else 0.0  # every query word must match something
 
 
 def _listing(items: list[str]) -> str:
@@ -68,8 +93,11 @@ def resolve_track(state: dict, ref: str, allow_master: bool = False) -> str:
         # A file reference where a track was meant ("make it more relaxed" → "@last"): the track
         # that plays that file, else (where the whole song makes sense) the master.
         m = re.match(r"@a(\d+)", raw)
-        holders = {c["track"] for c in state["clips"].values()
-                   if m and (c.get("source") or {}).get("artifact") == int(m.group(1))}
+        holders = {
+            c["track"]
+            for c in state["clips"].values()
+            if m and (c.get("source") or {}).get("artifact") == int(m.group(1))
+        }
         if len(holders) == 1:
             return holders.pop()
         if allow_master:
@@ -122,8 +150,9 @@ def resolve_track(state: dict, ref: str, allow_master: bool = False) -> str:
         if n == -1 or 1 <= n <= len(top):
             return top[n if n == -1 else n - 1]["id"]
     if len(top) > 1:
-        raise EarshotError(f"{ref!r} could mean {', '.join(repr(t['name']) for t in top)}",
-                           "say which one, by name or number")
+        raise EarshotError(
+            f"{ref!r} could mean {', '.join(repr(t['name']) for t in top)}", "say which one, by name or number"
+        )
     return top[0]["id"]
 
 
@@ -182,11 +211,14 @@ def resolve_clip(state: dict, ref: str, recent: str | None = None) -> str:
             return pool[-1]["id"]
         if n <= len(pool):
             return pool[n - 1]["id"]
-        raise EarshotError(f"there are only {len(pool)} clips matching {ref!r}",
-                           f"clips: {_listing([label(c) for c in pool])}")
+        raise EarshotError(
+            f"there are only {len(pool)} clips matching {ref!r}", f"clips: {_listing([label(c) for c in pool])}"
+        )
     if len(pool) > 1:
-        raise EarshotError(f"{ref!r} could mean {_listing([label(c) for c in pool])}",
-                           "say which one: 'the first …', 'the second …', or its id like c3")
+        raise EarshotError(
+            f"{ref!r} could mean {_listing([label(c) for c in pool])}",
+            "say which one: 'the first …', 'the second …', or its id like c3",
+        )
     return pool[0]["id"]
 
 
@@ -213,8 +245,9 @@ def resolve_effect(state: dict, owner: str, ref: str, kind: str | None = None) -
                 continue
     pool = [e for e in chain if kind is None or e["type"] == kind]
     if not pool:
-        raise EarshotError(f"{where} has no {EFFECTS[kind].title.lower()}",
-                           f"its chain: {', '.join(e['type'] for e in chain)}")
+        raise EarshotError(
+            f"{where} has no {EFFECTS[kind].title.lower()}", f"its chain: {', '.join(e['type'] for e in chain)}"
+        )
     if nums:
         n = nums[0]
         if n == -1:
@@ -223,5 +256,7 @@ def resolve_effect(state: dict, owner: str, ref: str, kind: str | None = None) -
             return pool[n - 1]["id"]
     if len(pool) == 1:
         return pool[0]["id"]
-    raise EarshotError(f"{where} has {len(pool)} {'effects' if kind is None else EFFECTS[kind].title.lower() + 's'}",
-                       "say which: " + ", ".join(f"{i} {e['type']} ({e['id']})" for i, e in enumerate(pool, 1)))
+    raise EarshotError(
+        f"{where} has {len(pool)} {'effects' if kind is None else EFFECTS[kind].title.lower() + 's'}",
+        "say which: " + ", ".join(f"{i} {e['type']} ({e['id']})" for i, e in enumerate(pool, 1)),
+    )

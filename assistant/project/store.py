@@ -20,6 +20,7 @@ Design (event-sourced log + a cached head):
 Each request's changes commit in one short SQLite transaction (WAL), so a kill -9 at any moment —
 in the middle of a render, say — loses nothing that was reported as done.
 """
+
 from __future__ import annotations
 
 import copy
@@ -60,7 +61,7 @@ PROJECT_SCHEMA = (
 
 def ensure_schema(db: sqlite3.Connection) -> None:
     for statement in PROJECT_SCHEMA:
-        db.execute(statement)   # execute, not executescript: that would commit someone's transaction
+        db.execute(statement)  # execute, not executescript: that would commit someone's transaction
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,10 @@ class Project:
     def replay(self, upto: int | None = None) -> dict:
         """The state rebuilt from the log alone (what the head caches)."""
         state: dict = {}
-        for row in self.db.execute("SELECT patch FROM project_ops WHERE session_id=? AND seq<=? ORDER BY seq",
-                                   (self.session.id, upto if upto is not None else 2 ** 62)):
+        for row in self.db.execute(
+            "SELECT patch FROM project_ops WHERE session_id=? AND seq<=? ORDER BY seq",
+            (self.session.id, upto if upto is not None else 2**62),
+        ):
             apply(state, json.loads(row[0]))
         return state
 
@@ -111,7 +114,8 @@ class Project:
         redo: list[int] = []
         seen: set[int] = set()
         for grp, kind, target in self.db.execute(
-                "SELECT grp, kind, target FROM project_ops WHERE session_id=? ORDER BY seq", (self.session.id,)):
+            "SELECT grp, kind, target FROM project_ops WHERE session_id=? ORDER BY seq", (self.session.id,)
+        ):
             if grp in seen:
                 continue
             seen.add(grp)
@@ -125,15 +129,20 @@ class Project:
         return undo, redo
 
     def group_labels(self, grp: int) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT label FROM project_ops WHERE session_id=? AND grp=? ORDER BY seq",
-                                              (self.session.id, grp))]
+        return [
+            r[0]
+            for r in self.db.execute(
+                "SELECT label FROM project_ops WHERE session_id=? AND grp=? ORDER BY seq", (self.session.id, grp)
+            )
+        ]
 
     def recent_ref(self, prefix: str) -> str | None:
         """The id (t…, c…, e…) the latest change touched that starts with `prefix` and still exists."""
         state = self.state()
         pool = {"t": state["tracks"], "c": state["clips"]}.get(prefix, {})
-        for (op,) in self.db.execute("SELECT op FROM project_ops WHERE session_id=? AND kind='do' ORDER BY seq DESC "
-                                     "LIMIT 50", (self.session.id,)):
+        for (op,) in self.db.execute(
+            "SELECT op FROM project_ops WHERE session_id=? AND kind='do' ORDER BY seq DESC LIMIT 50", (self.session.id,)
+        ):
             ref = json.loads(op).get("ref")
             if ref and ref.startswith(prefix) and ref in pool:
                 return ref
@@ -143,7 +152,7 @@ class Project:
         return self.db.execute("SELECT seq, state FROM project_heads WHERE session_id=?", (self.session.id,)).fetchone()
 
     # -- writing --------------------------------------------------------------------------------
-    def changes(self, tool_run_id: int | None = None) -> "Transaction":
+    def changes(self, tool_run_id: int | None = None) -> Transaction:
         """`with project.changes() as tx: tx.apply("add_track", name="Drums")` — one group, one commit."""
         return Transaction(self, tool_run_id)
 
@@ -174,11 +183,13 @@ class Transaction:
         self.tool_run_id = tool_run_id
         self.done: list[Change] = []
 
-    def __enter__(self) -> "Transaction":
+    def __enter__(self) -> Transaction:
         self.db.execute("BEGIN IMMEDIATE")
         try:
             head = self.project._head()
-            last = self.db.execute("SELECT MAX(seq), MAX(grp) FROM project_ops WHERE session_id=?", (self.sid,)).fetchone()
+            last = self.db.execute(
+                "SELECT MAX(seq), MAX(grp) FROM project_ops WHERE session_id=?", (self.sid,)
+            ).fetchone()
             self.seq, self.grp_max = last[0] or 0, last[1] or 0
             if head is None or head[0] != self.seq:
                 # No head yet, or (never in normal operation) a head behind the log: the log wins.
@@ -187,8 +198,9 @@ class Transaction:
                 self.state = json.loads(head[1])
             self.grp: int | None = None
             if self.seq == 0:
-                self._write("init", None, "new project", {"op": "new_state"}, diff({}, model.new_state()),
-                            own_group=True)
+                self._write(
+                    "init", None, "new project", {"op": "new_state"}, diff({}, model.new_state()), own_group=True
+                )
                 self.state = model.new_state()
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -200,9 +212,11 @@ class Transaction:
             self.db.execute("ROLLBACK")
             return False
         try:
-            self.db.execute("INSERT INTO project_heads(session_id, seq, state) VALUES (?,?,?) "
-                            "ON CONFLICT(session_id) DO UPDATE SET seq=excluded.seq, state=excluded.state",
-                            (self.sid, self.seq, dumps(self.state)))
+            self.db.execute(
+                "INSERT INTO project_heads(session_id, seq, state) VALUES (?,?,?) "
+                "ON CONFLICT(session_id) DO UPDATE SET seq=excluded.seq, state=excluded.state",
+                (self.sid, self.seq, dumps(self.state)),
+            )
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -260,10 +274,15 @@ class Transaction:
         clash = conflicts(self.state, patch)
         if clash:
             later = self._later_touching(seq, clash)
-            why = (f"{', '.join('#' + str(n) for n in later)} changed the same thing later" if later
-                   else "it is not in effect any more (it was undone)")
-            raise EarshotError(f"change #{seq} ({row['label']}) cannot be undone on its own: {why}",
-                               "undo the later changes first, or just undo")
+            why = (
+                f"{', '.join('#' + str(n) for n in later)} changed the same thing later"
+                if later
+                else "it is not in effect any more (it was undone)"
+            )
+            raise EarshotError(
+                f"change #{seq} ({row['label']}) cannot be undone on its own: {why}",
+                "undo the later changes first, or just undo",
+            )
         return self._apply_logged("revert", seq, f"undid #{seq}: {row['label']}", patch)
 
     # -- internals ------------------------------------------------------------------------------
@@ -271,16 +290,21 @@ class Transaction:
         return self.project.stacks()
 
     def _group(self, grp: int) -> list[sqlite3.Row]:
-        return self.db.execute("SELECT * FROM project_ops WHERE session_id=? AND grp=? ORDER BY seq",
-                               (self.sid, grp)).fetchall()
+        return self.db.execute(
+            "SELECT * FROM project_ops WHERE session_id=? AND grp=? ORDER BY seq", (self.sid, grp)
+        ).fetchall()
 
     def _later_touching(self, seq: int, paths: list[list]) -> list[int]:
         wanted = {tuple(p) for p in paths}
         hits = []
-        for r in self.db.execute("SELECT seq, patch FROM project_ops WHERE session_id=? AND seq>? AND kind IN "
-                                 "('do', 'revert') ORDER BY seq", (self.sid, seq)):
-            if any(tuple(e["p"]) in wanted or any(tuple(e["p"]) == w[:len(e["p"])] for w in wanted)
-                   for e in json.loads(r[1])):
+        for r in self.db.execute(
+            "SELECT seq, patch FROM project_ops WHERE session_id=? AND seq>? AND kind IN ('do', 'revert') ORDER BY seq",
+            (self.sid, seq),
+        ):
+            if any(
+                tuple(e["p"]) in wanted or any(tuple(e["p"]) == w[: len(e["p"])] for w in wanted)
+                for e in json.loads(r[1])
+            ):
                 hits.append(r[0])
         return hits[-3:]
 
@@ -288,15 +312,17 @@ class Transaction:
         after = copy.deepcopy(self.state)
         try:
             apply(after, patch)
-        except PatchConflict as exc:   # the log and the head disagree: a bug, never papered over
-            raise EarshotError(f"the project history is inconsistent ({exc})",
-                               "this is a bug; the log is intact — please report it") from exc
+        except PatchConflict as exc:  # the log and the head disagree: a bug, never papered over
+            raise EarshotError(
+                f"the project history is inconsistent ({exc})", "this is a bug; the log is intact — please report it"
+            ) from exc
         change = self._write(kind, target, label, {"op": kind, "target": target}, patch, own_group=True)
         self.state = after
         return change
 
-    def _write(self, kind: str, target: int | None, label: str, op: dict, patch: list,
-               own_group: bool = False) -> Change:
+    def _write(
+        self, kind: str, target: int | None, label: str, op: dict, patch: list, own_group: bool = False
+    ) -> Change:
         if own_group:
             grp = self.grp_max + 1
             self.grp_max = grp
@@ -307,7 +333,8 @@ class Transaction:
         self.db.execute(
             "INSERT INTO project_ops(session_id, seq, grp, kind, target, label, op, patch, tool_run_id, created_at)"
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (self.sid, self.seq, grp, kind, target, label, dumps(op), dumps(patch), self.tool_run_id, time.time()))
+            (self.sid, self.seq, grp, kind, target, label, dumps(op), dumps(patch), self.tool_run_id, time.time()),
+        )
         change = Change(self.seq, label, None, kind)
         self.done.append(change)
         return change
@@ -325,6 +352,7 @@ def open_project(session: Session) -> Project:
 @dataclass(frozen=True)
 class Snapshot:
     """The project as a reader sees it: its head and its latest changes (newest last)."""
+
     seq: int
     state: dict
     recent: tuple[str, ...]
@@ -339,6 +367,8 @@ def peek(session: Session, recent: int = 3) -> Snapshot | None:
     head = db.execute("SELECT seq, state FROM project_heads WHERE session_id=?", (session.id,)).fetchone()
     if head is None:
         return None
-    rows = db.execute("SELECT seq, label FROM project_ops WHERE session_id=? AND kind!='init' ORDER BY seq DESC "
-                      "LIMIT ?", (session.id, int(recent))).fetchall()
+    rows = db.execute(
+        "SELECT seq, label FROM project_ops WHERE session_id=? AND kind!='init' ORDER BY seq DESC LIMIT ?",
+        (session.id, int(recent)),
+    ).fetchall()
     return Snapshot(head[0], json.loads(head[1]), tuple(f"#{r[0]} {r[1]}" for r in reversed(rows)))

@@ -7,11 +7,12 @@ transcript to look finished), so it took ~0.9 s instead of ~0.1 s and the endpoi
 800 ms maximum (`earshot bench latency`). While any `foreground()` block runs, LLM work pauses
 between tokens and between chunks of evaluated prompt (llm/greedy.py), and goes on after it.
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class ForegroundGate:
@@ -35,7 +36,7 @@ class ForegroundGate:
     def wait_turn(self, timeout_s: float = 2.0) -> None:
         """Background work calls this between steps: it blocks while foreground work runs (at most
         `timeout_s`, so a stuck holder can slow the planner but never stall it)."""
-        if not self._holders:            # the common case, without taking the lock
+        if not self._holders:  # the common case, without taking the lock
             return
         with self._cond:
             self._cond.wait_for(lambda: self._holders == 0, timeout=timeout_s)

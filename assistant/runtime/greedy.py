@@ -14,12 +14,13 @@ the reply in "say" can be spoken before the plan's JSON is closed.
 The KV-cache bookkeeping of llama-cpp-python (`n_tokens`, `input_ids`) is kept exactly as its own
 `eval` keeps it, so prefix reuse works the same for every caller.
 """
+
 from __future__ import annotations
 
 import codecs
 import ctypes
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -54,19 +55,19 @@ class GreedyGrammarDecoder:
         self.llm = llm
         self.n_vocab = llm.n_vocab()
         # One candidate array for the full filter (~1.8 MB for 151k tokens), reused every step.
-        self._cand = np.zeros(self.n_vocab, dtype=np.dtype([("id", np.int32), ("logit", np.float32),
-                                                            ("p", np.float32)], align=True))
+        self._cand = np.zeros(
+            self.n_vocab, dtype=np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)], align=True)
+        )
         self._cand["id"] = np.arange(self.n_vocab, dtype=np.int32)
         self._one = (llama_cpp.llama_token_data * 1)()
 
-    def sync_prefix(self, tokens: list[int], need_logits: bool,
-                    should_stop: Callable[[], bool] | None = None) -> int:
+    def sync_prefix(self, tokens: list[int], need_logits: bool, should_stop: Callable[[], bool] | None = None) -> int:
         """Keep the longest cached prefix of `tokens`, evaluate the rest; returns tokens evaluated.
         A prefill (`need_logits` False) stops between chunks when `should_stop()` says so."""
         llm = self.llm
         cached = common_prefix(llm._input_ids.tolist()[: llm.n_tokens], tokens)
         if need_logits and cached >= len(tokens):
-            cached = len(tokens) - 1           # re-evaluate the last token to get its logits
+            cached = len(tokens) - 1  # re-evaluate the last token to get its logits
         llm.n_tokens = cached
         rest = tokens[cached:]
         if need_logits:
@@ -80,22 +81,28 @@ class GreedyGrammarDecoder:
             GATE.wait_turn()
             if should_stop is not None and should_stop():
                 break
-            chunk = rest[i:i + EVAL_CHUNK_TOKENS]
+            chunk = rest[i : i + EVAL_CHUNK_TOKENS]
             llm.eval(chunk)
             done += len(chunk)
         return done
 
-    def generate(self, grammar, max_tokens: int, cancel: threading.Event | None = None,
-                 on_text: Callable[[str], None] | None = None,
-                 forced: list[int] = ()) -> tuple[str, int, int]:
+    def generate(
+        self,
+        grammar,
+        max_tokens: int,
+        cancel: threading.Event | None = None,
+        on_text: Callable[[str], None] | None = None,
+        forced: list[int] = (),
+    ) -> tuple[str, int, int]:
         """Decode after the evaluated prompt. Returns (text, tokens generated, full-filter passes).
 
         `forced`: tokens already evaluated at the end of the prompt that the output starts with; the
         grammar is advanced over them (each checked first: accepting a token the grammar forbids
         would abort llama.cpp) and the text includes them."""
         ll, llm = self.ll, self.llm
-        smpl = ll.llama_sampler_init_grammar(llm._model.vocab, grammar._grammar.encode("utf-8"),
-                                             grammar._root.encode("utf-8"))
+        smpl = ll.llama_sampler_init_grammar(
+            llm._model.vocab, grammar._grammar.encode("utf-8"), grammar._root.encode("utf-8")
+        )
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         text, generated, fallbacks = "", 0, 0
         try:
@@ -129,8 +136,9 @@ class GreedyGrammarDecoder:
     def _allowed(self, smpl, tok: int) -> bool:
         ll, one = self.ll, self._one
         one[0].id, one[0].logit, one[0].p = tok, 0.0, 0.0
-        arr = ll.llama_token_data_array(data=ctypes.cast(one, ctypes.POINTER(ll.llama_token_data)), size=1,
-                                        selected=-1, sorted=False)
+        arr = ll.llama_token_data_array(
+            data=ctypes.cast(one, ctypes.POINTER(ll.llama_token_data)), size=1, selected=-1, sorted=False
+        )
         ll.llama_sampler_apply(smpl, ctypes.byref(arr))
         return bool(np.isfinite(one[0].logit))
 
@@ -138,7 +146,8 @@ class GreedyGrammarDecoder:
         ll, cand = self.ll, self._cand
         cand["logit"] = logits
         cand["p"] = 0.0
-        arr = ll.llama_token_data_array(data=cand.ctypes.data_as(ctypes.POINTER(ll.llama_token_data)),
-                                        size=self.n_vocab, selected=-1, sorted=False)
+        arr = ll.llama_token_data_array(
+            data=cand.ctypes.data_as(ctypes.POINTER(ll.llama_token_data)), size=self.n_vocab, selected=-1, sorted=False
+        )
         ll.llama_sampler_apply(smpl, ctypes.byref(arr))
         return int(cand["id"][int(np.argmax(cand["logit"]))])

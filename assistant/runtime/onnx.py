@@ -14,14 +14,16 @@ is made: that is detected and reported, not trusted). An explicit list ("cuda,cp
 given; a provider named there that this build lacks is an error naming the fix, never a silent
 fallback. No code here names a device index: `CUDA_VISIBLE_DEVICES` chooses the card.
 """
+
 from __future__ import annotations
 
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +39,10 @@ AUTO_ORDER: tuple[str, ...] = (TENSORRT, CUDA, CPU)
 SHORT_NAMES = {"tensorrt": TENSORRT, "trt": TENSORRT, "cuda": CUDA, "cpu": CPU}
 
 GPU_HINT = "pip install 'earshot[gpu]' (onnxruntime-gpu; TensorRT also needs NVIDIA's TensorRT libraries)"
-EXPORT_HINT = ("restore the file with `git checkout onnx_exports/`, or rebuild it with "
-               "`python scripts/export_models.py --all` (needs `pip install 'earshot[export]'`)")
+EXPORT_HINT = (
+    "restore the file with `git checkout onnx_exports/`, or rebuild it with "
+    "`python scripts/export_models.py --all` (needs `pip install 'earshot[export]'`)"
+)
 
 
 def default_exports_dir() -> Path:
@@ -60,7 +64,7 @@ class ExportedModel:
     name: str
     path: Path
     sha256: str
-    entry: dict = field(repr=False)      # the manifest entry: source, opset, shapes, parity, preprocessing
+    entry: dict = field(repr=False)  # the manifest entry: source, opset, shapes, parity, preprocessing
 
     @property
     def inputs(self) -> list[dict]:
@@ -81,8 +85,6 @@ def load_manifest(folder: Path) -> dict:
         raise ModelMissing(f"{path} is not valid JSON ({exc})", EXPORT_HINT) from exc
 
 
-
-
 # (path, size, mtime_ns) → sha256 already checked in this process: exported files are a few MB, so
 # hashing once per process is cheap, and any change to the file forces a new check.
 _VERIFIED: dict[tuple[str, int, int], str] = {}
@@ -99,8 +101,9 @@ def verify_file(path: Path, expected_sha256: str, what: str) -> None:
         return
     digest = sha256_of(path)
     if digest != expected_sha256:
-        raise ModelMissing(f"{what}: {path} is corrupt (sha256 {digest[:12]}…, manifest says {expected_sha256[:12]}…)",
-                           EXPORT_HINT)
+        raise ModelMissing(
+            f"{what}: {path} is corrupt (sha256 {digest[:12]}…, manifest says {expected_sha256[:12]}…)", EXPORT_HINT
+        )
     _VERIFIED[key] = digest
 
 
@@ -110,8 +113,10 @@ def exported_model(name: str, config: EarshotConfig | None = None) -> ExportedMo
     manifest = load_manifest(folder)
     models = manifest.get("models", {})
     if name not in models:
-        raise ModelMissing(f"no exported ONNX model {name!r} in {folder / 'manifest.json'}",
-                           f"exported models: {', '.join(models) or 'none'}")
+        raise ModelMissing(
+            f"no exported ONNX model {name!r} in {folder / 'manifest.json'}",
+            f"exported models: {', '.join(models) or 'none'}",
+        )
     entry = models[name]
     path = folder / entry["file"]
     verify_file(path, entry["sha256"], f"ONNX model {name}")
@@ -158,8 +163,9 @@ def parse_providers(setting: str) -> list[str] | None:
         if part:
             names.append(SHORT_NAMES.get(part.lower(), part))
     if not names:
-        raise EarshotError("config.toml: [accelerator] onnx_providers is empty",
-                           'use "auto", or a list such as "cuda,cpu"')
+        raise EarshotError(
+            "config.toml: [accelerator] onnx_providers is empty", 'use "auto", or a list such as "cuda,cpu"'
+        )
     return names
 
 
@@ -172,7 +178,7 @@ def candidate_chains(setting: str, available: list[str]) -> list[list[str]]:
     requested = parse_providers(setting)
     if requested is None:
         installed = [p for p in AUTO_ORDER if p in available]
-        if CPU not in installed:      # every onnxruntime build has it; keep the last resort explicit
+        if CPU not in installed:  # every onnxruntime build has it; keep the last resort explicit
             installed.append(CPU)
         return [installed[i:] for i in range(len(installed))]
     missing = [p for p in requested if p not in available]
@@ -181,8 +187,10 @@ def candidate_chains(setting: str, available: list[str]) -> list[list[str]]:
         raise EarshotError(
             f"ONNX Runtime provider {', '.join(missing)} was requested ([accelerator] onnx_providers = "
             f"\"{setting}\"), but this onnxruntime offers only {', '.join(available) or 'none'}",
-            (GPU_HINT + ", or set onnx_providers = \"auto\"") if gpu else
-            "set [accelerator] onnx_providers = \"auto\" in config.toml")
+            (GPU_HINT + ", or set onnx_providers = \"auto\"")
+            if gpu
+            else "set [accelerator] onnx_providers = \"auto\" in config.toml",
+        )
     return [requested]
 
 
@@ -221,7 +229,7 @@ def session_options(config: EarshotConfig):
     # the provider-specific passes (layout, fusions) run here, for the provider actually chosen.
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if acc.cpu_spinning else "0")
-    so.log_severity_level = 3     # warnings about provider fallback are reported by us, once
+    so.log_severity_level = 3  # warnings about provider fallback are reported by us, once
     return so
 
 
@@ -267,9 +275,9 @@ class OnnxModel:
 
     model: ExportedModel
     session: Any
-    provider: str                 # the provider actually running the graph (first of get_providers())
-    requested: str                # the config setting it was chosen under
-    notes: tuple[str, ...] = ()   # why a faster provider was passed over
+    provider: str  # the provider actually running the graph (first of get_providers())
+    requested: str  # the config setting it was chosen under
+    notes: tuple[str, ...] = ()  # why a faster provider was passed over
 
     @property
     def input_names(self) -> list[str]:
@@ -279,8 +287,9 @@ class OnnxModel:
         return self.session.run(None, feeds)
 
 
-def create_session(path: Path, config: EarshotConfig, available: list[str] | None = None,
-                   factory: SessionFactory | None = None) -> tuple[Any, str, tuple[str, ...]]:
+def create_session(
+    path: Path, config: EarshotConfig, available: list[str] | None = None, factory: SessionFactory | None = None
+) -> tuple[Any, str, tuple[str, ...]]:
     """Make a session on the best provider that starts. Returns (session, provider, notes)."""
     available = available_providers() if available is None else available
     factory = factory or _default_factory
@@ -292,7 +301,7 @@ def create_session(path: Path, config: EarshotConfig, available: list[str] | Non
         want = chain[0]
         try:
             session = factory(str(path), so, chain, [provider_options(p, config) for p in chain])
-        except Exception as exc:   # a provider that is installed but cannot start (missing CUDA/TensorRT libs)
+        except Exception as exc:  # a provider that is installed but cannot start (missing CUDA/TensorRT libs)
             notes.append(f"{want} did not start: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
             continue
         used = list(session.get_providers())
@@ -301,14 +310,15 @@ def create_session(path: Path, config: EarshotConfig, available: list[str] | Non
         if used and used[0] in chain:
             # ONNX Runtime fell back by itself to a later provider of the same list: keep that session
             # (it is what the next try would make) and say why the faster one was passed over.
-            skipped = ", ".join(chain[:chain.index(used[0])])
+            skipped = ", ".join(chain[: chain.index(used[0])])
             notes.append(f"{skipped} installed but did not start; running on {used[0]}")
             return session, used[0], tuple(notes)
         notes.append(f"{want} is installed but did not start (ONNX Runtime offered {used[0] if used else 'nothing'})")
-    raise EarshotError(f"no ONNX Runtime provider could run {path.name} with onnx_providers = \"{setting}\": "
-                       + "; ".join(notes),
-                       "set [accelerator] onnx_providers = \"auto\" (or \"cpu\") in config.toml; "
-                       "`earshot doctor` shows what is installed")
+    raise EarshotError(
+        f"no ONNX Runtime provider could run {path.name} with onnx_providers = \"{setting}\": " + "; ".join(notes),
+        "set [accelerator] onnx_providers = \"auto\" (or \"cpu\") in config.toml; "
+        "`earshot doctor` shows what is installed",
+    )
 
 
 _SESSIONS: dict[tuple, OnnxModel] = {}
@@ -350,8 +360,10 @@ def describe_providers(config: EarshotConfig, available: list[str] | None = None
     gpu = [p for p in order if p in (TENSORRT, CUDA)]
     detail = f"{setting}: " + " → ".join(p.replace("ExecutionProvider", "") for p in order)
     if TENSORRT in order:
-        detail += (f" (TensorRT FP16 {'on' if config.accelerator.tensorrt_fp16 else 'off'}, engine cache "
-                   f"{config.accelerator.tensorrt_cache_dir or Path(config.paths.models_dir) / 'tensorrt-cache'})")
+        detail += (
+            f" (TensorRT FP16 {'on' if config.accelerator.tensorrt_fp16 else 'off'}, engine cache "
+            f"{config.accelerator.tensorrt_cache_dir or Path(config.paths.models_dir) / 'tensorrt-cache'})"
+        )
     fix = "" if gpu else "CPU only; for a GPU: " + GPU_HINT
     return {"ok": True, "detail": detail, "fix": fix, "available": available, "order": order}
 
@@ -383,7 +395,8 @@ def ctranslate2_device(preference: str = "auto", compute_type: str = "int8") -> 
     if gpus > 0:
         return "cuda", ("int8_float16" if compute_type == "int8" else compute_type)
     if preference == "cuda":
-        raise EarshotError("[accelerator] whisper_device = \"cuda\", but CTranslate2 sees no CUDA device",
-                           "install the NVIDIA driver and CUDA 12 libraries (cuBLAS, cuDNN 9), or set "
-                           "whisper_device = \"auto\"")
+        raise EarshotError(
+            "[accelerator] whisper_device = \"cuda\", but CTranslate2 sees no CUDA device",
+            "install the NVIDIA driver and CUDA 12 libraries (cuBLAS, cuDNN 9), or set whisper_device = \"auto\"",
+        )
     return "cpu", compute_type

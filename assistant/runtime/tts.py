@@ -11,18 +11,20 @@ it), from that local path only. No Piper voice ships with Earshot: the one once 
 is licensed only under a signed agreement, so its commercial use could not be shown. A voice's own
 model card says what it may be used for.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from ..errors import EarshotError
 from .models import ModelStore, cached_model
 
-VOICES = {"heart": "hibari-heart"}     # voice name → model in the store
-PIPER = "piper"                        # a Piper voice the user installed: [models] piper_voice
+VOICES = {"heart": "hibari-heart"}  # voice name → model in the store
+PIPER = "piper"  # a Piper voice the user installed: [models] piper_voice
 
 
 # Hibari puts ~0.3 s of silence before and ~0.4 s after every chunk it speaks: 0.3 s added to every
@@ -32,8 +34,13 @@ LEAD_SILENCE_MS = 20
 TAIL_SILENCE_MS = 200
 
 
-def trim_silence(audio: np.ndarray, rate_hz: int, lead_ms: float = LEAD_SILENCE_MS, tail_ms: float = TAIL_SILENCE_MS,
-                 floor_db: float = -45.0) -> np.ndarray:
+def trim_silence(
+    audio: np.ndarray,
+    rate_hz: int,
+    lead_ms: float = LEAD_SILENCE_MS,
+    tail_ms: float = TAIL_SILENCE_MS,
+    floor_db: float = -45.0,
+) -> np.ndarray:
     """Cut the silence before the first and after the last 10 ms frame within `floor_db` of the peak,
     keeping `lead_ms` / `tail_ms` of it. (librosa.effects.trim does the same but cuts both sides
     alike, and importing librosa costs the voice loop's first reply a second.)"""
@@ -65,6 +72,7 @@ class TextToSpeech(Protocol):
 class _Engine:
     """What both engines share: a sentence's chunks joined with their silence trimmed, and a whole
     text synthesised as its sentences end to end."""
+
     sample_rate_hz: int
 
     def _sentence_audio(self, chunks) -> np.ndarray:
@@ -87,17 +95,18 @@ class HibariEngine(_Engine):
         self.voice = voice
         self._tts = Hibari(voice=voice, model=str(store.path(VOICES[voice])), threads=threads)
         self.sample_rate_hz = int(self._tts.sample_rate)
-        self._tts.phonemize("Warm up.")   # the phonemiser loads lazily (~0.4 s): pay it now, not mid-reply
+        self._tts.phonemize("Warm up.")  # the phonemiser loads lazily (~0.4 s): pay it now, not mid-reply
 
     def sentences(self, text: str) -> list[str]:
         return self._tts.split_sentences(text)
 
     def stream(self, text: str, speed: float = 1.0, seed: int = 0) -> Iterator[tuple[str, np.ndarray]]:
         """(sentence, audio) pairs, each synthesised only when the caller asks for it."""
-        rng = np.random.default_rng(seed)   # fixed: the same text always sounds the same
+        rng = np.random.default_rng(seed)  # fixed: the same text always sounds the same
         for sentence in self.sentences(text):
-            audio = self._sentence_audio(self._tts.from_ids(self._tts.ids(ps), speed, rng)
-                                         for ps in self._tts.phonemize(sentence))
+            audio = self._sentence_audio(
+                self._tts.from_ids(self._tts.ids(ps), speed, rng) for ps in self._tts.phonemize(sentence)
+            )
             if audio.size:
                 yield sentence, audio
 
@@ -109,16 +118,19 @@ class PiperEngine(_Engine):
         from ..errors import ModelMissing
 
         if not voice_path:
-            raise EarshotError("no Piper voice is set up (Earshot ships none)",
-                               "install a Piper voice whose licence suits you and set [models] piper_voice = "
-                               "\"/path/to/voice.onnx\" in config.toml (its .onnx.json beside it)")
+            raise EarshotError(
+                "no Piper voice is set up (Earshot ships none)",
+                "install a Piper voice whose licence suits you and set [models] piper_voice = "
+                "\"/path/to/voice.onnx\" in config.toml (its .onnx.json beside it)",
+            )
         model = Path(voice_path).expanduser()
         config = model.with_name(model.name + ".json")
         for path in (model, config):
             if not path.is_file():
-                raise ModelMissing(f"the Piper voice file {path} is missing",
-                                   "fix [models] piper_voice in config.toml: the voice's .onnx, with its "
-                                   ".onnx.json beside it")
+                raise ModelMissing(
+                    f"the Piper voice file {path} is missing",
+                    "fix [models] piper_voice in config.toml: the voice's .onnx, with its .onnx.json beside it",
+                )
         try:
             from piper import PiperVoice
         except ImportError:
@@ -139,7 +151,7 @@ class PiperEngine(_Engine):
         # Piper's noise is drawn by onnxruntime, not seeded from here; noise scales are the voice's own.
         # length_scale does not scale all of an utterance (measured on a medium English voice: duration
         # ≈ 0.28 + 0.72 × length_scale), so solve for the scale that makes the whole `speed` times faster.
-        fixed = 0.39     # the fixed part over the scaled part, 0.28 / 0.72
+        fixed = 0.39  # the fixed part over the scaled part, 0.28 / 0.72
         config = SynthesisConfig(length_scale=max(0.2, (1 + fixed) / max(speed, 0.1) - fixed))
         for sentence in self.sentences(text):
             audio = self._sentence_audio(c.audio_float_array for c in self._voice.synthesize(sentence, config))
@@ -147,8 +159,9 @@ class PiperEngine(_Engine):
                 yield sentence, audio
 
 
-def get_tts(store: ModelStore, model_name: str = "hibari-heart", voice: str = "heart",
-            piper_voice: str | Path | None = None) -> HibariEngine | PiperEngine:
+def get_tts(
+    store: ModelStore, model_name: str = "hibari-heart", voice: str = "heart", piper_voice: str | Path | None = None
+) -> HibariEngine | PiperEngine:
     if voice == PIPER:
         key = str(Path(piper_voice).expanduser().resolve()) if piper_voice else ""
         return cached_model(f"tts:piper:{key}", lambda: PiperEngine(piper_voice))

@@ -2,11 +2,12 @@
 
 Artifacts record it (provenance), the model store and the exported ONNX files are pinned by it.
 """
+
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def sha256_of(path: Path, progress: Callable[[int], None] | None = None, block_bytes: int = 1 << 22) -> str:

@@ -4,6 +4,7 @@ One database holds all sessions (`$EARSHOT_HOME/earshot.db`); each session has a
 directory where its outputs are written and whose files a request may name. Writes are single
 statements or short transactions, so a crash or kill -9 loses at most the step in flight.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,10 @@ import os
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import EarshotError, PathRefused
 from .hashing import sha256_of
@@ -120,8 +122,6 @@ class Artifact:
         return ", ".join(bits)
 
 
-
-
 def new_session_id() -> str:
     # Sortable by time, short enough to type: 20261124-2215-3f9a
     return time.strftime("%Y%m%d-%H%M%S") + "-" + secrets.token_hex(2)
@@ -134,23 +134,25 @@ class SessionStore:
         self.path = Path(database_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                      check_same_thread=False)
+            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
-            raise EarshotError(f"the session database {self.path} cannot be opened: {exc}",
-                               "move it aside and start again; set EARSHOT_HOME to use another folder") from exc
+            raise EarshotError(
+                f"the session database {self.path} cannot be opened: {exc}",
+                "move it aside and start again; set EARSHOT_HOME to use another folder",
+            ) from exc
 
     def close(self) -> None:
         self.db.close()
 
     # -- sessions ---------------------------------------------------------------------------
-    def create_session(self, workspace: Path | None = None, title: str | None = None,
-                       sessions_dir: Path | None = None) -> "Session":
+    def create_session(
+        self, workspace: Path | None = None, title: str | None = None, sessions_dir: Path | None = None
+    ) -> Session:
         """A new session. Without a workspace it gets its own folder, named like the session."""
         sid = new_session_id()
         while self.db.execute("SELECT 1 FROM sessions WHERE id=?", (sid,)).fetchone():
@@ -159,35 +161,40 @@ class SessionStore:
             workspace = (sessions_dir or self.path.parent / "sessions") / sid
         workspace = Path(workspace).expanduser().resolve()
         workspace.mkdir(parents=True, exist_ok=True)
-        self.db.execute("INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",
-                        (sid, time.time(), str(workspace), title))
+        self.db.execute(
+            "INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",
+            (sid, time.time(), str(workspace), title),
+        )
         return Session(self, sid, workspace)
 
-    def open_session(self, session_id: str) -> "Session":
+    def open_session(self, session_id: str) -> Session:
         row = self.db.execute("SELECT * FROM sessions WHERE id=?", (session_id,)).fetchone()
         if row is None:
-            row = self.db.execute("SELECT * FROM sessions WHERE id LIKE ? ORDER BY created_at DESC",
-                                  (f"%{session_id}%",)).fetchone()
+            row = self.db.execute(
+                "SELECT * FROM sessions WHERE id LIKE ? ORDER BY created_at DESC", (f"%{session_id}%",)
+            ).fetchone()
         if row is None:
             raise EarshotError(f"no session {session_id!r}", "`earshot history --list` shows the sessions")
         workspace = Path(row["workspace"])
         workspace.mkdir(parents=True, exist_ok=True)
         return Session(self, row["id"], workspace)
 
-    def latest_session(self, workspace: Path | None = None) -> "Session | None":
+    def latest_session(self, workspace: Path | None = None) -> Session | None:
         if workspace is None:
             row = self.db.execute("SELECT id FROM sessions ORDER BY created_at DESC, rowid DESC").fetchone()
         else:
             row = self.db.execute(
                 "SELECT id FROM sessions WHERE workspace=? ORDER BY created_at DESC, rowid DESC",
-                (str(Path(workspace).expanduser().resolve()),)).fetchone()
+                (str(Path(workspace).expanduser().resolve()),),
+            ).fetchone()
         return self.open_session(row["id"]) if row else None
 
     def list_sessions(self) -> list[sqlite3.Row]:
         return self.db.execute(
             "SELECT s.*, (SELECT COUNT(*) FROM turns t WHERE t.session_id=s.id) AS turns, "
             "(SELECT COUNT(*) FROM artifacts a WHERE a.session_id=s.id) AS artifacts "
-            "FROM sessions s ORDER BY created_at DESC").fetchall()
+            "FROM sessions s ORDER BY created_at DESC"
+        ).fetchall()
 
 
 class Session:
@@ -203,28 +210,33 @@ class Session:
     def begin_turn(self, text: str, source: str = "typed") -> int:
         cur = self.db.execute(
             "INSERT INTO turns(session_id, started_at, source, user_text) VALUES (?,?,?,?)",
-            (self.id, time.time(), source, text))
+            (self.id, time.time(), source, text),
+        )
         return int(cur.lastrowid)
 
     def end_turn(self, turn_id: int, status: str, reply: str | None = None, error: str | None = None) -> None:
-        self.db.execute("UPDATE turns SET status=?, reply_text=?, error=? WHERE id=?",
-                        (status, reply, error, turn_id))
+        self.db.execute("UPDATE turns SET status=?, reply_text=?, error=? WHERE id=?", (status, reply, error, turn_id))
 
-    def record_plan(self, turn_id: int, attempt: int, raw: str, valid: bool, error: str | None,
-                    plan_ms: float, tokens: int) -> None:
+    def record_plan(
+        self, turn_id: int, attempt: int, raw: str, valid: bool, error: str | None, plan_ms: float, tokens: int
+    ) -> None:
         self.db.execute(
             "INSERT INTO plans(turn_id, attempt, raw, valid, error, plan_ms, tokens) VALUES (?,?,?,?,?,?,?)",
-            (turn_id, attempt, raw, int(valid), error, plan_ms, tokens))
+            (turn_id, attempt, raw, int(valid), error, plan_ms, tokens),
+        )
 
     def recent_turns(self, limit: int) -> list[sqlite3.Row]:
         rows = self.db.execute(
-            "SELECT * FROM turns WHERE session_id=? AND status != 'running' ORDER BY id DESC LIMIT ?",
-            (self.id, limit)).fetchall()
+            "SELECT * FROM turns WHERE session_id=? AND status != 'running' ORDER BY id DESC LIMIT ?", (self.id, limit)
+        ).fetchall()
         return rows[::-1]
 
     def finished_turn_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM turns WHERE session_id=? AND status != 'running'",
-                                   (self.id,)).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT COUNT(*) FROM turns WHERE session_id=? AND status != 'running'", (self.id,)
+            ).fetchone()[0]
+        )
 
     def turns(self) -> list[sqlite3.Row]:
         return self.db.execute("SELECT * FROM turns WHERE session_id=? ORDER BY id", (self.id,)).fetchall()
@@ -239,32 +251,62 @@ class Session:
     def begin_tool_run(self, turn_id: int, step: int, tool: str, args: dict) -> int:
         cur = self.db.execute(
             "INSERT INTO tool_runs(turn_id, step, tool, args, status, started_at) VALUES (?,?,?,?,?,?)",
-            (turn_id, step, tool, json.dumps(args, default=str), "running", time.time()))
+            (turn_id, step, tool, json.dumps(args, default=str), "running", time.time()),
+        )
         return int(cur.lastrowid)
 
-    def end_tool_run(self, run_id: int, status: str, duration_s: float, summary: str | None = None,
-                     error: str | None = None) -> None:
-        self.db.execute("UPDATE tool_runs SET status=?, duration_s=?, summary=?, error=? WHERE id=?",
-                        (status, duration_s, summary, error, run_id))
+    def end_tool_run(
+        self, run_id: int, status: str, duration_s: float, summary: str | None = None, error: str | None = None
+    ) -> None:
+        self.db.execute(
+            "UPDATE tool_runs SET status=?, duration_s=?, summary=?, error=? WHERE id=?",
+            (status, duration_s, summary, error, run_id),
+        )
 
     # -- artifacts --------------------------------------------------------------------------
-    def add_artifact(self, path: Path, kind: str, *, tool: str | None = None, tool_run_id: int | None = None,
-                     parents: tuple[str, ...] = (), duration_s: float | None = None,
-                     sample_rate_hz: int | None = None, channels: int | None = None,
-                     meta: dict | None = None, name: str | None = None) -> Artifact:
+    def add_artifact(
+        self,
+        path: Path,
+        kind: str,
+        *,
+        tool: str | None = None,
+        tool_run_id: int | None = None,
+        parents: tuple[str, ...] = (),
+        duration_s: float | None = None,
+        sample_rate_hz: int | None = None,
+        channels: int | None = None,
+        meta: dict | None = None,
+        name: str | None = None,
+    ) -> Artifact:
         """Record a finished file. The number is taken inside the insert's transaction, so two writers
         can never hand out the same @aN."""
         path = Path(path).resolve()
         digest = sha256_of(path)
         now = time.time()
         with self._transaction():
-            num = self.db.execute("SELECT COALESCE(MAX(num), 0) + 1 FROM artifacts WHERE session_id=?",
-                                  (self.id,)).fetchone()[0]
+            num = self.db.execute(
+                "SELECT COALESCE(MAX(num), 0) + 1 FROM artifacts WHERE session_id=?", (self.id,)
+            ).fetchone()[0]
             self.db.execute(
                 "INSERT INTO artifacts(session_id, num, path, name, kind, sha256, duration_s, sample_rate_hz,"
                 " channels, tool_run_id, tool, parents, meta, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (self.id, num, str(path), name or path.name, kind, digest, duration_s, sample_rate_hz, channels,
-                 tool_run_id, tool, json.dumps(list(parents)), json.dumps(meta or {}), now))
+                (
+                    self.id,
+                    num,
+                    str(path),
+                    name or path.name,
+                    kind,
+                    digest,
+                    duration_s,
+                    sample_rate_hz,
+                    channels,
+                    tool_run_id,
+                    tool,
+                    json.dumps(list(parents)),
+                    json.dumps(meta or {}),
+                    now,
+                ),
+            )
         return self.artifact(num)
 
     def _transaction(self):
@@ -281,17 +323,28 @@ class Session:
         return _Tx()
 
     def _row_to_artifact(self, row: sqlite3.Row) -> Artifact:
-        return Artifact(session_id=row["session_id"], num=row["num"], path=Path(row["path"]), name=row["name"],
-                        kind=row["kind"], sha256=row["sha256"], duration_s=row["duration_s"],
-                        sample_rate_hz=row["sample_rate_hz"], channels=row["channels"], tool=row["tool"],
-                        parents=tuple(json.loads(row["parents"])), meta=json.loads(row["meta"]),
-                        created_at=row["created_at"])
+        return Artifact(
+            session_id=row["session_id"],
+            num=row["num"],
+            path=Path(row["path"]),
+            name=row["name"],
+            kind=row["kind"],
+            sha256=row["sha256"],
+            duration_s=row["duration_s"],
+            sample_rate_hz=row["sample_rate_hz"],
+            channels=row["channels"],
+            tool=row["tool"],
+            parents=tuple(json.loads(row["parents"])),
+            meta=json.loads(row["meta"]),
+            created_at=row["created_at"],
+        )
 
     def artifact(self, num: int) -> Artifact:
         row = self.db.execute("SELECT * FROM artifacts WHERE session_id=? AND num=?", (self.id, num)).fetchone()
         if row is None:
-            raise EarshotError(f"there is no artifact @a{num} in this session",
-                               "`earshot history` lists the session's artifacts")
+            raise EarshotError(
+                f"there is no artifact @a{num} in this session", "`earshot history` lists the session's artifacts"
+            )
         return self._row_to_artifact(row)
 
     def artifacts(self) -> list[Artifact]:
@@ -312,8 +365,10 @@ class Session:
         return self._row_to_artifact(row) if row else None
 
     def find_artifact_by_path(self, path: Path) -> Artifact | None:
-        row = self.db.execute("SELECT * FROM artifacts WHERE session_id=? AND path=? ORDER BY num DESC LIMIT 1",
-                              (self.id, str(Path(path).resolve()))).fetchone()
+        row = self.db.execute(
+            "SELECT * FROM artifacts WHERE session_id=? AND path=? ORDER BY num DESC LIMIT 1",
+            (self.id, str(Path(path).resolve())),
+        ).fetchone()
         return self._row_to_artifact(row) if row else None
 
     # -- workspace paths --------------------------------------------------------------------
@@ -326,12 +381,15 @@ class Session:
         candidate = (raw if raw.is_absolute() else self.workspace / raw).resolve()
         roots = (self.workspace.resolve(), *allowed_roots)
         if not any(candidate == root or candidate.is_relative_to(root) for root in roots):
-            raise PathRefused(f"{name!r} is outside the workspace {self.workspace}",
-                              "copy the file into the workspace, or add its folder to allowed_roots "
-                              "in config.toml")
+            raise PathRefused(
+                f"{name!r} is outside the workspace {self.workspace}",
+                "copy the file into the workspace, or add its folder to allowed_roots in config.toml",
+            )
         if not candidate.exists():
-            raise EarshotError(f"no file {name!r} in the workspace {self.workspace}",
-                               "check the name; `earshot history` lists the session's artifacts")
+            raise EarshotError(
+                f"no file {name!r} in the workspace {self.workspace}",
+                "check the name; `earshot history` lists the session's artifacts",
+            )
         if not candidate.is_file():
             raise EarshotError(f"{name!r} is not a file", "name an audio file inside the workspace")
         return candidate

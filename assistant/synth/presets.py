@@ -8,11 +8,12 @@ seed; layers are loudness-matched, the first in front and each later one 4 dB fu
 
 Used by the generate_sound and image_to_audio tools.
 """
+
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, field
-from typing import Callable, Literal
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 from scipy import signal
@@ -41,11 +42,30 @@ PRESETS: dict[str, str] = {
     "dog_bark": "a dog barking",
 }
 
-Preset = Literal["rain", "wind", "thunder", "sea_waves", "fire", "birds", "crowd", "applause", "engine", "race_car",
-                 "footsteps", "heartbeat", "clock", "beeps", "siren", "riser", "whoosh", "lion_roar", "dog_bark"]
+Preset = Literal[
+    "rain",
+    "wind",
+    "thunder",
+    "sea_waves",
+    "fire",
+    "birds",
+    "crowd",
+    "applause",
+    "engine",
+    "race_car",
+    "footsteps",
+    "heartbeat",
+    "clock",
+    "beeps",
+    "siren",
+    "riser",
+    "whoosh",
+    "lion_roar",
+    "dog_bark",
+]
 
 PEAK_DBFS = -1.0
-LAYER_STEP_DB = -4.0     # each later layer sits this much further back than the one before
+LAYER_STEP_DB = -4.0  # each later layer sits this much further back than the one before
 MAX_LAYERS = 4
 MAX_DURATION_S = 120.0
 
@@ -64,8 +84,9 @@ def _filt(x: np.ndarray, kind: str, freq, sr: int, order: int = 2) -> np.ndarray
     return signal.sosfilt(_sos(kind, freq, sr, order), x, axis=0)
 
 
-def _slow_curve(rng: np.random.Generator, n: int, sr: int, rate_hz: float, lo: float = 0.0,
-                hi: float = 1.0) -> np.ndarray:
+def _slow_curve(
+    rng: np.random.Generator, n: int, sr: int, rate_hz: float, lo: float = 0.0, hi: float = 1.0
+) -> np.ndarray:
     """A smooth random curve between lo and hi that changes about `rate_hz` times a second."""
     points = max(int(n / sr * rate_hz) + 4, 4)
     knots = rng.uniform(lo, hi, points)
@@ -88,8 +109,14 @@ def _wide_noise(rng: np.random.Generator, n: int, width: float = 0.8) -> np.ndar
     return np.stack([np.sqrt(1 - width) * common + w * a, np.sqrt(1 - width) * common + w * b], axis=1)
 
 
-def _shaped_noise(rng: np.random.Generator, n: int, sr: int, gain: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                  width: float = 0.8, nperseg: int = 2048) -> np.ndarray:
+def _shaped_noise(
+    rng: np.random.Generator,
+    n: int,
+    sr: int,
+    gain: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    width: float = 0.8,
+    nperseg: int = 2048,
+) -> np.ndarray:
     """Stereo noise whose spectrum follows gain(freqs_hz[:, None], times_s[None, :]) (STFT shaping)."""
     noise = _wide_noise(rng, n, width)
     out = np.zeros_like(noise)
@@ -110,7 +137,7 @@ def _place(out: np.ndarray, grain: np.ndarray, start: int) -> None:
     if start >= len(out) or start + len(grain) <= 0:
         return
     a, b = max(start, 0), min(start + len(grain), len(out))
-    g = grain[a - start:b - start]
+    g = grain[a - start : b - start]
     out[a:b] += g if g.ndim == 2 else g[:, None]
 
 
@@ -139,6 +166,7 @@ def _rain(rng, n, sr, k):
     def shape(f, t):
         # A broad hump peaking near 3 kHz with the low end rolled off: the hiss of many small drops.
         return (f / 3000) * np.exp(-f / 3000) * (f > 300)
+
     hiss = _shaped_noise(rng, n, sr, shape, width=0.95)
     hiss /= np.std(hiss) + 1e-12
     out = 0.6 * hiss
@@ -146,8 +174,12 @@ def _rain(rng, n, sr, k):
     length = int(0.004 * sr)
     env = _decay(length, sr, 0.0008)
     tt = np.arange(length) / sr
-    for start, freq, amp, pos in zip(rng.integers(0, n, drops), rng.uniform(2500, 7000, drops),
-                                     rng.lognormal(0, 0.6, drops), rng.uniform(-1, 1, drops)):
+    for start, freq, amp, pos in zip(
+        rng.integers(0, n, drops),
+        rng.uniform(2500, 7000, drops),
+        rng.lognormal(0, 0.6, drops),
+        rng.uniform(-1, 1, drops),
+    ):
         _place(out, _pan(amp * env * np.sin(2 * np.pi * freq * tt), pos), int(start))
     return _filt(out, "highpass", 400, sr)
 
@@ -156,12 +188,13 @@ def _wind(rng, n, sr, k):
     gust_rate = 0.15 + 0.35 * k
     t_env = np.linspace(0, n / sr, 200 + int(n / sr * 20))
     level = _slow_curve(rng, len(t_env), len(t_env) / (n / sr), gust_rate, 0.1, 1.0) ** 2
-    centre = 150 + 300 * k + 350 * level            # gusts howl higher
+    centre = 150 + 300 * k + 350 * level  # gusts howl higher
 
     def shape(f, t):
         lv = np.interp(t, t_env, level)
         fc = np.interp(t, t_env, centre)
         return lv * np.exp(-0.5 * (np.log2((f + 1) / fc) / 0.7) ** 2)
+
     out = _shaped_noise(rng, n, sr, shape, width=0.6)
     return out
 
@@ -197,6 +230,7 @@ def _sea_waves(rng, n, sr, k):
         w = np.interp(t, t_env, wash)
         tilt = (f + 50) ** -0.5 * np.exp(-f / (1500 + 4000 * w))
         return w * tilt * (f > 40)
+
     return _shaped_noise(rng, n, sr, shape, width=0.9)
 
 
@@ -211,9 +245,9 @@ def _fire(rng, n, sr, k):
         length = int(rng.uniform(0.0015, 0.012) * sr)
         click = rng.standard_normal(length) * _decay(length, sr, rng.uniform(0.0005, 0.003))
         click = _filt(click, "bandpass", (800, 6000), sr) * min(1.0 + rng.pareto(3.0), 5.0) * 3.0
-        burst = rng.integers(1, 4)     # crackles come in little bursts
+        burst = rng.integers(1, 4)  # crackles come in little bursts
         for j in range(burst):
-            _place(out, _pan(click * (0.6 ** j), rng.uniform(-0.6, 0.6)), int(start + j * rng.integers(200, 2500)))
+            _place(out, _pan(click * (0.6**j), rng.uniform(-0.6, 0.6)), int(start + j * rng.integers(200, 2500)))
     return out
 
 
@@ -245,18 +279,24 @@ def _voice(rng, n, sr, f0_mean):
     syll = 1.0 / rng.uniform(3.5, 5.5)
     f0 = f0_mean * (1 + 0.08 * _slow_curve(rng, n, sr, 2.0, -1, 1))
     src = _pulse_train(f0, sr) + 0.05 * rng.standard_normal(n)
-    vowels = [(730, 1090, 2440), (270, 2290, 3010), (530, 1840, 2480), (570, 840, 2410), (300, 870, 2240),
-              (660, 1720, 2410)]
+    vowels = [
+        (730, 1090, 2440),
+        (270, 2290, 3010),
+        (530, 1840, 2480),
+        (570, 840, 2410),
+        (300, 870, 2240),
+        (660, 1720, 2410),
+    ]
     hop = int(syll * sr)
     y = np.zeros(n)
     win = np.hanning(2 * hop)
-    for i, start in enumerate(range(-hop, n, hop)):
+    for start in range(-hop, n, hop):
         f1, f2, f3 = vowels[rng.integers(len(vowels))]
         a, b = max(start, 0), min(start + 2 * hop, n)
         if b <= a:
             continue
         seg = _formants(src[a:b], sr, [(f1, 90, 1.0), (f2, 120, 0.5), (f3, 160, 0.25)])
-        w = win[a - start:b - start] * (rng.uniform(0.2, 1.0) if rng.uniform() > 0.15 else 0.0)
+        w = win[a - start : b - start] * (rng.uniform(0.2, 1.0) if rng.uniform() > 0.15 else 0.0)
         y[a:b] += seg * w
     return y
 
@@ -302,7 +342,7 @@ def _engine_core(rng, n, sr, f_fire: np.ndarray, bright_hz: float) -> np.ndarray
 
 def _engine(rng, n, sr, k):
     rpm = (800 + 2200 * k) * (1 + 0.04 * _slow_curve(rng, n, sr, 0.5, -1, 1))
-    f_fire = rpm / 60 * 2          # four cylinders, four-stroke: two firings per revolution
+    f_fire = rpm / 60 * 2  # four cylinders, four-stroke: two firings per revolution
     y = _engine_core(rng, n, sr, f_fire, 1200)
     return _pan(y, 0.0) + 0.05 * _pan(np.roll(y, int(0.011 * sr)), -0.5)
 
@@ -322,12 +362,12 @@ def _race_car(rng, n, sr, k):
         # Doppler for 60 m/s passing 10 m away.
         v, d, c = 60.0, 10.0, 343.0
         x = v * (t - centre)
-        radial = v * x / np.sqrt(x ** 2 + d ** 2)
+        radial = v * x / np.sqrt(x**2 + d**2)
         doppler = c / (c + radial)
         f_fire = rpm / 60 * 5 * doppler  # a V10: five firings per revolution
         y = _engine_core(rng, m, sr, f_fire, 6000)
         y *= 1.0 / (1 + (x / 25.0) ** 2) ** 0.5
-        out[p * span:p * span + m] += _pan(y, np.tanh(x / 20.0))
+        out[p * span : p * span + m] += _pan(y, np.tanh(x / 20.0))
     return out
 
 
@@ -353,7 +393,7 @@ def _heartbeat(rng, n, sr, k):
     tt = np.arange(length) / sr
     t = 0.1 * sr
     while t < n:
-        for delay, f, amp in ((0.0, 55, 1.0), (0.28, 70, 0.7)):   # lub, dub
+        for delay, f, amp in ((0.0, 55, 1.0), (0.28, 70, 0.7)):  # lub, dub
             # a short low thump whose pitch sags from f to 0.7 f
             thump = amp * np.sin(2 * np.pi * f * tt * (1 - 0.15 * tt / tt[-1])) * np.sin(np.pi * tt / tt[-1]) ** 2
             _place(out[:, None], thump[:, None], int(t + delay * sr))
@@ -398,14 +438,15 @@ def _siren(rng, n, sr, k):
 def _riser(rng, n, sr, k):
     t = np.arange(n) / sr
     frac = t / t[-1] if n > 1 else t
-    freq = 150 * (30 ** frac)          # 150 Hz → 4.5 kHz, exponential
+    freq = 150 * (30**frac)  # 150 Hz → 4.5 kHz, exponential
     tone = signal.sawtooth(2 * np.pi * np.cumsum(freq) / sr) * 0.3
-    amp = 0.15 + 0.85 * frac ** 2
+    amp = 0.15 + 0.85 * frac**2
 
     def shape(f, tt):
         fr = tt / (n / sr)
-        fc = 300 * (30 ** fr)
+        fc = 300 * (30**fr)
         return np.exp(-0.5 * (np.log2((f + 1) / fc) / 0.8) ** 2)
+
     noise = _shaped_noise(rng, n, sr, shape, width=0.7)
     noise /= np.std(noise) + 1e-12
     tone_f = _filt(tone, "highpass", 100, sr)
@@ -422,12 +463,13 @@ def _whoosh(rng, n, sr, k):
         x = tt / t_len
         fc = 300 + 3500 * np.sin(np.pi * np.clip(x, 0, 1))
         return np.exp(-0.5 * (np.log2((f + 1) / fc) / 0.6) ** 2)
+
     start = 0
     while start < n:
         w = _shaped_noise(rng, length, sr, shape, width=0.3)
         env = np.sin(np.pi * np.linspace(0, 1, length)) ** 2
         pan = np.linspace(-0.9, 0.9, length)
-        mono = (w[:, 0] * env)
+        mono = w[:, 0] * env
         _place(out, _pan(mono, pan), start)
         start += length + gap
     return out
@@ -438,9 +480,9 @@ def _roar(rng, sr, k, length_s):
     t = np.arange(m) / sr
     x = t / length_s
     f0 = (180 + 60 * k) * (0.55 + 0.45 * np.sin(np.pi * np.clip(x * 1.3, 0, 1)))
-    growl = 1 + 0.6 * np.sin(2 * np.pi * 28 * t)          # roughness: a fast amplitude flutter
+    growl = 1 + 0.6 * np.sin(2 * np.pi * 28 * t)  # roughness: a fast amplitude flutter
     src = _pulse_train(f0 * (1 + 0.02 * rng.standard_normal(m)), sr) * growl
-    src += 0.4 * rng.standard_normal(m)                    # breath noise
+    src += 0.4 * rng.standard_normal(m)  # breath noise
     body = _formants(src, sr, [(350, 150, 1.0), (800, 250, 0.8), (1800, 400, 0.35), (3000, 600, 0.12)])
     env = np.sin(np.pi * np.clip(x, 0, 1)) ** 0.7 * np.exp(-1.2 * x)
     return body * env
@@ -461,7 +503,7 @@ def _dog_bark(rng, n, sr, k):
     t = int(0.05 * sr)
     pos = rng.uniform(-0.4, 0.4)
     while t < n:
-        for _ in range(rng.integers(1, 4)):         # "woof", "woof woof"…
+        for _ in range(rng.integers(1, 4)):  # "woof", "woof woof"…
             m = int(rng.uniform(0.12, 0.2) * sr)
             tt = np.arange(m) / sr
             x = tt / tt[-1]
@@ -476,10 +518,25 @@ def _dog_bark(rng, n, sr, k):
 
 
 _SYNTHS: dict[str, Callable] = {
-    "rain": _rain, "wind": _wind, "thunder": _thunder, "sea_waves": _sea_waves, "fire": _fire, "birds": _birds,
-    "crowd": _crowd, "applause": _applause, "engine": _engine, "race_car": _race_car, "footsteps": _footsteps,
-    "heartbeat": _heartbeat, "clock": _clock, "beeps": _beeps, "siren": _siren, "riser": _riser,
-    "whoosh": _whoosh, "lion_roar": _lion_roar, "dog_bark": _dog_bark,
+    "rain": _rain,
+    "wind": _wind,
+    "thunder": _thunder,
+    "sea_waves": _sea_waves,
+    "fire": _fire,
+    "birds": _birds,
+    "crowd": _crowd,
+    "applause": _applause,
+    "engine": _engine,
+    "race_car": _race_car,
+    "footsteps": _footsteps,
+    "heartbeat": _heartbeat,
+    "clock": _clock,
+    "beeps": _beeps,
+    "siren": _siren,
+    "riser": _riser,
+    "whoosh": _whoosh,
+    "lion_roar": _lion_roar,
+    "dog_bark": _dog_bark,
 }
 assert set(_SYNTHS) == set(PRESETS)
 
@@ -491,14 +548,15 @@ def _loudness_level(x: np.ndarray, sr: int) -> float:
     block = max(int(0.1 * sr), 1)
     usable = len(mono) // block * block
     if usable == 0:
-        return 10 * np.log10(np.mean(mono ** 2) + 1e-20)
+        return 10 * np.log10(np.mean(mono**2) + 1e-20)
     power = np.mean(mono[:usable].reshape(-1, block) ** 2, axis=1)
-    loud = np.sort(power)[len(power) // 2:]
+    loud = np.sort(power)[len(power) // 2 :]
     return float(10 * np.log10(np.mean(loud) + 1e-20))
 
 
-def render_layer(name: str, duration_s: float, sample_rate_hz: int = 48_000, seed: int = 0,
-                 intensity: float = 0.5) -> np.ndarray:
+def render_layer(
+    name: str, duration_s: float, sample_rate_hz: int = 48_000, seed: int = 0, intensity: float = 0.5
+) -> np.ndarray:
     """One preset, float64 stereo, not normalised."""
     if name not in _SYNTHS:
         raise EarshotError(f"there is no sound preset {name!r}", f"presets: {', '.join(PRESETS)}")
@@ -514,8 +572,9 @@ def render_layer(name: str, duration_s: float, sample_rate_hz: int = 48_000, see
     return y
 
 
-def render(layers: list[str], duration_s: float, sample_rate_hz: int = 48_000, seed: int = 0,
-           intensity: float = 0.5) -> np.ndarray:
+def render(
+    layers: list[str], duration_s: float, sample_rate_hz: int = 48_000, seed: int = 0, intensity: float = 0.5
+) -> np.ndarray:
     """Render and mix presets: float32 stereo (frames, 2) peaking at -1 dBFS, deterministic for a seed.
 
     Layers are loudness-matched; layer i sits i × 4 dB behind the first."""
@@ -524,8 +583,9 @@ def render(layers: list[str], duration_s: float, sample_rate_hz: int = 48_000, s
     if len(layers) > MAX_LAYERS:
         raise EarshotError(f"at most {MAX_LAYERS} layers can be mixed, got {len(layers)}", "drop some layers")
     if not 0 < duration_s <= MAX_DURATION_S:
-        raise EarshotError(f"a sound effect lasts up to {MAX_DURATION_S:g} s, not {duration_s:g} s",
-                           "ask for a shorter sound")
+        raise EarshotError(
+            f"a sound effect lasts up to {MAX_DURATION_S:g} s, not {duration_s:g} s", "ask for a shorter sound"
+        )
     mix = None
     for i, name in enumerate(layers):
         y = render_layer(name, duration_s, sample_rate_hz, seed, intensity)

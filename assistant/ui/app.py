@@ -7,12 +7,13 @@ connection writes; the UI reads through its own connection to the same WAL datab
 waits on a tool and nothing recorded depends on the UI staying open. Slash commands: ui/commands.py;
 playing files: ui/playback.py.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.markup import escape
 from textual import on, work
@@ -26,8 +27,16 @@ from ..errors import EarshotError
 from ..events import Event, ToolFinished, TurnStarted
 from ..store.session import Artifact, Session, SessionStore
 from .commands import run_command
-from .messages import (LISTENING_MODES, MODE_LABELS, ArtifactChosen, ModelsStatus, PipelineEvent, TurnDone,
-                       VoiceControl, VoiceStatusChanged)
+from .messages import (
+    LISTENING_MODES,
+    MODE_LABELS,
+    ArtifactChosen,
+    ModelsStatus,
+    PipelineEvent,
+    TurnDone,
+    VoiceControl,
+    VoiceStatusChanged,
+)
 from .playback import ArtifactPlayer
 from .screens.main import MainScreen
 from .widgets.conversation import Notice
@@ -45,33 +54,42 @@ class EarshotApp(App):
         Binding("f2", "cycle_mode", "Mode"),
         Binding("f3", "focus_files", "Files"),
         Binding("f4", "talk", "Talk"),
-        Binding("f5", "toggle_project", "Project"),   # shown once the session has a project
+        Binding("f5", "toggle_project", "Project"),  # shown once the session has a project
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, config: EarshotConfig, session: Session, *, llm_name: str | None = None,
-                 speak: bool = True, autoload: bool = True, voice_loop: VoiceControl | None = None,
-                 clock: Callable[[], float] = time.monotonic, on_first_paint: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: EarshotConfig,
+        session: Session,
+        *,
+        llm_name: str | None = None,
+        speak: bool = True,
+        autoload: bool = True,
+        voice_loop: VoiceControl | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        on_first_paint: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__()
         self.config = config
-        self.session = session                       # written by the voice loop's thread
-        self.ui_session = SessionStore(config.paths.database_path).open_session(session.id)   # read here
+        self.session = session  # written by the voice loop's thread
+        self.ui_session = SessionStore(config.paths.database_path).open_session(session.id)  # read here
         self.llm_name = llm_name or config.models.llm
         self.speak = speak
         self.autoload = autoload
-        if voice_loop is None:                       # no microphone wanted: the loop runs typed turns only
+        if voice_loop is None:  # no microphone wanted: the loop runs typed turns only
             from .voice_bridge import TuiVoice
 
             voice_loop = TuiVoice(config, speak=speak, listen=False)
         self.voice = voice_loop
         self.clock = clock
         self.on_first_paint = on_first_paint
-        self.assistant = None                        # built after the first frame: start-up stays fast
+        self.assistant = None  # built after the first frame: start-up stays fast
         self.busy = False
         self.models_ready = False
         self.mode = "always"
         self.device = "CPU"
-        self._settled = threading.Event()            # the running turn is recorded (set from the loop's thread)
+        self._settled = threading.Event()  # the running turn is recorded (set from the loop's thread)
         self._settled.set()
         self._assistant_lock = threading.Lock()
         self._voice_started = False
@@ -106,7 +124,7 @@ class EarshotApp(App):
         self.voice.start(lambda s: self.post_message(VoiceStatusChanged(s)))
 
     def ensure_assistant(self):
-        with self._assistant_lock:   # the loading worker and the voice loop may race to build it
+        with self._assistant_lock:  # the loading worker and the voice loop may race to build it
             if self.assistant is None:
                 from ..pipeline import Assistant
 
@@ -118,10 +136,15 @@ class EarshotApp(App):
         t0 = time.perf_counter()
         try:
             self.post_message(ModelsStatus(f"loading planner {self.llm_name}…", 0.3))
-            self.ensure_assistant().load()   # the only model a typed turn needs first; the rest load on first use
+            self.ensure_assistant().load()  # the only model a typed turn needs first; the rest load on first use
         except EarshotError as exc:
-            self.post_message(ModelsStatus(f"planner {self.llm_name} unavailable", done=True,
-                                           error=f"{exc.message} — {exc.hint}" if exc.hint else exc.message))
+            self.post_message(
+                ModelsStatus(
+                    f"planner {self.llm_name} unavailable",
+                    done=True,
+                    error=f"{exc.message} — {exc.hint}" if exc.hint else exc.message,
+                )
+            )
             return
         self.device = inference_device(self.config)
         self.post_message(ModelsStatus(f"ready in {time.perf_counter() - t0:.1f} s", 1.0, done=True))
@@ -165,7 +188,7 @@ class EarshotApp(App):
 
     def check_action(self, action: str, parameters) -> bool | None:
         if action == "toggle_project":
-            return self.main.project_seq is not None   # no project: nothing to show, the key stays out of the footer
+            return self.main.project_seq is not None  # no project: nothing to show, the key stays out of the footer
         return True
 
     def action_toggle_project(self) -> None:
@@ -191,7 +214,7 @@ class EarshotApp(App):
         if self.busy:
             self.notify("a turn is still running — Esc interrupts it", severity="warning")
             return False
-        self._start_voice()                 # a request typed before the first frame was drawn
+        self._start_voice()  # a request typed before the first frame was drawn
         try:
             self.voice.run_text(text)
         except EarshotError as exc:
@@ -219,12 +242,12 @@ class EarshotApp(App):
 
     def on_pipeline_event(self, message: PipelineEvent) -> None:
         event = message.event
-        if isinstance(event, TurnStarted) and not self.busy:   # a spoken turn the voice loop started by itself
+        if isinstance(event, TurnStarted) and not self.busy:  # a spoken turn the voice loop started by itself
             self.busy = True
             self._settled.clear()
         try:
             self.main.show(event)
-        except NoMatches:   # the app is closing; the store already holds the event's facts
+        except NoMatches:  # the app is closing; the store already holds the event's facts
             return
         if isinstance(event, ToolFinished):
             if event.artifacts:
@@ -233,7 +256,7 @@ class EarshotApp(App):
 
     # -- actions ----------------------------------------------------------------------------
     def action_interrupt(self) -> None:
-        if self.screen is not self.main:    # a dialog is open: Esc closes it
+        if self.screen is not self.main:  # a dialog is open: Esc closes it
             self.screen.dismiss(None)
             return
         if self.player.playing is not None:
@@ -243,7 +266,7 @@ class EarshotApp(App):
                 self.notify("nothing is running (Ctrl+Q quits)", timeout=3)
             return
         self.main.query_one("#status").set_models("stopping…", loading=False)
-        self.voice.interrupt()              # the same stop as a barge-in: the turn records what was heard
+        self.voice.interrupt()  # the same stop as a barge-in: the turn records what was heard
 
     async def action_quit(self) -> None:
         """Quit, mid-turn too: the turn is interrupted and recorded before the app goes away."""
@@ -257,7 +280,7 @@ class EarshotApp(App):
         self.exit()
 
     def action_help(self) -> None:
-        from .screens.dialogs import HelpScreen   # Markdown is slow to import: not on the start-up path
+        from .screens.dialogs import HelpScreen  # Markdown is slow to import: not on the start-up path
 
         self.push_screen(HelpScreen())
 
@@ -280,7 +303,7 @@ class EarshotApp(App):
         self.mode = message.status.mode
         try:
             self.main.listening.set_status(message.status)
-        except NoMatches:             # the app is closing while the voice thread still reports
+        except NoMatches:  # the app is closing while the voice thread still reports
             pass
 
     def on_artifact_chosen(self, message: ArtifactChosen) -> None:
@@ -295,14 +318,17 @@ class EarshotApp(App):
             self.main.conversation.add(Notice(f"⚠ @{artifact.id} is a {artifact.kind} file, not audio", "warning"))
             return
         self.notify(f"playing @{artifact.id} {artifact.name} (p or Esc stops)", timeout=3)
-        if artifact.tool == "render_project":   # a render starts at the project's time 0
+        if artifact.tool == "render_project":  # a render starts at the project's time 0
             self.main.project_pane.start_playhead(artifact.duration_s)
         self.player.start(artifact)
 
     def play_project_mix(self) -> None:
         """Play (or stop) the newest mixdown of the project; the pane's playhead follows it."""
-        mixes = [a for a in self.ui_session.artifacts()
-                 if a.tool == "render_project" and a.duration_s is not None and "track" not in a.meta]
+        mixes = [
+            a
+            for a in self.ui_session.artifacts()
+            if a.tool == "render_project" and a.duration_s is not None and "track" not in a.meta
+        ]
         if not mixes:
             self.notify('no mix of the project yet: say "render the song"', severity="warning", timeout=4)
             return
@@ -328,8 +354,9 @@ class EarshotApp(App):
         self.push_screen(RenameScreen(artifact.ref, artifact.name), done)
 
 
-def run_tui(config: EarshotConfig, session: Session, *, llm_name: str | None = None, speak: bool = True,
-            listen: bool = True) -> int:
+def run_tui(
+    config: EarshotConfig, session: Session, *, llm_name: str | None = None, speak: bool = True, listen: bool = True
+) -> int:
     """`earshot` on a terminal: listening on the microphone unless `listen` is False; without a
     microphone the listening line says so and typing works as ever."""
     from .voice_bridge import TuiVoice

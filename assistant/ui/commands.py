@@ -1,4 +1,5 @@
 """The TUI's slash commands: /help, /tools, /models, /session, /undo, /clear, /quit."""
+
 from __future__ import annotations
 
 from rich.markup import escape
@@ -17,29 +18,40 @@ def run_command(app, text: str) -> None:
 
 
 def _tools(app) -> None:
-    lines = [f"[b]{t.name}[/b]  {escape(t.spec.summary)}" + ("" if t.spec.learned else " [dim](signal processing)[/]")
-             for t in app.ensure_assistant().registry]
+    lines = [
+        f"[b]{t.name}[/b]  {escape(t.spec.summary)}" + ("" if t.spec.learned else " [dim](signal processing)[/]")
+        for t in app.ensure_assistant().registry
+    ]
     app.main.conversation.add(Notice("[b]Tools[/b]\n" + "\n".join(lines)))
 
 
 def _models(app) -> None:
     store = app.ensure_assistant().models
     m = app.config.models
-    rows = [("planner", app.llm_name), ("speech recognition", m.asr), ("speech synthesis", m.tts),
-            ("denoiser", m.denoiser)]
-    lines = [f"{role}: [b]{escape(name)}[/b] " + ("" if store.installed(name) else "[b]not installed[/b]")
-             for role, name in rows]
+    rows = [
+        ("planner", app.llm_name),
+        ("speech recognition", m.asr),
+        ("speech synthesis", m.tts),
+        ("denoiser", m.denoiser),
+    ]
+    lines = [
+        f"{role}: [b]{escape(name)}[/b] " + ("" if store.installed(name) else "[b]not installed[/b]")
+        for role, name in rows
+    ]
     lines.append(f"device: {app.device}" + ("" if app.models_ready else " · planner not loaded yet"))
     app.main.conversation.add(Notice("[b]Models[/b]\n" + "\n".join(lines)))
 
 
 def _session(app) -> None:
     session, turns = app.session, app.ui_session.turns()
-    app.main.conversation.add(Notice(
-        f"[b]Session[/b] {session.id}\nworkspace: {escape(str(session.workspace))}\n"
-        f"{len(turns)} turns, {len(app.main.artifacts_pane.artifacts)} files · "
-        f"store: {escape(str(app.config.paths.database_path))}\n"
-        "[dim]resume it later with: earshot --session " + session.id + "[/]"))
+    app.main.conversation.add(
+        Notice(
+            f"[b]Session[/b] {session.id}\nworkspace: {escape(str(session.workspace))}\n"
+            f"{len(turns)} turns, {len(app.main.artifacts_pane.artifacts)} files · "
+            f"store: {escape(str(app.config.paths.database_path))}\n"
+            "[dim]resume it later with: earshot --session " + session.id + "[/]"
+        )
+    )
 
 
 COMMANDS = {

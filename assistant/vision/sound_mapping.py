@@ -3,6 +3,7 @@
 The top labels vote with their probabilities; a second preset is layered in when it gets at least
 40 % of the winner's vote. Used by the image_to_audio tool.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,25 +13,25 @@ from ..synth.presets import PRESETS
 from .image_labels import Label
 
 TOP_K = 5
-SECOND_LAYER_SHARE = 0.4       # a second preset joins when its vote is ≥ 40 % of the winner's…
-SECOND_LAYER_MIN = 0.08        # …and at least 8 % probability in absolute terms
-MIN_VOTE = 0.1                 # a preset needs 10 % of the probability: a 2 % "lynx" must not make a cat roar
-FALLBACK_PRESET = "wind"       # nothing in the picture has a sound of its own: an outdoor ambience
+SECOND_LAYER_SHARE = 0.4  # a second preset joins when its vote is ≥ 40 % of the winner's…
+SECOND_LAYER_MIN = 0.08  # …and at least 8 % probability in absolute terms
+MIN_VOTE = 0.1  # a preset needs 10 % of the probability: a 2 % "lynx" must not make a cat roar
+FALLBACK_PRESET = "wind"  # nothing in the picture has a sound of its own: an outdoor ambience
 
 
 # ImageNet class index ranges (the dataset's own order groups animals by kind).
 RANGES: tuple[tuple[range, str], ...] = (
-    (range(0, 7), "sea_waves"),          # fish, sharks, rays
-    (range(7, 25), "birds"),             # cock … great grey owl
-    (range(80, 101), "birds"),           # grouse … black swan
-    (range(107, 110), "sea_waves"),      # jellyfish, sea anemone, brain coral
-    (range(118, 126), "sea_waves"),      # crabs, lobsters, hermit crab
-    (range(127, 147), "birds"),          # stork … albatross
-    (range(147, 151), "sea_waves"),      # whales, dugong, sea lion
-    (range(151, 281), "dog_bark"),       # dog breeds, wolves, foxes
-    (range(286, 298), "lion_roar"),      # big cats and bears
-    (range(327, 330), "sea_waves"),      # starfish, sea urchin, sea cucumber
-    (range(389, 398), "sea_waves"),      # barracouta … puffer
+    (range(0, 7), "sea_waves"),  # fish, sharks, rays
+    (range(7, 25), "birds"),  # cock … great grey owl
+    (range(80, 101), "birds"),  # grouse … black swan
+    (range(107, 110), "sea_waves"),  # jellyfish, sea anemone, brain coral
+    (range(118, 126), "sea_waves"),  # crabs, lobsters, hermit crab
+    (range(127, 147), "birds"),  # stork … albatross
+    (range(147, 151), "sea_waves"),  # whales, dugong, sea lion
+    (range(151, 281), "dog_bark"),  # dog breeds, wolves, foxes
+    (range(286, 298), "lion_roar"),  # big cats and bears
+    (range(327, 330), "sea_waves"),  # starfish, sea urchin, sea cucumber
+    (range(389, 398), "sea_waves"),  # barracouta … puffer
 )
 
 # Objects and scenes: a word of the class's synonyms (whole words, lower case) → preset.
@@ -39,36 +40,196 @@ KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("siren", ("ambulance", "fire engine", "police van", "police wagon", "fireboat")),
     ("race_car", ("racer", "race car", "racing car", "sports car", "go-kart", "formula")),
     ("riser", ("missile", "projectile", "space shuttle", "rocket")),
-    ("whoosh", ("warplane", "airliner", "airship", "wing", "parachute", "bullet train", "passenger car",
-                "electric locomotive", "steam locomotive", "freight car", "bobsled", "bobsleigh", "ski",
-                "skateboard", "swing", "roller coaster")),
-    ("engine", ("car", "jeep", "limousine", "minivan", "cab", "taxi", "pickup", "truck", "tractor", "minibus",
-                "bus", "trolleybus", "moped", "motor scooter", "snowmobile", "forklift", "golfcart",
-                "harvester", "lawn mower", "chain saw", "tank", "half track", "convertible", "beach wagon",
-                "model t", "recreational vehicle", "moving van", "police car", "speedboat", "amphibian",
-                "motorcycle", "mountain bike")),
+    (
+        "whoosh",
+        (
+            "warplane",
+            "airliner",
+            "airship",
+            "wing",
+            "parachute",
+            "bullet train",
+            "passenger car",
+            "electric locomotive",
+            "steam locomotive",
+            "freight car",
+            "bobsled",
+            "bobsleigh",
+            "ski",
+            "skateboard",
+            "swing",
+            "roller coaster",
+        ),
+    ),
+    (
+        "engine",
+        (
+            "car",
+            "jeep",
+            "limousine",
+            "minivan",
+            "cab",
+            "taxi",
+            "pickup",
+            "truck",
+            "tractor",
+            "minibus",
+            "bus",
+            "trolleybus",
+            "moped",
+            "motor scooter",
+            "snowmobile",
+            "forklift",
+            "golfcart",
+            "harvester",
+            "lawn mower",
+            "chain saw",
+            "tank",
+            "half track",
+            "convertible",
+            "beach wagon",
+            "model t",
+            "recreational vehicle",
+            "moving van",
+            "police car",
+            "speedboat",
+            "amphibian",
+            "motorcycle",
+            "mountain bike",
+        ),
+    ),
     ("clock", ("analog clock", "wall clock", "stopwatch", "hourglass", "sundial", "metronome")),
     ("fire", ("candle", "torch", "matchstick", "lighter", "fire screen", "stove", "fireplace")),
-    ("beeps", ("digital clock", "digital watch", "cellular telephone", "dial telephone", "pay-phone", "ipod",
-               "desktop computer", "laptop", "notebook", "computer keyboard", "mouse", "monitor", "screen",
-               "remote control", "modem", "hand-held computer", "oscilloscope", "microwave", "joystick",
-               "slot", "cash machine", "television", "radio", "scoreboard")),
-    ("sea_waves", ("seashore", "sandbar", "lakeside", "promontory", "boathouse", "liner", "container ship",
-                   "lifeboat", "schooner", "catamaran", "trimaran", "yawl", "pirate", "wreck", "canoe",
-                   "paddle", "gondola", "submarine", "aircraft carrier", "dock", "breakwater", "snorkel",
-                   "scuba diver", "swimming trunks", "bathing cap", "water ski", "life jacket", "sea",
-                   "beach")),
+    (
+        "beeps",
+        (
+            "digital clock",
+            "digital watch",
+            "cellular telephone",
+            "dial telephone",
+            "pay-phone",
+            "ipod",
+            "desktop computer",
+            "laptop",
+            "notebook",
+            "computer keyboard",
+            "mouse",
+            "monitor",
+            "screen",
+            "remote control",
+            "modem",
+            "hand-held computer",
+            "oscilloscope",
+            "microwave",
+            "joystick",
+            "slot",
+            "cash machine",
+            "television",
+            "radio",
+            "scoreboard",
+        ),
+    ),
+    (
+        "sea_waves",
+        (
+            "seashore",
+            "sandbar",
+            "lakeside",
+            "promontory",
+            "boathouse",
+            "liner",
+            "container ship",
+            "lifeboat",
+            "schooner",
+            "catamaran",
+            "trimaran",
+            "yawl",
+            "pirate",
+            "wreck",
+            "canoe",
+            "paddle",
+            "gondola",
+            "submarine",
+            "aircraft carrier",
+            "dock",
+            "breakwater",
+            "snorkel",
+            "scuba diver",
+            "swimming trunks",
+            "bathing cap",
+            "water ski",
+            "life jacket",
+            "sea",
+            "beach",
+        ),
+    ),
     ("rain", ("umbrella", "rain barrel", "poncho", "raincoat")),
     ("thunder", ("volcano", "geyser")),
     ("wind", ("alp", "valley", "cliff", "mountain tent", "yurt", "dogsled", "pinwheel", "flagpole", "balloon")),
-    ("applause", ("stage", "theater curtain", "microphone", "academic gown", "mortarboard", "grand piano",
-                  "upright", "accordion", "acoustic guitar", "electric guitar", "violin", "cello", "banjo",
-                  "drum", "trombone", "cornet", "french horn", "sax", "harp", "organ")),
-    ("crowd", ("restaurant", "barbershop", "bakery", "butcher shop", "confectionery", "grocery store",
-               "shoe shop", "toyshop", "tobacco shop", "bookshop", "library", "cinema", "church", "mosque",
-               "monastery", "palace", "planetarium", "espresso", "coffee mug", "cup", "pizza", "hotdog",
-               "cheeseburger", "ice cream", "bagel", "burrito", "football helmet", "baseball", "basketball",
-               "soccer ball", "rugby ball", "volleyball", "ballplayer", "stadium")),
+    (
+        "applause",
+        (
+            "stage",
+            "theater curtain",
+            "microphone",
+            "academic gown",
+            "mortarboard",
+            "grand piano",
+            "upright",
+            "accordion",
+            "acoustic guitar",
+            "electric guitar",
+            "violin",
+            "cello",
+            "banjo",
+            "drum",
+            "trombone",
+            "cornet",
+            "french horn",
+            "sax",
+            "harp",
+            "organ",
+        ),
+    ),
+    (
+        "crowd",
+        (
+            "restaurant",
+            "barbershop",
+            "bakery",
+            "butcher shop",
+            "confectionery",
+            "grocery store",
+            "shoe shop",
+            "toyshop",
+            "tobacco shop",
+            "bookshop",
+            "library",
+            "cinema",
+            "church",
+            "mosque",
+            "monastery",
+            "palace",
+            "planetarium",
+            "espresso",
+            "coffee mug",
+            "cup",
+            "pizza",
+            "hotdog",
+            "cheeseburger",
+            "ice cream",
+            "bagel",
+            "burrito",
+            "football helmet",
+            "baseball",
+            "basketball",
+            "soccer ball",
+            "rugby ball",
+            "volleyball",
+            "ballplayer",
+            "stadium",
+        ),
+    ),
     ("footsteps", ("cowboy boot", "clog", "loafer", "running shoe", "sandal", "sock", "crutch", "sorrel")),
     ("heartbeat", ("stethoscope", "syringe", "pill bottle", "band aid", "oxygen mask", "medicine chest")),
     ("birds", ("birdhouse",)),
@@ -91,8 +252,8 @@ def preset_for(label: Label, presets=None) -> str | None:
 @dataclass(frozen=True)
 class SoundChoice:
     layers: tuple[str, ...]
-    votes: dict[str, float]          # preset → summed probability of the labels mapping to it
-    fallback: bool                   # no label mapped to a preset
+    votes: dict[str, float]  # preset → summed probability of the labels mapping to it
+    fallback: bool  # no label mapped to a preset
 
 
 def choose_layers(labels: list[Label], presets=None) -> SoundChoice:

@@ -12,10 +12,11 @@
 
 Without `confirm_with_transcript` the onset stops the reply at once.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ..config import BargeInOptions
 from ..events import BargeInDismissed, Event
@@ -26,6 +27,7 @@ from .gates import heard_over_reply, norm
 @dataclass
 class _Tentative:
     """Speech over the reply, not yet known to be the user's: the speaker is paused, the turn runs on."""
+
     turn: TurnCancel | None
     at_s: float
 
@@ -33,10 +35,10 @@ class _Tentative:
 class BargeIn:
     def __init__(self, options: BargeInOptions, speaker, emit: Callable[[Event], None]) -> None:
         self.options = options
-        self.speaker = speaker                    # voice/speaker.py Speaker, or None (nothing is spoken)
+        self.speaker = speaker  # voice/speaker.py Speaker, or None (nothing is spoken)
         self.emit = emit
         self.tentative: _Tentative | None = None
-        self.over_reply = False                   # the current utterance began over the assistant's voice
+        self.over_reply = False  # the current utterance began over the assistant's voice
 
     def speaking(self) -> bool:
         return self.speaker is not None and self.speaker.busy
@@ -76,7 +78,7 @@ class BargeIn:
         spoken = self.speaker.recently_spoken(tentative.at_s) if self.speaker is not None else ""
         reason = heard_over_reply(text, spoken)
         if reason is not None and not final:
-            return None               # Whisper makes "Thank you." of the first half second of "Stop talking"
+            return None  # Whisper makes "Thank you." of the first half second of "Stop talking"
         self.tentative = None
         if reason is None:
             self.stop(tentative.turn)

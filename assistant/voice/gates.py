@@ -10,6 +10,7 @@ verdicts:
 - `is_stop_command`: "stop", "okay, wait" said over the reply are the interruption itself, not a request;
 - `judge_utterance`: the whole chain for a final transcript, with the wake phrase when that mode is on.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,12 +23,51 @@ from ..config import ListenOptions
 MODES = ("always", "push_to_talk", "wake")
 
 # Said over the assistant's voice, these mean "be quiet": the barge-in already did it, no turn follows.
-STOP_WORDS = {"stop", "it", "that", "talking", "please", "quiet", "be", "shut", "up", "enough", "that's", "thats",
-              "ok", "okay", "cancel", "never", "mind", "nevermind", "hush", "silence", "wait", "no", "thanks", "thank",
-              "you", "sorry"}
+STOP_WORDS = {
+    "stop",
+    "it",
+    "that",
+    "talking",
+    "please",
+    "quiet",
+    "be",
+    "shut",
+    "up",
+    "enough",
+    "that's",
+    "thats",
+    "ok",
+    "okay",
+    "cancel",
+    "never",
+    "mind",
+    "nevermind",
+    "hush",
+    "silence",
+    "wait",
+    "no",
+    "thanks",
+    "thank",
+    "you",
+    "sorry",
+}
 # What Whisper says about silence and noise when it has nothing to say (its training data's credits).
-HALLUCINATIONS = {"you", "thank you", "thanks for watching", "thank you for watching", "bye", "so", "uh", "um",
-                  "hmm", "mm", "oh", "ah", "the end", "subtitles by the amaraorg community"}
+HALLUCINATIONS = {
+    "you",
+    "thank you",
+    "thanks for watching",
+    "thank you for watching",
+    "bye",
+    "so",
+    "uh",
+    "um",
+    "hmm",
+    "mm",
+    "oh",
+    "ah",
+    "the end",
+    "subtitles by the amaraorg community",
+}
 
 
 def norm(text: str) -> str:
@@ -42,12 +82,12 @@ def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
     if not words or not said:
         return False
     if len(words) == 1 and len(words[0]) >= 3 and any(w.startswith(words[0]) for w in said):
-        return True                  # "Trim." heard from "Trimmed …": a clipped word of ours
+        return True  # "Trim." heard from "Trimmed …": a clipped word of ours
     target = "".join(words)
     best = 0.0
     for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
         for i in range(0, max(1, len(said) - size + 1)):
-            best = max(best, SequenceMatcher(None, target, "".join(said[i:i + size]), autojunk=False).ratio())
+            best = max(best, SequenceMatcher(None, target, "".join(said[i : i + size]), autojunk=False).ratio())
     return best >= min_ratio
 
 
@@ -88,14 +128,16 @@ def is_stop_command(text: str) -> bool:
 class Verdict:
     """What a final transcript is: a request to run (`text`), a bare wake phrase (`wake_only`: open the
     follow-up window), or nothing for us (`discard`, with the reason)."""
+
     text: str = ""
     discard: str | None = None
     wake: WakeMatch | None = None
     wake_only: bool = False
 
 
-def judge_utterance(result, *, options: ListenOptions, mode: str, own_voice: str, over_reply: bool,
-                    awake: bool, wake: WakeMatcher) -> Verdict:
+def judge_utterance(
+    result, *, options: ListenOptions, mode: str, own_voice: str, over_reply: bool, awake: bool, wake: WakeMatcher
+) -> Verdict:
     """The checks a final transcript passes before it becomes a turn, in order. `own_voice`: what the
     speaker played around the speech onset; `over_reply`: the speech began while the assistant talked;
     `awake`: inside the window a bare wake phrase opened."""
@@ -103,7 +145,7 @@ def judge_utterance(result, *, options: ListenOptions, mode: str, own_voice: str
     if not accept_transcript(result, options.min_transcript_chars):
         return Verdict(discard="no_speech")
     if echo_of(text, own_voice):
-        return Verdict(discard="own_voice")       # last line of defence: we were saying it ourselves
+        return Verdict(discard="own_voice")  # last line of defence: we were saying it ourselves
     if over_reply and is_stop_command(text):
         return Verdict(discard="stop_command")
     if mode != "wake" or awake:

@@ -24,11 +24,12 @@ their reply interrupts them too.
 This module never touches sounddevice: sources and sinks come from audio/io.py (microphone and
 speaker, or files) and voice/pump.py, so the tests and `earshot listen --input FILE.wav` run the same code.
 """
+
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -39,8 +40,20 @@ from ..audio.vad import FRAME_MS, VadFrame
 from ..audio.wake import WakeMatcher
 from ..config import VoiceOptions
 from ..errors import EarshotError
-from ..events import (ErrorEvent, Event, ModeChanged, SpeechDiscarded, SpeechEnded, SpeechPaused, SpeechStarted,
-                      Transcript, TurnTiming, Utterance, VoiceState, WakeDetected)
+from ..events import (
+    ErrorEvent,
+    Event,
+    ModeChanged,
+    SpeechDiscarded,
+    SpeechEnded,
+    SpeechPaused,
+    SpeechStarted,
+    Transcript,
+    TurnTiming,
+    Utterance,
+    VoiceState,
+    WakeDetected,
+)
 from ..turn import TurnCancel, TurnRequest
 from .barge_in import BargeIn
 from .gates import MODES, Verdict, accept_transcript, judge_utterance
@@ -51,12 +64,19 @@ from .speculation import Speculation, Speculator, Transcribe, fast_transcriber
 class VoiceLoop:
     """Runs until `stop()` (or the end of a file source). Public methods are for the event loop's thread."""
 
-    def __init__(self, assistant, source, speaker=None, options: VoiceOptions | None = None,
-                 emit: Callable[[Event], None] | None = None, transcribe: Transcribe | None = None,
-                 frames: FramePipeline | None = None) -> None:
+    def __init__(
+        self,
+        assistant,
+        source,
+        speaker=None,
+        options: VoiceOptions | None = None,
+        emit: Callable[[Event], None] | None = None,
+        transcribe: Transcribe | None = None,
+        frames: FramePipeline | None = None,
+    ) -> None:
         self.assistant = assistant
         self.source = source
-        self.speaker = speaker                          # voice/speaker.py Speaker, or None: nothing is spoken
+        self.speaker = speaker  # voice/speaker.py Speaker, or None: nothing is spoken
         self.options = options or assistant.config.voice
         self.emit = emit or assistant.emit
         self.listen = self.options.listen
@@ -66,25 +86,33 @@ class VoiceLoop:
         # A live speaker always gets an echo stage (even with the canceller "off") so the double-talk gate
         # knows what is playing; files and --no-speak need neither.
         self.reference = ReferenceBuffer() if speaker is not None and speaker.live else None
-        self.frames = frames or FramePipeline(self.options, self.reference,
-                                              self.options.echo.backend if self.reference is not None else "off")
+        self.frames = frames or FramePipeline(
+            self.options, self.reference, self.options.echo.backend if self.reference is not None else "off"
+        )
         self.meter = LevelMeter()
         self.segmenter = Segmenter(self.options.endpoint, self.options.vad, self.options.barge_in)
         self.wake = WakeMatcher(self.listen.wake_phrase, self.listen.wake_min_score)
         self.barge_in = BargeIn(self.options.barge_in, speaker, self.emit)
         transcribe = transcribe or fast_transcriber(assistant, self.listen, lambda: self.mode == "wake")
-        self.speculator = Speculator(self.listen, transcribe, assistant.plan_streamed, assistant.prefill, speaker,
-                                     self.emit, self.barge_in.settle)
+        self.speculator = Speculator(
+            self.listen,
+            transcribe,
+            assistant.plan_streamed,
+            assistant.prefill,
+            speaker,
+            self.emit,
+            self.barge_in.settle,
+        )
         self.segmenter.completion = self.speculator.completion
         self._awake_until = 0.0
         self._turn: TurnCancel | None = None
         self._stop = asyncio.Event()
-        self.state = ""                                 # idle, hearing, thinking or speaking (VoiceState)
+        self.state = ""  # idle, hearing, thinking or speaking (VoiceState)
         self._speech_started_at = 0.0
         self._last_voiced_at = 0.0
         self.turns_committed = 0
         self.discarded: list[SpeechDiscarded] = []
-        self.on_turn_done: Callable[[], None] | None = None      # after every turn that began (UIs)
+        self.on_turn_done: Callable[[], None] | None = None  # after every turn that began (UIs)
 
     # -- control (CLI, TUI, bench) ------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
@@ -96,7 +124,7 @@ class VoiceLoop:
 
     def push_to_talk(self, pressed: bool) -> None:
         """Push-to-talk key down/up (any mode: pressing always addresses the assistant)."""
-        for ev in (self.segmenter.press() if pressed else self.segmenter.release()):
+        for ev in self.segmenter.press() if pressed else self.segmenter.release():
             self._on_segment(ev)
 
     def stop(self) -> None:
@@ -157,8 +185,13 @@ class VoiceLoop:
         self._set_state("idle")
         self.emit(ModeChanged(self.mode, self.listen.wake_phrase if self.mode == "wake" else ""))
         self.segmenter.manual = self.mode == "push_to_talk"
-        pump = FramePump(self.source, self.frames, pending=lambda: (
-            [self.running_turn.task] if self.running_turn is not None else []) + self.speculator.pending())
+        pump = FramePump(
+            self.source,
+            self.frames,
+            pending=lambda: (
+                ([self.running_turn.task] if self.running_turn is not None else []) + self.speculator.pending()
+            ),
+        )
         try:
             async for frame in pump.frames(self._stop):
                 self._on_frame(frame)
@@ -167,7 +200,7 @@ class VoiceLoop:
         finally:
             self._stop.set()
             if (turn := self.running_turn) is not None:
-                turn.stop("quit")             # stopped mid-turn: the turn ends as interrupted
+                turn.stop("quit")  # stopped mid-turn: the turn ends as interrupted
             self.speculator.cancel_all()
             pump.close()
             self.source.close()
@@ -188,8 +221,11 @@ class VoiceLoop:
         for ev in self.segmenter.push(frame):
             self._on_segment(ev)
         if self.segmenter.state == "speech" and self.mode != "push_to_talk":
-            self.speculator.on_speech(self.segmenter.audio_so_far(), lambda: self.segmenter.state in ("speech", "pause"),
-                                      planning=self.mode != "wake")
+            self.speculator.on_speech(
+                self.segmenter.audio_so_far(),
+                lambda: self.segmenter.state in ("speech", "pause"),
+                planning=self.mode != "wake",
+            )
 
     def _on_segment(self, ev) -> None:
         at = ev.frame.captured_at_s if hasattr(ev, "frame") else time.monotonic()
@@ -208,14 +244,20 @@ class VoiceLoop:
             self._last_voiced_at = at - FRAME_MS / 1000
             self.emit(SpeechPaused(at, self._last_voiced_at))
             if self.listen.speculate and self.mode != "push_to_talk":
-                self.speculator.on_pause(self.segmenter.audio_so_far(), at, self._last_voiced_at,
-                                         planning=self.mode != "wake",
-                                         accept=lambda r: accept_transcript(r, self.listen.min_transcript_chars))
+                self.speculator.on_pause(
+                    self.segmenter.audio_so_far(),
+                    at,
+                    self._last_voiced_at,
+                    planning=self.mode != "wake",
+                    accept=lambda r: accept_transcript(r, self.listen.min_transcript_chars),
+                )
         elif isinstance(ev, Resume):
             self.speculator.on_resume()
         elif isinstance(ev, End):
             self.emit(SpeechEnded(ev.reason, at, ev.silence_ms, round(len(ev.audio) / 16000, 3)))
-            spec = self.speculator.take(ev.audio, at - ev.silence_ms / 1000, reuse=ev.reason not in ("manual", "max_length"))
+            spec = self.speculator.take(
+                ev.audio, at - ev.silence_ms / 1000, reuse=ev.reason not in ("manual", "max_length")
+            )
             spec.clock.endpoint_s = time.monotonic()
             self._set_state("thinking")
             # A turn still running (push-to-talk over a reply, or a reply this speech paused and then
@@ -231,10 +273,19 @@ class VoiceLoop:
         try:
             result = spec.asr_result if spec.asr_result is not None else await spec.asr_task
             dismissed = self.barge_in.settle(result.text, final=True)
-            verdict = Verdict(discard=dismissed) if dismissed else judge_utterance(
-                result, options=self.listen, mode=self.mode, over_reply=self.barge_in.over_reply,
-                own_voice=self.speaker.recently_spoken(self._speech_started_at) if self.speaker is not None else "",
-                awake=time.monotonic() <= self._awake_until, wake=self.wake)
+            verdict = (
+                Verdict(discard=dismissed)
+                if dismissed
+                else judge_utterance(
+                    result,
+                    options=self.listen,
+                    mode=self.mode,
+                    over_reply=self.barge_in.over_reply,
+                    own_voice=self.speaker.recently_spoken(self._speech_started_at) if self.speaker is not None else "",
+                    awake=time.monotonic() <= self._awake_until,
+                    wake=self.wake,
+                )
+            )
             if verdict.wake is not None:
                 self.emit(WakeDetected(result.text.strip(), verdict.wake.score, verdict.wake.remainder))
             if verdict.wake_only:
@@ -247,31 +298,48 @@ class VoiceLoop:
                 return
             self._awake_until = 0.0
             if previous is not None:
-                previous.stop("superseded")      # the new request supersedes the running turn
+                previous.stop("superseded")  # the new request supersedes the running turn
             self.emit(Utterance(ev.audio, ev.frame.captured_at_s - len(ev.audio) / 16000, clock.last_voiced_s))
             self.emit(Transcript(verdict.text, result.language, result.duration_s, result.elapsed_ms))
             committed = True
             self.turns_committed += 1
             if self.listen.stream_replies:
                 self.speculator.ensure_plan(spec, verdict.text)
-            await self._run_turn(TurnRequest(verdict.text, "spoken"), cancel, plan=spec.plan_task,
-                                 say_feed=spec.feed() if spec.streams_say else None, clock=clock)
+            await self._run_turn(
+                TurnRequest(verdict.text, "spoken"),
+                cancel,
+                plan=spec.plan_task,
+                say_feed=spec.feed() if spec.streams_say else None,
+                clock=clock,
+            )
         except asyncio.CancelledError:
             spec.cancel()
             if previous is not None:
-                previous.stop("user")            # Esc or quit while the transcript was pending: everything stops
+                previous.stop("user")  # Esc or quit while the transcript was pending: everything stops
             raise
-        except Exception as exc:                 # the transcription failed (a turn reports its own errors)
+        except Exception as exc:  # the transcription failed (a turn reports its own errors)
             report(self.emit, exc)
         finally:
             resumed = not committed and previous is not None and previous.running
             if resumed:
-                self._turn = previous            # nothing new was asked: the running turn goes on
+                self._turn = previous  # nothing new was asked: the running turn goes on
             if committed:
-                self.emit(TurnTiming(clock.last_voiced_s, clock.paused_s, clock.endpoint_s, clock.asr_started_s,
-                                     clock.asr_done_s, clock.plan_started_s, clock.first_sentence_s,
-                                     clock.plan_done_s, clock.first_audio_ready_s, clock.first_audio_queued_s,
-                                     clock.first_audio_heard_s, clock.speculative))
+                self.emit(
+                    TurnTiming(
+                        clock.last_voiced_s,
+                        clock.paused_s,
+                        clock.endpoint_s,
+                        clock.asr_started_s,
+                        clock.asr_done_s,
+                        clock.plan_started_s,
+                        clock.first_sentence_s,
+                        clock.plan_done_s,
+                        clock.first_audio_ready_s,
+                        clock.first_audio_queued_s,
+                        clock.first_audio_heard_s,
+                        clock.speculative,
+                    )
+                )
             if not resumed:
                 self._turn_finished(committed)
 
@@ -279,10 +347,18 @@ class VoiceLoop:
         """A committed turn on the one turn path; its errors are already recorded and shown as events."""
         prefill = self.listen.prefill_context
         try:
-            await self.assistant.turns.run(request, cancel, **kw, on_recorded=(
-                (lambda: asyncio.get_running_loop().create_task(self.speculator.prefill_context())) if prefill else None))
+            await self.assistant.turns.run(
+                request,
+                cancel,
+                **kw,
+                on_recorded=(
+                    (lambda: asyncio.get_running_loop().create_task(self.speculator.prefill_context()))
+                    if prefill
+                    else None
+                ),
+            )
         except EarshotError:
-            pass                          # recorded and shown (ErrorEvent) by the turn
+            pass  # recorded and shown (ErrorEvent) by the turn
         except Exception as exc:
             report(self.emit, exc)
 
@@ -308,4 +384,8 @@ def report(emit: Callable[[Event], None], exc: Exception) -> None:
     import traceback
 
     traceback.print_exception(exc)
-    emit(ErrorEvent(f"the turn failed with an internal error: {exc!r}", "this is a bug in Earshot; the traceback is on stderr"))
+    emit(
+        ErrorEvent(
+            f"the turn failed with an internal error: {exc!r}", "this is a bug in Earshot; the traceback is on stderr"
+        )
+    )

@@ -7,11 +7,12 @@
   before speaking again, so results do not depend on the machine's speed. No barge-in from a file.
 - no microphone at all (`NullSource`): no frames; typed turns still run on the loop.
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 from ..audio.frames import FramePipeline
 from ..audio.vad import VadFrame
@@ -23,7 +24,7 @@ class NullSource:
     live = True
     name = "no microphone"
 
-    def start(self) -> "NullSource":
+    def start(self) -> NullSource:
         return self
 
     def read(self, timeout: float | None = 0.5):
@@ -38,7 +39,7 @@ class FramePump:
     def __init__(self, source, frames: FramePipeline, pending: Callable[[], list[asyncio.Task]]) -> None:
         self.source = source
         self.pipeline = frames
-        self.pending = pending                # the work a block started (a transcription, a turn)
+        self.pending = pending  # the work a block started (a transcription, a turn)
         self.live = bool(getattr(source, "live", False))
         self._thread: threading.Thread | None = None
 
@@ -50,7 +51,7 @@ class FramePump:
         while not stop.is_set():
             block = self.source.read(timeout=0)
             if block is None:
-                await self._settle()          # the last turn finishes before the file counts as heard
+                await self._settle()  # the last turn finishes before the file counts as heard
                 return
             for frame in self.pipeline.feed(block.audio, block.end_s):
                 yield frame
@@ -79,7 +80,7 @@ class FramePump:
         while not stop.is_set():
             try:
                 yield await asyncio.wait_for(queue.get(), timeout=0.2)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
 
     def close(self) -> None:

@@ -7,12 +7,13 @@ them; `stop()` cuts the sink at once and says what was heard (whole sentences pl
 of the cut one in proportion to how much of it played); `pause()`/`resume()` hold it where it is while
 the voice loop decides whether speech over the reply was the user's.
 """
+
 from __future__ import annotations
 
 import asyncio
 import functools
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,9 +29,9 @@ class Speaker:
         self.sink = sink
         self.emit = emit
         self._tts = None
-        self._playing: list[tuple[str, object]] = []          # (sentence, Playback) of the current reply
+        self._playing: list[tuple[str, object]] = []  # (sentence, Playback) of the current reply
         self.interrupted = False
-        self.spoken_log: list[tuple[float, float, str]] = []   # (start, end, text) of what was played
+        self.spoken_log: list[tuple[float, float, str]] = []  # (start, end, text) of what was played
 
     # -- the voice --------------------------------------------------------------------------------
     async def tts(self):
@@ -174,6 +175,6 @@ class Speaker:
         self._log_spoken()
         if not any(start <= around_s + margin_s and end >= around_s - tail_s for start, end, _ in self.spoken_log):
             return ""
-        return " ".join(t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0
-                        and start <= around_s + margin_s)
-
+        return " ".join(
+            t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0 and start <= around_s + margin_s
+        )

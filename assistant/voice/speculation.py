@@ -12,12 +12,13 @@ still be speaking, all of it thrown away if they go on.
 Sentences of a streamed `say` are synthesised as they come out of the planner and queued; `feed()`
 yields them to the speaker once the turn is committed (they keep coming while the plan is generated).
 """
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import numpy as np
 
@@ -29,19 +30,21 @@ from ..runtime.compute_gate import in_foreground
 from ..turn import TurnClock
 from .gates import norm
 
-Transcribe = Callable[[np.ndarray], Awaitable[object]]                     # audio → ShortResult
-PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[object]]   # → PlanOutcome
+Transcribe = Callable[[np.ndarray], Awaitable[object]]  # audio → ShortResult
+PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[object]]  # → PlanOutcome
 
 
 def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], bool]) -> Transcribe:
     """The loop's ASR: the fast short-window Whisper pass (runtime/asr.py), with the CPU to itself — the
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
     wake mode the phrase biases the decoder."""
+
     async def transcribe(audio: np.ndarray):
         rec = await asyncio.to_thread(assistant.recognizer)
         hot = options.wake_phrase if wake_mode() else None
-        return await asyncio.to_thread(in_foreground, rec.transcribe_short, audio,
-                                       min_window_s=options.asr_min_window_s, hotwords=hot)
+        return await asyncio.to_thread(
+            in_foreground, rec.transcribe_short, audio, min_window_s=options.asr_min_window_s, hotwords=hot
+        )
 
     return transcribe
 
@@ -110,7 +113,7 @@ class Speculation:
         finally:
             await self._sentences.put(None)
 
-    def adopt(self, other: "Speculation") -> None:
+    def adopt(self, other: Speculation) -> None:
         """Take over `other`'s plan (made on a partial with the same words): its tasks, its sentence queue,
         its stage times; stage times still to come land on this clock."""
         self.plan_task, self._synth_task, self._sentences = other.plan_task, other._synth_task, other._sentences
@@ -139,17 +142,24 @@ class Speculation:
 class Speculator:
     """The loop's speculation state: the pause's speculation, the partial's, the partial ASR task."""
 
-    def __init__(self, options: ListenOptions, transcribe: Transcribe, plan: PlanFn,
-                 prefill: Callable[[str | None, threading.Event | None], Awaitable[None]], speaker,
-                 emit: Callable[[Event], None], on_transcript: Callable[[str, bool], object]) -> None:
+    def __init__(
+        self,
+        options: ListenOptions,
+        transcribe: Transcribe,
+        plan: PlanFn,
+        prefill: Callable[[str | None, threading.Event | None], Awaitable[None]],
+        speaker,
+        emit: Callable[[Event], None],
+        on_transcript: Callable[[str, bool], object],
+    ) -> None:
         self.options = options
         self.transcribe = transcribe
         self.plan = plan
-        self.prefill = prefill                    # (partial words or None for the context, cancel)
-        self.speaker = speaker                    # synthesises a streamed say ahead; None: nothing is spoken
+        self.prefill = prefill  # (partial words or None for the context, cancel)
+        self.speaker = speaker  # synthesises a streamed say ahead; None: nothing is spoken
         self.emit = emit
-        self.on_transcript = on_transcript        # (text, final): the barge-in hears every transcript
-        self.pause: Speculation | None = None     # started at the first silent frame
+        self.on_transcript = on_transcript  # (text, final): the barge-in hears every transcript
+        self.pause: Speculation | None = None  # started at the first silent frame
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
         self._next_partial_samples = 0
@@ -179,7 +189,7 @@ class Speculator:
         self.emit(PartialTranscript(result.text, round(len(audio) / 16000, 2), result.elapsed_ms))
         if not planning:
             return
-        await self.prefill(result.text, threading.Event())   # the words so far, into the KV cache
+        await self.prefill(result.text, threading.Event())  # the words so far, into the KV cache
         if not self.options.speculate_on_partials or not transcript_looks_complete(result.text) or not hearing():
             return
         current = self._partial
@@ -190,8 +200,9 @@ class Speculator:
         self._partial = Speculation(None, result.text, TurnClock(speculative=True))
         self._partial.start_plan(result.text, self.plan, self.speaker)
 
-    def on_pause(self, audio: np.ndarray, at_s: float, last_voiced_s: float, planning: bool,
-                 accept: Callable[[object], bool]) -> None:
+    def on_pause(
+        self, audio: np.ndarray, at_s: float, last_voiced_s: float, planning: bool, accept: Callable[[object], bool]
+    ) -> None:
         """The first silent frame: the final ASR on the audio so far, then (when `accept`s the
         transcript and `planning`) the plan."""
         if self.pause is not None:
@@ -244,8 +255,12 @@ class Speculator:
         if spec.plan_task is not None:
             return
         partial, self._partial = self._partial, None
-        if partial is not None and not partial.cancelled and partial.plan_text is not None \
-                and norm(partial.plan_text) == norm(text):
+        if (
+            partial is not None
+            and not partial.cancelled
+            and partial.plan_text is not None
+            and norm(partial.plan_text) == norm(text)
+        ):
             spec.adopt(partial)
             return
         if partial is not None:

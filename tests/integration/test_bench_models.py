@@ -1,6 +1,7 @@
 """`earshot bench models`: the report has a row per model, provider and input, with consistent RTF and
 ratio figures and the torch baseline when torch is installed. No timing is asserted (benchmarks print
 figures; tests check the machinery)."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,25 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_models_json_without_torch_baseline():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-m", "assistant", "bench", "models", "--json", "--quick", "--no-torch",
-                           "--model", "crepe-tiny"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "assistant",
+            "bench",
+            "models",
+            "--json",
+            "--quick",
+            "--no-torch",
+            "--model",
+            "crepe-tiny",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     (row,) = result["rows"]
@@ -38,6 +56,6 @@ def test_bench_models_measures_torch_in_the_same_run(config):
         r = rows[name]
         assert r["calls"] >= 3 and r["torch_ms"] > 0 and r["onnx_ms"] > 0
         assert r["speedup"] == pytest.approx(r["torch_ms"] / r["onnx_ms"], rel=1e-2)
-    assert rows["efficientnet-lite0"]["onnx_rtf"] is None          # an image has no duration
+    assert rows["efficientnet-lite0"]["onnx_rtf"] is None  # an image has no duration
     assert set(result["summary"]["min_speedup_cpu_by_model"]) == {"efficientnet-lite0", "crepe-tiny"}
     assert result["machine"]["threads"] >= 1 and result["machine"]["torch"]

@@ -1,5 +1,6 @@
 """The CLI contract end to end, on the default models: `earshot ask --json`, `plan`, `tools`,
 `history`, and every bad input giving a one-line error, a non-zero exit and an intact store."""
+
 import json
 import os
 import shutil
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.integration
 
 def earshot(*args, home: Path, models: Path = REAL_MODELS_DIR, timeout=900):
     env = dict(os.environ, EARSHOT_HOME=str(home), EARSHOT_MODELS=str(models), ORT_DISABLE_TELEMETRY="1")
-    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def events(proc) -> list[dict]:
@@ -49,8 +51,15 @@ def files_snapshot(ws: Path) -> dict:
 def test_say_hello_world_and_save_it(tmp_path, workspace):
     """The issue's must-show: a WAV whose transcript is "hello world"."""
     require_models("qwen2.5-coder-1.5b", "hibari-heart", "whisper-tiny.en")
-    proc = earshot("ask", "say hello world and save it", "--json", "--no-speak", "--workspace", str(workspace),
-                   home=tmp_path / "home")
+    proc = earshot(
+        "ask",
+        "say hello world and save it",
+        "--json",
+        "--no-speak",
+        "--workspace",
+        str(workspace),
+        home=tmp_path / "home",
+    )
     assert proc.returncode == 0, proc.stderr + proc.stdout
     evs = events(proc)
     assert evs[-1]["type"] == "reply"
@@ -62,8 +71,15 @@ def test_say_hello_world_and_save_it(tmp_path, workspace):
     assert rate == 24000 and len(audio) / rate > 0.5
 
     # Transcribe it with the transcribe tool, in the same session, through the CLI.
-    proc2 = earshot("ask", f"transcribe {wavs[0].name}", "--json", "--no-speak", "--workspace", str(workspace),
-                    home=tmp_path / "home")
+    proc2 = earshot(
+        "ask",
+        f"transcribe {wavs[0].name}",
+        "--json",
+        "--no-speak",
+        "--workspace",
+        str(workspace),
+        home=tmp_path / "home",
+    )
     assert proc2.returncode == 0, proc2.stderr + proc2.stdout
     done = [e for e in events(proc2) if e["type"] == "tool_finished" and e["tool"] == "transcribe"]
     assert done and done[0]["status"] == "ok"
@@ -76,8 +92,9 @@ def test_plan_prints_a_plan_and_runs_nothing(tmp_path, workspace):
     require_models("qwen2.5-coder-1.5b")
     sf.write(workspace / "memo.wav", np.zeros(16000, dtype=np.float32), 16000)
     before = files_snapshot(workspace)
-    proc = earshot("plan", "remove the noise from memo.wav", "--json", "--workspace", str(workspace),
-                   home=tmp_path / "home")
+    proc = earshot(
+        "plan", "remove the noise from memo.wav", "--json", "--workspace", str(workspace), home=tmp_path / "home"
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert out["valid"] and out["plan"]["steps"][0]["tool"] == "denoise"
@@ -132,14 +149,20 @@ def test_bad_input_gives_one_line_error_and_loses_nothing(tmp_path, workspace, c
     last = events(proc)[-1]
     assert last["type"] in ("error", "reply")
     message = last.get("message", "") + " " + last.get("hint", "") + " " + last.get("text", "")
-    expected = {"missing": "nothere.wav", "escape": "outside the workspace", "text_as_wav": "not a readable audio",
-                "empty": "empty", "nan": "NaN", "too_long": "limit"}[case]
+    expected = {
+        "missing": "nothere.wav",
+        "escape": "outside the workspace",
+        "text_as_wav": "not a readable audio",
+        "empty": "empty",
+        "nan": "NaN",
+        "too_long": "limit",
+    }[case]
     assert expected in message, message
     after_db, after_files = db_snapshot(home), files_snapshot(workspace)
-    assert after_files == before_files                           # nothing written, nothing overwritten
+    assert after_files == before_files  # nothing written, nothing overwritten
     for table in ("sessions", "artifacts"):
         assert after_db[table] == before_db[table]
-    assert after_db["turns"][: len(before_db["turns"])] == before_db["turns"]   # history only grows
+    assert after_db["turns"][: len(before_db["turns"])] == before_db["turns"]  # history only grows
 
 
 def test_missing_model_names_the_fix(tmp_path):
@@ -157,13 +180,14 @@ def test_corrupt_model_is_detected_and_named(tmp_path):
     store = tmp_path / "store"
     shutil.copytree(REAL_MODELS_DIR / "smollm2-135m", store / "smollm2-135m")
     gguf = store / "smollm2-135m" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-    with open(gguf, "r+b") as f:        # flip one byte in the middle; same size
+    with open(gguf, "r+b") as f:  # flip one byte in the middle; same size
         f.seek(50_000_000)
         byte = f.read(1)
         f.seek(50_000_000)
         f.write(bytes([byte[0] ^ 0xFF]))
-    proc = earshot("ask", "hello", "--json", "--no-speak", "--llm", "smollm2-135m", home=tmp_path / "home",
-                   models=store)
+    proc = earshot(
+        "ask", "hello", "--json", "--no-speak", "--llm", "smollm2-135m", home=tmp_path / "home", models=store
+    )
     assert proc.returncode == 2
     err = events(proc)[-1]
     assert "corrupt" in err["message"] and "earshot models install" in err["hint"]
@@ -174,8 +198,9 @@ def test_corrupt_model_is_detected_and_named(tmp_path):
 def test_history_shows_turns_runs_and_artifacts(tmp_path, workspace):
     require_models("qwen2.5-coder-1.5b", "hibari-heart")
     home = tmp_path / "home"
-    proc = earshot("ask", "say good morning and save it", "--json", "--no-speak", "--workspace", str(workspace),
-                   home=home)
+    proc = earshot(
+        "ask", "say good morning and save it", "--json", "--no-speak", "--workspace", str(workspace), home=home
+    )
     assert proc.returncode == 0, proc.stderr
     hist = json.loads(earshot("history", "--json", home=home).stdout)
     assert hist["turns"][0]["user_text"] == "say good morning and save it"

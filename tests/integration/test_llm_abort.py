@@ -2,18 +2,19 @@
 
 Before this, a speculative plan the user talked over kept the model busy until its prompt batch was
 evaluated (1–2 s on two cores) and the real request waited behind it."""
+
 import threading
 
 import pytest
 
 from assistant.config import LlmOptions
-from assistant.runtime.llm import GenerationCancelled, LlmClient
 from assistant.llm.planner import load_planner
+from assistant.runtime.llm import GenerationCancelled, LlmClient
 from tests.conftest import REAL_MODELS_DIR, require_models
 
 pytestmark = pytest.mark.integration
 
-N_BATCH = 512        # llama-cpp-python's default batch: eval() decodes a long prompt in batches of this size
+N_BATCH = 512  # llama-cpp-python's default batch: eval() decodes a long prompt in batches of this size
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +42,11 @@ def test_a_fired_abort_stops_the_decode_and_leaves_the_token_count_at_the_cached
     aborted_before = client.abort.aborted
     with pytest.raises(GenerationCancelled):
         with client.abort.watching(lambda: True, poll_s=0.0001):
-            client.abort.fire()           # deterministic: the flag is up before the decode starts
+            client.abort.fire()  # deterministic: the flag is up before the decode starts
             client.llm.eval(tokens[100:])
-    assert client.abort.aborted == aborted_before + 1     # the decode's error was told to be our abort
-    assert client.llm.n_tokens == 100     # nothing of the aborted batch counts as evaluated
-    assert not client.abort.fired         # leaving the block lowers the flag: later decodes run
+    assert client.abort.aborted == aborted_before + 1  # the decode's error was told to be our abort
+    assert client.llm.n_tokens == 100  # nothing of the aborted batch counts as evaluated
+    assert not client.abort.fired  # leaving the block lowers the flag: later decodes run
     client.llm.eval(tokens[100:])
     assert client.llm.n_tokens == len(tokens)
 
@@ -67,7 +68,7 @@ def test_cancelling_a_long_prompt_mid_evaluation_raises_cancelled_and_the_next_p
     with pytest.raises(GenerationCancelled):
         client.complete(long_prompt, planner.grammar, 8, cancel=cancel)
     timer.cancel()
-    assert client.abort.aborted == aborted_before + 1       # stopped inside a decode, not between tokens
+    assert client.abort.aborted == aborted_before + 1  # stopped inside a decode, not between tokens
     assert client.llm.n_tokens < n_long and client.llm.n_tokens % N_BATCH == 0
 
     # The cache holds only whole, finished batches: the same request plans exactly as before.
@@ -83,4 +84,4 @@ def test_a_prefill_gives_way_mid_batch_and_reports_what_it_finished(smol):
     done = client.prefill(text, cancel)
     total = len(client.llm.tokenize(text.encode(), add_bos=False, special=True))
     assert 0 <= done < total
-    assert client.llm.n_tokens == done      # it started from an empty cache
+    assert client.llm.n_tokens == done  # it started from an empty cache

@@ -10,6 +10,7 @@ Tolerances (max abs error, stated in onnx_exports/manifest.json per model):
   efficientnet-lite0  5e-4 on logits (|logit| up to ~15)
   crepe-tiny-int8     0.1 on probabilities; its task metric (cents) is what decides whether it ships
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -22,8 +23,11 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-torch = pytest.importorskip("torch", reason="torch is not installed: the ONNX parity tests need the export extra "
-                                            "(`./install.sh --export`, or pip install 'earshot[export]')")
+torch = pytest.importorskip(
+    "torch",
+    reason="torch is not installed: the ONNX parity tests need the export extra "
+    "(`./install.sh --export`, or pip install 'earshot[export]')",
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORTS = ROOT / "onnx_exports"
@@ -54,10 +58,13 @@ def fixed_inputs(name: str) -> list[np.ndarray]:
     rng = np.random.default_rng(123)
     if name.startswith("crepe-tiny"):
         speechy = em.tone(180.0, seconds=3.0, seed=5) * np.hanning(48_000).astype(np.float32)
-        return [em.crepe_reference(), crepe_frames(em.tone(97.0, seconds=0.05, seed=3)),
-                crepe_frames(speechy), crepe_frames((0.1 * rng.standard_normal(8000)).astype(np.float32))]
-    batch = np.concatenate([em.efficientnet_reference(),
-                            rng.uniform(-1, 1, (2, 3, 224, 224)).astype(np.float32)])
+        return [
+            em.crepe_reference(),
+            crepe_frames(em.tone(97.0, seconds=0.05, seed=3)),
+            crepe_frames(speechy),
+            crepe_frames((0.1 * rng.standard_normal(8000)).astype(np.float32)),
+        ]
+    batch = np.concatenate([em.efficientnet_reference(), rng.uniform(-1, 1, (2, 3, 224, 224)).astype(np.float32)])
     return [em.efficientnet_reference(), batch]
 
 
@@ -76,7 +83,7 @@ def test_exported_model_matches_torch(name, capsys):
     from assistant.runtime.onnx import exported_model
 
     entry = MANIFEST["models"][name]
-    model = exported_model(name)                      # the committed file, sha256-checked
+    model = exported_model(name)  # the committed file, sha256-checked
     session = em.ort_session(model.path)
     module = torch_module(name)
     errors = []
@@ -86,8 +93,11 @@ def test_exported_model_matches_torch(name, capsys):
         got = session.run(None, {session.get_inputs()[0].name: x})[0]
         assert got.shape == expected.shape
         errors.append(float(np.abs(got - expected).max()))
-    report(capsys, f"{name}: max abs error vs torch {max(errors):.2g} over {len(errors)} inputs "
-                   f"(shapes {[x.shape[0] for x in fixed_inputs(name)]}), tolerance {entry['tolerance']}")
+    report(
+        capsys,
+        f"{name}: max abs error vs torch {max(errors):.2g} over {len(errors)} inputs "
+        f"(shapes {[x.shape[0] for x in fixed_inputs(name)]}), tolerance {entry['tolerance']}",
+    )
     assert max(errors) <= entry["tolerance"]
 
 
@@ -97,12 +107,15 @@ def test_crepe_int8_accuracy_change(capsys):
     fp32 = em.crepe_cents_errors(EXPORTS / MANIFEST["models"]["crepe-tiny"]["file"])
     int8 = em.crepe_cents_errors(EXPORTS / MANIFEST["models"]["crepe-tiny-int8"]["file"])
     change = max(abs(a - b) for a, b in zip(fp32, int8))
-    report(capsys, f"crepe-tiny-int8: mean |pitch error| fp32 {np.mean(np.abs(fp32)):.2f} → int8 "
-                   f"{np.mean(np.abs(int8)):.2f} cents; largest change on one tone {change:.2f} cents")
+    report(
+        capsys,
+        f"crepe-tiny-int8: mean |pitch error| fp32 {np.mean(np.abs(fp32)):.2f} → int8 "
+        f"{np.mean(np.abs(int8)):.2f} cents; largest change on one tone {change:.2f} cents",
+    )
     claim = MANIFEST["models"]["crepe-tiny"]["int8"]
     assert change <= 5.0
     assert change == pytest.approx(claim["max_change_cents"], abs=0.05)
-    assert max(abs(e) for e in fp32) <= 10.0          # and the fp32 model itself is accurate
+    assert max(abs(e) for e in fp32) <= 10.0  # and the fp32 model itself is accurate
 
 
 def test_efficientnet_int8_accuracy_change_is_why_it_is_not_shipped(tmp_path, capsys):
@@ -111,9 +124,12 @@ def test_efficientnet_int8_accuracy_change_is_why_it_is_not_shipped(tmp_path, ca
     int8 = tmp_path / "efficientnet-lite0.int8.onnx"
     em.quantize_int8(fp32, int8)
     result = em.efficientnet_quant_eval(fp32, int8)
-    report(capsys, f"efficientnet-lite0 int8: top-1 agreement {result['top1_agreement']:.0%} on "
-                   f"{len(em.evaluation_images())} photos (changed: {', '.join(result['changed_top1']) or 'none'}), "
-                   f"largest probability change {result['max_probability_change']:.2f}")
+    report(
+        capsys,
+        f"efficientnet-lite0 int8: top-1 agreement {result['top1_agreement']:.0%} on "
+        f"{len(em.evaluation_images())} photos (changed: {', '.join(result['changed_top1']) or 'none'}), "
+        f"largest probability change {result['max_probability_change']:.2f}",
+    )
     claim = MANIFEST["models"]["efficientnet-lite0"]["int8"]
     assert result["holds"] == claim["holds"] and result["top1_agreement"] == claim["top1_agreement"]
     assert "efficientnet-lite0-int8" not in MANIFEST["models"]
@@ -123,8 +139,11 @@ def test_export_script_reproduces_onnx_exports(capsys):
     """`scripts/export_models.py --all --check`: every file rebuilt in a temporary folder is identical
     (same sha256) or, with other library versions, equivalent within its tolerance."""
     result = em.check(EXPORTS, log=lambda *a: None)
-    report(capsys, f"reproducibility: identical {result['identical']}; equivalent {result['equivalent']}; "
-                   f"failed {result['failed']}")
+    report(
+        capsys,
+        f"reproducibility: identical {result['identical']}; equivalent {result['equivalent']}; "
+        f"failed {result['failed']}",
+    )
     assert result["ok"], result["failed"]
     if result["generator_now"] == result["generator_committed"]:
         assert not result["equivalent"], "same versions must give the same bytes"
@@ -136,20 +155,48 @@ def tiny_checkpoints(root: Path) -> dict[str, Path]:
     transformers = pytest.importorskip("transformers")
     torch.manual_seed(0)
     small = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
-    wav2vec = dict(small, conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4), num_conv_pos_embeddings=16,
-                   num_conv_pos_embedding_groups=2)
+    wav2vec = dict(
+        small,
+        conv_dim=(16, 16),
+        conv_stride=(5, 4),
+        conv_kernel=(10, 4),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+    )
     models = {
-        "ast-classifier": transformers.ASTForAudioClassification(transformers.ASTConfig(
-            **small, max_length=64, num_mel_bins=32, num_labels=4,
-            id2label={0: "speech", 1: "music", 2: "dog", 3: "rain"}, label2id={"speech": 0, "music": 1, "dog": 2, "rain": 3})),
-        "wav2vec2-classifier": transformers.Wav2Vec2ForSequenceClassification(transformers.Wav2Vec2Config(
-            **wav2vec, num_labels=3, classifier_proj_size=16)),
+        "ast-classifier": transformers.ASTForAudioClassification(
+            transformers.ASTConfig(
+                **small,
+                max_length=64,
+                num_mel_bins=32,
+                num_labels=4,
+                id2label={0: "speech", 1: "music", 2: "dog", 3: "rain"},
+                label2id={"speech": 0, "music": 1, "dog": 2, "rain": 3},
+            )
+        ),
+        "wav2vec2-classifier": transformers.Wav2Vec2ForSequenceClassification(
+            transformers.Wav2Vec2Config(**wav2vec, num_labels=3, classifier_proj_size=16)
+        ),
         "wav2vec2-ctc": transformers.Wav2Vec2ForCTC(transformers.Wav2Vec2Config(**wav2vec, vocab_size=12)),
-        "whisper": transformers.WhisperForConditionalGeneration(transformers.WhisperConfig(
-            d_model=32, encoder_layers=2, decoder_layers=1, encoder_attention_heads=2, decoder_attention_heads=2,
-            encoder_ffn_dim=64, decoder_ffn_dim=64, num_mel_bins=16, max_source_positions=50,
-            max_target_positions=20, vocab_size=100, pad_token_id=0, bos_token_id=1, eos_token_id=2,
-            decoder_start_token_id=1)),
+        "whisper": transformers.WhisperForConditionalGeneration(
+            transformers.WhisperConfig(
+                d_model=32,
+                encoder_layers=2,
+                decoder_layers=1,
+                encoder_attention_heads=2,
+                decoder_attention_heads=2,
+                encoder_ffn_dim=64,
+                decoder_ffn_dim=64,
+                num_mel_bins=16,
+                max_source_positions=50,
+                max_target_positions=20,
+                vocab_size=100,
+                pad_token_id=0,
+                bos_token_id=1,
+                eos_token_id=2,
+                decoder_start_token_id=1,
+            )
+        ),
     }
     out = {}
     for name, model in models.items():
@@ -163,12 +210,15 @@ def checkpoints(tmp_path_factory):
     return tiny_checkpoints(tmp_path_factory.mktemp("checkpoints"))
 
 
-@pytest.mark.parametrize("name, task, dynamic", [
-    ("ast-classifier", "audio-classification", ["batch"]),
-    ("wav2vec2-classifier", "audio-classification", ["batch", "samples"]),
-    ("wav2vec2-ctc", "ctc", ["batch", "samples"]),
-    ("whisper", "whisper-encoder", ["batch"]),
-])
+@pytest.mark.parametrize(
+    "name, task, dynamic",
+    [
+        ("ast-classifier", "audio-classification", ["batch"]),
+        ("wav2vec2-classifier", "audio-classification", ["batch", "samples"]),
+        ("wav2vec2-ctc", "ctc", ["batch", "samples"]),
+        ("whisper", "whisper-encoder", ["batch"]),
+    ],
+)
 def test_local_transformers_checkpoint_converts(checkpoints, tmp_path, name, task, dynamic, capsys):
     entry = em.export_checkpoint(checkpoints[name], tmp_path / "out", quantize=True, log=lambda *a: None)
     assert entry["task"] == task
@@ -187,16 +237,24 @@ def test_local_transformers_checkpoint_converts(checkpoints, tmp_path, name, tas
         expected = wrapper(torch.from_numpy(x)).numpy()
     got = em.run_onnx(tmp_path / "out" / f"{name}.onnx", x)
     error = float(np.abs(got - expected).max())
-    report(capsys, f"checkpoint {name} ({task}): max abs error vs torch {error:.2g} on input {x.shape}; "
-                   f"int8 {entry['int8']['max_abs_error_vs_torch']:.2g}"
-                   + (f", argmax agreement {entry['int8']['argmax_agreement']:.0%}" if "argmax_agreement" in entry["int8"] else ""))
+    report(
+        capsys,
+        f"checkpoint {name} ({task}): max abs error vs torch {error:.2g} on input {x.shape}; "
+        f"int8 {entry['int8']['max_abs_error_vs_torch']:.2g}"
+        + (
+            f", argmax agreement {entry['int8']['argmax_agreement']:.0%}" if "argmax_agreement" in entry["int8"] else ""
+        ),
+    )
     assert error <= entry["tolerance"]
 
 
 def test_unsupported_checkpoint_is_refused_clearly(tmp_path):
     transformers = pytest.importorskip("transformers")
-    model = transformers.BertModel(transformers.BertConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                                                           intermediate_size=64, vocab_size=50))
+    model = transformers.BertModel(
+        transformers.BertConfig(
+            hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, vocab_size=50
+        )
+    )
     model.save_pretrained(tmp_path / "bert")
     with pytest.raises(SystemExit, match="supported: audio classifiers"):
         em.export_checkpoint(tmp_path / "bert", tmp_path / "out", log=lambda *a: None)

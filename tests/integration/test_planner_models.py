@@ -1,5 +1,6 @@
 """The planner on real GGUF models: the grammar compiles in llama.cpp, SmolLM2 (weak, fast) can only
 ever produce schema-valid plans, and the default model routes the labelled set."""
+
 import json
 
 import jsonschema
@@ -54,7 +55,7 @@ def test_smollm2_output_is_schema_valid_for_50_varied_requests(smol):
     for request in requests:
         outcome = planner.plan(request, session)
         for attempt in outcome.attempts:
-            plan = json.loads(attempt.raw)            # always JSON
+            plan = json.loads(attempt.raw)  # always JSON
             errors = list(validator.iter_errors(plan))  # always the schema, numeric bounds included
             assert not errors, (request, attempt.raw, errors[0].message)
 
@@ -62,7 +63,7 @@ def test_smollm2_output_is_schema_valid_for_50_varied_requests(smol):
 def test_default_model_routes_at_least_90_percent_of_the_labelled_set(config, capsys):
     require_models("qwen2.5-coder-1.5b")
     result = run_plan_bench(config, progress=False, measure_cold=False)
-    with capsys.disabled():     # the figures are worth seeing in CI's log, pass or fail (as `earshot bench plan`)
+    with capsys.disabled():  # the figures are worth seeing in CI's log, pass or fail (as `earshot bench plan`)
         print()
         print_result(result)
     assert result["requests"] >= 40

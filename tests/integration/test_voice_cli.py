@@ -1,5 +1,6 @@
 """`earshot listen --input FILE.wav --json --no-speak`: a recording drives the voice loop headless and
 prints the same turn events as `earshot ask` (plus the voice events before them)."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ LLM = "smollm2-135m"
 def earshot(*args, home: Path, timeout=600):
     env = dict(os.environ, EARSHOT_HOME=str(home), EARSHOT_MODELS=str(REAL_MODELS_DIR), ORT_DISABLE_TELEMETRY="1")
     env.pop("PULSE_SERVER", None)
-    return subprocess.run([sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
 
 
 def events(proc) -> list[dict]:
@@ -39,7 +41,7 @@ def reply_text(evs: list[dict]) -> str:
     return re.sub(r"\S*/sessions/[\w-]+", "<workspace>", reply["text"])
 
 
-_ASKED: dict[str, list[dict]] = {}    # transcript → `ask` events (both voices usually hear the same words)
+_ASKED: dict[str, list[dict]] = {}  # transcript → `ask` events (both voices usually hear the same words)
 
 
 @pytest.mark.parametrize("voice", ["hibari", "espeak"])
@@ -50,8 +52,9 @@ def test_listen_on_a_recording_prints_the_same_events_as_ask(tmp_path, voice):
     path = tmp_path / "request.wav"
     sf.write(path, np.concatenate([np.zeros(8000, np.float32), audio, np.zeros(8000, np.float32)]), 16_000)
 
-    heard = earshot("listen", "--input", str(path), "--json", "--no-speak", "--new-session", "--llm", LLM,
-                    home=tmp_path / "h1")
+    heard = earshot(
+        "listen", "--input", str(path), "--json", "--no-speak", "--new-session", "--llm", LLM, home=tmp_path / "h1"
+    )
     assert heard.returncode in (0, 1), heard.stderr[-2000:]
     got = events(heard)
     types = [e["type"] for e in got]
@@ -61,12 +64,13 @@ def test_listen_on_a_recording_prints_the_same_events_as_ask(tmp_path, voice):
     assert types.index("speech_started") < types.index("speech_ended") < types.index("transcript")
     # …then the turn, exactly as `ask` prints it for the same text.
     if transcript["text"] not in _ASKED:
-        typed = earshot("ask", transcript["text"], "--json", "--no-speak", "--new-session", "--llm", LLM,
-                        home=tmp_path / "h2")
+        typed = earshot(
+            "ask", transcript["text"], "--json", "--no-speak", "--new-session", "--llm", LLM, home=tmp_path / "h2"
+        )
         _ASKED[transcript["text"]] = events(typed)
     asked = _ASKED[transcript["text"]]
     ask_types = [e["type"] for e in asked]
-    turn_types = [t for t in types[types.index("turn_started"):] if t in set(ask_types)]
+    turn_types = [t for t in types[types.index("turn_started") :] if t in set(ask_types)]
     assert turn_types == ask_types, (turn_types, ask_types)
     (turn,) = [e for e in got if e["type"] == "turn_started"]
     assert turn["source"] == "spoken" and turn["text"] == transcript["text"]
@@ -77,8 +81,9 @@ def test_listen_on_silence_says_no_request_was_heard(tmp_path):
     require_models("whisper-tiny.en")
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(32000, np.float32), 16_000)
-    proc = earshot("listen", "--input", str(path), "--json", "--no-speak", "--new-session", "--llm", LLM,
-                   home=tmp_path / "h")
+    proc = earshot(
+        "listen", "--input", str(path), "--json", "--no-speak", "--new-session", "--llm", LLM, home=tmp_path / "h"
+    )
     assert proc.returncode == 2
     assert events(proc)[-1]["type"] == "error" and "no request was heard" in events(proc)[-1]["message"]
 
@@ -88,8 +93,11 @@ def test_listen_with_an_unknown_microphone_name_is_a_clear_error(tmp_path):
     assert proc.returncode == 2
     last = events(proc)[-1]
     assert last["type"] == "error"
-    assert ("no input device matches 'no-such-microphone-xyz'" in last["message"]
-            or "there is no microphone" in last["message"] or "audio devices are unavailable" in last["message"])
+    assert (
+        "no input device matches 'no-such-microphone-xyz'" in last["message"]
+        or "there is no microphone" in last["message"]
+        or "audio devices are unavailable" in last["message"]
+    )
 
 
 def test_listen_judges_only_the_turns_it_heard_not_a_resumed_sessions_older_ones(tmp_path):
@@ -107,7 +115,8 @@ def test_listen_judges_only_the_turns_it_heard_not_a_resumed_sessions_older_ones
     store.close()
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(32_000, np.float32), 16_000)
-    proc = earshot("listen", "--input", str(path), "--json", "--no-speak", "--session", session.id, "--llm", LLM,
-                   home=home)
+    proc = earshot(
+        "listen", "--input", str(path), "--json", "--no-speak", "--session", session.id, "--llm", LLM, home=home
+    )
     assert proc.returncode == 2, proc.stdout[-1000:] + proc.stderr[-1000:]
     assert "no request was heard" in events(proc)[-1]["message"]

@@ -5,6 +5,7 @@ Each test speaks into the virtual microphone in real time and inspects the assis
 what reached the speaker (the sink's monitor). Figures asserted are measured properties (word error
 rate, levels, what was heard), never wall-clock times.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,16 +17,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from voice_signals import (canned_outcome, canned_plan, cough, door_slam, espeak16, hibari, locate,  # noqa: E402
-                           require_pulse, voiced_cough)
+from voice_signals import (
+    canned_outcome,
+    canned_plan,
+    cough,
+    door_slam,
+    espeak16,
+    hibari,
+    locate,  # noqa: E402
+    require_pulse,
+    voiced_cough,
+)
 
 from tests.conftest import require_models, word_error_rate  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
-TEST_LLM = "smollm2-135m"      # the machinery, not routing quality, is under test here
-LONG = ("Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
-        "remove noise, measure loudness and edit audio files. Name a file or an artifact and I will start.")
+TEST_LLM = "smollm2-135m"  # the machinery, not routing quality, is under test here
+LONG = (
+    "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+    "remove noise, measure loudness and edit audio files. Name a file or an artifact and I will start."
+)
 
 
 @pytest.fixture
@@ -42,7 +54,6 @@ def rig_for(config, session, **kw):
 async def long_reply_playing(rig):
     """A committed turn answering with LONG, once its playback has started: (turn task, event index)."""
     from assistant.events import PlaybackStarted
-
     from assistant.turn import TurnCancel, TurnRequest
 
     answer = canned_outcome(rig.assistant, LONG)
@@ -52,9 +63,12 @@ async def long_reply_playing(rig):
 
     since = len(rig.events)
     cancel = TurnCancel(rig.speaker)
-    turn = cancel.attach(asyncio.create_task(rig.assistant.turns.run(TurnRequest("tell me what you can do", "spoken"),
-                                                                     cancel, plan=outcome())))
-    rig.loop._turn = cancel                                   # as the loop does for a committed turn
+    turn = cancel.attach(
+        asyncio.create_task(
+            rig.assistant.turns.run(TurnRequest("tell me what you can do", "spoken"), cancel, plan=outcome())
+        )
+    )
+    rig.loop._turn = cancel  # as the loop does for a committed turn
     started = await rig.wait_for(lambda e: isinstance(e, PlaybackStarted), 60, since)
     assert started is not None
     return turn, since
@@ -65,8 +79,8 @@ def kinds(rig, since=0):
 
 
 def transcribe(audio_16k: np.ndarray) -> str:
-    from assistant.runtime.asr import get_recognizer
     from assistant.config import EarshotConfig
+    from assistant.runtime.asr import get_recognizer
     from assistant.runtime.models import ModelStore
 
     return get_recognizer(ModelStore(EarshotConfig().paths), "whisper-tiny.en").transcribe(audio_16k).text
@@ -81,7 +95,7 @@ def test_a_spoken_request_gets_the_right_transcript_and_a_spoken_reply(pulse, co
 
     async def scenario():
         async with rig_for(config, session) as rig:
-            since = len(rig.events)                      # after the greeting
+            since = len(rig.events)  # after the greeting
             idx = rig.say(request)
             _, last = speech_bounds(request)
             end = rig.mic_time(idx + last)
@@ -109,9 +123,8 @@ def test_a_spoken_request_gets_the_right_transcript_and_a_spoken_reply(pulse, co
 
 
 def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(pulse, config, session):
-    from assistant.bench.voice_rig import speech_bounds
     from assistant.bench.aec_bench import room_impulse_response
-    from assistant.bench.voice_rig import EchoPath
+    from assistant.bench.voice_rig import EchoPath, speech_bounds
     from assistant.events import Interrupted, PlaybackStopped
 
     stop = hibari("Stop, please.")
@@ -119,7 +132,7 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
     echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
 
     async def scenario():
-        async with rig_for(config, session, echo=echo) as rig:      # it greets first, as `listen` does
+        async with rig_for(config, session, echo=echo) as rig:  # it greets first, as `listen` does
             rig.server.feeder.noise_dbfs = -65.0
             turn, since = await long_reply_playing(rig)
             await asyncio.sleep(2.0)
@@ -144,7 +157,7 @@ def test_speech_during_playback_interrupts_it_and_history_keeps_what_was_heard(p
     turn = session.turns()[0]
     assert turn["user_text"] == "tell me what you can do"
     assert turn["status"] == "interrupted", [(t["user_text"], t["status"]) for t in session.turns()]
-    assert turn["reply_text"] == heard                             # history keeps only what was heard
+    assert turn["reply_text"] == heard  # history keeps only what was heard
 
 
 def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end_it(pulse, config, session):
@@ -171,13 +184,13 @@ def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end
     stops = [s.event for s in events if isinstance(s.event, PlaybackStopped)]
     assert stops and stops[-1].reason == "finished"
     turn = session.turns()[0]
-    assert turn["status"] != "interrupted" and turn["reply_text"] == LONG     # the whole reply was played
+    assert turn["status"] != "interrupted" and turn["reply_text"] == LONG  # the whole reply was played
 
 
 def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config, session):
     from assistant.bench.aec_bench import room_impulse_response
     from assistant.bench.voice_rig import EchoPath
-    from assistant.events import PlaybackStopped, SpeechStarted, TurnStarted
+    from assistant.events import PlaybackStopped
 
     # Open speakers: everything played comes back into the microphone at speaker level, through a room.
     echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
@@ -198,8 +211,8 @@ def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config,
 
             stage.canceller.process = tap
             since = len(rig.events)
-            heard = await rig.speaker.say(LONG)                   # no greeting first: the hardest reply
-            await asyncio.sleep(1.5)                                # the echo's tail, and any false start
+            heard = await rig.speaker.say(LONG)  # no greeting first: the hardest reply
+            await asyncio.sleep(1.5)  # the echo's tail, and any false start
             await rig.idle(quiet_s=0.5)
             return heard, rig.events[since:]
 
@@ -217,8 +230,10 @@ def test_its_own_voice_fed_back_with_echo_does_not_trigger_a_turn(pulse, config,
     assert erle > 10
 
 
-@pytest.mark.parametrize("said, voice", [("Stop the playback.", "hibari"), ("Fix the hiss on memo dot wav.", "hibari"),
-                                          ("Show me the files.", "espeak")])
+@pytest.mark.parametrize(
+    "said, voice",
+    [("Stop the playback.", "hibari"), ("Fix the hiss on memo dot wav.", "hibari"), ("Show me the files.", "espeak")],
+)
 def test_the_first_syllable_is_not_clipped(pulse, config, session, said, voice):
     """Regression: words starting with a soft consonant ("s", "f", "sh") begin below the VAD's
     threshold; without the pre-roll the ASR hears "top the playback"."""
@@ -229,12 +244,14 @@ def test_the_first_syllable_is_not_clipped(pulse, config, session, said, voice):
 
     async def scenario():
         async with rig_for(config, session, speak=False) as rig:
-            canned_plan(rig.loop)                       # segmentation and ASR are under test, not the planner
+            canned_plan(rig.loop)  # segmentation and ASR are under test, not the planner
             rig.say(audio)
             await rig.wait_for(lambda e: isinstance(e, Transcript), 120)
             await rig.idle(quiet_s=0.5)
-            return ([s.event for s in rig.events if isinstance(s.event, Utterance)],
-                    [s.event for s in rig.events if isinstance(s.event, Transcript)])
+            return (
+                [s.event for s in rig.events if isinstance(s.event, Utterance)],
+                [s.event for s in rig.events if isinstance(s.event, Transcript)],
+            )
 
     utterances, transcripts = asyncio.run(scenario())
     assert len(utterances) == 1 and len(transcripts) == 1
@@ -263,9 +280,18 @@ def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
     audio = np.concatenate([np.zeros(8000, np.float32), hibari(said)])
     found = {}
     for pre_roll in (0, config.voice.endpoint.pre_roll_ms):
-        voice = replace(config.voice, endpoint=replace(config.voice.endpoint, pre_roll_ms=pre_roll),
-                        listen=replace(config.voice.listen, speculate=False, speculate_on_partials=False,
-                                       partial_interval_ms=10 ** 9, stream_replies=False, prefill_context=False))
+        voice = replace(
+            config.voice,
+            endpoint=replace(config.voice.endpoint, pre_roll_ms=pre_roll),
+            listen=replace(
+                config.voice.listen,
+                speculate=False,
+                speculate_on_partials=False,
+                partial_interval_ms=10**9,
+                stream_replies=False,
+                prefill_context=False,
+            ),
+        )
         events = []
         assistant = Assistant(config, session, emit=events.append, llm_name=TEST_LLM)
         loop = VoiceLoop(assistant, ArraySource(audio), None, voice, events.append)
@@ -274,8 +300,8 @@ def test_without_the_pre_roll_the_first_syllable_would_be_lost(config, session):
         asyncio.run(loop.run())
         (utt,) = [e for e in events if isinstance(e, Utterance)]
         first, last = speech_bounds(audio)
-        found[pre_roll] = locate(audio[first + 4000:last], utt.audio) - 4000
-    assert found[0] < 0                    # the utterance began after the speech did: clipped
+        found[pre_roll] = locate(audio[first + 4000 : last], utt.audio) - 4000
+    assert found[0] < 0  # the utterance began after the speech did: clipped
     assert found[config.voice.endpoint.pre_roll_ms] >= int(0.1 * 16_000)
 
 
@@ -285,7 +311,7 @@ async def _no_turn(*args, **kwargs):
 
 @pytest.mark.parametrize("name", ["cough", "voiced_cough", "door_slam"])
 def test_a_cough_or_a_door_slam_does_not_start_a_turn(pulse, config, session, name):
-    from assistant.events import SpeechDiscarded, TurnStarted
+    from assistant.events import TurnStarted
 
     sound = {"cough": cough, "voiced_cough": voiced_cough, "door_slam": door_slam}[name]()
 

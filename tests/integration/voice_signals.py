@@ -1,4 +1,5 @@
 """Signals for the voice-loop tests: requests spoken by hibari and espeak-ng, a cough, a door slam."""
+
 from __future__ import annotations
 
 import subprocess
@@ -48,7 +49,7 @@ def cough(seed: int = 0, peak: float = 0.6) -> np.ndarray:
         env = (1 - np.exp(-t / 0.008)) * np.exp(-t / 0.07)
         burst = sosfilt(sos, rng.standard_normal(n)) * env * level
         a = int(start_s * RATE)
-        out[a:a + n] += burst.astype(np.float32)
+        out[a : a + n] += burst.astype(np.float32)
     return (out / np.max(np.abs(out)) * peak).astype(np.float32)
 
 
@@ -57,13 +58,12 @@ def voiced_cough(seed: int = 2, peak: float = 0.6, f0_hz: float = 160.0) -> np.n
     filter, ~90 ms) followed by the turbulent burst — the part a VAD is most likely to call speech."""
     from scipy.signal import butter, lfilter, sosfilt
 
-    rng = np.random.default_rng(seed)
     n = int(0.09 * RATE)
     t = np.arange(n) / RATE
     pulses = np.zeros(n)
     pulses[(np.arange(0, n, int(RATE / f0_hz)))] = 1.0
     voiced = pulses
-    for f, bw in ((600, 120), (1100, 160), (2600, 250)):      # an "ah"-like resonance
+    for f, bw in ((600, 120), (1100, 160), (2600, 250)):  # an "ah"-like resonance
         r = np.exp(-np.pi * bw / RATE)
         voiced = lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * f / RATE), r * r], voiced)
     voiced *= (1 - np.exp(-t / 0.005)) * np.exp(-t / 0.05)
@@ -71,7 +71,7 @@ def voiced_cough(seed: int = 2, peak: float = 0.6, f0_hz: float = 160.0) -> np.n
     noisy = cough(seed, peak=1.0)
     out = np.zeros(len(noisy) + n // 2, np.float32)
     out[:n] += voiced.astype(np.float32)
-    out[n // 2:] += noisy * 0.8
+    out[n // 2 :] += noisy * 0.8
     out = sosfilt(butter(2, 80, btype="high", fs=RATE, output="sos"), out)
     return (out / np.max(np.abs(out)) * peak).astype(np.float32)
 
@@ -124,15 +124,16 @@ def require_pulse(*models: str) -> None:
 
 def canned_outcome(assistant, say: str):
     """A validated plan that only says `say`, as the planner would return it (no model involved)."""
-    from assistant.llm.planner import Attempt, PlanOutcome
     from assistant.llm.plan import parse_plan
+    from assistant.llm.planner import Attempt, PlanOutcome
 
-    raw = '{"say":"%s","steps":[]}' % say
+    raw = f'{{"say":"{say}","steps":[]}}'
     return PlanOutcome(parse_plan(raw, assistant.registry, assistant.session), [Attempt(raw, None, 1.0, 0, 0, 0)])
 
 
 def canned_plan(loop, say: str = "Okay.") -> None:
     """The voice loop's planner answers at once with a spoken answer; the rest of the turn runs as usual."""
+
     async def plan(text, cancel, on_sentence):
         return canned_outcome(loop.assistant, say)
 

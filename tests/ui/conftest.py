@@ -1,4 +1,5 @@
 """Fixtures for the TUI tests: an app on a real session, and a deterministic one for snapshots."""
+
 from __future__ import annotations
 
 import shutil
@@ -11,7 +12,7 @@ import soundfile as sf
 
 from assistant.store.session import Session
 
-TEST_LLM = "smollm2-135m"   # the small test model; SmolLM2 routes "describe X" right, little else
+TEST_LLM = "smollm2-135m"  # the small test model; SmolLM2 routes "describe X" right, little else
 
 
 def tone(path: Path, seconds: float = 2.0, rate_hz: int = 16000, freq_hz: float = 440.0) -> Path:
@@ -37,7 +38,7 @@ async def wait_for(pilot, predicate, timeout_s: float = 600.0, step_s: float = 0
         await pilot.pause(step_s)
 
 
-SNAPSHOT_ROOT = Path("/tmp/earshot-ui-snapshot")   # fixed: paths are drawn on screen
+SNAPSHOT_ROOT = Path("/tmp/earshot-ui-snapshot")  # fixed: paths are drawn on screen
 SNAPSHOT_SESSION = "20261124-221500-5a7e"
 
 
@@ -50,8 +51,10 @@ def snapshot_session(config):
     workspace = SNAPSHOT_ROOT / "workspace"
     workspace.mkdir(parents=True)
     store = SessionStore(config.paths.database_path)
-    store.db.execute("INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",
-                     (SNAPSHOT_SESSION, 1_795_000_000.0, str(workspace), None))
+    store.db.execute(
+        "INSERT INTO sessions(id, created_at, workspace, title) VALUES (?,?,?,?)",
+        (SNAPSHOT_SESSION, 1_795_000_000.0, str(workspace), None),
+    )
     session = store.open_session(SNAPSHOT_SESSION)
     memo = tone(workspace / "memo.wav", seconds=3.0, rate_hz=16000)
     session.add_artifact(memo, "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
@@ -61,4 +64,4 @@ def snapshot_session(config):
 
 @pytest.fixture
 def anyio_backend():
-    return "asyncio"   # Textual runs on asyncio; the tests are async through anyio's pytest plugin
+    return "asyncio"  # Textual runs on asyncio; the tests are async through anyio's pytest plugin

@@ -1,5 +1,6 @@
 """Keys and commands that need no model: listening mode, playing without a device, @ references,
 rename, history, completion, slash commands, resuming a session."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,6 @@ from assistant.ui.widgets.conversation import Notice, UserTurn
 from assistant.ui.widgets.listening import ListeningStatus
 from assistant.ui.widgets.prompt import PromptInput
 from tests.conftest import add_input
-
 from tests.ui.conftest import tone, wait_for
 
 pytestmark = pytest.mark.anyio
@@ -95,7 +95,7 @@ async def test_play_without_output_device_shows_a_clear_error(config, session):
         await wait_for(pilot, lambda: "cannot play" in notices(app), 30)
         text = notices(app)
         assert "cannot play @a1" in text and "no audio output device" in text
-        assert app.player.playing is None   # the key works again
+        assert app.player.playing is None  # the key works again
 
 
 async def test_play_on_a_missing_named_device_names_it(config, session):
@@ -133,11 +133,11 @@ async def test_insert_reference_rename_and_completion(config, session):
         await pilot.press("n", "o", "r", "m", "space", "@", "m", "e")
         await wait_for(pilot, lambda: prompt._suggestion, 5)
         await pilot.press("tab")
-        assert prompt.value == "norm memo.wav "   # a file completes to its plain name
+        assert prompt.value == "norm memo.wav "  # a file completes to its plain name
         prompt.value = "trim @a"
         await wait_for(pilot, lambda: prompt._suggestion, 5)
         await pilot.press("tab")
-        assert prompt.value == "trim @a2 "       # the newest artifact first
+        assert prompt.value == "trim @a2 "  # the newest artifact first
 
 
 async def test_history_and_slash_commands(config, session):

@@ -4,6 +4,7 @@ SmolLM2-135M plans "describe tone.wav" as the `describe` tool (which writes a me
 the assertions are on the machinery — a user turn, a tool card that finished, a reply, the new
 artifact in the file list, the store's record of the turn — not on the wording of the reply.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -12,7 +13,6 @@ from assistant.ui.app import EarshotApp
 from assistant.ui.widgets.artifacts import ArtifactsPane
 from assistant.ui.widgets.conversation import AssistantReply, ToolCard, UserTurn
 from tests.conftest import require_models
-
 from tests.ui.conftest import TEST_LLM, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
@@ -88,7 +88,7 @@ async def test_escape_interrupts_the_running_turn(config, workspace_with_tone, p
     async with app.run_test(size=(80, 24)) as pilot:
         await type_request(pilot, "describe tone.wav")
         await wait_for(pilot, lambda: app.query(AssistantReply), 30)
-        await wait_for(pilot, entered.is_set, 900)    # the model is loaded and the planner called
+        await wait_for(pilot, entered.is_set, 900)  # the model is loaded and the planner called
         await pilot.press("escape")
         release.set()
         await wait_for(pilot, lambda: not app.busy, 900)
@@ -114,4 +114,4 @@ async def test_quitting_mid_turn_keeps_the_turn_in_the_store(config, workspace_w
         await wait_for(pilot, lambda: not app.is_running, 60)
     turns = session.turns()
     assert [t["user_text"] for t in turns] == ["describe tone.wav"]
-    assert turns[0]["status"] == "interrupted"   # recorded, not left "running"
+    assert turns[0]["status"] == "interrupted"  # recorded, not left "running"

@@ -5,15 +5,14 @@ metadata, no model loading, and a conversation fed with fixed pipeline events (a
 the tool cards). Update with `pytest tests/ui/test_snapshots.py --snapshot-update` after a
 deliberate change and look at the report.
 """
+
 from __future__ import annotations
 
 import pytest
 
-from assistant.events import (ArtifactInfo, PlanReady, Reply, ToolFinished, ToolProgress, ToolStarted,
-                              TurnStarted)
+from assistant.events import ArtifactInfo, PlanReady, Reply, ToolFinished, ToolProgress, ToolStarted, TurnStarted
 from assistant.ui.app import EarshotApp
 from assistant.ui.messages import PipelineEvent
-
 from tests.ui.conftest import SNAPSHOT_ROOT, tone
 
 SIZES = [(80, 24), (120, 40)]
@@ -28,9 +27,9 @@ def make_app(config, session) -> EarshotApp:
 
 
 async def settle(pilot) -> None:
-    pilot.app.main.query_one("#prompt").cursor_blink = False   # a blinking cursor is a coin flip
+    pilot.app.main.query_one("#prompt").cursor_blink = False  # a blinking cursor is a coin flip
     await pilot.pause()
-    await pilot.app.workers.wait_for_complete()   # the waveform is read on a worker
+    await pilot.app.workers.wait_for_complete()  # the waveform is read on a worker
     await pilot.pause()
     pilot.app.main.query_one("#conversation").scroll_end(animate=False)
     await pilot.wait_for_scheduled_animations()
@@ -40,10 +39,11 @@ async def settle(pilot) -> None:
 async def play_turn(pilot, session) -> None:
     """One finished turn and one still running, as the pipeline would emit them."""
     app = pilot.app
-    await settle(pilot)   # the main screen has drawn and loaded the session before events arrive
+    await settle(pilot)  # the main screen has drawn and loaded the session before events arrive
     out = tone(SNAPSHOT_ROOT / "workspace" / "memo-denoised.wav", seconds=3.0)
-    session.add_artifact(out, "audio", tool="denoise", parents=("a1",), duration_s=3.0, sample_rate_hz=48000,
-                         channels=1)
+    session.add_artifact(
+        out, "audio", tool="denoise", parents=("a1",), duration_s=3.0, sample_rate_hz=48000, channels=1
+    )
     a2 = ArtifactInfo("a2", str(out), "memo-denoised.wav", "audio", 3.0, 48000, 1)
     events = [
         TurnStarted(1, session.id, "remove the hiss from memo.wav", "typed"),
@@ -51,8 +51,7 @@ async def play_turn(pilot, session) -> None:
         ToolStarted(1, "denoise", {"file": "memo.wav"}),
         ToolProgress(1, "denoise", 0.5, "denoising 1.5 of 3.0 s"),
         ToolFinished(1, "denoise", "ok", 2.4, "Denoised memo.wav with DeepFilterNet3.", (a2,)),
-        Reply("Done: the hiss is gone from memo.wav; the clean take is @a2 memo-denoised.wav.",
-              (str(out),), 1),
+        Reply("Done: the hiss is gone from memo.wav; the clean take is @a2 memo-denoised.wav.", (str(out),), 1),
     ]
     for event in events:
         app.post_message(PipelineEvent(event))

@@ -6,6 +6,7 @@ path as a barge-in (`Interrupted`; the history keeps what was heard).
 The planner is canned (a spoken answer at once): the LLM is covered by the pipeline tests; here the
 wiring between microphone, voice loop, pipeline and widgets is under test.
 """
+
 from __future__ import annotations
 
 import sys
@@ -17,7 +18,6 @@ from assistant.ui.app import EarshotApp
 from assistant.ui.widgets.conversation import AssistantReply, UserTurn
 from assistant.ui.widgets.listening import ListeningStatus
 from tests.conftest import word_error_rate
-
 from tests.ui.conftest import TEST_LLM, wait_for
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "integration"))
@@ -25,8 +25,10 @@ from voice_signals import canned_plan, hibari, require_pulse  # noqa: E402
 
 pytestmark = [pytest.mark.integration, pytest.mark.anyio]
 
-LONG = ("Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
-        "remove noise, measure loudness and edit audio files. Name a file and I will start.")
+LONG = (
+    "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+    "remove noise, measure loudness and edit audio files. Name a file and I will start."
+)
 
 
 @pytest.fixture
@@ -81,7 +83,8 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         try:
             await wait_for(pilot, lambda: app.query(UserTurn), 120)
         except AssertionError:
-            raise AssertionError(([type(e).__name__ for e in seen[since:]], bridge.loop.discarded, bridge.status))
+            seen_names = [type(e).__name__ for e in seen[since:]]
+            raise AssertionError((seen_names, bridge.loop.discarded, bridge.status)) from None
         turn = app.query(UserTurn).last()
         assert turn.source == "spoken" and word_error_rate("What can you do?", turn.text) == 0.0
         await wait_for(pilot, lambda: any(isinstance(e, PlaybackStopped) for e in seen[since:]), 120)

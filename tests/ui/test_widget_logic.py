@@ -1,4 +1,5 @@
 """Pure logic behind the widgets: waveform peaks and bars, the level meter, completion."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,8 @@ def test_peaks_follow_the_signal_envelope(tmp_path):
     sf.write(path, np.concatenate([silence, loud]), rate, subtype="FLOAT")
     values = peaks(path, bins=64)
     half = len(values) // 2
-    assert values[: half - 1].max() == 0.0                      # the silent first second draws nothing
-    assert values[half + 1:].min() == pytest.approx(0.5, abs=0.01)   # the tone's peak amplitude
+    assert values[: half - 1].max() == 0.0  # the silent first second draws nothing
+    assert values[half + 1 :].min() == pytest.approx(0.5, abs=0.01)  # the tone's peak amplitude
 
 
 def test_bars_are_as_tall_as_the_peak():
@@ -29,7 +30,7 @@ def test_bars_are_as_tall_as_the_peak():
     assert len(rows) == 4 and all(len(r) == 3 for r in rows)
     columns = ["".join(r[i] for r in rows) for i in range(3)]
     eighths = [sum(BLOCKS.index(c) for c in col) for col in columns]
-    assert eighths == [0, 16, 32]   # sqrt scale: 0.25 → half of 4 rows × 8 eighths
+    assert eighths == [0, 16, 32]  # sqrt scale: 0.25 → half of 4 rows × 8 eighths
 
 
 def test_level_meter_spans_floor_to_full_scale():

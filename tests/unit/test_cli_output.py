@@ -1,5 +1,6 @@
 """What the CLI prints where: progress on stderr, the reply on stdout (so `earshot ask … > out.txt` keeps
 the answer and a pipe reads only it)."""
+
 from __future__ import annotations
 
 from assistant.cli.common import human_printer

@@ -1,4 +1,5 @@
 """compose's score format: key parsing, the grammar (compiled by llama.cpp), parsing and MIDI."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,17 @@ drums: rock
 """
 
 
-@pytest.mark.parametrize("text,expected", [("D minor", (2, "minor")), ("Dm", (2, "minor")), ("F# major", (6, "major")),
-                                           ("Bb", (10, "major")), ("E flat minor", (3, "minor")), ("c min", (0, "minor"))])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("D minor", (2, "minor")),
+        ("Dm", (2, "minor")),
+        ("F# major", (6, "major")),
+        ("Bb", (10, "major")),
+        ("E flat minor", (3, "minor")),
+        ("c min", (0, "minor")),
+    ],
+)
 def test_parse_key(text, expected):
     assert compose.parse_key(text) == expected
 
@@ -34,8 +44,8 @@ def test_bad_key_is_refused():
 
 def test_grammar_compiles_and_fixes_bars():
     pytest.importorskip("llama_cpp")
-    from assistant.runtime.llm import LlmClient
     from assistant.llm.grammar_bound import max_output_chars
+    from assistant.runtime.llm import LlmClient
 
     for key_given, tempo_given in ((True, True), (False, False)):
         gbnf = compose.score_grammar(4, key_given, tempo_given)
@@ -54,26 +64,33 @@ def test_grammar_compiles_and_fixes_bars():
 
 
 def test_score_to_midi_keeps_every_note_in_the_key():
-    score = compose.parse_score(SCORE, 9, "minor", 90)     # A minor
+    score = compose.parse_score(SCORE, 9, "minor", 90)  # A minor
     assert len(score.bars) == 4 and score.bars[1][0] == 4
     midi = compose.score_to_midi(score)
-    allowed = {(9 + s) % 12 for s in compose.MINOR} | {(9 + 11) % 12}   # + the raised leading tone (V)
+    allowed = {(9 + s) % 12 for s in compose.MINOR} | {(9 + 11) % 12}  # + the raised leading tone (V)
     for inst in midi.instruments:
         if not inst.is_drum:
             assert {n.pitch % 12 for n in inst.notes} <= allowed
     lead = midi.instruments[0]
-    assert [n.pitch for n in lead.notes][:4] == [72, 74, 76, 76]   # degrees 3 4 5 5 of A minor above A4
+    assert [n.pitch for n in lead.notes][:4] == [72, 74, 76, 76]  # degrees 3 4 5 5 of A minor above A4
     assert max(n.end for n in lead.notes) <= 4 * 4 * 60 / 90
 
 
-@pytest.mark.parametrize("description,expected", [
-    ("a calm piano loop", {"lead": ("piano",), "chords": ("piano",)}),
-    ("an upbeat pop groove with drums and bass", {"drums": ("soft", "rock", "four"),
-                                                   "bass": ("acoustic", "electric", "synth")}),
-    ("a flute melody over electric guitar, no drums", {"lead": ("flute",), "chords": ("electric guitar",),
-                                                       "drums": ("none",)}),
-    ("something dreamy", {}),
-])
+@pytest.mark.parametrize(
+    "description,expected",
+    [
+        ("a calm piano loop", {"lead": ("piano",), "chords": ("piano",)}),
+        (
+            "an upbeat pop groove with drums and bass",
+            {"drums": ("soft", "rock", "four"), "bass": ("acoustic", "electric", "synth")},
+        ),
+        (
+            "a flute melody over electric guitar, no drums",
+            {"lead": ("flute",), "chords": ("electric guitar",), "drums": ("none",)},
+        ),
+        ("something dreamy", {}),
+    ],
+)
 def test_request_words_fix_header_fields(description, expected):
     assert compose.request_constraints(description) == expected
 
@@ -90,7 +107,7 @@ def test_bar_rules_allow_exactly_the_bars_that_fill_4_4_with_at_most_5_notes():
 
     rules = dict(r.split(" ::= ") for r in compose._bar_rules())
 
-    def expand(sym: str) -> set[tuple[int, ...]]:   # duration sequences a rule can produce
+    def expand(sym: str) -> set[tuple[int, ...]]:  # duration sequences a rule can produce
         out = set()
         for alt in rules[sym].split(" | "):
             d = int(re.search(r'":(\d)"', alt).group(1))

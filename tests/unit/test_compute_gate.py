@@ -1,4 +1,5 @@
 """compute_gate.py: background LLM work waits while foreground (speech) work runs, and never forever."""
+
 import threading
 import time
 

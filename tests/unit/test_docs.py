@@ -1,4 +1,5 @@
 """The README's tools table is generated from the registry, so it cannot drift from what the planner sees."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -7,8 +8,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_readme_tools_table_matches_the_registry():
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "tools_table.py"), "--check"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "tools_table.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
 
 

@@ -1,4 +1,5 @@
 """The longest output of a plan grammar bounds the tokens a plan may need, so no plan is cut mid-JSON."""
+
 import json
 import re
 
@@ -10,13 +11,16 @@ from assistant.llm.numeric_grammar import decimal_range, integer_range, to_regex
 from assistant.llm.schema import plan_schema, schema_to_gbnf
 
 
-@pytest.mark.parametrize("gbnf,width", [
-    ('root ::= "ab" [x-z] "c"?', 4),
-    ('root ::= "a" | "bcd" | ("e" "f")', 3),
-    ('root ::= x{2,5} "\\"" \nx ::= [0-9] ("." [0-9]{1,3})?', 26),
-    ('root ::= "\\\\" "\\x41"', 2),
-    ('root ::= ("ab" | "c"){0,3} ws\nws ::= [ ]?', 7),
-])
+@pytest.mark.parametrize(
+    "gbnf,width",
+    [
+        ('root ::= "ab" [x-z] "c"?', 4),
+        ('root ::= "a" | "bcd" | ("e" "f")', 3),
+        ('root ::= x{2,5} "\\"" \nx ::= [0-9] ("." [0-9]{1,3})?', 26),
+        ('root ::= "\\\\" "\\x41"', 2),
+        ('root ::= ("ab" | "c"){0,3} ws\nws ::= [ ]?', 7),
+    ],
+)
 def test_widths_of_small_grammars(gbnf, width):
     assert max_output_chars(gbnf) == width
 
@@ -27,8 +31,10 @@ def test_unbounded_grammars_are_refused(gbnf):
         max_output_chars(gbnf)
 
 
-@pytest.mark.parametrize("lo,hi,integer", [(0, 100, True), (-60, 24, True), (1, 7, True),
-                                           (-24.0, 24.0, False), (0.1, 0.9, False), (20.0, 20000.0, False)])
+@pytest.mark.parametrize(
+    "lo,hi,integer",
+    [(0, 100, True), (-60, 24, True), (1, 7, True), (-24.0, 24.0, False), (0.1, 0.9, False), (20.0, 20000.0, False)],
+)
 def test_numeric_ranges_never_exceed_their_bound(lo, hi, integer):
     expr = integer_range(lo, hi) if integer else decimal_range(lo, hi)
     width = max_output_chars(f"root ::= {expr}")

@@ -1,4 +1,5 @@
 """Tool words of a request become a hint line for the planner; conversation gets none."""
+
 import re
 
 import pytest
@@ -7,21 +8,25 @@ from assistant.audio_models.registry import default_registry
 from assistant.llm.hints import NO_TOOL_WORDS, VOCABULARY, find_hints, hint_line, needs_steps
 
 
-@pytest.mark.parametrize("request_,tool", [
-    ("turn mix.wav into a karaoke track", "separate"),
-    ("say good evening and keep it as a wav", "speak"),
-    ("what BPM is loop.wav?", "tag"),
-    ("put some reverb on the vocal track", "track_effect"),
-    ("put some reverb on vox.wav", "effects"),
-    ("make the chorus feel more relaxed", "vibe"),
-    ("write a paragraph about beat.wav", "caption"),
-    ("the sound of heavy rain for 30 seconds", "generate_sound"),
-    ("fix the click at 2.1 seconds in vox.wav", "inpaint"),
-    ("bounce the song to a wav", "render_project"),
-])
+@pytest.mark.parametrize(
+    "request_,tool",
+    [
+        ("turn mix.wav into a karaoke track", "separate"),
+        ("say good evening and keep it as a wav", "speak"),
+        ("what BPM is loop.wav?", "tag"),
+        ("put some reverb on the vocal track", "track_effect"),
+        ("put some reverb on vox.wav", "effects"),
+        ("make the chorus feel more relaxed", "vibe"),
+        ("write a paragraph about beat.wav", "caption"),
+        ("the sound of heavy rain for 30 seconds", "generate_sound"),
+        ("fix the click at 2.1 seconds in vox.wav", "inpaint"),
+        ("bounce the song to a wav", "render_project"),
+    ],
+)
 def test_tool_words_name_their_tool(request_, tool):
-    assert any(tool in (t.split("|")[0].split(" ")[0] for t in h.tools) for h in find_hints(request_)), \
-        hint_line(request_)
+    assert any(tool in (t.split("|")[0].split(" ")[0] for t in h.tools) for h in find_hints(request_)), hint_line(
+        request_
+    )
 
 
 @pytest.mark.parametrize("chat", ["hi!", "thanks a lot", "who made you?", "can you work offline?"])
@@ -46,22 +51,22 @@ def test_every_hinted_tool_and_value_exists():
     registry = default_registry()
     for _, entries in VOCABULARY:
         for entry in entries:
-            if entry.startswith("="):                       # a value note ("2 kHz → 2000 Hz")
+            if entry.startswith("="):  # a value note ("2 kHz → 2000 Hz")
                 continue
             tool, *args = entry.partition("|")[0].split(" ")
             assert tool in registry, entry
             hints = typing.get_type_hints(registry.get(tool).args_type)
             for arg in args:
                 key, _, value = arg.partition("=")
-                if value == "{lang}":                        # a language name, read as its code
+                if value == "{lang}":  # a language name, read as its code
                     continue
-                if value in ("{notes}", "{clip}"):           # the request's words (text)
+                if value in ("{notes}", "{clip}"):  # the request's words (text)
                     assert hints[key] is str, entry
                     continue
-                if value == "{voice}":                       # "a male voice sing": the word is the choice
+                if value == "{voice}":  # "a male voice sing": the word is the choice
                     assert {"male", "female"} <= set(typing.get_args(hints[key])), entry
                     continue
-                value = re.sub(r"\{\w\}", "1", value)       # a number taken from the request
+                value = re.sub(r"\{\w\}", "1", value)  # a number taken from the request
                 choices = typing.get_args(hints[key])
                 if hints[key] is bool:
                     assert value in ("true", "false"), entry
@@ -120,15 +125,18 @@ def test_a_numbered_change_is_that_change_not_a_count_of_steps():
         assert "project_undo(change=7)" in hint_line(said), said
 
 
-@pytest.mark.parametrize("request_, work", [
-    ("say hello world and save it", True),
-    ("what's in the project?", True),
-    ("read this aloud: the session starts at noon", True),
-    ("hello there!", False),
-    ("what can you do?", False),
-    ("transcribe memo.wav", False),          # work, but the model needs no push to see it
-    ("say something nice", False),
-])
+@pytest.mark.parametrize(
+    "request_, work",
+    [
+        ("say hello world and save it", True),
+        ("what's in the project?", True),
+        ("read this aloud: the session starts at noon", True),
+        ("hello there!", False),
+        ("what can you do?", False),
+        ("transcribe memo.wav", False),  # work, but the model needs no push to see it
+        ("say something nice", False),
+    ],
+)
 def test_needs_steps_only_for_words_whose_every_reading_is_work_not_an_answer(request_, work):
     assert needs_steps(request_) is work
 

@@ -1,13 +1,14 @@
 """image_to_audio's label → preset table and the vote between the top labels (pure logic: no model)."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
+from assistant.runtime.onnx import default_exports_dir
 from assistant.vision import sound_mapping as i2a
 from assistant.vision.image_labels import Label
-from assistant.runtime.onnx import default_exports_dir
 
 LABELS = json.loads((default_exports_dir() / "imagenet-labels.json").read_text())["labels"]
 MAPPED_PRESETS = {p for _, p in i2a.RANGES} | {p for p, _ in i2a.KEYWORDS} | {i2a.FALLBACK_PRESET}
@@ -18,12 +19,31 @@ def label(index: int, probability: float) -> Label:
     return Label(index, LABELS[index].split(",")[0], LABELS[index], probability)
 
 
-@pytest.mark.parametrize("index, preset", [
-    (291, "lion_roar"), (207, "dog_bark"), (15, "birds"), (978, "sea_waves"), (407, "siren"), (555, "siren"),
-    (751, "race_car"), (817, "race_car"), (665, "engine"), (717, "engine"), (705, "whoosh"), (657, "riser"),
-    (409, "clock"), (530, "beeps"), (556, "fire"), (470, "fire"), (879, "rain"), (980, "thunder"),
-    (967, "crowd"), (281, None),
-])
+@pytest.mark.parametrize(
+    "index, preset",
+    [
+        (291, "lion_roar"),
+        (207, "dog_bark"),
+        (15, "birds"),
+        (978, "sea_waves"),
+        (407, "siren"),
+        (555, "siren"),
+        (751, "race_car"),
+        (817, "race_car"),
+        (665, "engine"),
+        (717, "engine"),
+        (705, "whoosh"),
+        (657, "riser"),
+        (409, "clock"),
+        (530, "beeps"),
+        (556, "fire"),
+        (470, "fire"),
+        (879, "rain"),
+        (980, "thunder"),
+        (967, "crowd"),
+        (281, None),
+    ],
+)
 def test_classes_map_to_presets(index, preset):
     assert i2a.preset_for(label(index, 0.5), ALL) == preset
 

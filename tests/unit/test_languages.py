@@ -1,4 +1,5 @@
 """Language arguments take a code or a name; the plan keeps the code the ASR needs."""
+
 import json
 
 import pytest
@@ -9,9 +10,21 @@ from assistant.languages import language_code
 from assistant.llm.plan import parse_plan
 
 
-@pytest.mark.parametrize("value,code", [("es", "es"), ("Spanish", "es"), ("spanish", "es"), ("FR", "fr"),
-                                        ("en-US", "en"), ("pt_BR", "pt"), ("Mandarin", "zh"), ("auto", "auto"),
-                                        ("", "auto"), ("Portuguese", "pt")])
+@pytest.mark.parametrize(
+    "value,code",
+    [
+        ("es", "es"),
+        ("Spanish", "es"),
+        ("spanish", "es"),
+        ("FR", "fr"),
+        ("en-US", "en"),
+        ("pt_BR", "pt"),
+        ("Mandarin", "zh"),
+        ("auto", "auto"),
+        ("", "auto"),
+        ("Portuguese", "pt"),
+    ],
+)
 def test_language_code(value, code):
     assert language_code(value) == code
 
@@ -31,12 +44,16 @@ def song(session):
 
 
 def test_the_plan_keeps_the_code(song):
-    raw = json.dumps({"say": None, "steps": [{"tool": "transcribe", "args": {"file": "song.wav", "language": "Spanish"}}]})
+    raw = json.dumps(
+        {"say": None, "steps": [{"tool": "transcribe", "args": {"file": "song.wav", "language": "Spanish"}}]}
+    )
     plan = parse_plan(raw, default_registry(), song)
     assert plan.steps[0].args["language"] == "es"
 
 
 def test_a_made_up_language_gets_a_repair_message(song):
-    raw = json.dumps({"say": None, "steps": [{"tool": "transcribe", "args": {"file": "song.wav", "language": "elvish"}}]})
+    raw = json.dumps(
+        {"say": None, "steps": [{"tool": "transcribe", "args": {"file": "song.wav", "language": "elvish"}}]}
+    )
     with pytest.raises(PlanInvalid, match="language"):
         parse_plan(raw, default_registry(), song)

@@ -1,5 +1,6 @@
 """The committed ONNX exports: the manifest says what the issue asks for, every file matches its sha256,
 a damaged file is refused with the fix, sessions are cached, dynamic axes accept any length. No torch."""
+
 from __future__ import annotations
 
 import json
@@ -8,23 +9,34 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.runtime import onnx
 from assistant.config import AcceleratorOptions, EarshotConfig, PathOptions
 from assistant.errors import ModelMissing
+from assistant.runtime import onnx
 
 MANIFEST = json.loads((onnx.default_exports_dir() / "manifest.json").read_text())
 
 
 def config_with_exports(tmp_path, folder) -> EarshotConfig:
-    return EarshotConfig(paths=PathOptions(home_dir=tmp_path, models_dir=tmp_path / "models"),
-                         accelerator=AcceleratorOptions(exports_dir=folder))
+    return EarshotConfig(
+        paths=PathOptions(home_dir=tmp_path, models_dir=tmp_path / "models"),
+        accelerator=AcceleratorOptions(exports_dir=folder),
+    )
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST["models"]))
 def test_manifest_entry_is_complete_and_the_file_matches(name):
     entry = MANIFEST["models"][name]
-    for key in ("file", "sha256", "bytes", "source", "opset", "inputs", "outputs", "max_abs_error_vs_torch",
-                "tolerance"):
+    for key in (
+        "file",
+        "sha256",
+        "bytes",
+        "source",
+        "opset",
+        "inputs",
+        "outputs",
+        "max_abs_error_vs_torch",
+        "tolerance",
+    ):
         assert key in entry, key
     assert entry["source"]["package"] and entry["source"]["version"] and entry["source"]["licence"]
     assert entry["max_abs_error_vs_torch"] <= entry["tolerance"]
@@ -32,7 +44,7 @@ def test_manifest_entry_is_complete_and_the_file_matches(name):
     path = onnx.default_exports_dir() / entry["file"]
     assert path.stat().st_size == entry["bytes"]
     assert onnx.sha256_of(path) == entry["sha256"]
-    assert entry["bytes"] < 25_000_000       # exported files are committed: keep them small
+    assert entry["bytes"] < 25_000_000  # exported files are committed: keep them small
 
 
 def test_variable_length_inputs_have_dynamic_axes():
@@ -75,7 +87,7 @@ def test_one_cached_session_per_model(tmp_path):
     onnx.clear_sessions()
     a = onnx.onnx_model("crepe-tiny", config)
     b = onnx.onnx_model("crepe-tiny", config)
-    assert a is b and a.provider == onnx.CPU     # no GPU on the test machines
+    assert a is b and a.provider == onnx.CPU  # no GPU on the test machines
 
 
 @pytest.mark.parametrize("frames", [1, 7, 700])

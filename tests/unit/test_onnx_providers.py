@@ -5,6 +5,7 @@ provider is installed but does not start (raises, or ONNX Runtime silently falls
 its fix when config names a provider this onnxruntime lacks; TensorRT's FP16 and engine-cache options;
 that no option and no line of code names a device index; thread settings; faster-whisper's device.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,16 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant.runtime import onnx
 from assistant.config import AcceleratorOptions, EarshotConfig, PathOptions
 from assistant.errors import EarshotError
+from assistant.runtime import onnx
 
 TRT, CUDA, CPU = onnx.TENSORRT, onnx.CUDA, onnx.CPU
 
 
 def make_config(tmp_path, **accel) -> EarshotConfig:
-    return EarshotConfig(paths=PathOptions(home_dir=tmp_path, models_dir=tmp_path / "models"),
-                         accelerator=AcceleratorOptions(**accel))
+    return EarshotConfig(
+        paths=PathOptions(home_dir=tmp_path, models_dir=tmp_path / "models"), accelerator=AcceleratorOptions(**accel)
+    )
 
 
 class FakeSession:
@@ -47,13 +49,16 @@ class FakeOrt:
         return FakeSession(running)
 
 
-@pytest.mark.parametrize("available, expected", [
-    ([CPU], [[CPU]]),
-    (["AzureExecutionProvider", CPU], [[CPU]]),
-    ([CUDA, CPU], [[CUDA, CPU], [CPU]]),
-    ([TRT, CUDA, CPU], [[TRT, CUDA, CPU], [CUDA, CPU], [CPU]]),
-    ([CPU, CUDA, TRT], [[TRT, CUDA, CPU], [CUDA, CPU], [CPU]]),   # our order, not the build's
-])
+@pytest.mark.parametrize(
+    "available, expected",
+    [
+        ([CPU], [[CPU]]),
+        (["AzureExecutionProvider", CPU], [[CPU]]),
+        ([CUDA, CPU], [[CUDA, CPU], [CPU]]),
+        ([TRT, CUDA, CPU], [[TRT, CUDA, CPU], [CUDA, CPU], [CPU]]),
+        ([CPU, CUDA, TRT], [[TRT, CUDA, CPU], [CUDA, CPU], [CPU]]),  # our order, not the build's
+    ],
+)
 def test_auto_order_is_tensorrt_cuda_cpu_over_what_is_installed(available, expected):
     assert onnx.candidate_chains("auto", available) == expected
 
@@ -84,11 +89,13 @@ def test_auto_detects_a_silent_fallback_to_the_cpu(tmp_path):
 def test_auto_reports_every_provider_passed_over(tmp_path):
     # What onnxruntime-gpu does on a machine without CUDA (seen with 1.31.1): it lists TensorRT and CUDA,
     # logs that their libraries are missing, and runs the session on the CPU.
-    _, provider, notes = onnx.create_session(Path("m.onnx"), make_config(tmp_path), [TRT, CUDA, CPU],
-                                             FakeOrt(silent={TRT, CUDA}))
+    _, provider, notes = onnx.create_session(
+        Path("m.onnx"), make_config(tmp_path), [TRT, CUDA, CPU], FakeOrt(silent={TRT, CUDA})
+    )
     assert provider == CPU
-    assert notes == ("TensorrtExecutionProvider, CUDAExecutionProvider installed but did not start; "
-                     "running on CPUExecutionProvider",)
+    assert notes == (
+        "TensorrtExecutionProvider, CUDAExecutionProvider installed but did not start; running on CPUExecutionProvider",
+    )
 
 
 def test_cpu_only_build_uses_cpu_without_notes(tmp_path):
@@ -113,15 +120,17 @@ def test_requested_tensorrt_missing_names_tensorrt(tmp_path):
 
 def test_explicit_list_is_used_as_given(tmp_path):
     fake = FakeOrt()
-    _, provider, _ = onnx.create_session(Path("m.onnx"), make_config(tmp_path, onnx_providers="cuda, cpu"),
-                                         [TRT, CUDA, CPU], fake)
-    assert provider == CUDA and fake.calls[0][0] == [CUDA, CPU]   # TensorRT not tried: not asked for
+    _, provider, _ = onnx.create_session(
+        Path("m.onnx"), make_config(tmp_path, onnx_providers="cuda, cpu"), [TRT, CUDA, CPU], fake
+    )
+    assert provider == CUDA and fake.calls[0][0] == [CUDA, CPU]  # TensorRT not tried: not asked for
 
 
 def test_explicit_provider_that_cannot_start_is_an_error(tmp_path):
     with pytest.raises(EarshotError, match="no ONNX Runtime provider could run m.onnx") as err:
-        onnx.create_session(Path("m.onnx"), make_config(tmp_path, onnx_providers="cuda"), [CUDA, CPU],
-                            FakeOrt(broken={CUDA}))
+        onnx.create_session(
+            Path("m.onnx"), make_config(tmp_path, onnx_providers="cuda"), [CUDA, CPU], FakeOrt(broken={CUDA})
+        )
     assert "doctor" in err.value.hint
 
 
@@ -144,9 +153,15 @@ def test_no_code_names_a_device_index():
     """AudioGPT hard-coded cuda:1. Nothing in the package may pick a card by number."""
     root = Path(onnx.__file__).resolve().parents[1]
     # GPU selectors only: an audio device index (sounddevice) is a different, legitimate thing.
-    pattern = re.compile(r"""cuda:\d|device_id\s*=|["']device_id["']|gpu_id|cuda\.set_device\(|CUDA_VISIBLE_DEVICES["']\]?\s*=""")
-    offenders = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py")
-                 for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    pattern = re.compile(
+        r"""cuda:\d|device_id\s*=|["']device_id["']|gpu_id|cuda\.set_device\(|CUDA_VISIBLE_DEVICES["']\]?\s*="""
+    )
+    offenders = [
+        f"{p.relative_to(root)}:{i}"
+        for p in root.rglob("*.py")
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
     assert offenders == []
 
 
@@ -185,8 +200,9 @@ def test_whisper_device(monkeypatch):
 def test_config_toml_sets_the_providers(tmp_path, monkeypatch):
     from assistant.config import load_config
 
-    (tmp_path / "config.toml").write_text('[accelerator]\nonnx_providers = "cuda,cpu"\n'
-                                          'tensorrt_cache_dir = "/tmp/trt"\n')
+    (tmp_path / "config.toml").write_text(
+        '[accelerator]\nonnx_providers = "cuda,cpu"\ntensorrt_cache_dir = "/tmp/trt"\n'
+    )
     config = load_config(tmp_path / "config.toml")
     assert onnx.parse_providers(config.accelerator.onnx_providers) == [CUDA, CPU]
     assert config.accelerator.tensorrt_cache_dir == Path("/tmp/trt")

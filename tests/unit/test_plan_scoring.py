@@ -1,4 +1,5 @@
 """How `earshot bench plan` scores a plan against its label."""
+
 from types import SimpleNamespace as NS
 
 from assistant.bench.plan_bench import score
@@ -19,12 +20,16 @@ def test_an_argument_left_out_is_scored_at_the_tools_default():
     item = {"request": "x", "tools": ["speak"], "expect": {"1.voice": ["heart"]}}
     assert score(item, plan(("speak", {"text": "hi"})))[0]
     item = {"request": "x", "tools": ["generate_sound"], "expect": {"1.duration_s": [20]}}
-    assert not score(item, plan(("generate_sound", {"layers": ["wind"]})))[0]    # the default is 10 s
+    assert not score(item, plan(("generate_sound", {"layers": ["wind"]})))[0]  # the default is 10 s
 
 
 def test_also_ok_accepts_the_other_tools_and_checks_only_the_steps_it_has():
-    item = {"request": "x", "tools": ["compose", "tag"], "expect": {"1.tempo_bpm": [120], "2.file": ["$1"]},
-            "also_ok": [["compose"]]}
+    item = {
+        "request": "x",
+        "tools": ["compose", "tag"],
+        "expect": {"1.tempo_bpm": [120], "2.file": ["$1"]},
+        "also_ok": [["compose"]],
+    }
     assert score(item, plan(("compose", {"description": "pop", "tempo_bpm": 120})))[0]
     assert not score(item, plan(("sing", {"notes": "C4:1"})))[0]
 

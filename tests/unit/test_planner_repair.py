@@ -1,5 +1,6 @@
 """The planner's control flow, with a scripted stand-in for llama.cpp: one repair attempt carrying the
 validation error, then a clear refusal. (Real-model planning is in tests/integration.)"""
+
 from dataclasses import dataclass, field
 
 import pytest
@@ -8,8 +9,8 @@ from assistant.audio_models.base import ToolSpec
 from assistant.audio_models.registry import Registry, Tool
 from assistant.config import LlmOptions, PlannerOptions
 from assistant.errors import PathRefused
-from assistant.runtime.llm import Completion
 from assistant.llm.planner import Planner
+from assistant.runtime.llm import Completion
 from assistant.store.session import Artifact
 
 
@@ -60,8 +61,12 @@ def test_valid_plan_first_time(session):
 
 def test_unknown_file_gets_one_repair_with_the_error(session):
     (session.workspace / "memo.wav").write_bytes(b"x")
-    p = planner(['{"steps":[{"tool":"gain","args":{"file":"nothere.wav"}}],"say":null}',
-                 '{"steps":[{"tool":"gain","args":{"file":"memo.wav"}}],"say":null}'])
+    p = planner(
+        [
+            '{"steps":[{"tool":"gain","args":{"file":"nothere.wav"}}],"say":null}',
+            '{"steps":[{"tool":"gain","args":{"file":"memo.wav"}}],"say":null}',
+        ]
+    )
     outcome = p.plan("louder", session)
     assert len(outcome.attempts) == 2
     assert "nothere.wav" in outcome.attempts[0].error
@@ -107,13 +112,14 @@ def test_history_is_trimmed_to_the_token_budget(session):
     for i in range(50):
         t = session.begin_turn(f"request number {i} " + "word " * 40)
         session.end_turn(t, "ok", reply="done " * 20)
-    p = Planner(ScriptedLlm(['{"steps":[],"say":"ok"}']), REGISTRY,
-                PlannerOptions(history_turns=50, history_token_budget=200))
+    p = Planner(
+        ScriptedLlm(['{"steps":[],"say":"ok"}']), REGISTRY, PlannerOptions(history_turns=50, history_token_budget=200)
+    )
     p.plan("hello", session)
     turn_part = p.llm.prompts[0].split("<user>", 1)[1]
     assert len(turn_part.split()) <= 200 + 5
-    assert "request number 49" in turn_part          # newest kept
-    assert "request number 0 " not in turn_part       # oldest dropped
+    assert "request number 49" in turn_part  # newest kept
+    assert "request number 0 " not in turn_part  # oldest dropped
 
 
 def test_the_history_window_moves_in_steps_so_the_prompt_stays_a_cached_prefix(session):
@@ -133,10 +139,14 @@ def test_the_history_window_moves_in_steps_so_the_prompt_stays_a_cached_prefix(s
 
 
 def test_a_file_the_user_typed_is_never_repaired_into_another(session):
-    """"describe nothere.wav" must not end up describing some other file."""
+    """ "describe nothere.wav" must not end up describing some other file."""
     (session.workspace / "memo.wav").write_bytes(b"x")
-    p = planner(['{"steps":[{"tool":"gain","args":{"file":"nothere.wav"}}],"say":null}',
-                 '{"steps":[{"tool":"gain","args":{"file":"memo.wav"}}],"say":null}'])
+    p = planner(
+        [
+            '{"steps":[{"tool":"gain","args":{"file":"nothere.wav"}}],"say":null}',
+            '{"steps":[{"tool":"gain","args":{"file":"memo.wav"}}],"say":null}',
+        ]
+    )
     outcome = p.plan("make nothere.wav louder", session)
     assert outcome.plan is None and len(outcome.attempts) == 1
     assert "nothere.wav" in outcome.attempts[0].error
@@ -150,14 +160,20 @@ def test_a_file_reference_in_a_text_argument_gets_a_repair(session):
         text: str = field(metadata={"max_length": 100})
 
     registry = Registry([Tool(ToolSpec("say", "speak text"), SayArgs, run=None)])
-    p = Planner(ScriptedLlm(['{"steps":[{"tool":"say","args":{"text":"@last"}}],"say":null}',
-                             '{"steps":[],"say":"Which text?"}']), registry, PlannerOptions(repair_attempts=1))
+    p = Planner(
+        ScriptedLlm(
+            ['{"steps":[{"tool":"say","args":{"text":"@last"}}],"say":null}', '{"steps":[],"say":"Which text?"}']
+        ),
+        registry,
+        PlannerOptions(repair_attempts=1),
+    )
     outcome = p.plan("read it back", session)
     assert "is text, not a file" in outcome.attempts[0].error and len(outcome.attempts) == 2
 
 
 def test_a_request_for_a_saved_recording_opens_the_plan_as_work(session):
-    """"say … and save it" must be a speak step, not an answer: the plan is opened with "say": null."""
+    """ "say … and save it" must be a speak step, not an answer: the plan is opened with "say": null."""
+
     @dataclass
     class SpeakArgs:
         text: str

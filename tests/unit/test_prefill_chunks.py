@@ -1,4 +1,5 @@
 """greedy.sync_prefix: prefill goes in chunks and gives way; a request's prompt is one batch."""
+
 import numpy as np
 
 from assistant.runtime.greedy import EVAL_CHUNK_TOKENS, GreedyGrammarDecoder
@@ -16,7 +17,7 @@ class FakeLlm:
         return 8
 
     def eval(self, tokens):
-        self._input_ids[self.n_tokens:self.n_tokens + len(tokens)] = tokens
+        self._input_ids[self.n_tokens : self.n_tokens + len(tokens)] = tokens
         self.n_tokens += len(tokens)
         self.calls.append(len(tokens))
 
@@ -31,7 +32,7 @@ def test_a_prefill_stops_between_chunks_and_the_request_reuses_what_it_evaluated
     # The request keeps that prefix and evaluates the rest of its prompt in one batch.
     evaluated = dec.sync_prefix(prompt, need_logits=True)
     assert evaluated == len(prompt) - EVAL_CHUNK_TOKENS and llm.calls[-1] == evaluated
-    assert list(llm._input_ids[:llm.n_tokens]) == prompt
+    assert list(llm._input_ids[: llm.n_tokens]) == prompt
 
 
 def test_an_uninterrupted_prefill_evaluates_everything_in_chunks():

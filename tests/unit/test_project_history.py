@@ -2,6 +2,7 @@
 checked against a reference model of what the state must be after every step; the same after
 reopening the database (a restart); an invalid operation leaves no trace; the log replayed from
 nothing equals the cached head."""
+
 from __future__ import annotations
 
 import copy
@@ -36,7 +37,7 @@ def test_operations_undo_redo_round_trip_exactly(data):
         project = Project(session)
         sources = [fake_source(1, 2.0), fake_source(2, 0.75)]
         current = new_state()
-        undo_stack: list[dict] = []      # states before each group still in effect
+        undo_stack: list[dict] = []  # states before each group still in effect
         redo_stack: list[dict] = []
         steps = data.draw(st.integers(5, 25))
         for _ in range(steps):
@@ -112,8 +113,7 @@ def test_reverting_one_change_restores_exactly_its_values(data):
             assert same(project.state(), before)
             return
         after = project.state()
-        expected = apply(copy.deepcopy(before),
-                         [e for e in invert(json.loads(row["patch"])) if e["p"] != ["next_id"]])
+        expected = apply(copy.deepcopy(before), [e for e in invert(json.loads(row["patch"])) if e["p"] != ["next_id"]])
         assert same(after, expected)
         # and the revert is itself undoable, exactly
         project.undo(1)
@@ -121,9 +121,11 @@ def test_reverting_one_change_restores_exactly_its_values(data):
         store.close()
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-3, 3) | st.text(max_size=3),
-                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=2), kids, max_size=3),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(-3, 3) | st.text(max_size=3),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=2), kids, max_size=3),
+    max_leaves=12,
+)
 
 
 @settings(max_examples=120, deadline=None)

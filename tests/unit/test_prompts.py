@@ -1,5 +1,6 @@
 """The planner prompt's examples are valid plans, name real tools, and are not requests of the routing set
 (so `earshot bench plan` measures requests the model has not been shown)."""
+
 import json
 
 import jsonschema
@@ -34,7 +35,7 @@ def test_groups_name_only_registered_tools_and_cover_all_of_them():
     grouped = [n for _, names in prompts.GROUPS for n in names]
     assert len(grouped) == len(set(grouped))
     assert set(grouped) <= set(registry.names())
-    assert set(registry.names()) <= set(grouped)   # a new tool needs a heading (else it lands in "More tools")
+    assert set(registry.names()) <= set(grouped)  # a new tool needs a heading (else it lands in "More tools")
 
 
 def test_the_system_prompt_lists_every_tool_once():

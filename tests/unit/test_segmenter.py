@@ -2,13 +2,13 @@
 
 Each frame's audio is filled with its own index, so the tests can check exactly which frames an
 utterance contains (pre-roll, trailing silence)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.audio.segmenter import (End, Onset, Pause, Resume, Segmenter, Transient,
-                                       transcript_looks_complete)
+from assistant.audio.segmenter import End, Onset, Pause, Segmenter, transcript_looks_complete
 from assistant.audio.vad import FRAME_MS, FRAME_SAMPLES, VadFrame
 from assistant.config import BargeInOptions, EndpointOptions, VadOptions
 
@@ -39,7 +39,7 @@ def frame_ids(audio: np.ndarray) -> list[int]:
 
 def test_a_short_burst_is_a_transient_not_an_onset():
     seg = Segmenter(EndpointOptions(onset_speech_ms=160, onset_window_ms=320))
-    events = run(seg, "....." + "SSS" + "." * 20)          # 96 ms of "speech": a cough or a slam
+    events = run(seg, "....." + "SSS" + "." * 20)  # 96 ms of "speech": a cough or a slam
     assert kinds(events) == ["Candidate", "Transient"]
     assert seg.state == "idle"
 
@@ -52,7 +52,7 @@ def test_onset_needs_enough_speech_within_the_window_and_keeps_the_pre_roll():
     assert len(onsets) == 1
     confirmed_at, onset = onsets[0]
     assert onset.trigger_index == 20
-    assert confirmed_at == 20 + 4                          # 5 frames × 32 ms = 160 ms
+    assert confirmed_at == 20 + 4  # 5 frames × 32 ms = 160 ms
     # Pre-roll: 10 frames (320 ms) before the trigger are part of the utterance.
     assert onset.start_index == 20 - round(320 / FRAME_MS)
     assert frame_ids(seg.audio_so_far())[:11] == list(range(10, 21))
@@ -60,11 +60,11 @@ def test_onset_needs_enough_speech_within_the_window_and_keeps_the_pre_roll():
 
 def test_first_silent_frame_pauses_and_speech_again_resumes():
     seg = Segmenter(EndpointOptions(onset_speech_ms=96, resume_speech_ms=64, min_silence_ms=224, max_silence_ms=800))
-    seg.completion = lambda: None                           # ASR never answers in this test
+    seg.completion = lambda: None  # ASR never answers in this test
     events = run(seg, "...SSSSSS..SS....")
     assert kinds(events) == ["Candidate", "Onset", "Pause", "Resume", "Pause"]
     pause_frame = [i for i, e in events if isinstance(e, Pause)][0]
-    assert pause_frame == 9                                 # the very first silent frame
+    assert pause_frame == 9  # the very first silent frame
     assert [e for _, e in events if isinstance(e, Pause)][0].last_voiced_index == 8
 
 
@@ -84,7 +84,7 @@ def test_short_silence_ends_a_turn_whose_transcript_looks_complete():
     assert len(ends) == 1
     at, end = ends[0]
     assert end.reason == "complete"
-    assert at - end.last_voiced_index == int(np.ceil(224 / FRAME_MS))    # 7 frames of silence
+    assert at - end.last_voiced_index == int(np.ceil(224 / FRAME_MS))  # 7 frames of silence
     # The audio stops 3 frames (96 ms) after the last voiced frame.
     assert frame_ids(end.audio)[-1] == end.last_voiced_index + 3
 
@@ -92,9 +92,9 @@ def test_short_silence_ends_a_turn_whose_transcript_looks_complete():
 def test_an_unfinished_transcript_waits_for_the_long_silence():
     opts = EndpointOptions(onset_speech_ms=96, min_silence_ms=224, max_silence_ms=800)
     seg = Segmenter(opts)
-    seg.completion = lambda: False                            # "remove the noise from the …"
+    seg.completion = lambda: False  # "remove the noise from the …"
     events = run(seg, "..SSSSSSSS" + "." * 40)
-    (at, end), = [(i, e) for i, e in events if isinstance(e, End)]
+    ((at, end),) = [(i, e) for i, e in events if isinstance(e, End)]
     assert end.reason == "max_silence"
     assert at - end.last_voiced_index == int(np.ceil(800 / FRAME_MS))
 
@@ -110,7 +110,7 @@ def test_unknown_completion_is_asked_again_until_known():
     seg = Segmenter(EndpointOptions(onset_speech_ms=96, min_silence_ms=224, max_silence_ms=800))
     seg.completion = completion
     events = run(seg, "..SSSSSS" + "." * 30)
-    (at, end), = [(i, e) for i, e in events if isinstance(e, End)]
+    ((at, end),) = [(i, e) for i, e in events if isinstance(e, End)]
     assert end.reason == "complete" and len(asked) == 4
     assert at - end.last_voiced_index == int(np.ceil(224 / FRAME_MS)) + 3
 
@@ -124,12 +124,18 @@ def test_max_length_cuts_a_monologue():
 
 
 def test_playback_raises_the_onset_bar_for_barge_in():
-    weak = "..." + "w" * 12 + "." * 5                        # probability 0.55: enough normally
-    normal = Segmenter(EndpointOptions(onset_speech_ms=96), VadOptions(speech_threshold=0.5),
-                       BargeInOptions(speech_threshold=0.6, speech_ms=96))
+    weak = "..." + "w" * 12 + "." * 5  # probability 0.55: enough normally
+    normal = Segmenter(
+        EndpointOptions(onset_speech_ms=96),
+        VadOptions(speech_threshold=0.5),
+        BargeInOptions(speech_threshold=0.6, speech_ms=96),
+    )
     assert "Onset" in kinds(run(normal, weak))
-    speaking = Segmenter(EndpointOptions(onset_speech_ms=96), VadOptions(speech_threshold=0.5),
-                         BargeInOptions(speech_threshold=0.6, speech_ms=96))
+    speaking = Segmenter(
+        EndpointOptions(onset_speech_ms=96),
+        VadOptions(speech_threshold=0.5),
+        BargeInOptions(speech_threshold=0.6, speech_ms=96),
+    )
     speaking.playback_active = True
     assert "Onset" not in kinds(run(speaking, weak))
     assert "Onset" in kinds(run(speaking, "SSSS", start=100))
@@ -144,9 +150,9 @@ def test_barge_in_onset_can_be_quicker_than_a_normal_onset():
 
 def test_push_to_talk_ignores_the_vad():
     seg = Segmenter(EndpointOptions(pre_roll_ms=96, max_silence_ms=224))
-    run(seg, "....")                                          # pre-roll: frames 1..3 kept
+    run(seg, "....")  # pre-roll: frames 1..3 kept
     assert kinds([(0, e) for e in seg.press()]) == ["Onset"]
-    events = run(seg, "." * 20 + "SS" + "." * 20, start=4)    # long silences do not end it
+    events = run(seg, "." * 20 + "SS" + "." * 20, start=4)  # long silences do not end it
     assert "End" not in kinds(events)
     (end,) = seg.release()
     assert end.reason == "manual"
@@ -162,20 +168,23 @@ def test_frames_after_an_end_become_the_next_pre_roll():
     assert onsets[1].start_index == 10 - 4
 
 
-@pytest.mark.parametrize("text, complete", [
-    ("What can you do?", True),
-    ("Remove the hiss from memo.wav.", True),
-    ("Thanks.", True),
-    ("thanks", True),
-    ("stop", True),
-    ("Remove the noise from the", False),
-    ("Remove the noise from the.", False),                   # Whisper's full stop after "the": still unfinished
-    ("Denoise memo.wav and", False),
-    ("Make it louder,", False),
-    ("So...", False),
-    ("um", False),
-    ("", False),
-    ("Transcribe the second file", False),                   # no punctuation, several words: unknown → wait
-])
+@pytest.mark.parametrize(
+    "text, complete",
+    [
+        ("What can you do?", True),
+        ("Remove the hiss from memo.wav.", True),
+        ("Thanks.", True),
+        ("thanks", True),
+        ("stop", True),
+        ("Remove the noise from the", False),
+        ("Remove the noise from the.", False),  # Whisper's full stop after "the": still unfinished
+        ("Denoise memo.wav and", False),
+        ("Make it louder,", False),
+        ("So...", False),
+        ("um", False),
+        ("", False),
+        ("Transcribe the second file", False),  # no punctuation, several words: unknown → wait
+    ],
+)
 def test_transcript_completion(text, complete):
     assert transcript_looks_complete(text) is complete

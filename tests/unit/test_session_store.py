@@ -1,5 +1,6 @@
 """The session store and workspace rules: artifact ids, provenance, paths that escape the workspace
 (symlinks included), fresh output names that never replace a file, and resuming after a restart."""
+
 import os
 
 import numpy as np
@@ -30,10 +31,10 @@ def test_paths_outside_the_workspace_are_refused(session, tmp_path):
         with pytest.raises(PathRefused, match="outside the workspace"):
             session.resolve_user_path(name)
     link = session.workspace / "innocent.wav"
-    os.symlink(outside, link)                       # a link inside pointing outside is refused too
+    os.symlink(outside, link)  # a link inside pointing outside is refused too
     with pytest.raises(PathRefused):
         session.resolve_user_path("innocent.wav")
-    assert session.resolve_user_path(str(outside), (tmp_path.resolve(),)) == outside.resolve()   # allowed root
+    assert session.resolve_user_path(str(outside), (tmp_path.resolve(),)) == outside.resolve()  # allowed root
 
 
 def test_missing_file_and_directory_are_clear_errors(session):
@@ -64,7 +65,7 @@ def test_a_session_resumes_with_its_history(config, tmp_path):
     again = reopened.latest_session()
     assert again.id == session.id and again.workspace == session.workspace
     assert [t["user_text"] for t in again.turns()] == ["say hi"]
-    assert reopened.open_session(session.id[-4:]).id == session.id      # a unique suffix is enough
+    assert reopened.open_session(session.id[-4:]).id == session.id  # a unique suffix is enough
     with pytest.raises(EarshotError, match="no session"):
         reopened.open_session("does-not-exist")
     assert reopened.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,4 +1,5 @@
 """sing's notes are checked when the plan is validated: a slip goes back to the planner's repair."""
+
 import json
 
 import pytest

@@ -1,5 +1,6 @@
 """The TUI's bridge to the voice loop (ui/voice_bridge.py) over the fakes of tests/fixtures/voice.py: a
 typed request either runs on the loop or is refused there and then, with the reason — never lost."""
+
 from __future__ import annotations
 
 import time
@@ -9,7 +10,15 @@ import pytest
 from assistant.errors import EarshotError
 from assistant.events import Reply, SpeechEnded, TurnStarted
 from assistant.ui.voice_bridge import TuiVoice
-from tests.fixtures.voice import FakeAssistant, FakePlanner, FakeRecognizer, ScriptedFrames, ScriptedSource, silence, speech
+from tests.fixtures.voice import (
+    FakeAssistant,
+    FakePlanner,
+    FakeRecognizer,
+    ScriptedFrames,
+    ScriptedSource,
+    silence,
+    speech,
+)
 
 
 def wait(predicate, timeout_s: float = 5.0) -> None:
@@ -42,11 +51,11 @@ def test_a_typed_request_runs_on_the_voice_loop(bridge, session):
 
 def test_a_typed_request_while_a_spoken_one_is_being_transcribed_is_refused_with_the_reason(bridge, session):
     wait(lambda: bridge.running)
-    bridge.recognizer.hold = True                 # the spoken request's transcript is on its way
+    bridge.recognizer.hold = True  # the spoken request's transcript is on its way
     bridge.source.push(speech(10, 1), silence(30))
     wait(lambda: any(isinstance(e, SpeechEnded) for e in bridge.events))
     with pytest.raises(EarshotError, match="still running"):
-        bridge.run_text("describe memo.wav")      # not scheduled and dropped: refused, the prompt keeps it
+        bridge.run_text("describe memo.wav")  # not scheduled and dropped: refused, the prompt keeps it
     bridge.recognizer.release.set()
     wait(lambda: any(isinstance(e, Reply) for e in bridge.events))
     assert [e.text for e in bridge.events if isinstance(e, TurnStarted)] == ["What can you do?"]

@@ -1,28 +1,32 @@
 """Pure logic of the voice loop: wake-phrase matching, the streamed `say` decoder, the ASR's
 repetition guard, the echo reference timeline and the double-talk gate. No models, no audio server."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.runtime.asr import collapse_repeats
 from assistant.audio.aec import AEC_FRAME, EchoGate, EchoStage, PassThrough, ReferenceBuffer, Timeline
 from assistant.audio.wake import WakeMatcher
 from assistant.llm.say_stream import SayStream
+from assistant.runtime.asr import collapse_repeats
 
 
-@pytest.mark.parametrize("heard, accepted, remainder", [
-    ("Hey Earshot.", True, ""),
-    ("Hey, Earshot, what can you do?", True, "what can you do?"),
-    ("Hey, your shot, what can you do?", True, "what can you do?"),     # tiny.en's usual spelling of the name
-    ("Hey, shot.", True, ""),
-    ("Okay, hey Earshot, thanks.", True, "thanks."),                    # one filler word before the phrase
-    ("Hey there.", False, ""),
-    ("Heresy.", False, ""),
-    ("What can you do?", False, ""),
-    ("Remove the noise from memo.wav.", False, ""),
-    ("", False, ""),
-])
+@pytest.mark.parametrize(
+    "heard, accepted, remainder",
+    [
+        ("Hey Earshot.", True, ""),
+        ("Hey, Earshot, what can you do?", True, "what can you do?"),
+        ("Hey, your shot, what can you do?", True, "what can you do?"),  # tiny.en's usual spelling of the name
+        ("Hey, shot.", True, ""),
+        ("Okay, hey Earshot, thanks.", True, "thanks."),  # one filler word before the phrase
+        ("Hey there.", False, ""),
+        ("Heresy.", False, ""),
+        ("What can you do?", False, ""),
+        ("Remove the noise from memo.wav.", False, ""),
+        ("", False, ""),
+    ],
+)
 def test_wake_phrase_fuzzy_match(heard, accepted, remainder):
     m = WakeMatcher("hey earshot", 0.72).match(heard)
     assert m.accepted is accepted, m
@@ -56,13 +60,13 @@ def test_say_decoder_emits_sentences_as_they_complete():
     first_at = seen.index(1) + 1
     assert plan[:first_at].endswith("edit. ")
     # "!" and "?" end a sentence by themselves: out with the character, not a token later.
-    assert plan[:seen.index(3) + 1].endswith("what?")
+    assert plan[: seen.index(3) + 1].endswith("what?")
 
 
 def test_say_decoder_lets_an_exclamation_out_at_once():
     plan = '{"say":"Hello there! How can I help?","steps":[]}'
     _, out, seen = _stream(plan)
-    assert plan[:seen.index(1) + 1].endswith("there!")
+    assert plan[: seen.index(1) + 1].endswith("there!")
     assert out == ["Hello there!", "How can I help?"]
 
 
@@ -82,12 +86,15 @@ def test_say_decoder_handles_spaces_the_grammar_allows():
     assert out == ["You're welcome."]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("What can you do? What can you do? What can you do? What", "What can you do?"),
-    ("Thanks a lot. Thanks a lot.", "Thanks a lot."),
-    ("Stop. Please stop.", "Stop. Please stop."),
-    ("Remove the hiss. Then transcribe it.", "Remove the hiss. Then transcribe it."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("What can you do? What can you do? What can you do? What", "What can you do?"),
+        ("Thanks a lot. Thanks a lot.", "Thanks a lot."),
+        ("Stop. Please stop.", "Stop. Please stop."),
+        ("Remove the hiss. Then transcribe it.", "Remove the hiss. Then transcribe it."),
+    ],
+)
 def test_asr_repetition_guard(text, expected):
     assert collapse_repeats(text) == expected
 
@@ -109,33 +116,33 @@ def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
     rng = np.random.default_rng(0)
     far = rng.standard_normal(16_000).astype(np.float32)
     t0 = 50.0
-    for k in range(0, len(far), 160):            # the speaker: 10 ms blocks, heard at t0 + k/16 kHz
-        ref.push(far[k:k + 160], t0 + k / 16_000 + rng.uniform(0, 0.006))
+    for k in range(0, len(far), 160):  # the speaker: 10 ms blocks, heard at t0 + k/16 kHz
+        ref.push(far[k : k + 160], t0 + k / 16_000 + rng.uniform(0, 0.006))
     stage = EchoStage(PassThrough(), ref)
     refs = []
-    for k in range(0, 16_000, 320):               # the mic: 20 ms blocks arriving with jitter
+    for k in range(0, 16_000, 320):  # the mic: 20 ms blocks arriving with jitter
         _, r = stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006))
         refs.append(r)
     got = np.concatenate(refs)
-    lag = int(np.argmax([np.dot(got[4000:12000], far[4000 - d:12000 - d]) for d in range(0, 200)]))
-    assert lag <= 8                                  # captured at t ↔ heard at t (within 0.5 ms)
+    lag = int(np.argmax([np.dot(got[4000:12000], far[4000 - d : 12000 - d]) for d in range(0, 200)]))
+    assert lag <= 8  # captured at t ↔ heard at t (within 0.5 ms)
     # …and (nearly) the same offset all along, window after window.
     for w in range(3000, 15000, 2000):
-        local = int(np.argmax([np.dot(got[w:w + 1000], far[w - d:w + 1000 - d]) for d in range(0, 40)]))
+        local = int(np.argmax([np.dot(got[w : w + 1000], far[w - d : w + 1000 - d]) for d in range(0, 40)]))
         assert abs(local - lag) <= 3
 
 
 def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
     gate = EchoGate(margin_db=6.0, initial_return_db=0.0)
-    assert not gate.near_end(-25.0, -20.0)          # before learning: the echo may be as loud as the reference
-    for _ in range(200):                             # the canceller leaves echo 25 dB below the reference
+    assert not gate.near_end(-25.0, -20.0)  # before learning: the echo may be as loud as the reference
+    for _ in range(200):  # the canceller leaves echo 25 dB below the reference
         gate.update(-45.0, -20.0, speech_prob=0.05)
     assert gate.return_db == pytest.approx(-25.0, abs=1.0)
-    assert gate.near_end(-30.0, -20.0)               # a voice 15 dB over the residual: the user
-    assert not gate.near_end(-42.0, -20.0)           # residual echo: not the user
-    gate.update(-15.0, -20.0, speech_prob=0.9)       # likely the user: the estimate does not learn from it
+    assert gate.near_end(-30.0, -20.0)  # a voice 15 dB over the residual: the user
+    assert not gate.near_end(-42.0, -20.0)  # residual echo: not the user
+    gate.update(-15.0, -20.0, speech_prob=0.9)  # likely the user: the estimate does not learn from it
     assert gate.return_db == pytest.approx(-25.0, abs=1.0)
-    assert gate.near_end(-80.0, -120.0)              # nothing playing: anything heard is the room
+    assert gate.near_end(-80.0, -120.0)  # nothing playing: anything heard is the room
 
 
 def test_echo_gate_is_strict_while_the_speaker_starts_again():
@@ -143,17 +150,17 @@ def test_echo_gate_is_strict_while_the_speaker_starts_again():
     assistant interrupted itself. For the guard frames after the speaker starts, echo just under the
     reference is not the user; after them the learned residual applies again."""
     gate = EchoGate(margin_db=6.0, initial_return_db=0.0, onset_guard_frames=10)
-    for _ in range(200):                             # a converged canceller: residual 25 dB down
+    for _ in range(200):  # a converged canceller: residual 25 dB down
         gate.update(-45.0, -20.0, speech_prob=0.05)
-    for _ in range(20):                              # the reply ends; the speaker is silent
+    for _ in range(20):  # the reply ends; the speaker is silent
         gate.update(-70.0, -120.0, speech_prob=0.0)
     leaks = []
-    for _ in range(10):                              # the next reply starts: echo 2 dB under the reference
+    for _ in range(10):  # the next reply starts: echo 2 dB under the reference
         gate.update(-22.0, -20.0, speech_prob=0.95)
         leaks.append(gate.near_end(-22.0, -20.0))
     assert not any(leaks)
-    assert gate.near_end(-9.0, -20.0)                # a voice louder than the reference still barges in
-    gate.update(-45.0, -20.0, speech_prob=0.05)      # past the guard: the learned residual again
+    assert gate.near_end(-9.0, -20.0)  # a voice louder than the reference still barges in
+    gate.update(-45.0, -20.0, speech_prob=0.05)  # past the guard: the learned residual again
     assert gate.near_end(-30.0, -20.0)
 
 
@@ -164,11 +171,11 @@ def test_echo_gate_does_not_learn_a_users_first_sounds_as_echo():
     for _ in range(200):
         gate.update(-45.0, -20.0, speech_prob=0.05)
     before = gate.return_db
-    for _ in range(3):                               # "s…": 12 dB over the residual, low speech probability
+    for _ in range(3):  # "s…": 12 dB over the residual, low speech probability
         gate.update(-33.0, -20.0, speech_prob=0.15)
     assert gate.return_db - before < 1.0
     assert gate.near_end(-33.0, -20.0)
-    for _ in range(100):                             # a lasting change of the echo path is still learnt
+    for _ in range(100):  # a lasting change of the echo path is still learnt
         gate.update(-33.0, -20.0, speech_prob=0.05)
     assert gate.return_db > -16.0
 
@@ -177,12 +184,15 @@ def test_aec_frame_is_ten_ms():
     assert AEC_FRAME == 160
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", "does not support 44100 Hz"),
-    ("Error opening OutputStream: Device unavailable [PaErrorCode -9985]", "is busy"),
-    ("Error querying device -1", "cannot open"),
-    ("Error opening InputStream: Invalid device [PaErrorCode -9996]", "there is no usable input device"),
-])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("Error opening InputStream: Invalid sample rate [PaErrorCode -9997]", "does not support 44100 Hz"),
+        ("Error opening OutputStream: Device unavailable [PaErrorCode -9985]", "is busy"),
+        ("Error querying device -1", "cannot open"),
+        ("Error opening InputStream: Invalid device [PaErrorCode -9996]", "there is no usable input device"),
+    ],
+)
 def test_device_errors_say_which_problem_it_is(message, expected):
     from assistant.audio.io import _device_error
 
@@ -207,14 +217,17 @@ def test_an_unknown_device_name_is_a_clear_error():
     assert "no output device with index 999" in info.value.message
 
 
-@pytest.mark.parametrize("heard, spoken, echo", [
-    ("I can...", "I can transcribe, speak, denoise, measure and edit audio.", True),
-    ("Trim.", "Trimmed memo.wav to 3 s.", True),
-    ("Name a file or an RK stop", "Name a file or an artifact like @a1.", True),
-    ("What can you do?", "I can transcribe, speak, denoise, measure and edit audio.", False),
-    ("Stop, please.", "Here is a longer answer, so that there is time to interrupt me.", False),
-    ("Thanks a lot.", "", False),
-])
+@pytest.mark.parametrize(
+    "heard, spoken, echo",
+    [
+        ("I can...", "I can transcribe, speak, denoise, measure and edit audio.", True),
+        ("Trim.", "Trimmed memo.wav to 3 s.", True),
+        ("Name a file or an RK stop", "Name a file or an artifact like @a1.", True),
+        ("What can you do?", "I can transcribe, speak, denoise, measure and edit audio.", False),
+        ("Stop, please.", "Here is a longer answer, so that there is time to interrupt me.", False),
+        ("Thanks a lot.", "", False),
+    ],
+)
 def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
     from assistant.voice.gates import echo_of
 
@@ -222,28 +235,31 @@ def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
 
 
 def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
-    from assistant.voice.speaker import Speaker
-
     import time
+
+    from assistant.voice.speaker import Speaker
 
     t = time.monotonic() - 5.0
     voice = Speaker(load_tts=None, sink=None, emit=lambda e: None)
     voice.spoken_log = [(t, t + 1.0, "Hi! How are you?")]
-    assert "How are you" in voice.recently_spoken(t + 0.8)      # during playback: may be our echo
-    assert "How are you" in voice.recently_spoken(t + 1.3)      # within the room's reverberation
-    assert voice.recently_spoken(t + 1.9) == ""                 # "Who made you?" after it: the user's
+    assert "How are you" in voice.recently_spoken(t + 0.8)  # during playback: may be our echo
+    assert "How are you" in voice.recently_spoken(t + 1.3)  # within the room's reverberation
+    assert voice.recently_spoken(t + 1.9) == ""  # "Who made you?" after it: the user's
 
 
-@pytest.mark.parametrize("heard, verdict", [
-    # Transcripts of speech that paused a reply in `earshot bench latency` traces, with what was playing.
-    ("You're well.", "own_voice"),               # "You're welcome!" leaking past the canceller
-    ("I'm here to...", "own_voice"),
-    ("Thank you.", "no_speech"),                 # Whisper's words for a residue it cannot read
-    ("", None),                                  # the VAD heard speech, Whisper nothing: stop, as before
-    ("Stop, please.", None),                     # the user: the reply stops for good
-    ("No.", None),
-    ("Wait, make it louder instead.", None),
-])
+@pytest.mark.parametrize(
+    "heard, verdict",
+    [
+        # Transcripts of speech that paused a reply in `earshot bench latency` traces, with what was playing.
+        ("You're well.", "own_voice"),  # "You're welcome!" leaking past the canceller
+        ("I'm here to...", "own_voice"),
+        ("Thank you.", "no_speech"),  # Whisper's words for a residue it cannot read
+        ("", None),  # the VAD heard speech, Whisper nothing: stop, as before
+        ("Stop, please.", None),  # the user: the reply stops for good
+        ("No.", None),
+        ("Wait, make it louder instead.", None),
+    ],
+)
 def test_speech_over_the_reply_is_told_from_its_own_voice(heard, verdict):
     from assistant.voice.gates import heard_over_reply
 

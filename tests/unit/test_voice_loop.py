@@ -2,6 +2,7 @@
 speculation, barge-in (stop, resume), the wake window, a request superseding a running turn, and the
 typed path beside the spoken one. The real loop, turn runner, speaker and session store run; no
 model, no audio device — each test takes milliseconds."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,8 +10,19 @@ import asyncio
 import pytest
 
 from assistant.errors import EarshotError
-from assistant.events import (BargeInDismissed, Interrupted, PlaybackStarted, Reply, SpeculationCancelled,
-                              SpeechDiscarded, SpeechEnded, SpeechStarted, Transcript, TurnStarted, WakeDetected)
+from assistant.events import (
+    BargeInDismissed,
+    Interrupted,
+    PlaybackStarted,
+    Reply,
+    SpeculationCancelled,
+    SpeechDiscarded,
+    SpeechEnded,
+    SpeechStarted,
+    Transcript,
+    TurnStarted,
+    WakeDetected,
+)
 from tests.fixtures.voice import FakePlanner, make_rig, silence, speech
 
 LONG = "Here is a longer answer. It goes on for a while. So that there is time to interrupt it."
@@ -18,6 +30,7 @@ LONG = "Here is a longer answer. It goes on for a while. So that there is time t
 
 def run(rig, scenario) -> None:
     """Run the loop and the scenario side by side; stop the loop when the scenario ends."""
+
     async def main() -> None:
         runner = asyncio.create_task(rig.loop.run())
         try:
@@ -39,16 +52,19 @@ async def say(rig, utterance: int, frames: int = 12) -> None:
 
 
 # -- endpointing -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, reason, silent_frames", [
-    ("Describe memo.wav.", "complete", 7),          # min_silence_ms 224: a finished-looking transcript
-    ("remove the noise from the", "max_silence", 25),   # max_silence_ms 800: it may go on
-])
+@pytest.mark.parametrize(
+    "text, reason, silent_frames",
+    [
+        ("Describe memo.wav.", "complete", 7),  # min_silence_ms 224: a finished-looking transcript
+        ("remove the noise from the", "max_silence", 25),  # max_silence_ms 800: it may go on
+    ],
+)
 def test_the_turn_ends_sooner_when_the_transcript_looks_finished(config, session, text, reason, silent_frames):
     rig = make_rig(config, session, {1: text}, speak=False)
 
     async def scenario(rig):
         await say(rig, 1)
-        rig.source.push(silence(silent_frames - 2))      # one frame short of the endpoint
+        rig.source.push(silence(silent_frames - 2))  # one frame short of the endpoint
         await rig.until(rig.heard_all)
         await asyncio.sleep(0.05)
         assert not rig.of(SpeechEnded)
@@ -70,8 +86,8 @@ def test_speech_after_a_pause_cancels_the_speculative_plan(config, session):
 
     async def scenario(rig):
         await say(rig, 1)
-        await rig.until(lambda: planner.started)                     # planning began at the pause
-        rig.source.push(speech(4, 1))                                # the user goes on
+        await rig.until(lambda: planner.started)  # planning began at the pause
+        rig.source.push(speech(4, 1))  # the user goes on
         await rig.until(lambda: rig.of(SpeculationCancelled) and planner.cancelled)
         planner.release.set()
         rig.source.push(silence(25))
@@ -79,7 +95,7 @@ def test_speech_after_a_pause_cancels_the_speculative_plan(config, session):
         await rig.idle()
 
     run(rig, scenario)
-    assert planner.cancelled == ["What can you do?"]                 # the held plan stopped at its cancel
+    assert planner.cancelled == ["What can you do?"]  # the held plan stopped at its cancel
     assert len(planner.started) == 2 and len(rig.of(TurnStarted)) == 1
     assert session.turns()[-1]["status"] == "ok"
 
@@ -99,7 +115,7 @@ def test_the_users_words_over_the_reply_stop_it_and_the_history_keeps_what_was_h
         await _typed_reply_playing(rig)
         rig.source.push(speech(6, 2))
         await rig.until(lambda: rig.of(SpeechStarted))
-        assert rig.sink.paused                                      # held at once, before any transcript
+        assert rig.sink.paused  # held at once, before any transcript
         rig.source.push(silence(30))
         await rig.until(lambda: rig.of(Interrupted) and rig.of(SpeechDiscarded))
         await rig.idle()
@@ -107,7 +123,7 @@ def test_the_users_words_over_the_reply_stop_it_and_the_history_keeps_what_was_h
     run(rig, scenario)
     (stop,) = rig.of(Interrupted)
     assert stop.reason == "barge-in" and stop.heard and LONG.startswith(stop.heard.rstrip(" …"))
-    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["stop_command"]   # "stop" is no new request
+    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["stop_command"]  # "stop" is no new request
     turns = session.turns()
     assert len(turns) == 1 and turns[0]["status"] == "interrupted" and turns[0]["reply_text"] == stop.heard
 
@@ -121,7 +137,7 @@ def test_its_own_voice_over_the_reply_resumes_it(config, session):
         await rig.until(lambda: rig.sink.paused)
         rig.source.push(silence(30))
         await rig.until(lambda: rig.of(BargeInDismissed))
-        assert not rig.sink.paused                                  # it goes on where it paused
+        assert not rig.sink.paused  # it goes on where it paused
         rig.sink.finish()
         await rig.until(lambda: session.turns()[-1]["status"] != "running")
         await rig.idle()
@@ -148,18 +164,19 @@ def test_esc_stops_a_typed_turn_like_a_barge_in(config, session):
 
 # -- wake phrase ---------------------------------------------------------------------------------------------
 def test_a_bare_wake_phrase_opens_a_window_for_the_request(config, session):
-    rig = make_rig(config, session, {1: "Hey Earshot.", 2: "What can you do?", 3: "Make it louder."},
-                   speak=False, mode="wake")
+    rig = make_rig(
+        config, session, {1: "Hey Earshot.", 2: "What can you do?", 3: "Make it louder."}, speak=False, mode="wake"
+    )
 
     async def scenario(rig):
         for k in (3, 1, 2):
             await say(rig, k)
             rig.source.push(silence(26))
-            await rig.until(lambda: rig.of(SpeechEnded) and len(rig.of(SpeechEnded)) == [3, 1, 2].index(k) + 1)
+            await rig.until(lambda k=k: len(rig.of(SpeechEnded)) == [3, 1, 2].index(k) + 1)
             await rig.idle()
 
     run(rig, scenario)
-    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["no_wake_phrase"]   # no phrase, no window
+    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["no_wake_phrase"]  # no phrase, no window
     assert len(rig.of(WakeDetected)) == 1
     assert [t.text for t in rig.of(TurnStarted)] == ["What can you do?"]
 
@@ -168,8 +185,14 @@ def test_a_bare_wake_phrase_opens_a_window_for_the_request(config, session):
 def test_a_new_request_supersedes_the_running_turn(config, session):
     planner = FakePlanner()
     planner.hold = True
-    rig = make_rig(config, session, {1: "Tell me a story.", 2: "Describe memo.wav instead."}, speak=False,
-                   planner=planner, mode="push_to_talk")
+    rig = make_rig(
+        config,
+        session,
+        {1: "Tell me a story.", 2: "Describe memo.wav instead."},
+        speak=False,
+        planner=planner,
+        mode="push_to_talk",
+    )
 
     async def scenario(rig):
         for k in (1, 2):
@@ -177,7 +200,7 @@ def test_a_new_request_supersedes_the_running_turn(config, session):
             rig.source.push(speech(10, k))
             await rig.until(rig.heard_all)
             rig.loop.push_to_talk(False)
-            await rig.until(lambda: len(planner.started) == k)
+            await rig.until(lambda k=k: len(planner.started) == k)
         await rig.until(lambda: rig.of(Interrupted))
         planner.release.set()
         await rig.until(lambda: len(rig.of(Reply)) == 1)
@@ -186,7 +209,9 @@ def test_a_new_request_supersedes_the_running_turn(config, session):
     run(rig, scenario)
     assert rig.of(Interrupted)[0].reason == "superseded"
     assert [(t["user_text"], t["status"]) for t in session.turns()] == [
-        ("Tell me a story.", "interrupted"), ("Describe memo.wav instead.", "ok")]
+        ("Tell me a story.", "interrupted"),
+        ("Describe memo.wav instead.", "ok"),
+    ]
 
 
 # -- typed beside spoken ---------------------------------------------------------------------------------------
@@ -202,17 +227,19 @@ def test_a_typed_request_while_speech_is_being_heard_is_refused_not_lost(config,
         await rig.until(lambda: rig.of(Reply))
         await rig.idle()
         rig.planner.hold = True
-        rig.loop.run_text("describe memo.wav")              # taken once the spoken turn is answered
+        rig.loop.run_text("describe memo.wav")  # taken once the spoken turn is answered
         await rig.until(lambda: len(rig.planner.started) == 2)
         with pytest.raises(EarshotError, match="still running"):
-            rig.loop.run_text("again")                      # and refused while that one runs
+            rig.loop.run_text("again")  # and refused while that one runs
         rig.planner.release.set()
         await rig.until(lambda: len(rig.of(Reply)) == 2)
         await rig.idle()
 
     run(rig, scenario)
     assert [(t["user_text"], t["source"]) for t in session.turns()] == [
-        ("What can you do?", "spoken"), ("describe memo.wav", "typed")]
+        ("What can you do?", "spoken"),
+        ("describe memo.wav", "typed"),
+    ]
 
 
 def test_the_transcript_carries_the_language_it_was_heard_in(config, session):

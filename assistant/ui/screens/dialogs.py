@@ -1,4 +1,5 @@
 """Modal screens: help, and the rename prompt."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -9,7 +10,8 @@ from textual.widgets import Input, Markdown, Static
 
 from ..widgets.prompt import SLASH_COMMANDS
 
-HELP = """\
+HELP = (
+    """\
 # Earshot
 
 Type what you want done to your audio files, e.g. **describe memo.wav** or
@@ -34,7 +36,10 @@ the path, **r** rename.
 
 | command | does |
 |---|---|
-""" + "\n".join(f"| {cmd} | {text} |" for cmd, text in SLASH_COMMANDS.items()) + "\n"
+"""
+    + "\n".join(f"| {cmd} | {text} |" for cmd, text in SLASH_COMMANDS.items())
+    + "\n"
+)
 
 
 class HelpScreen(ModalScreen[None]):

@@ -1,5 +1,6 @@
 """The main screen: conversation on the left, files on the right, the studio project (F5) under them,
 listening status and input below — and how each pipeline event becomes widgets."""
+
 from __future__ import annotations
 
 from rich.markup import escape
@@ -8,8 +9,20 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
-from ...events import (ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, PlaybackStopped, Reply, ReplySentence,
-                       ToolFinished, ToolProgress, ToolStarted, TurnStarted)
+from ...events import (
+    ErrorEvent,
+    Event,
+    Interrupted,
+    PlanReady,
+    PlanRejected,
+    PlaybackStopped,
+    Reply,
+    ReplySentence,
+    ToolFinished,
+    ToolProgress,
+    ToolStarted,
+    TurnStarted,
+)
 from ..widgets.artifacts import ArtifactsPane
 from ..widgets.conversation import AssistantReply, Conversation, Notice, ToolCard, UserTurn
 from ..widgets.listening import ListeningStatus
@@ -27,8 +40,8 @@ class MainScreen(Screen):
         self._on_ready = on_ready
         self._reply: AssistantReply | None = None
         self._cards: dict[int, ToolCard] = {}
-        self.project_seq: int | None = None          # the project change the pane shows (None: no project)
-        self._project_hidden = False                 # the user hid the pane with F5
+        self.project_seq: int | None = None  # the project change the pane shows (None: no project)
+        self._project_hidden = False  # the user hid the pane with F5
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◉")
@@ -37,8 +50,7 @@ class MainScreen(Screen):
             yield ArtifactsPane(id="artifacts")
         yield ProjectPane(lambda: self.app.clock(), id="project")
         yield ListeningStatus(id="listening")
-        yield PromptInput(self._candidates, id="prompt",
-                          placeholder="Ask: “describe memo.wav” · @ for files · /help")
+        yield PromptInput(self._candidates, id="prompt", placeholder="Ask: “describe memo.wav” · @ for files · /help")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -72,15 +84,23 @@ class MainScreen(Screen):
             conv.add(UserTurn(turn["user_text"], turn["source"]))
             for r in runs:
                 mark = _RUN_MARKS.get(r["status"], "…")
-                conv.add(Notice(f"{mark} {r['step']}. {escape(r['tool'])}  [dim]{escape(r['summary'] or r['error'] or '')}[/]",
-                                "history"))
+                conv.add(
+                    Notice(
+                        f"{mark} {r['step']}. {escape(r['tool'])}  [dim]{escape(r['summary'] or r['error'] or '')}[/]",
+                        "history",
+                    )
+                )
             text = turn["reply_text"] or (f"[{turn['status']}] {turn['error'] or ''}")
             conv.add(Notice(f"[b]earshot[/b]  {escape(text)}", "history"))
         if not conv.children:
-            conv.add(Notice(
-                "Type what to do with your audio, e.g. [b]describe memo.wav[/b] or [b]remove the hiss from "
-                "@a2[/b], and press Enter. Files in the workspace complete after [b]@[/b] (Tab); "
-                "[b]F1[/b] lists keys and /commands.", "welcome"))
+            conv.add(
+                Notice(
+                    "Type what to do with your audio, e.g. [b]describe memo.wav[/b] or [b]remove the hiss from "
+                    "@a2[/b], and press Enter. Files in the workspace complete after [b]@[/b] (Tab); "
+                    "[b]F1[/b] lists keys and /commands.",
+                    "welcome",
+                )
+            )
 
     def show_project(self, snapshot) -> bool:
         """Redraw the project pane; it opens by itself when a project first appears. True if it changed."""
@@ -132,14 +152,17 @@ class MainScreen(Screen):
             if self._reply is not None:
                 self._reply.finish()
             if not self.app.busy:
-                self._reply = None    # speech outside a turn (the voice loop's greeting) is complete
+                self._reply = None  # speech outside a turn (the voice loop's greeting) is complete
         elif isinstance(event, Interrupted):
             self.current_reply().mark_interrupted()
             for card in self._cards.values():
                 card.interrupt()
         elif isinstance(event, ErrorEvent):
-            conv.add(Notice(f"⚠ {escape(event.message)}" + (f" [dim]— {escape(event.hint)}[/]" if event.hint else ""),
-                            "error"))
+            conv.add(
+                Notice(
+                    f"⚠ {escape(event.message)}" + (f" [dim]— {escape(event.hint)}[/]" if event.hint else ""), "error"
+                )
+            )
 
     def turn_done(self) -> None:
         self.listening.set_turn_state("idle")

@@ -1,4 +1,5 @@
 """The artifacts pane: every file of the session, a preview of the selected one, and keys to act on it."""
+
 from __future__ import annotations
 
 from rich.markup import escape
@@ -79,9 +80,15 @@ class ArtifactsPane(Vertical):
 
     def _show(self, a: Artifact) -> None:
         bits = [f"[b]@{a.id}[/b] {escape(a.name)}  [dim]{a.kind}[/]"]
-        facts = [x for x in (_duration(a) if a.duration_s is not None else "",
-                             f"{a.sample_rate_hz} Hz" if a.sample_rate_hz else "",
-                             f"{a.channels} ch" if a.channels else "") if x]
+        facts = [
+            x
+            for x in (
+                _duration(a) if a.duration_s is not None else "",
+                f"{a.sample_rate_hz} Hz" if a.sample_rate_hz else "",
+                f"{a.channels} ch" if a.channels else "",
+            )
+            if x
+        ]
         if facts:
             bits.append(" · ".join(facts))
         bits.append(f"from: {escape(provenance(a))}")
@@ -98,7 +105,7 @@ class ArtifactsPane(Vertical):
         try:
             values = peaks(a.path)
             message = ""
-        except Exception as exc:   # a deleted or unreadable file: say so in the preview, keep the list
+        except Exception as exc:  # a deleted or unreadable file: say so in the preview, keep the list
             values, message = None, f"cannot read {a.path.name}: {exc}"
         self.app.call_from_thread(self._peaks_ready, a, values, message)
 

@@ -1,9 +1,10 @@
 """The conversation pane: user turns, assistant replies, and one card per tool run."""
+
 from __future__ import annotations
 
 import json
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.markup import escape
 from textual.app import ComposeResult
@@ -48,7 +49,7 @@ class AssistantReply(Static):
             parts.append(f"[dim]{escape(self.plan_line)}[/]")
         if self.text:
             parts.append(escape(self.text))
-        elif self.spoken:             # a streamed spoken answer, or the greeting: no Reply text (yet)
+        elif self.spoken:  # a streamed spoken answer, or the greeting: no Reply text (yet)
             parts.append(escape(" ".join(self.spoken)))
         elif self.state == "thinking":
             parts.append("[dim]thinking…[/]")
@@ -62,7 +63,7 @@ class AssistantReply(Static):
         if steps:
             self.plan_line = "plan: " + " → ".join(s["tool"] for s in steps)
         if say and not self.text:
-            self.text = say      # what the planner wants to say arrives before any tool runs
+            self.text = say  # what the planner wants to say arrives before any tool runs
         self._redraw()
 
     def set_text(self, text: str) -> None:
@@ -114,7 +115,7 @@ class ToolCard(Vertical):
     def on_mount(self) -> None:
         if self.status == "running":
             self._timer = self.set_interval(0.5, self._sync)
-        self.call_after_refresh(self._sync)   # children exist after the first refresh
+        self.call_after_refresh(self._sync)  # children exist after the first refresh
 
     def _header(self) -> str:
         mark = {"running": "▶", "ok": "✓", "failed": "✗", "timeout": "⌛", "cancelled": "⏹"}.get(self.status, "?")
@@ -128,7 +129,7 @@ class ToolCard(Vertical):
         bar = self.query_one(ProgressBar)
         if self._fraction is not None:
             bar.update(total=100, progress=round(self._fraction * 100))
-        bar.display = self.status == "running"   # the outcome line replaces the bar when done
+        bar.display = self.status == "running"  # the outcome line replaces the bar when done
         self.query_one(".tool-result", Static).update(self._result)
         if self.status != "running" and self._timer is not None:
             self._timer.stop()

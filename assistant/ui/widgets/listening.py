@@ -3,6 +3,7 @@
 It draws a `VoiceStatus` (see ui/messages.py) and nothing else. Until a voice loop is attached it
 says so; it never animates a microphone that is not there.
 """
+
 from __future__ import annotations
 
 from rich.markup import escape
@@ -23,7 +24,7 @@ class ListeningStatus(Static):
     def __init__(self, **kw) -> None:
         super().__init__("", **kw)
         self.status = VoiceStatus()
-        self.turn_state = "idle"    # from the pipeline: thinking/speaking even when typing
+        self.turn_state = "idle"  # from the pipeline: thinking/speaking even when typing
 
     def on_mount(self) -> None:
         self._redraw()

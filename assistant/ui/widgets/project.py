@@ -13,11 +13,12 @@ never waits on a running tool.
     2 ♪ melody    │·       c9 melody.mid   ·       ·       ·       ·       ·
     master 0 dB · limiter -1 dBFS · fx: none
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from rich.style import Style
 from rich.text import Text
@@ -26,31 +27,69 @@ from textual.containers import VerticalScroll
 from textual.widget import Widget
 
 from ...project.effects import EFFECTS
-from ...project.model import (beats_per_bar, clip_end_s, clip_start_s, clips_in_order, content_per_timeline,
-                              effects_in_order, to_seconds, tracks_in_order)
+from ...project.model import (
+    beats_per_bar,
+    clip_end_s,
+    clip_start_s,
+    clips_in_order,
+    content_per_timeline,
+    effects_in_order,
+    to_seconds,
+    tracks_in_order,
+)
 from ...project.store import Snapshot
 
 # Roles of styled spans; each is a component class "project--<role>" styled in earshot.tcss.
-ROLES = ("title", "dim", "ruler", "name", "flag", "clip0", "clip1", "midi0", "midi1", "muted", "fx", "off",
-         "playhead", "cursor")
-EMPTY = ("No project yet. Put a file on a track to start one, e.g. “put drums.wav on a new track called drums”; "
-         "F5 hides this pane.")
+ROLES = (
+    "title",
+    "dim",
+    "ruler",
+    "name",
+    "flag",
+    "clip0",
+    "clip1",
+    "midi0",
+    "midi1",
+    "muted",
+    "fx",
+    "off",
+    "playhead",
+    "cursor",
+)
+EMPTY = (
+    "No project yet. Put a file on a track to start one, e.g. “put drums.wav on a new track called drums”; "
+    "F5 hides this pane."
+)
 
 # The parameters shown for each effect, in order (the rest are in `describe_project`).
-SHOWN = {"reverb": ("room_size", "wet"), "delay": ("delay_s", "feedback"), "compressor": ("threshold_db", "ratio"),
-         "limiter": ("threshold_db",), "noise_gate": ("threshold_db",), "lowpass": ("cutoff_hz",),
-         "highpass": ("cutoff_hz",), "low_shelf": ("cutoff_hz", "gain_db"), "high_shelf": ("cutoff_hz", "gain_db"),
-         "peak_eq": ("cutoff_hz", "gain_db"), "chorus": ("rate_hz", "depth"), "phaser": ("rate_hz", "depth"),
-         "distortion": ("drive_db",), "bitcrush": ("bit_depth",), "gain": ("gain_db",), "pitch_shift": ("semitones",)}
+SHOWN = {
+    "reverb": ("room_size", "wet"),
+    "delay": ("delay_s", "feedback"),
+    "compressor": ("threshold_db", "ratio"),
+    "limiter": ("threshold_db",),
+    "noise_gate": ("threshold_db",),
+    "lowpass": ("cutoff_hz",),
+    "highpass": ("cutoff_hz",),
+    "low_shelf": ("cutoff_hz", "gain_db"),
+    "high_shelf": ("cutoff_hz", "gain_db"),
+    "peak_eq": ("cutoff_hz", "gain_db"),
+    "chorus": ("rate_hz", "depth"),
+    "phaser": ("rate_hz", "depth"),
+    "distortion": ("drive_db",),
+    "bitcrush": ("bit_depth",),
+    "gain": ("gain_db",),
+    "pitch_shift": ("semitones",),
+}
 
 
 @dataclass
 class Line:
     """One row of the pane: `text` and the styled spans [start, end) over it."""
+
     text: str = ""
     spans: list[tuple[int, int, str]] = field(default_factory=list)
 
-    def add(self, text: str, role: str | None = None) -> "Line":
+    def add(self, text: str, role: str | None = None) -> Line:
         if role and text:
             self.spans.append((len(self.text), len(self.text) + len(text), role))
         self.text += text
@@ -81,7 +120,7 @@ def _value(name: str, v: float) -> str:
 
 
 def effect_brief(fx: dict) -> str:
-    """"high shelf 3 kHz -3 dB", "reverb size 0.7 wet 0.25": the effect and its main values."""
+    """ "high shelf 3 kHz -3 dB", "reverb size 0.7 wet 0.25": the effect and its main values."""
     p = fx["params"]
     values = " ".join(_value(n, p[n]) for n in SHOWN.get(fx["type"], ()) if n in p)
     text = EFFECTS[fx["type"]].title.lower() + (f" {values}" if values else "")
@@ -109,13 +148,16 @@ def _chain(first: Line, lead: str, effects: list[dict], width: int, indent: int)
         if i and len(lines[-1].text) + len(sep) + len(item) > width:
             lines.append(Line().add(" " * indent).add("→ ", "dim"))
             sep = ""
-        lines[-1].add(sep, "dim").add(_fit(item, width - len(lines[-1].text)), "fx" if fx.get("enabled", True) else "off")
+        lines[-1].add(sep, "dim").add(
+            _fit(item, width - len(lines[-1].text)), "fx" if fx.get("enabled", True) else "off"
+        )
     return lines
 
 
 @dataclass(frozen=True)
 class Scale:
     """Columns of the timeline: `columns` cells covering `total_s` seconds (whole bars)."""
+
     columns: int
     total_s: float
     bar_s: float
@@ -144,14 +186,15 @@ def _ruler(scale: Scale, name_w: int, playhead: int | None) -> Line:
     for b in range(1, scale.bars + 1):
         at = scale.col((b - 1) * scale.bar_s)
         if (b - 1) % step == 0 and at + len(str(b)) <= scale.columns:
-            cells[at: at + len(str(b))] = list(str(b))
+            cells[at : at + len(str(b))] = list(str(b))
         elif cells[at] == " ":
             cells[at] = "╵"
     line = Line().add(_fit("bar", name_w).rjust(name_w), "dim").add("│", "ruler")
     if playhead is None:
         return line.add("".join(cells), "ruler")
-    return (line.add("".join(cells[:playhead]), "ruler").add("▼", "playhead")
-            .add("".join(cells[playhead + 1:]), "ruler"))
+    return (
+        line.add("".join(cells[:playhead]), "ruler").add("▼", "playhead").add("".join(cells[playhead + 1 :]), "ruler")
+    )
 
 
 def _loop_marks(state: dict, c: dict) -> list[float]:
@@ -160,7 +203,7 @@ def _loop_marks(state: dict, c: dict) -> list[float]:
         return []
     a, b = c["loop"]
     per = content_per_timeline(state, c)
-    first = (b - c["offset"]) / per          # timeline units from the clip's start to the first wrap
+    first = (b - c["offset"]) / per  # timeline units from the clip's start to the first wrap
     period = (b - a) / per
     marks, t = [], first
     while 0 < t < c["length"] and len(marks) < 256:
@@ -169,8 +212,7 @@ def _loop_marks(state: dict, c: dict) -> list[float]:
     return marks
 
 
-def _track_row(state: dict, t: dict, i: int, scale: Scale, name_w: int, audible: bool,
-               playhead: int | None) -> Line:
+def _track_row(state: dict, t: dict, i: int, scale: Scale, name_w: int, audible: bool, playhead: int | None) -> Line:
     cells = [" "] * scale.columns
     roles: list[str | None] = [None] * scale.columns
     for b in range(scale.bars):
@@ -189,8 +231,8 @@ def _track_row(state: dict, t: dict, i: int, scale: Scale, name_w: int, audible:
         label = f"{c['id']} {c['name']}"
         width = c1 - c0
         label = label if len(label) <= width else (label[: width - 1] + "…" if width > 1 else "▌")
-        cells[c0: c0 + len(label)] = list(label)
-    if playhead is not None:   # a line through empty cells; over a clip's label the letter stays, marked
+        cells[c0 : c0 + len(label)] = list(label)
+    if playhead is not None:  # a line through empty cells; over a clip's label the letter stays, marked
         if cells[playhead] in " ·↻":
             cells[playhead], roles[playhead] = "┃", "playhead"
         else:
@@ -200,15 +242,16 @@ def _track_row(state: dict, t: dict, i: int, scale: Scale, name_w: int, audible:
     line = Line().add(name.ljust(name_w - len(flags)), "name" if audible else "muted").add(flags, "flag")
     line.add("│", "ruler")
     start = 0
-    for k in range(1, scale.columns + 1):   # runs of one role become one span
+    for k in range(1, scale.columns + 1):  # runs of one role become one span
         if k == scale.columns or roles[k] != roles[start]:
             line.add("".join(cells[start:k]), roles[start])
             start = k
     return line
 
 
-def project_lines(state: dict | None, width: int, playhead_s: float | None = None,
-                  recent: tuple[str, ...] = ()) -> list[Line]:
+def project_lines(
+    state: dict | None, width: int, playhead_s: float | None = None, recent: tuple[str, ...] = ()
+) -> list[Line]:
     """The whole pane at `width` columns: a title, a bar ruler, a row per track with its clips on the
     timeline (♪ marks a MIDI track, M muted, S solo) and, unless the track is at its defaults, a row
     with its gain, pan and effect chain; then the master bus."""
@@ -220,8 +263,10 @@ def project_lines(state: dict | None, width: int, playhead_s: float | None = Non
     tracks = tracks_in_order(state)
     end_s = max((clip_end_s(state, c) for c in state["clips"].values()), default=0.0)
     num, den = state["time_signature"]
-    title = (f"{state['name']} · {state['tempo_bpm']:g} BPM · {num}/{den} · {len(tracks)} track"
-             f"{'s' * (len(tracks) != 1)} · {clock_time(end_s)}")
+    title = (
+        f"{state['name']} · {state['tempo_bpm']:g} BPM · {num}/{den} · {len(tracks)} track"
+        f"{'s' * (len(tracks) != 1)} · {clock_time(end_s)}"
+    )
     playhead = None
     head = Line().add(title, "title")
     if playhead_s is not None:
@@ -236,15 +281,17 @@ def project_lines(state: dict | None, width: int, playhead_s: float | None = Non
     for i, t in enumerate(tracks, 1):
         audible = not t["mute"] and (t["solo"] or not soloed)
         lines.append(_track_row(state, t, i, scale, name_w, audible, playhead))
-        if t["gain_db"] or t["pan"] or t["effects"]:   # a track at its defaults needs no second row
+        if t["gain_db"] or t["pan"] or t["effects"]:  # a track at its defaults needs no second row
             gain = f"{t['gain_db']:+g} dB" if t["gain_db"] else "0 dB"
-            lines += _chain(Line().add("   "), f"{gain} · pan {_pan(t['pan'])}", effects_in_order(t["effects"]),
-                            width, 5)
+            lines += _chain(
+                Line().add("   "), f"{gain} · pan {_pan(t['pan'])}", effects_in_order(t["effects"]), width, 5
+            )
     m = state["master"]
     limiter = f"limiter {m['limiter_db']:g} dBFS" if m["limiter_db"] is not None else "limiter off"
     gain = f"{m['gain_db']:+g} dB" if m["gain_db"] else "0 dB"
-    master = _chain(Line().add("master", "name").add(" "), f"{gain} · {limiter}", effects_in_order(m["effects"]),
-                    width, 5)
+    master = _chain(
+        Line().add("master", "name").add(" "), f"{gain} · {limiter}", effects_in_order(m["effects"]), width, 5
+    )
     return lines + master
 
 

@@ -1,9 +1,10 @@
 """The input box: history on ↑/↓, completion of `@` artifact ids, workspace files and slash commands."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from textual.binding import Binding
 from textual.suggester import Suggester

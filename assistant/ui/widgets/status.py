@@ -1,4 +1,5 @@
 """The status line: session, model loading progress, active models and the device they run on."""
+
 from __future__ import annotations
 
 from rich.markup import escape

@@ -1,4 +1,5 @@
 """A waveform preview drawn with block characters: one column per time slice, bar height the peak."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,11 +8,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widget import Widget
 
-if TYPE_CHECKING:   # numpy is imported when a waveform is first drawn, not before the UI's first frame
+if TYPE_CHECKING:  # numpy is imported when a waveform is first drawn, not before the UI's first frame
     import numpy as np
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-BINS = 512   # peaks are computed once at this resolution and resampled to the widget's width
+BINS = 512  # peaks are computed once at this resolution and resampled to the widget's width
 
 
 def peaks(path: Path, bins: int = BINS) -> np.ndarray:
@@ -23,8 +24,10 @@ def peaks(path: Path, bins: int = BINS) -> np.ndarray:
         if fh.frames <= 0:
             return np.zeros(0, dtype=np.float32)
         block = max(1, -(-fh.frames // bins))
-        out = [float(np.abs(chunk).max()) if chunk.size else 0.0
-               for chunk in fh.blocks(blocksize=block, dtype="float32", always_2d=True)]
+        out = [
+            float(np.abs(chunk).max()) if chunk.size else 0.0
+            for chunk in fh.blocks(blocksize=block, dtype="float32", always_2d=True)
+        ]
     return np.asarray(out, dtype=np.float32)
 
 

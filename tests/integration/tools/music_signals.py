@@ -4,6 +4,7 @@ fluidsynth renderings of them, and scenes with events at known times.
 Every builder returns the ground truth it used (notes, event times, sources), so a test can measure
 against it. Nothing here is random without a fixed seed.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -26,19 +27,23 @@ def midi_to_hz(note: float) -> float:
 
 
 def tonic_pc(key: str) -> int:
-    """"D" → 2, "F#" → 6, "Bb" → 10."""
+    """ "D" → 2, "F#" → 6, "Bb" → 10."""
     name = key[0].upper() + key[1:]
     flats = {"Db": "C#", "Eb": "D#", "Gb": "F#", "Ab": "G#", "Bb": "A#"}
     return NOTE_NAMES.index(flats.get(name, name))
 
 
 # -- plain synthetic signals ---------------------------------------------------------------------
-def harmonic_tone(freq_hz: float, duration_s: float, rate: int, harmonics: int = 6,
-                  attack_s: float = 0.02, release_s: float = 0.05) -> np.ndarray:
+def harmonic_tone(
+    freq_hz: float, duration_s: float, rate: int, harmonics: int = 6, attack_s: float = 0.02, release_s: float = 0.05
+) -> np.ndarray:
     """A sustained tone with decaying harmonics and short fades (an organ-like note)."""
     t = np.arange(int(duration_s * rate)) / rate
-    x = sum((0.6 ** (k - 1)) * np.sin(2 * np.pi * freq_hz * k * t) for k in range(1, harmonics + 1)
-            if freq_hz * k < rate / 2)
+    x = sum(
+        (0.6 ** (k - 1)) * np.sin(2 * np.pi * freq_hz * k * t)
+        for k in range(1, harmonics + 1)
+        if freq_hz * k < rate / 2
+    )
     env = np.ones_like(t)
     a, r = int(attack_s * rate), int(release_s * rate)
     env[:a] = np.linspace(0, 1, a)
@@ -46,8 +51,9 @@ def harmonic_tone(freq_hz: float, duration_s: float, rate: int, harmonics: int =
     return (x * env).astype(np.float32)
 
 
-def harmonic_track(rate: int, duration_s: float, notes_midi=(57, 60, 64, 62, 65, 69, 67, 64),
-                   note_s: float = 1.0) -> np.ndarray:
+def harmonic_track(
+    rate: int, duration_s: float, notes_midi=(57, 60, 64, 62, 65, 69, 67, 64), note_s: float = 1.0
+) -> np.ndarray:
     """Sustained notes one after another, each with a held lower fifth: the 'harmonic' stem."""
     out = np.zeros(int(duration_s * rate), np.float32)
     pos, i = 0, 0
@@ -142,7 +148,7 @@ def place(out: np.ndarray, signal: np.ndarray, start_s: float, rate: int) -> tup
 def trimmed(audio: np.ndarray, threshold: float = 1e-3) -> np.ndarray:
     """Cut leading/trailing near-silence (espeak-ng pads its output)."""
     idx = np.flatnonzero(np.abs(audio) > threshold)
-    return audio[idx[0]: idx[-1] + 1] if idx.size else audio
+    return audio[idx[0] : idx[-1] + 1] if idx.size else audio
 
 
 def read_mono(path: Path, rate: int) -> np.ndarray:
@@ -162,14 +168,15 @@ class Note:
     end_s: float
 
 
-def chord_progression_midi(path: Path, key: str, mode: str, tempo_bpm: float, bars: int = 8,
-                           drums: bool = True, program: int = 0) -> list[Note]:
+def chord_progression_midi(
+    path: Path, key: str, mode: str, tempo_bpm: float, bars: int = 8, drums: bool = True, program: int = 0
+) -> list[Note]:
     """A song sketch in a known key and tempo: I–IV–V–I (i–iv–V–i in minor) block chords on every beat,
     a bass on the root, a stepwise melody in the scale, and (optionally) a rock drum beat. Returns the
     melody notes."""
     import pretty_midi
 
-    tonic = 48 + tonic_pc(key)             # C3..B3
+    tonic = 48 + tonic_pc(key)  # C3..B3
     steps = MAJOR_STEPS if mode == "major" else MINOR_STEPS
     beat = 60.0 / tempo_bpm
     pm = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
@@ -177,16 +184,19 @@ def chord_progression_midi(path: Path, key: str, mode: str, tempo_bpm: float, ba
     bass = pretty_midi.Instrument(program=32)
     melody = pretty_midi.Instrument(program=program)
     drum = pretty_midi.Instrument(program=0, is_drum=True)
-    degrees = [0, 3, 4, 0]                 # I IV V I
-    mel_pattern = [4, 2, 3, 4, 5, 4, 2, 0, 3, 5, 4, 2, 1, 3, 4, 0]   # scale-degree indices, 4 per bar
+    degrees = [0, 3, 4, 0]  # I IV V I
+    mel_pattern = [4, 2, 3, 4, 5, 4, 2, 0, 3, 5, 4, 2, 1, 3, 4, 0]  # scale-degree indices, 4 per bar
     out = []
     for bar in range(bars):
         degree = degrees[bar % 4]
         root = tonic + steps[degree]
-        triad = [root, tonic + steps[(degree + 2) % 7] + 12 * ((degree + 2) // 7),
-                 tonic + steps[(degree + 4) % 7] + 12 * ((degree + 4) // 7)]
+        triad = [
+            root,
+            tonic + steps[(degree + 2) % 7] + 12 * ((degree + 2) // 7),
+            tonic + steps[(degree + 4) % 7] + 12 * ((degree + 4) // 7),
+        ]
         if mode == "minor" and degree == 4:
-            triad[1] += 1                  # harmonic minor: the V chord's raised leading tone
+            triad[1] += 1  # harmonic minor: the V chord's raised leading tone
         for b in range(4):
             t0 = (bar * 4 + b) * beat
             for p in triad:
@@ -206,8 +216,9 @@ def chord_progression_midi(path: Path, key: str, mode: str, tempo_bpm: float, ba
     return out
 
 
-def melody_midi(path: Path, notes: list[tuple[int, float]], tempo_bpm: float = 100.0, program: int = 0,
-                gap_beats: float = 0.05) -> list[Note]:
+def melody_midi(
+    path: Path, notes: list[tuple[int, float]], tempo_bpm: float = 100.0, program: int = 0, gap_beats: float = 0.05
+) -> list[Note]:
     """A monophonic melody: (pitch, beats) pairs one after another. Returns the notes with times."""
     import pretty_midi
 
@@ -232,10 +243,15 @@ def render_midi(midi_path: Path, wav_path: Path, rate: int = 44100) -> Path:
     import soundfile as sf
 
     if shutil.which("fluidsynth") is None or not SOUNDFONT.is_file():
-        raise RuntimeError("fluidsynth and fluid-soundfont-gm are needed: apt-get install fluidsynth fluid-soundfont-gm")
+        raise RuntimeError(
+            "fluidsynth and fluid-soundfont-gm are needed: apt-get install fluidsynth fluid-soundfont-gm"
+        )
     raw = wav_path.with_name(wav_path.stem + "-raw.wav")
-    subprocess.run(["fluidsynth", "-ni", "-g", "1.0", "-F", str(raw), "-r", str(rate), str(SOUNDFONT),
-                    str(midi_path)], check=True, capture_output=True)
+    subprocess.run(
+        ["fluidsynth", "-ni", "-g", "1.0", "-F", str(raw), "-r", str(rate), str(SOUNDFONT), str(midi_path)],
+        check=True,
+        capture_output=True,
+    )
     x, r = sf.read(str(raw), dtype="float32")
     raw.unlink()
     x = x / max(float(np.max(np.abs(x))), 1e-9) * 10 ** (-1 / 20)
@@ -247,11 +263,12 @@ def render_midi(midi_path: Path, wav_path: Path, rate: int = 44100) -> Path:
 def equal_rms(*signals: np.ndarray) -> list[np.ndarray]:
     """Scale signals to the RMS of the first (so a mix is at 0 dB between its sources)."""
     ref = float(np.sqrt(np.mean(signals[0] ** 2)))
-    return [s * (ref / max(float(np.sqrt(np.mean(s ** 2))), 1e-12)) for s in signals]
+    return [s * (ref / max(float(np.sqrt(np.mean(s**2))), 1e-12)) for s in signals]
 
 
-def room_mixture(sources: list[np.ndarray], rate: int, rt60_s: float = 0.15, mic_spacing_m: float = 0.1,
-                 room_m=(6.0, 5.0, 3.0)):
+def room_mixture(
+    sources: list[np.ndarray], rate: int, rt60_s: float = 0.15, mic_spacing_m: float = 0.1, room_m=(6.0, 5.0, 3.0)
+):
     """Sources spoken from different directions in a simulated shoebox room (pyroomacoustics image
     method) and picked up by a small microphone array (one mic per source).
 
@@ -265,10 +282,10 @@ def room_mixture(sources: list[np.ndarray], rate: int, rt60_s: float = 0.15, mic
     n = len(sources)
     offsets = (np.arange(n) - (n - 1) / 2) * mic_spacing_m
     room.add_microphone_array(np.stack([centre + [o, 0, 0] for o in offsets], axis=1))
-    angles = np.linspace(np.pi * 0.25, np.pi * 0.75, n)   # spread in front of the array
+    angles = np.linspace(np.pi * 0.25, np.pi * 0.75, n)  # spread in front of the array
     for s, angle in zip(sources, angles):
         room.add_source(list(centre + 1.5 * np.array([np.cos(angle), np.sin(angle), 0.0])), signal=s)
-    premix = room.simulate(return_premix=True)          # (sources, mics, frames)
+    premix = room.simulate(return_premix=True)  # (sources, mics, frames)
     mixture = premix.sum(axis=0).T.astype(np.float32)
     peak = float(np.max(np.abs(mixture)))
     return mixture / peak * 0.5, (premix[:, 0, :] / peak * 0.5).astype(np.float32)
@@ -281,17 +298,31 @@ def event_scene(tmp_dir: Path, rate: int = 16000) -> tuple[np.ndarray, list[tupl
     import subprocess
 
     wav = tmp_dir / "scene-speech.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(wav),
-                    "Hello there, this is a short test of the event detector."], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "en-us",
+            "-s",
+            "150",
+            "-w",
+            str(wav),
+            "Hello there, this is a short test of the event detector.",
+        ],
+        check=True,
+        capture_output=True,
+    )
     speech = trimmed(read_mono(wav, rate))
     out = np.zeros(14 * rate, np.float32)
-    truth = [("speech", *place(out, 0.5 * speech / np.max(np.abs(speech)), 1.0, rate)),
-             ("noise", *place(out, noise_burst(rate, 1.0, 0.1), 5.0, rate))]
+    truth = [
+        ("speech", *place(out, 0.5 * speech / np.max(np.abs(speech)), 1.0, rate)),
+        ("noise", *place(out, noise_burst(rate, 1.0, 0.1), 5.0, rate)),
+    ]
     chord = sum(harmonic_tone(midi_to_hz(p), 2.0, rate) for p in (60, 64, 67)) / 3
     truth.append(("music", *place(out, 0.3 * chord, 7.0, rate)))
     for i, t in enumerate((9.8, 10.3, 10.8)):
         truth.append(("hits", *place(out, 0.5 * snare(rate, seed=i), t, rate)))
     tone = np.clip(1.5 * np.sin(2 * np.pi * 200 * np.arange(int(0.3 * rate)) / rate), -1, 1).astype(np.float32)
     span = place(out, tone, 12.0, rate)
-    truth += [("clipping", *span), ("music", *span)]   # a clipped tone is still a tone
+    truth += [("clipping", *span), ("music", *span)]  # a clipped tone is still a tone
     return out, truth

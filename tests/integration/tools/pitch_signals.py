@@ -1,5 +1,6 @@
 """Signals with a known pitch for the pitch and ONNX tests: synthetic tones, and melodies written as MIDI
 here and rendered by fluidsynth with the General MIDI soundfont (real instrument recordings)."""
+
 from __future__ import annotations
 
 import shutil
@@ -12,8 +13,9 @@ import numpy as np
 SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 
 
-def harmonic_tone(f0_hz: float, seconds: float = 1.0, rate: int = 16_000, harmonics: int = 6,
-                  seed: int = 0, noise: float = 0.005) -> np.ndarray:
+def harmonic_tone(
+    f0_hz: float, seconds: float = 1.0, rate: int = 16_000, harmonics: int = 6, seed: int = 0, noise: float = 0.005
+) -> np.ndarray:
     """1/k harmonics with random phases, a 20 ms fade in/out, a little white noise."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * rate)) / rate
@@ -40,8 +42,7 @@ def _vlq(n: int) -> bytes:
 def write_midi(path: Path, notes: list[tuple[int, float, float]], program: int, bpm: float = 120.0) -> Path:
     """A format-0 MIDI file: notes are (midi pitch, start beat, length in beats), one instrument."""
     ticks = 480
-    events = [(0, bytes([0xFF, 0x51, 0x03]) + int(60e6 / bpm).to_bytes(3, "big")),
-              (0, bytes([0xC0, program]))]
+    events = [(0, bytes([0xFF, 0x51, 0x03]) + int(60e6 / bpm).to_bytes(3, "big")), (0, bytes([0xC0, program]))]
     for pitch, start, length in notes:
         events.append((int(start * ticks), bytes([0x90, pitch, 96])))
         events.append((int((start + length) * ticks), bytes([0x80, pitch, 0])))
@@ -62,9 +63,26 @@ def render_midi(midi: Path, wav: Path, rate: int = 16_000) -> np.ndarray:
     if not shutil.which("fluidsynth") or not SOUNDFONT.is_file():
         raise RuntimeError("fluidsynth and fluid-soundfont-gm are needed (./install.sh installs them)")
     # -R 0 -C 0: no reverb or chorus, so a note ends where the score says (a tail would read as a note).
-    subprocess.run(["fluidsynth", "-ni", "-R", "0", "-C", "0", "-g", "1.0", "-r", str(rate), "-F", str(wav),
-                    str(SOUNDFONT), str(midi)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "fluidsynth",
+            "-ni",
+            "-R",
+            "0",
+            "-C",
+            "0",
+            "-g",
+            "1.0",
+            "-r",
+            str(rate),
+            "-F",
+            str(wav),
+            str(SOUNDFONT),
+            str(midi),
+        ],
+        check=True,
+        capture_output=True,
+    )
     audio, sr = sf.read(wav, dtype="float32", always_2d=True)
     assert sr == rate
     mono = audio.mean(axis=1)

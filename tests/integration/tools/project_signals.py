@@ -3,6 +3,7 @@
 `reference_mix` recomputes a mixdown from the documented conventions (assistant/project/mixdown.py
 docstring) with plain per-clip loops, sharing no code with the renderer, so a test comparing the two
 can fail."""
+
 from __future__ import annotations
 
 import math
@@ -30,16 +31,18 @@ def drum_loop(rate: int, bpm: float, bars: int, seed: int = 0) -> np.ndarray:
     out = np.zeros(n, np.float32)
     t = np.arange(int(0.25 * rate)) / rate
     kick = (0.9 * np.sin(2 * np.pi * (55 + 90 * np.exp(-t * 30)) * t) * np.exp(-t * 18)).astype(np.float32)
-    hat = (rng.standard_normal(int(0.05 * rate)) * 0.25 * np.exp(-np.arange(int(0.05 * rate)) / rate * 80)).astype(np.float32)
+    hat = (rng.standard_normal(int(0.05 * rate)) * 0.25 * np.exp(-np.arange(int(0.05 * rate)) / rate * 80)).astype(
+        np.float32
+    )
     stab = (0.2 * sum(np.sin(2 * np.pi * f * t) for f in (880, 1760, 3520)) * np.exp(-t * 12)).astype(np.float32)
     for k in range(bars * 4):
         at = int(round(k * beat * rate))
-        out[at:at + len(kick)] += kick[: n - at]
+        out[at : at + len(kick)] += kick[: n - at]
         off = int(round((k + 0.5) * beat * rate))
         if off < n:
-            out[off:off + len(hat)] += hat[: n - off]
+            out[off : off + len(hat)] += hat[: n - off]
         if k % 4 == 0:
-            out[at:at + len(stab)] += stab[: n - at]
+            out[at : at + len(stab)] += stab[: n - at]
     return out
 
 
@@ -106,8 +109,9 @@ def tempo_bpm(audio: np.ndarray, rate: int, start_bpm: float = 110.0) -> float:
 
     mono = audio.mean(axis=1) if audio.ndim == 2 else audio
     onset = librosa.onset.onset_strength(y=mono, sr=rate, hop_length=256)
-    tempo = librosa.feature.tempo(onset_envelope=onset, sr=rate, hop_length=256, start_bpm=start_bpm,
-                                  aggregate=np.median)
+    tempo = librosa.feature.tempo(
+        onset_envelope=onset, sr=rate, hop_length=256, start_bpm=start_bpm, aggregate=np.median
+    )
     return float(tempo[0])
 
 

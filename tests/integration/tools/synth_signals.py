@@ -1,6 +1,7 @@
 """Signal helpers for the synthesis and effects tools' tests (generate_sound, effects, convert_voice,
 binaural, inpaint): test signals and the measurements the tests assert on. numpy/scipy only, so a
 measurement never shares code with the tool it checks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,15 +9,15 @@ from scipy import signal
 
 
 # -- test signals ---------------------------------------------------------------------------------
-def harmonic_tone(f0_hz: float, duration_s: float, sr: int, harmonics: int = 8, vibrato_cents: float = 0.0,
-                  seed: int = 0) -> np.ndarray:
+def harmonic_tone(
+    f0_hz: float, duration_s: float, sr: int, harmonics: int = 8, vibrato_cents: float = 0.0, seed: int = 0
+) -> np.ndarray:
     """A steady harmonic tone (partials 1/k), optionally with a 5 Hz vibrato, float64 mono, peak ~0.5."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(duration_s * sr)) / sr
     f = f0_hz * 2 ** (vibrato_cents / 1200 * np.sin(2 * np.pi * 5 * t))
     phase = 2 * np.pi * np.cumsum(f) / sr
-    x = sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k for k in range(1, harmonics + 1)
-            if k * f0_hz < 0.45 * sr)
+    x = sum(np.sin(k * phase + rng.uniform(0, 2 * np.pi)) / k for k in range(1, harmonics + 1) if k * f0_hz < 0.45 * sr)
     return 0.5 * x / np.max(np.abs(x))
 
 
@@ -37,7 +38,7 @@ def db(x: float) -> float:
 def snr_db(reference: np.ndarray, estimate: np.ndarray) -> float:
     """Plain (not scale-invariant) SNR of an estimate against a reference of the same length."""
     err = np.sum((reference - estimate) ** 2)
-    return db(np.sum(reference ** 2) / max(err, 1e-30))
+    return db(np.sum(reference**2) / max(err, 1e-30))
 
 
 def rms_db(x: np.ndarray) -> float:
@@ -45,7 +46,7 @@ def rms_db(x: np.ndarray) -> float:
 
 
 def crest_factor_db(x: np.ndarray) -> float:
-    return float(20 * np.log10(np.max(np.abs(x)) / (np.sqrt(np.mean(x ** 2)) + 1e-20)))
+    return float(20 * np.log10(np.max(np.abs(x)) / (np.sqrt(np.mean(x**2)) + 1e-20)))
 
 
 def true_peak_dbfs(x: np.ndarray, oversample: int = 4) -> float:
@@ -121,7 +122,7 @@ def centroid_trend(x: np.ndarray, sr: int) -> float:
     q = len(x) // 4
     first, last = x[:q], x[-q:]
     if rms_db(last) < rms_db(x) - 30 or rms_db(first) < rms_db(x) - 30:
-        return 0.0       # one end is (nearly) silent: no trend to speak of
+        return 0.0  # one end is (nearly) silent: no trend to speak of
     return float(np.log2(spectral_centroid_hz(last, sr) / spectral_centroid_hz(first, sr)))
 
 
@@ -145,15 +146,17 @@ def signature(x: np.ndarray, sr: int) -> dict[str, float]:
 def signature_vector(sig: dict[str, float]) -> np.ndarray:
     """Features on comparable scales: octaves of centroid, half-decades of flatness, 10 dB units,
     octaves of modulation rate (weighted by how prominent it is), octaves of centroid change."""
-    return np.array([
-        np.log2(sig["centroid_hz"]),
-        np.log10(max(sig["flatness"], 1e-4)) * 2,          # below 1e-4 everything is "tonal"
-        sig["depth_db"] / 10,
-        # the modulation rate counts only as far as it stands out (≥ 22 dB: fully)
-        np.log2(sig["mod_hz"]) * min(max(sig["mod_prominence_db"] - 12, 0) / 10, 1.0),
-        sig["crest_db"] / 10,
-        sig["trend_oct"],
-    ])
+    return np.array(
+        [
+            np.log2(sig["centroid_hz"]),
+            np.log10(max(sig["flatness"], 1e-4)) * 2,  # below 1e-4 everything is "tonal"
+            sig["depth_db"] / 10,
+            # the modulation rate counts only as far as it stands out (≥ 22 dB: fully)
+            np.log2(sig["mod_hz"]) * min(max(sig["mod_prominence_db"] - 12, 0) / 10, 1.0),
+            sig["crest_db"] / 10,
+            sig["trend_oct"],
+        ]
+    )
 
 
 def f0_track(x: np.ndarray, sr: int, fmin: float = 60.0, fmax: float = 600.0) -> np.ndarray:
@@ -178,8 +181,7 @@ def cents(f_hz: float, ref_hz: float) -> float:
     return float(1200 * np.log2(f_hz / ref_hz))
 
 
-def schroeder_decay_time_s(x: np.ndarray, sr: int, start: int, drop_db: float = 20.0,
-                           offset_db: float = 5.0) -> float:
+def schroeder_decay_time_s(x: np.ndarray, sr: int, start: int, drop_db: float = 20.0, offset_db: float = 5.0) -> float:
     """Time for the backward-integrated energy after `start` to fall from -offset to -(offset+drop)
     dB, extrapolated to 60 dB (T20 when drop=20, offset=5; EDT when drop=10, offset=0)."""
     e = np.cumsum((x[start:] ** 2)[::-1])[::-1]

@@ -1,10 +1,10 @@
 """caption: the facts in the paragraph match independent measurements of the clip."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from music_signals import chord_progression_midi, render_midi
 
 pytestmark = pytest.mark.integration
@@ -23,7 +23,7 @@ def test_music_caption_states_the_measured_key_and_tempo(tmp_path, session, run_
     assert bpm and abs(int(bpm.group(1)) - 100) <= 2
     assert "No voice was detected" in text and "The words" not in text
     assert "drums/percussion" in text
-    assert "not a learned captioning model" in text          # honest about what it is
+    assert "not a learned captioning model" in text  # honest about what it is
     assert result.artifacts[0].path.read_text().strip() == text
 
 
@@ -40,4 +40,4 @@ def test_speech_caption_says_speech_and_gives_the_words(tmp_path, session, run_t
     assert "BPM" not in text and "major" not in text and "minor" not in text
     assert result.data["words"] and word_error_rate(sentence, result.data["words"]) <= 0.3
     assert "drums" not in text
-    assert "who is speaking" in text   # says what it cannot know
+    assert "who is speaking" in text  # says what it cannot know

@@ -1,5 +1,6 @@
 """compose: the rendered audio's key and tempo, measured by `tag`, match the request; the MIDI holds
 exactly the asked bars at the asked tempo. Uses the default planner model (Qwen2.5-Coder-1.5B)."""
+
 from __future__ import annotations
 
 import io
@@ -16,10 +17,13 @@ def planner_model():
     require_models("qwen2.5-coder-1.5b")
 
 
-@pytest.mark.parametrize("description,key,tempo,bars", [
-    ("a calm piano loop", "D minor", 80, 8),
-    ("an upbeat pop groove with drums and bass", "A major", 124, 8),
-])
+@pytest.mark.parametrize(
+    "description,key,tempo,bars",
+    [
+        ("a calm piano loop", "D minor", 80, 8),
+        ("an upbeat pop groove with drums and bass", "A major", 124, 8),
+    ],
+)
 def test_rendered_key_and_tempo_match_the_request(session, run_tool, planner_model, description, key, tempo, bars):
     import pretty_midi
 
@@ -28,7 +32,7 @@ def test_rendered_key_and_tempo_match_the_request(session, run_tool, planner_mod
     print(result.data["score"])
     midi = pretty_midi.PrettyMIDI(io.BytesIO(mid.path.read_bytes()))
     _, tempi = midi.get_tempo_changes()
-    assert list(tempi) == pytest.approx([tempo], rel=1e-4)   # MIDI stores whole microseconds per beat
+    assert list(tempi) == pytest.approx([tempo], rel=1e-4)  # MIDI stores whole microseconds per beat
     bar_s = 4 * 60 / tempo
     assert max(n.start for i in midi.instruments for n in i.notes) < bars * bar_s
     assert min(n.start for i in midi.instruments for n in i.notes) < bar_s

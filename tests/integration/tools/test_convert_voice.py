@@ -1,26 +1,28 @@
 """convert_voice: f0 moves by the requested interval (cents, frame by frame with pYIN, an estimator
 independent of the WORLD analysis the tool uses) and the words survive (faster-whisper tiny.en WER)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
+from synth_signals import f0_track
 
-from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
 from assistant.audio_models.convert_voice import convert
-from assistant.runtime.models import ModelStore
 from assistant.config import PathOptions
+from assistant.runtime.asr import get_recognizer
+from assistant.runtime.models import ModelStore
 from tests.conftest import REAL_MODELS_DIR, add_input, espeak, require_models, word_error_rate
-
-from synth_signals import f0_track
 
 pytestmark = pytest.mark.integration
 
 SENTENCE = "The quick brown fox jumps over the lazy dog near the old stone wall."
-ESPEAK_SENTENCES = ("The weather will be sunny and warm for the rest of the week.",
-                    "Please send the final mix to the label before Friday afternoon.",
-                    "Our band will play three new songs at the concert tonight.")
+ESPEAK_SENTENCES = (
+    "The weather will be sunny and warm for the rest of the week.",
+    "Please send the final mix to the label before Friday afternoon.",
+    "Our band will play three new songs at the concert tonight.",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,7 @@ def hibari_speech(models):
 
     tts = get_tts(models)
     x, rate = tts.synthesize(SENTENCE).astype(np.float64), tts.sample_rate_hz
-    return x, rate, f0_track(x, rate)      # the source's pYIN track, measured once for every test
+    return x, rate, f0_track(x, rate)  # the source's pYIN track, measured once for every test
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +65,19 @@ def framewise_cents(a, y, rate) -> float:
     return float(np.median(1200 * np.log2(b[both] / a[both])))
 
 
-@pytest.mark.parametrize("style, semitones, expected_cents", [
-    ("deeper", None, -400), ("higher", None, 400), ("child", None, 800), ("deeper", 7, -700), ("higher", 2.5, 250)])
+@pytest.mark.parametrize(
+    "style, semitones, expected_cents",
+    [("deeper", None, -400), ("higher", None, 400), ("child", None, 800), ("deeper", 7, -700), ("higher", 2.5, 250)],
+)
 def test_pitch_moves_by_the_interval_and_words_survive(models, hibari_speech, style, semitones, expected_cents):
     x, rate, f0_x = hibari_speech
     y, _ = convert(x, rate, style, semitones)
     moved = framewise_cents(f0_x, y, rate)
     wer = word_error_rate(SENTENCE, transcript(models, y, rate))
-    print(f"MEASURED convert_voice {style} {semitones}: f0 moved {moved:.0f} cents (asked {expected_cents}), WER {wer:.2f}")
+    print(
+        f"MEASURED convert_voice {style} {semitones}: f0 moved {moved:.0f} cents (asked {expected_cents}), "
+        f"WER {wer:.2f}"
+    )
     assert moved == pytest.approx(expected_cents, abs=30)
     assert wer <= 0.10
 
@@ -86,7 +93,10 @@ def test_espeak_voice_pitch_and_words(models, espeak_sentences, style, expected_
         refs.append(text)
         before.append(heard)
         after.append(transcript(models, y, rate))
-    wer_before, wer_after = word_error_rate(" ".join(refs), " ".join(before)), word_error_rate(" ".join(refs), " ".join(after))
+    wer_before, wer_after = (
+        word_error_rate(" ".join(refs), " ".join(before)),
+        word_error_rate(" ".join(refs), " ".join(after)),
+    )
     print(f"MEASURED espeak {style}: WER vs text {wer_before:.2f} unconverted, {wer_after:.2f} converted")
     assert wer_after <= 0.10
 
@@ -118,9 +128,11 @@ def test_match_takes_the_reference_pitch_range(models, hibari_speech, espeak_sen
     f_out = f0_track(y, rate)
     med = lambda f: float(np.median(f[f > 0]))
     off = 1200 * np.log2(med(f_out) / med(f_ref))
-    print(f"MEASURED match: source {med(f_in):.0f} Hz, reference {med(f_ref):.0f} Hz, result {med(f_out):.0f} Hz "
-          f"({off:+.0f} cents off)")
-    assert abs(1200 * np.log2(med(f_in) / med(f_ref))) > 300        # the voices really differ
+    print(
+        f"MEASURED match: source {med(f_in):.0f} Hz, reference {med(f_ref):.0f} Hz, result {med(f_out):.0f} Hz "
+        f"({off:+.0f} cents off)"
+    )
+    assert abs(1200 * np.log2(med(f_in) / med(f_ref))) > 300  # the voices really differ
     assert abs(off) <= 50
     assert word_error_rate(SENTENCE, transcript(models, y, rate)) <= 0.10
 

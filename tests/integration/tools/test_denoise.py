@@ -1,5 +1,6 @@
 """denoise: DeepFilterNet3 raises SI-SDR of speech mixed with white noise at 0 dB, keeps the length,
 and never touches its input."""
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -11,15 +12,16 @@ pytestmark = pytest.mark.integration
 
 
 def speech_16k(tmp_path) -> np.ndarray:
-    path = espeak("Please send the final mix to the mastering engineer before Friday afternoon.",
-                  tmp_path / "clean.wav")
+    path = espeak(
+        "Please send the final mix to the mastering engineer before Friday afternoon.", tmp_path / "clean.wav"
+    )
     audio, rate = sf.read(path, dtype="float32")
     return resample(audio, rate, 16000)
 
 
 def mix_at_snr(clean: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     noise = noise[: len(clean)]
-    gain = np.sqrt(np.sum(clean ** 2) / (np.sum(noise ** 2) * 10 ** (snr_db / 10)))
+    gain = np.sqrt(np.sum(clean**2) / (np.sum(noise**2) * 10 ** (snr_db / 10)))
     return (clean + gain * noise).astype(np.float32)
 
 
@@ -39,7 +41,7 @@ def test_denoise_raises_si_sdr_at_0_db_snr(run_tool, session, tmp_path, strength
     assert rate == 16000 and len(cleaned) == len(noisy)
     gain = si_sdr(clean, cleaned) - si_sdr(clean, noisy)
     assert gain >= min_gain_db, gain
-    assert original.path.read_bytes() == before_bytes          # input untouched
+    assert original.path.read_bytes() == before_bytes  # input untouched
     assert out.parents == (original.ref,) and out.tool == "denoise"
 
 
@@ -53,4 +55,4 @@ def test_stronger_denoise_removes_more_noise(run_tool, session, tmp_path):
         out = run_tool("denoise", file="hiss.wav", strength=strength).artifacts[0]
         y, _ = sf.read(out.path, dtype="float32")
         levels[strength] = float(np.sqrt(np.mean(y[8000:] ** 2)))
-    assert levels[1.0] < levels[0.3] < float(np.sqrt(np.mean(noise ** 2)))
+    assert levels[1.0] < levels[0.3] < float(np.sqrt(np.mean(noise**2)))

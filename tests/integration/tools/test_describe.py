@@ -1,4 +1,5 @@
 """describe: each reported fact checked against a signal whose answer is known."""
+
 import json
 
 import numpy as np
@@ -15,7 +16,7 @@ def click_track(bpm: float, seconds: float, rate: int = 22050) -> np.ndarray:
     period = int(round(60.0 / bpm * rate))
     click = (np.exp(-np.arange(400) / 60.0) * np.sin(2 * np.pi * 1500 * np.arange(400) / rate)).astype(np.float32)
     for start in range(0, len(x) - 400, period):
-        x[start:start + 400] += 0.8 * click
+        x[start : start + 400] += 0.8 * click
     return x
 
 
@@ -39,7 +40,7 @@ def test_loudness_peak_duration_and_rate(run_tool, session):
 def test_share_of_silence(run_tool, session):
     rate = 16000
     x = np.zeros(rate * 4, np.float32)
-    x[: rate] = 0.3 * np.sin(2 * np.pi * 300 * np.arange(rate) / rate)   # 1 s of sound, 3 s of silence
+    x[:rate] = 0.3 * np.sin(2 * np.pi * 300 * np.arange(rate) / rate)  # 1 s of sound, 3 s of silence
     add_input(session, x, rate, "gap.wav")
     assert facts(run_tool("describe", file="gap.wav"))["silence_share"] == pytest.approx(0.75, abs=0.02)
 

@@ -1,11 +1,11 @@
 """detect: event onsets on a synthetic scene whose event times the test chose."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-
 from music_signals import event_scene
 
 pytestmark = pytest.mark.integration
@@ -32,8 +32,9 @@ def test_event_onsets_within_50_ms(tmp_path, session, run_tool):
     for e in events:
         if e["label"] == "silence":
             continue
-        assert any(lab == e["label"] and e["start_s"] < end + 0.05 and e["end_s"] > start - 0.05
-                   for lab, start, end in truth), f"spurious event {e}"
+        assert any(
+            lab == e["label"] and e["start_s"] < end + 0.05 and e["end_s"] > start - 0.05 for lab, start, end in truth
+        ), f"spurious event {e}"
     # The JSON artifact holds the same events; the reply names the method.
     payload = json.loads(result.artifacts[0].path.read_text())
     assert payload["events"] == events
@@ -55,15 +56,20 @@ def test_find_filters_one_kind(tmp_path, session, run_tool):
 
 def test_singing_and_speech_are_told_apart(tmp_path, session, run_tool):
     """The same words sung (the sing tool: held, steady pitch) and spoken (espeak-ng: gliding pitch)."""
-    from tests.conftest import add_input, espeak
-
     from music_signals import place, read_mono, trimmed
 
-    sung = run_tool("sing", notes="C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2 F4:1 F4:1 E4:1 E4:1 D4:1 D4:1 C4:2",
-                    lyrics="twin-kle twin-kle lit-tle star how I won-der what you are", tempo_bpm=100)
+    from tests.conftest import add_input, espeak
+
+    sung = run_tool(
+        "sing",
+        notes="C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2 F4:1 F4:1 E4:1 E4:1 D4:1 D4:1 C4:2",
+        lyrics="twin-kle twin-kle lit-tle star how I won-der what you are",
+        tempo_bpm=100,
+    )
     voice = read_mono(sung.artifacts[0].path, 16000)
-    spoken = trimmed(read_mono(espeak("Twinkle twinkle little star, how I wonder what you are.",
-                                      tmp_path / "s.wav"), 16000))
+    spoken = trimmed(
+        read_mono(espeak("Twinkle twinkle little star, how I wonder what you are.", tmp_path / "s.wav"), 16000)
+    )
     out = np.zeros(16000 * 18, np.float32)
     sung_span = place(out, 0.5 * voice / np.max(np.abs(voice)), 0.5, 16000)
     spoken_span = place(out, 0.5 * spoken / np.max(np.abs(spoken)), 12.0, 16000)
@@ -71,11 +77,14 @@ def test_singing_and_speech_are_told_apart(tmp_path, session, run_tool):
     events = run_tool("detect", file="voices.wav").data["events"]
 
     def covered(label, span):
-        inside = sum(max(0.0, min(e["end_s"], span[1]) - max(e["start_s"], span[0]))
-                     for e in events if e["label"] == label)
+        inside = sum(
+            max(0.0, min(e["end_s"], span[1]) - max(e["start_s"], span[0])) for e in events if e["label"] == label
+        )
         return inside / (span[1] - span[0])
 
-    print(f"singing covers {covered('singing', sung_span):.0%} of the sung part, "
-          f"speech {covered('speech', spoken_span):.0%} of the spoken part")
+    print(
+        f"singing covers {covered('singing', sung_span):.0%} of the sung part, "
+        f"speech {covered('speech', spoken_span):.0%} of the spoken part"
+    )
     assert covered("singing", sung_span) >= 0.8
     assert covered("speech", spoken_span) >= 0.8

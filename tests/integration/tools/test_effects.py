@@ -1,16 +1,25 @@
 """effects: each effect measurably does what it says, on signals the test builds."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
+from synth_signals import (
+    cents,
+    envelope_depth_db,
+    harmonic_tone,
+    median_f0_hz,
+    pink_noise,
+    rms_db,
+    schroeder_decay_time_s,
+    spectral_centroid_hz,
+    true_peak_dbfs,
+)
 
 from assistant.audio_models.effects import apply_chain, parse_chain
 from assistant.errors import EarshotError, PathRefused
 from tests.conftest import add_input
-
-from synth_signals import (cents, envelope_depth_db, harmonic_tone, median_f0_hz, pink_noise, rms_db,
-                           schroeder_decay_time_s, spectral_centroid_hz, true_peak_dbfs)
 
 pytestmark = pytest.mark.integration
 
@@ -97,14 +106,14 @@ def test_reverb_tail_is_kept():
     x = _burst_then_silence(0.3, 0.0)
     y = fx(x, "reverb 0.8")
     assert len(y) > len(x) + SR // 2
-    assert rms_db(y[len(x):len(x) + SR // 4]) > rms_db(x) - 30
+    assert rms_db(y[len(x) : len(x) + SR // 4]) > rms_db(x) - 30
 
 
 def test_delay_puts_an_echo_at_the_delay_time():
     x = np.zeros(SR)
     x[1000] = 1.0
     y = fx(x, "delay 250 ms 0")
-    tail = np.abs(y[1000 + 200:])
+    tail = np.abs(y[1000 + 200 :])
     echo_at = (int(np.argmax(tail)) + 200) / SR
     assert echo_at == pytest.approx(0.25, abs=0.001)
 
@@ -115,9 +124,9 @@ def test_compressor_shrinks_the_dynamic_range():
     half = SR // 2
     x = np.concatenate([rng.standard_normal(half) * (0.5 if i % 2 == 0 else 0.0158) for i in range(8)]) * 0.35
     y = fx(x, "compressor -30 6")
-    loud = lambda s: rms_db(s[int(0.2 * SR):half])
-    before = loud(x[:half]) - loud(x[half:2 * half])
-    after = loud(y[2 * half:3 * half]) - loud(y[3 * half:4 * half])
+    loud = lambda s: rms_db(s[int(0.2 * SR) : half])
+    before = loud(x[:half]) - loud(x[half : 2 * half])
+    after = loud(y[2 * half : 3 * half]) - loud(y[3 * half : 4 * half])
     print(f"MEASURED compressor -30 6: loud/quiet difference {before:.1f} dB -> {after:.1f} dB")
     assert before == pytest.approx(30, abs=0.5)
     assert after < before - 15, (before, after)
@@ -125,17 +134,26 @@ def test_compressor_shrinks_the_dynamic_range():
     # envelope (90th - 10th percentile) shrinks.
     t = np.arange(2 * SR) / SR
     swell = rng.standard_normal(2 * SR) * 10 ** (-12 * (1 + np.sin(2 * np.pi * 2 * t)) / 20) * 0.3
-    assert envelope_depth_db(fx(swell, "compressor -30 6", ), SR) < envelope_depth_db(swell, SR) - 8
+    assert (
+        envelope_depth_db(
+            fx(
+                swell,
+                "compressor -30 6",
+            ),
+            SR,
+        )
+        < envelope_depth_db(swell, SR) - 8
+    )
 
 
 def test_limiter_keeps_the_true_peak_under_the_ceiling():
-    x = harmonic_tone(997, 2.0, SR) * 4.0 + pink_noise(2 * SR) * 0.3     # peaks near +7 dBFS
+    x = harmonic_tone(997, 2.0, SR) * 4.0 + pink_noise(2 * SR) * 0.3  # peaks near +7 dBFS
     assert true_peak_dbfs(x) > 5
     for ceiling in (-1.0, -3.0):
         y = fx(x, f"limiter {ceiling}")
         print(f"MEASURED limiter {ceiling}: true peak {true_peak_dbfs(x):+.2f} -> {true_peak_dbfs(y):+.2f} dBFS")
         assert true_peak_dbfs(y) <= ceiling + 0.05
-        assert rms_db(y) > ceiling - 15        # limited, not just turned down to nothing
+        assert rms_db(y) > ceiling - 15  # limited, not just turned down to nothing
 
 
 def test_distortion_adds_harmonics():
@@ -143,10 +161,11 @@ def test_distortion_adds_harmonics():
     x = 0.5 * np.sin(2 * np.pi * 441 * t)
 
     def thd(s):
-        spec = np.abs(np.fft.rfft(s[SR // 4:] * np.hanning(len(s) - SR // 4)))
+        spec = np.abs(np.fft.rfft(s[SR // 4 :] * np.hanning(len(s) - SR // 4)))
         f = np.fft.rfftfreq(len(s) - SR // 4, 1 / SR)
         at = lambda h: spec[np.argmin(np.abs(f - 441 * h))]
         return np.sqrt(sum(at(h) ** 2 for h in range(2, 10))) / at(1)
+
     assert thd(x) < 0.001
     assert thd(fx(x, "distortion 25")) > 0.1
 
@@ -155,22 +174,23 @@ def test_chorus_spreads_a_pure_tone():
     t = np.arange(2 * SR) / SR
     x = 0.5 * np.sin(2 * np.pi * 440 * t)
 
-    def outside(s):     # share of energy further than 2 Hz from 440 Hz
+    def outside(s):  # share of energy further than 2 Hz from 440 Hz
         spec = np.abs(np.fft.rfft(s * np.hanning(len(s)))) ** 2
         f = np.fft.rfftfreq(len(s), 1 / SR)
         return spec[np.abs(f - 440) > 2].sum() / spec.sum()
+
     assert outside(x) < 1e-4
     assert outside(fx(x, "chorus 2 0.8")[: len(x)]) > 0.01
 
 
 def test_gate_silences_the_low_floor():
     rng = np.random.default_rng(3)
-    x = rng.standard_normal(2 * SR) * 0.001          # a -60 dBFS floor
-    x[SR // 2:SR] += rng.standard_normal(SR // 2) * 0.3
+    x = rng.standard_normal(2 * SR) * 0.001  # a -60 dBFS floor
+    x[SR // 2 : SR] += rng.standard_normal(SR // 2) * 0.3
     y = fx(x, "gate -40")
     floor = slice(int(1.5 * SR), 2 * SR)
     assert rms_db(y[floor]) < rms_db(x[floor]) - 10
-    assert rms_db(y[int(0.6 * SR):int(0.9 * SR)]) == pytest.approx(rms_db(x[int(0.6 * SR):int(0.9 * SR)]), abs=1)
+    assert rms_db(y[int(0.6 * SR) : int(0.9 * SR)]) == pytest.approx(rms_db(x[int(0.6 * SR) : int(0.9 * SR)]), abs=1)
 
 
 def test_tool_keeps_stereo_and_never_touches_the_input(run_tool, session):

@@ -3,14 +3,14 @@
 Classifier-free: a signature is seven hand-made measurements (synth_signals.signature — centroid,
 flatness around the centroid, envelope depth, modulation rate and prominence, crest factor, centroid
 trend), computed by code that shares nothing with the synthesisers."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from synth_signals import band_energy_fraction, modulation_peak_hz, signature, signature_vector
 
 from assistant.synth import presets as gs
-
-from synth_signals import band_energy_fraction, modulation_peak_hz, signature, signature_vector
 
 pytestmark = pytest.mark.integration
 
@@ -35,8 +35,8 @@ def test_render_contract():
     y = gs.render(["rain", "thunder"], 2.5, SR, seed=3)
     assert y.dtype == np.float32 and y.shape == (int(2.5 * SR), 2)
     assert 20 * np.log10(np.max(np.abs(y))) == pytest.approx(-1.0, abs=0.01)
-    assert np.array_equal(y, gs.render(["rain", "thunder"], 2.5, SR, seed=3))          # deterministic
-    assert not np.allclose(y, gs.render(["rain", "thunder"], 2.5, SR, seed=4))         # a seed is a new take
+    assert np.array_equal(y, gs.render(["rain", "thunder"], 2.5, SR, seed=3))  # deterministic
+    assert not np.allclose(y, gs.render(["rain", "thunder"], 2.5, SR, seed=4))  # a seed is a new take
     for rate in (16_000, 44_100):
         z = gs.render(["birds"], 1.0, rate)
         assert z.shape == (rate, 2) and np.all(np.isfinite(z))
@@ -56,8 +56,9 @@ def test_each_preset_is_recognised_from_its_signature_across_takes(signatures):
 
 def test_presets_are_pairwise_distinct(signatures):
     names = list(gs.PRESETS)
-    closest = min((_distance(signatures[1][a], signatures[1][b]), a, b)
-                  for i, a in enumerate(names) for b in names[i + 1:])
+    closest = min(
+        (_distance(signatures[1][a], signatures[1][b]), a, b) for i, a in enumerate(names) for b in names[i + 1 :]
+    )
     assert closest[0] >= 0.9, closest
 
 
@@ -103,8 +104,17 @@ def _band_fractions(x: np.ndarray) -> np.ndarray:
     return np.array([band_energy_fraction(mono, SR, lo, hi) for lo, hi in THIRD_OCTAVES])
 
 
-@pytest.mark.parametrize("layers", [("lion_roar", "race_car"), ("rain", "thunder"), ("birds", "engine"),
-                                    ("crowd", "beeps"), ("wind", "clock"), ("sea_waves", "birds", "footsteps")])
+@pytest.mark.parametrize(
+    "layers",
+    [
+        ("lion_roar", "race_car"),
+        ("rain", "thunder"),
+        ("birds", "engine"),
+        ("crowd", "beeps"),
+        ("wind", "clock"),
+        ("sea_waves", "birds", "footsteps"),
+    ],
+)
 def test_layered_mix_contains_each_layer(layers):
     """The mix's third-octave spectrum is explained as a non-negative blend of the layers' spectra
     (each rendered alone), and every layer holds at least half the energy share it should have — a

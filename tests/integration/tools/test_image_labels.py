@@ -1,12 +1,13 @@
 """EfficientNet-Lite0 (exported ONNX) names what photos shipped in scikit-image show: top-1 labels on
 real photos, stable under a change of size and colour, with a clear error for a file that is no image."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from assistant.vision.image_labels import classify, load_image
 from assistant.errors import EarshotError
+from assistant.vision.image_labels import classify, load_image
 
 pytestmark = pytest.mark.integration
 data = pytest.importorskip("skimage.data", reason="scikit-image ships the test photos (test extra)")
@@ -29,9 +30,9 @@ def photo(name: str) -> np.ndarray:
 def test_top1_label_of_a_real_photo(name, config, capsys):
     labels = classify(photo(name), config, top_k=5)
     with capsys.disabled():
-        print(f"\n  [labels] {name}: " + ", ".join(f"{l.name} {l.probability:.0%}" for l in labels[:3]))
+        print(f"\n  [labels] {name}: " + ", ".join(f"{lab.name} {lab.probability:.0%}" for lab in labels[:3]))
     assert labels[0].index in EXPECTED[name]
-    probs = [l.probability for l in labels]
+    probs = [lab.probability for lab in labels]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
 
 

@@ -1,15 +1,16 @@
 """image_to_audio: photos shipped in scikit-image → EfficientNet-Lite0 labels → the preset the mapping
 table names → a sound that is that preset: the tool's audio matches generate_sound's render of the chosen
 layers, and its spectral signature is nearer to that preset than to any other."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from assistant.audio_models import image_to_audio as i2a
+from assistant.errors import EarshotError
 from assistant.vision import sound_mapping as mapping
 from assistant.vision.image_labels import classify
-from assistant.errors import EarshotError
 
 pytestmark = pytest.mark.integration
 data = pytest.importorskip("skimage.data", reason="scikit-image ships the test photos (test extra)")
@@ -19,10 +20,10 @@ SR = i2a.SAMPLE_RATE_HZ
 DURATION_S = 4.0
 PHOTOS = {
     # photo: the layers its labels must lead to
-    "motorcycle": ("engine",),        # moped, motor scooter
-    "coffee": ("crowd",),             # espresso: a café
-    "rocket": ("riser",),             # missile, projectile, space shuttle
-    "chelsea": (mapping.FALLBACK_PRESET,),   # a house cat: no preset of its own, the ambience stands in
+    "motorcycle": ("engine",),  # moped, motor scooter
+    "coffee": ("crowd",),  # espresso: a café
+    "rocket": ("riser",),  # missile, projectile, space shuttle
+    "chelsea": (mapping.FALLBACK_PRESET,),  # a house cat: no preset of its own, the ambience stands in
 }
 
 
@@ -53,9 +54,9 @@ def test_photo_becomes_the_mapped_preset(name, run_tool, session, config, capsys
     layers = tuple(result.data["layers"])
     labels = classify(photo(name), config, top_k=mapping.TOP_K)
     with capsys.disabled():
-        print(f"\n  [image_to_audio] {name}: {', '.join(l.name for l in labels[:3])} → {' + '.join(layers)}")
+        print(f"\n  [image_to_audio] {name}: {', '.join(lab.name for lab in labels[:3])} → {' + '.join(layers)}")
     assert layers == PHOTOS[name]
-    assert layers == mapping.choose_layers(labels).layers          # the tool follows the table, nothing else
+    assert layers == mapping.choose_layers(labels).layers  # the tool follows the table, nothing else
     assert ("learned" in result.summary) and ("signal processing" in result.summary)
 
     import soundfile as sf
@@ -66,12 +67,11 @@ def test_photo_becomes_the_mapped_preset(name, run_tool, session, config, capsys
     reference = gs.render(list(layers), DURATION_S, sample_rate_hz=SR, seed=0)
     n = min(len(audio), len(reference))
     err = audio[:n] - reference[:n]
-    snr_db = 10 * np.log10(np.sum(reference[:n] ** 2) / max(np.sum(err ** 2), 1e-20))
-    assert snr_db >= 30.0                                      # the file is that render (up to the WAV encoding)
+    snr_db = 10 * np.log10(np.sum(reference[:n] ** 2) / max(np.sum(err**2), 1e-20))
+    assert snr_db >= 30.0  # the file is that render (up to the WAV encoding)
     # …and it sounds like its preset: nearest by spectral signature among every preset (another take).
     mine = signature(audio)
-    distances = {p: float(np.linalg.norm(mine - signature(gs.render([p], DURATION_S, SR, seed=7))))
-                 for p in gs.PRESETS}
+    distances = {p: float(np.linalg.norm(mine - signature(gs.render([p], DURATION_S, SR, seed=7)))) for p in gs.PRESETS}
     assert min(distances, key=distances.get) == layers[0], sorted(distances.items(), key=lambda kv: kv[1])[:3]
 
 

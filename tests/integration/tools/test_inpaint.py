@@ -1,16 +1,16 @@
 """inpaint: a zeroed gap in a harmonic signal is filled far better than leaving it (SNR of the filled
 region against the original), and nothing outside the region changes (bit-exact)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import soundfile as sf
+from synth_signals import harmonic_tone, snr_db
 
 from assistant.audio_models.inpaint import inpaint
 from assistant.errors import EarshotError
 from tests.conftest import add_input
-
-from synth_signals import harmonic_tone, snr_db
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +27,10 @@ def _gap(x: np.ndarray, start_s: float, length_s: float) -> tuple[np.ndarray, in
 
 # (vibrato in cents, gap, method, SNR the filled region must reach). A zeroed gap scores 0 dB.
 CASES = [
-    (0, 0.02, "interpolate", 30.0),     # a steady tone: LPC prediction is near exact
-    (30, 0.02, "interpolate", 15.0),    # a 5 Hz, ±30 cent vibrato: the model must follow the pitch
+    (0, 0.02, "interpolate", 30.0),  # a steady tone: LPC prediction is near exact
+    (30, 0.02, "interpolate", 15.0),  # a 5 Hz, ±30 cent vibrato: the model must follow the pitch
     (0, 0.5, "patch", 30.0),
-    (30, 0.5, "patch", 30.0),           # half a second: a similar passage, not a prediction
+    (30, 0.5, "patch", 30.0),  # half a second: a similar passage, not a prediction
     (30, 0.5, "auto", 30.0),
 ]
 
@@ -52,7 +52,9 @@ def test_click_is_removed():
     x = harmonic_tone(330, 2.0, SR, vibrato_cents=10).astype(np.float32)
     clicked = x.copy()
     c = int(1.0 * SR)
-    clicked[c:c + 40] += np.hanning(40).astype(np.float32) * 0.9 * np.sign(np.random.default_rng(0).standard_normal(40))
+    clicked[c : c + 40] += (
+        np.hanning(40).astype(np.float32) * 0.9 * np.sign(np.random.default_rng(0).standard_normal(40))
+    )
     a, b = c - 20, c + 60
     out, _, _ = inpaint(clicked[:, None], SR, a / SR, b / SR, "interpolate")
     before = snr_db(x[a:b].astype(np.float64), clicked[a:b].astype(np.float64))

@@ -2,6 +2,7 @@
 keeps committing edits; the parent kills it mid-render and checks that every edit the child reported
 as committed is in the log, that the log replays to the cached head, that the database is intact,
 and that undo and a new render work."""
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,14 @@ def test_kill_minus_9_during_a_render_loses_no_operation(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
     env = dict(os.environ, PYTHONPATH=str(ROOT), ORT_DISABLE_TELEMETRY="1")
-    child = subprocess.Popen([sys.executable, str(script), str(tmp_path)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=env, cwd=str(ROOT))
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=str(ROOT),
+    )
     committed: list[int] = []
     progress = 0
     session_id = None
@@ -102,12 +109,12 @@ def test_kill_minus_9_during_a_render_loses_no_operation(tmp_path):
                 os.kill(child.pid, signal.SIGKILL)
                 break
             assert time.monotonic() < deadline, "the child never got going"
-        rest = child.stdout.read()   # lines flushed before the kill are still in the pipe
+        rest = child.stdout.read()  # lines flushed before the kill are still in the pipe
     finally:
         if child.poll() is None:
             child.kill()
         child.wait(30)
-    committed += [int(l.split()[1]) for l in rest.splitlines() if l.startswith("COMMITTED ")]
+    committed += [int(lab.split()[1]) for lab in rest.splitlines() if lab.startswith("COMMITTED ")]
     assert child.returncode == -signal.SIGKILL, child.stderr.read()[-2000:]
     assert "DONE" not in rest
     store = SessionStore(tmp_path / "earshot.db")
@@ -115,8 +122,16 @@ def test_kill_minus_9_during_a_render_loses_no_operation(tmp_path):
     project = Project(store.open_session(session_id))
     logged = {r["seq"] for r in project.log()}
     lost = sorted(set(committed) - logged)
-    print(json.dumps({"progress_lines_before_kill": progress, "committed_reported": len(committed),
-                      "in_log": len(logged), "lost": lost}))
+    print(
+        json.dumps(
+            {
+                "progress_lines_before_kill": progress,
+                "committed_reported": len(committed),
+                "in_log": len(logged),
+                "lost": lost,
+            }
+        )
+    )
     assert committed and not lost
     head = store.db.execute("SELECT seq FROM project_heads WHERE session_id=?", (session_id,)).fetchone()[0]
     assert head == max(logged)

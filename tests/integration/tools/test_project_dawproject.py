@@ -1,6 +1,7 @@
 """DAWproject 1.0 interchange: every export validates against the official schemas, export → import
 → export gives identical bytes (and the same project), random projects included; foreign files
 import with what cannot be kept named; the standard MIDI file holds the notes where they play."""
+
 from __future__ import annotations
 
 import io
@@ -8,7 +9,6 @@ import zipfile
 from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +19,7 @@ from assistant.errors import EarshotError
 from assistant.project import Project, dawproject
 from assistant.project.effects import EFFECTS
 from assistant.project.midi import export_midi
-from assistant.project.model import effects_in_order, new_state, tracks_in_order
+from assistant.project.model import effects_in_order, tracks_in_order
 from tests.project_ops import draw_op, run_op
 
 pytestmark = pytest.mark.integration
@@ -49,9 +49,16 @@ def _store(workspace: Path):
         dest = workspace / f"imported-{len(list(workspace.iterdir()))}-{Path(zip_path).name}"
         dest.write_bytes(blob)
         info = sf.info(str(dest))
-        return {"artifact": 0, "path": str(dest), "name": Path(zip_path).name, "sha256": "",
-                "duration_s": info.frames / info.samplerate, "sample_rate_hz": info.samplerate,
-                "channels": info.channels}
+        return {
+            "artifact": 0,
+            "path": str(dest),
+            "name": Path(zip_path).name,
+            "sha256": "",
+            "duration_s": info.frames / info.samplerate,
+            "sample_rate_hz": info.samplerate,
+            "channels": info.channels,
+        }
+
     return store
 
 
@@ -63,15 +70,47 @@ def _portable(s: dict) -> dict:
     def fx(chain):
         return [(e["type"], e["params"], e["enabled"]) for e in effects_in_order(chain)]
 
-    tracks = [(t["name"], t["kind"], t["gain_db"], t["pan"], t["mute"], t["solo"], t["program"] if t["kind"] == "midi" else 0,
-               fx(t["effects"])) for t in tracks_in_order(s)]
-    clips = sorted((order[c["track"]], c["unit"], c["start"], c["name"], c["length"], c["content_unit"], c["offset"],
-                    c["loop"], c["fade_in_s"], c["fade_out_s"], c["gain_db"], c["warp"],
-                    dawproject._safe_name(c["source"]["name"]) if c["kind"] == "audio" else None, c["notes"])
-                   for c in s["clips"].values())
+    tracks = [
+        (
+            t["name"],
+            t["kind"],
+            t["gain_db"],
+            t["pan"],
+            t["mute"],
+            t["solo"],
+            t["program"] if t["kind"] == "midi" else 0,
+            fx(t["effects"]),
+        )
+        for t in tracks_in_order(s)
+    ]
+    clips = sorted(
+        (
+            order[c["track"]],
+            c["unit"],
+            c["start"],
+            c["name"],
+            c["length"],
+            c["content_unit"],
+            c["offset"],
+            c["loop"],
+            c["fade_in_s"],
+            c["fade_out_s"],
+            c["gain_db"],
+            c["warp"],
+            dawproject._safe_name(c["source"]["name"]) if c["kind"] == "audio" else None,
+            c["notes"],
+        )
+        for c in s["clips"].values()
+    )
     m = s["master"]
-    return {"name": s["name"], "tempo": s["tempo_bpm"], "sig": s["time_signature"], "tracks": tracks,
-            "clips": clips, "master": (m["gain_db"], m["limiter_db"], fx(m["effects"]))}
+    return {
+        "name": s["name"],
+        "tempo": s["tempo_bpm"],
+        "sig": s["time_signature"],
+        "tracks": tracks,
+        "clips": clips,
+        "master": (m["gain_db"], m["limiter_db"], fx(m["effects"])),
+    }
 
 
 def _rich_project(session) -> Project:
@@ -79,8 +118,17 @@ def _rich_project(session) -> Project:
     for n, (seconds, ch) in enumerate([(1.5, 1), (0.8, 2)], 1):
         path = session.workspace / f"take {n}.wav"
         write(path, noise(seconds, RATE, ch, seed=n), RATE)
-        srcs.append({"artifact": n, "path": str(path), "name": path.name, "sha256": "", "duration_s": seconds,
-                     "sample_rate_hz": RATE, "channels": ch})
+        srcs.append(
+            {
+                "artifact": n,
+                "path": str(path),
+                "name": path.name,
+                "sha256": "",
+                "duration_s": seconds,
+                "sample_rate_hz": RATE,
+                "channels": ch,
+            }
+        )
     p = Project(session)
     p.apply("rename_project", name="Rain & Piano <demo>")
     p.apply("set_tempo", bpm=93.5)
@@ -100,8 +148,13 @@ def _rich_project(session) -> Project:
     p.apply("loop_clip", clip_id=cids[0], length=12.0)
     p.apply("set_clip", clip_id=cids[1], gain_db=-6.0, fade_in_s=0.1, fade_out_s=0.25)
     p.apply("trim_clip", clip_id=cids[2], start=4.5)
-    p.apply("place_clip", track_id="t3", start=0.0, unit="beats", notes=[[60, 0.0, 1.0, 100], [64, 1.5, 0.5, 64],
-                                                                         [67, 2.0, 1.0, 127]])
+    p.apply(
+        "place_clip",
+        track_id="t3",
+        start=0.0,
+        unit="beats",
+        notes=[[60, 0.0, 1.0, 100], [64, 1.5, 0.5, 64], [67, 2.0, 1.0, 127]],
+    )
     p.apply("set_master", gain_db=-1.5, limiter_db=-0.5)
     return p
 
@@ -119,15 +172,23 @@ def test_export_validates_and_round_trips_identically(session):
     assert _portable(state) == _portable(p.state())
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(st.data())
 def test_random_projects_round_trip(session, data):
     path = session.workspace / "src.wav"
     if not path.exists():
         write(path, noise(1.0, RATE, 2, seed=3), RATE)
-    src = {"artifact": 1, "path": str(path), "name": "src.wav", "sha256": "", "duration_s": 1.0,
-           "sample_rate_hz": RATE, "channels": 2}
+    src = {
+        "artifact": 1,
+        "path": str(path),
+        "name": "src.wav",
+        "sha256": "",
+        "duration_s": 1.0,
+        "sample_rate_hz": RATE,
+        "channels": 2,
+    }
     from assistant.store.session import SessionStore
 
     store = SessionStore(session.workspace / f"db-{len(list(session.workspace.iterdir()))}.db")
@@ -158,7 +219,7 @@ def test_open_project_tool_and_export_tool(session, run_tool):
     assert "opened" in reply.summary
     assert _portable(Project(session).state()) == _portable(before)
     assert dawproject.export_dawproject(Project(session).state()) == art.path.read_bytes()
-    run_tool("project_undo")                       # the import is one undoable change
+    run_tool("project_undo")  # the import is one undoable change
     assert "Vocal" not in [t["name"] for t in Project(session).state()["tracks"].values()]
     assert len(Project(session).state()["tracks"]) == 2
 
@@ -216,8 +277,10 @@ def test_a_foreign_project_imports_with_what_was_skipped_named(session, tmp_path
     assert state["tempo_bpm"] == 128.0
     (t,) = state["tracks"].values()
     assert t["name"] == "Guitar" and t["pan"] == -0.5 and t["gain_db"] == pytest.approx(-6.021, abs=1e-3)
-    assert [(e["type"], e["params"]["cutoff_hz"]) for e in effects_in_order(t["effects"])] == [("highpass", 90.0),
-                                                                                              ("peak_eq", 2500.0)]
+    assert [(e["type"], e["params"]["cutoff_hz"]) for e in effects_in_order(t["effects"])] == [
+        ("highpass", 90.0),
+        ("peak_eq", 2500.0),
+    ]
     (c,) = state["clips"].values()
     assert (c["start"], c["length"], c["warp"], c["name"]) == (8.0, 4.0, [4.0, 1.0], "riff")
     assert any("Pro-Q 3" in n for n in notes)
@@ -231,7 +294,7 @@ def test_midi_file_holds_the_notes_where_they_play(session):
     p.apply("set_tempo", bpm=100.0)
     p.apply("add_track", name="Keys", kind="midi", program=4)
     p.apply("place_clip", track_id="t1", start=2.0, unit="beats", notes=[[60, 0.0, 0.5, 90], [67, 1.0, 0.5, 70]])
-    p.apply("loop_clip", clip_id="c2", length=6.0)        # loops the 1.5 beats of content over 6 beats
+    p.apply("loop_clip", clip_id="c2", length=6.0)  # loops the 1.5 beats of content over 6 beats
     s = p.state()
     pm = pretty_midi.PrettyMIDI(io.BytesIO(export_midi(s)))
     (inst,) = pm.instruments
@@ -242,8 +305,11 @@ def test_midi_file_holds_the_notes_where_they_play(session):
     expected = []
     k = 0
     while k * loop_beats < s["clips"]["c2"]["length"]:
-        expected += [round((2.0 + k * loop_beats + b) * spb, 4) for b in (0.0, 1.0)
-                     if k * loop_beats + b < s["clips"]["c2"]["length"]]
+        expected += [
+            round((2.0 + k * loop_beats + b) * spb, 4)
+            for b in (0.0, 1.0)
+            if k * loop_beats + b < s["clips"]["c2"]["length"]
+        ]
         k += 1
     assert starts == pytest.approx(expected, abs=1e-3)
     assert [n.pitch for n in inst.notes][:2] == [60, 67]

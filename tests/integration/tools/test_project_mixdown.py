@@ -1,5 +1,6 @@
 """Mixdown: sample-accurate placement and summing against an independent reference mixer, stems
 that add up to the mix, the master limiter's ceiling, and "more relaxed" measured on a rendered loop."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,17 @@ def _sources(session, rng):
         x = noise(seconds, RATE, ch, seed=int(rng.integers(1 << 30)), level=0.05)
         write(path, x, RATE)
         files[str(path)] = x
-        srcs.append({"artifact": n, "path": str(path), "name": path.name, "sha256": "", "duration_s": seconds,
-                     "sample_rate_hz": RATE, "channels": ch})
+        srcs.append(
+            {
+                "artifact": n,
+                "path": str(path),
+                "name": path.name,
+                "sha256": "",
+                "duration_s": seconds,
+                "sample_rate_hz": RATE,
+                "channels": ch,
+            }
+        )
     return srcs, files
 
 
@@ -43,13 +53,23 @@ def test_mixdown_equals_the_independent_sum(session, seed):
     tracks = []
     for k in range(3):
         tracks.append(p.apply("add_track", name=f"T{k}").ref)
-        p.apply("set_track", track_id=tracks[-1], gain_db=float(rng.integers(-12, 4)),
-                pan=round(float(rng.uniform(-1, 1)), 3), mute=bool(seed % 3 == 0 and k == 1),
-                solo=bool(seed % 4 == 1 and k == 2))
+        p.apply(
+            "set_track",
+            track_id=tracks[-1],
+            gain_db=float(rng.integers(-12, 4)),
+            pan=round(float(rng.uniform(-1, 1)), 3),
+            mute=bool(seed % 3 == 0 and k == 1),
+            solo=bool(seed % 4 == 1 and k == 2),
+        )
     for _ in range(7):
         unit = str(rng.choice(["beats", "seconds"]))
-        p.apply("place_clip", track_id=str(rng.choice(tracks)), start=round(float(rng.uniform(0, 8)), 3), unit=unit,
-                source=srcs[int(rng.integers(3))])
+        p.apply(
+            "place_clip",
+            track_id=str(rng.choice(tracks)),
+            start=round(float(rng.uniform(0, 8)), 3),
+            unit=unit,
+            source=srcs[int(rng.integers(3))],
+        )
     for cid in list(p.state()["clips"])[:5]:
         if rng.random() < 0.5:
             p.apply("trim_clip", clip_id=cid, length=round(float(rng.uniform(0.2, 1.0)), 3))
@@ -58,8 +78,13 @@ def test_mixdown_equals_the_independent_sum(session, seed):
         if rng.random() < 0.6:
             c = p.state()["clips"][cid]
             length_s = clip_end_s(p.state(), c) - mixdown.clip_start_s(p.state(), c)
-            p.apply("set_clip", clip_id=cid, gain_db=float(rng.integers(-9, 4)),
-                    fade_in_s=round(length_s * 0.3, 3), fade_out_s=round(length_s * 0.2, 3))
+            p.apply(
+                "set_clip",
+                clip_id=cid,
+                gain_db=float(rng.integers(-9, 4)),
+                fade_in_s=round(length_s * 0.3, 3),
+                fade_out_s=round(length_s * 0.2, 3),
+            )
     cid = list(p.state()["clips"])[-1]
     p.apply("split_clip", clip_id=cid, at=p.state()["clips"][cid]["start"] + p.state()["clips"][cid]["length"] / 3)
     state = p.state()
@@ -69,7 +94,7 @@ def test_mixdown_equals_the_independent_sum(session, seed):
     err = float(np.max(np.abs(render.audio[:n] - ref[:n])))
     beyond = float(np.max(np.abs(render.audio[n:]), initial=0.0))
     print(f"seed {seed}: max |render - reference| = {err:.2e} over {n} samples")
-    assert np.max(np.abs(ref)) > 0.01        # the test has something to compare
+    assert np.max(np.abs(ref)) > 0.01  # the test has something to compare
     assert err <= 1e-4 and beyond <= 1e-4
 
 
@@ -78,8 +103,14 @@ def test_a_click_lands_on_its_sample(session):
     click[0] = 0.5
     path = session.workspace / "click.wav"
     write(path, click, RATE)
-    src = {"artifact": 1, "path": str(path), "name": "click.wav", "duration_s": 100 / RATE,
-           "sample_rate_hz": RATE, "channels": 1}
+    src = {
+        "artifact": 1,
+        "path": str(path),
+        "name": "click.wav",
+        "duration_s": 100 / RATE,
+        "sample_rate_hz": RATE,
+        "channels": 1,
+    }
     p = Project(session)
     p.apply("set_tempo", bpm=97.3)
     tid = p.apply("add_track", name="Click").ref
@@ -122,8 +153,15 @@ def test_more_relaxed_is_slower_darker_and_longer_tailed(session, run_tool):
     path = session.workspace / "loop.wav"
     write(path, drum_loop(RATE, bpm, bars), RATE)
     info = sf.info(str(path))
-    session.add_artifact(path, "audio", tool="compose", duration_s=info.frames / RATE, sample_rate_hz=RATE,
-                         channels=1, meta={"tempo_bpm": bpm})
+    session.add_artifact(
+        path,
+        "audio",
+        tool="compose",
+        duration_s=info.frames / RATE,
+        sample_rate_hz=RATE,
+        channels=1,
+        meta={"tempo_bpm": bpm},
+    )
     run_tool("clip", op="place", file="@a1", track="drums")
     run_tool("clip", op="loop", clip="the drums", length=8, unit="bars")
     before = Project(session).state()
@@ -137,7 +175,10 @@ def test_more_relaxed_is_slower_darker_and_longer_tailed(session, run_tool):
     end_x = max(clip_end_s(before, c) for c in before["clips"].values())
     end_y = max(clip_end_s(after, c) for c in after["clips"].values())
     figures = {
-        "centroid_hz": (spectral_centroid_hz(x[: int(end_x * RATE)], RATE), spectral_centroid_hz(y[: int(end_y * RATE)], RATE)),
+        "centroid_hz": (
+            spectral_centroid_hz(x[: int(end_x * RATE)], RATE),
+            spectral_centroid_hz(y[: int(end_y * RATE)], RATE),
+        ),
         "tempo_bpm": (tempo_bpm(x[: int(end_x * RATE)], RATE), tempo_bpm(y[: int(end_y * RATE)], RATE)),
         "tail_s": (tail_s(x, RATE, end_x), tail_s(y, RATE, end_y)),
     }

@@ -1,6 +1,7 @@
 """The project tools as plan steps run them: references in words, numbered changes in replies,
 undoing one change of a "vibe", tracks that are audio or MIDI, and a MIDI clip that sounds at the
 pitch and time its notes say (FluidSynth)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -58,9 +59,11 @@ def test_a_vibe_is_numbered_changes_each_undoable(files, session, run_tool):
     labels = [c["label"] for c in r.data["changes"]]
     fx = Project(session).state()["tracks"]["t3"]["effects"]
     ids = {e["type"]: e["id"] for e in fx.values()}
-    assert labels == [f"voice: added high-pass {ids['highpass']} (cutoff_hz 400, order 4)",
-                      f"voice: added low-pass {ids['lowpass']} (cutoff_hz 3400, order 4)",
-                      f"voice: added distortion {ids['distortion']} (drive_db 8)"]
+    assert labels == [
+        f"voice: added high-pass {ids['highpass']} (cutoff_hz 400, order 4)",
+        f"voice: added low-pass {ids['lowpass']} (cutoff_hz 3400, order 4)",
+        f"voice: added distortion {ids['distortion']} (drive_db 8)",
+    ]
     relaxed = run_tool("vibe", descriptor="relaxed", track="voice")
     assert "tempo left alone" in relaxed.summary.lower()
     # undo the distortion alone: everything else the two vibes did stays
@@ -68,8 +71,8 @@ def test_a_vibe_is_numbered_changes_each_undoable(files, session, run_tool):
     run_tool("project_undo", change=dist)
     fx = Project(session).state()["tracks"]["t3"]["effects"]
     assert ids["distortion"] not in fx and {ids["highpass"], ids["lowpass"]} <= set(fx)
-    run_tool("project_undo")            # the undo of #dist
-    run_tool("project_undo", steps=2)   # then the relaxed vibe, then the phone vibe
+    run_tool("project_undo")  # the undo of #dist
+    run_tool("project_undo", steps=2)  # then the relaxed vibe, then the phone vibe
     assert Project(session).state()["tracks"] == before["tracks"]
     run_tool("project_undo", op="redo")
     assert set(Project(session).state()["tracks"]["t3"]["effects"]) == set(ids.values())
@@ -78,15 +81,16 @@ def test_a_vibe_is_numbered_changes_each_undoable(files, session, run_tool):
 def test_tempo_keeps_unwarped_audio_and_stretches_warped(files, session, run_tool):
     path = session.workspace / "loop.wav"
     write(path, noise(2.0, RATE, 1, seed=9), RATE)
-    session.add_artifact(path, "audio", tool="compose", duration_s=2.0, sample_rate_hz=RATE, channels=1,
-                         meta={"tempo_bpm": 120.0})
-    run_tool("clip", op="place", file="loop.wav", track="loop")     # warped: it knows its tempo
+    session.add_artifact(
+        path, "audio", tool="compose", duration_s=2.0, sample_rate_hz=RATE, channels=1, meta={"tempo_bpm": 120.0}
+    )
+    run_tool("clip", op="place", file="loop.wav", track="loop")  # warped: it knows its tempo
     run_tool("clip", op="place", file="verse.wav", track="voice")  # unwarped
     run_tool("project_tempo", bpm=96, time_signature="3/4")
     s = Project(session).state()
     loop = next(c for c in s["clips"].values() if c["name"] == "loop.wav")
     voice = next(c for c in s["clips"].values() if c["name"] == "verse.wav")
-    assert loop["length"] == 4.0 and loop["warp"] == [4.0, 2.0]           # 4 beats, now 2.5 s
+    assert loop["length"] == 4.0 and loop["warp"] == [4.0, 2.0]  # 4 beats, now 2.5 s
     assert voice["length"] == pytest.approx(1.6) and voice["warp"] is None  # still 1.0 s
     out = run_tool("render_project")
     audio, rate = sf.read(str(out.artifacts[0].path), always_2d=True)
@@ -100,7 +104,7 @@ def test_a_midi_clip_plays_its_notes(session, run_tool):
 
     pm = pretty_midi.PrettyMIDI(initial_tempo=120)
     inst = pretty_midi.Instrument(program=0)
-    inst.notes.append(pretty_midi.Note(velocity=100, pitch=69, start=0.5, end=1.5))    # A4 at beat 1
+    inst.notes.append(pretty_midi.Note(velocity=100, pitch=69, start=0.5, end=1.5))  # A4 at beat 1
     pm.instruments.append(inst)
     pm.write(str(session.workspace / "a4.mid"))
     r = run_tool("clip", op="place", file="a4.mid", track="piano", at=2, unit="beats")
@@ -109,10 +113,10 @@ def test_a_midi_clip_plays_its_notes(session, run_tool):
     audio, rate = sf.read(str(out.artifacts[0].path), always_2d=True)
     mono = audio.mean(axis=1)
     onset = int(np.argmax(np.abs(mono) > 0.01 * np.abs(mono).max())) / rate
-    f0, voiced, _ = librosa.pyin(mono[int(1.6 * rate): int(2.2 * rate)], fmin=200, fmax=900, sr=rate)
+    f0, voiced, _ = librosa.pyin(mono[int(1.6 * rate) : int(2.2 * rate)], fmin=200, fmax=900, sr=rate)
     cents = 1200 * np.log2(np.nanmedian(f0[voiced]) / 440.0)
     print(f"MIDI note onset {onset:.3f} s (expected 1.500), pitch error {cents:+.1f} cents")
-    assert abs(onset - 1.5) < 0.02           # beat 2 + the note's beat 1, at 120 BPM
+    assert abs(onset - 1.5) < 0.02  # beat 2 + the note's beat 1, at 120 BPM
     assert abs(cents) < 25
 
 

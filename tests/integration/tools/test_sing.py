@@ -1,10 +1,10 @@
 """sing: the sung pitch of every note within 50 cents of the score (pYIN), and the words still
 intelligible (Whisper WER)."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from music_signals import midi_to_hz, read_mono
 
 pytestmark = pytest.mark.integration
@@ -32,11 +32,18 @@ def note_errors_cents(audio: np.ndarray, rate: int, score: str, tempo_bpm: float
     return errors
 
 
-@pytest.mark.parametrize("voice,score,tempo", [
-    ("female", TWINKLE, 100),
-    ("male", TWINKLE.replace("4:", "3:"), 100),                       # an octave lower
-    ("female", "E4:0.5 F#4:0.5 G#4:1 B4:1.5 r:0.5 C#5:1 B4:1 G#4:2 E4:2 F#4:2 E4:2", 132),   # E major, fast notes, a rest
-])
+@pytest.mark.parametrize(
+    "voice,score,tempo",
+    [
+        ("female", TWINKLE, 100),
+        ("male", TWINKLE.replace("4:", "3:"), 100),  # an octave lower
+        (
+            "female",
+            "E4:0.5 F#4:0.5 G#4:1 B4:1.5 r:0.5 C#5:1 B4:1 G#4:2 E4:2 F#4:2 E4:2",
+            132,
+        ),  # E major, fast notes, a rest
+    ],
+)
 def test_sung_pitch_within_50_cents(session, run_tool, voice, score, tempo):
     words = TWINKLE_WORDS if score.startswith(("C4", "C3")) else "oh the sun is ri-sing o-ver the hills"
     result = run_tool("sing", notes=score, lyrics=words, tempo_bpm=tempo, voice=voice)
@@ -48,11 +55,10 @@ def test_sung_pitch_within_50_cents(session, run_tool, voice, score, tempo):
 
 
 def test_sung_words_stay_intelligible(session, run_tool):
-    from tests.conftest import require_models, word_error_rate
-
-    from assistant.runtime.asr import transcribe_any
     from assistant.config import PathOptions
+    from assistant.runtime.asr import transcribe_any
     from assistant.runtime.models import ModelStore
+    from tests.conftest import require_models, word_error_rate
 
     require_models("whisper-tiny.en")
     result = run_tool("sing", notes=TWINKLE, lyrics=TWINKLE_WORDS, tempo_bpm=100)

@@ -1,4 +1,5 @@
 """speak: the hibari voice says what it was asked (checked by Whisper), at the asked speed."""
+
 import pytest
 import soundfile as sf
 

@@ -1,16 +1,16 @@
 """speak: the heart voice says the words (tiny.en WER) and speed changes the duration by the factor; the
 optional Piper voice is one the user installs (none ships, see tts.py), so without one set up it is
 refused with the fix, and a missing file is named."""
+
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
 from assistant.audio_models.base import ToolContext
 from assistant.config import PathOptions
+from assistant.runtime.asr import get_recognizer
 from assistant.runtime.models import ModelStore
 from tests.conftest import REAL_MODELS_DIR, require_models, word_error_rate
 
@@ -74,5 +74,7 @@ def test_no_piper_voice_ships():
     from assistant.runtime.models import load_manifest
 
     assert not [m for m in load_manifest() if "piper" in m or "joe" in m]
-    extras = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((Path(__file__).parents[3] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     assert not [d for deps in extras.values() for d in deps if "voice" in d or "joe" in d]

@@ -2,21 +2,44 @@
 
 Measured: note F1 (mir_eval, 50 ms onset tolerance, pitch within 50 cents), onset-only — the bar is
 ≥ 0.8 — and, reported alongside, with offsets (offset within 20 % of the note or 50 ms)."""
+
 from __future__ import annotations
 
 import io
 
 import numpy as np
 import pytest
-
 from music_signals import melody_midi, midi_to_hz, render_midi
 
 pytestmark = pytest.mark.integration
 
 # "Ode to Joy", first phrase plus a leap and a run: 24 notes, C4..G5.
-ODE = [(64, 1), (64, 1), (65, 1), (67, 1), (67, 1), (65, 1), (64, 1), (62, 1), (60, 1), (60, 1), (62, 1), (64, 1),
-       (64, 1.5), (62, 0.5), (62, 2), (72, 1), (71, 0.5), (69, 0.5), (67, 1), (79, 1), (76, 0.5), (74, 0.5),
-       (72, 1), (60, 2)]
+ODE = [
+    (64, 1),
+    (64, 1),
+    (65, 1),
+    (67, 1),
+    (67, 1),
+    (65, 1),
+    (64, 1),
+    (62, 1),
+    (60, 1),
+    (60, 1),
+    (62, 1),
+    (64, 1),
+    (64, 1.5),
+    (62, 0.5),
+    (62, 2),
+    (72, 1),
+    (71, 0.5),
+    (69, 0.5),
+    (67, 1),
+    (79, 1),
+    (76, 0.5),
+    (74, 0.5),
+    (72, 1),
+    (60, 2),
+]
 
 
 def note_f1(ref, est_notes, offsets: bool) -> tuple[float, float, float]:
@@ -27,8 +50,14 @@ def note_f1(ref, est_notes, offsets: bool) -> tuple[float, float, float]:
     est_iv = np.array([[n["start_s"], max(n["end_s"], n["start_s"] + 0.01)] for n in est_notes]).reshape(-1, 2)
     est_hz = np.array([midi_to_hz(n["pitch"]) for n in est_notes])
     p, r, f, _ = mir_eval.transcription.precision_recall_f1_overlap(
-        ref_iv, ref_hz, est_iv, est_hz, onset_tolerance=0.05, pitch_tolerance=50.0,
-        offset_ratio=0.2 if offsets else None)
+        ref_iv,
+        ref_hz,
+        est_iv,
+        est_hz,
+        onset_tolerance=0.05,
+        pitch_tolerance=50.0,
+        offset_ratio=0.2 if offsets else None,
+    )
     return p, r, f
 
 

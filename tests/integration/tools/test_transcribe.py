@@ -1,5 +1,6 @@
 """transcribe: word error rate on real speech — espeak-ng sentences (a robotic voice), the human voice
 recordings Debian ships in alsa-utils, and hibari TTS — plus word timestamps that fall inside the audio."""
+
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,12 @@ ESPEAK_SENTENCES = [
     "Can you make the chorus louder than the verse?",
 ]
 ALSA = Path("/usr/share/sounds/alsa")
-ALSA_WORDS = {"Front_Center.wav": "front center", "Front_Left.wav": "front left", "Rear_Right.wav": "rear right",
-              "Side_Left.wav": "side left"}
+ALSA_WORDS = {
+    "Front_Center.wav": "front center",
+    "Front_Left.wav": "front left",
+    "Rear_Right.wav": "rear right",
+    "Side_Left.wav": "side left",
+}
 
 
 def test_espeak_sentences_transcribe_with_low_wer(run_tool, session):

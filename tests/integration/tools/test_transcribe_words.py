@@ -1,6 +1,7 @@
 """transcribe keeps its language and word-timestamp options: the words of a sentence placed at a known
 time are timed to it, in order, and join up to the text; a named language is transcribed as that
 language."""
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,9 @@ def test_word_timestamps_follow_the_speech(run_tool, session, model_store):
     rate = tts.sample_rate_hz
     first, second = tts.synthesize("Welcome to the studio."), tts.synthesize("The drums sound great today.")
     lead, gap = 0.7, 1.6
-    x = np.concatenate([np.zeros(int(lead * rate)), first, np.zeros(int(gap * rate)), second,
-                        np.zeros(int(0.5 * rate))]).astype(np.float32)
+    x = np.concatenate(
+        [np.zeros(int(lead * rate)), first, np.zeros(int(gap * rate)), second, np.zeros(int(0.5 * rate))]
+    ).astype(np.float32)
     first_end = lead + _speech_span_s(first, rate)[1]
     offset = lead + len(first) / rate + gap
     on, off = (offset + t for t in _speech_span_s(second, rate))
@@ -44,11 +46,13 @@ def test_word_timestamps_follow_the_speech(run_tool, session, model_store):
     # sentence's speech has ended. (tiny.en stretches the first sentence's words into the pause, so
     # the words are split at "studio", not by time.)
     tokens = [re.sub(r"\W", "", w["word"]).lower() for w in words]
-    second_words = words[tokens.index("studio") + 1:]
+    second_words = words[tokens.index("studio") + 1 :]
     assert [re.sub(r"\W", "", w["word"]).lower() for w in second_words][:1] == ["the"]
     assert all(w["start_s"] >= first_end for w in second_words)
-    print(f"MEASURED word timestamps: first word at {second_words[0]['start_s']:.2f} s (speech {on:.2f} s), "
-          f"last word ends {second_words[-1]['end_s']:.2f} s (speech {off:.2f} s)")
+    print(
+        f"MEASURED word timestamps: first word at {second_words[0]['start_s']:.2f} s (speech {on:.2f} s), "
+        f"last word ends {second_words[-1]['end_s']:.2f} s (speech {off:.2f} s)"
+    )
     assert second_words[0]["start_s"] == pytest.approx(on, abs=0.15)
     assert second_words[-1]["end_s"] == pytest.approx(off, abs=0.35)
     assert len(second_words) >= 4

@@ -4,16 +4,16 @@ English speech that says them (checked by transcribing it back with tiny.en).
 Whisper base is weak on espeak-ng's robotic French and Spanish: many sentences come back as
 unrelated English (measured: 4 of 6 French and 2 of 6 Spanish candidate sentences failed), so the
 sentences here are ones whose words it recognises; the failures are reported, not hidden."""
+
 from __future__ import annotations
 
 import re
 
-import numpy as np
 import pytest
 import soundfile as sf
 
-from assistant.runtime.asr import get_recognizer
 from assistant.audio.files import resample
+from assistant.runtime.asr import get_recognizer
 from tests.conftest import add_input, espeak, require_models
 
 pytestmark = pytest.mark.integration
