@@ -28,6 +28,8 @@ from .audio_models.registry import Registry, default_registry
 from .config import EarshotConfig
 from .events import Event, Reply
 from .executor import Executor
+from .llm.plan import Step
+from .reply import acknowledgement
 from .runtime.models import ModelStore
 from .store.session import Session
 from .turn import TurnCancel, TurnRequest, TurnRunner
@@ -105,16 +107,30 @@ class Assistant:
 
     # -- for the voice loop: planning that streams its answer, and prefill between turns -------------
     async def plan_streamed(self, text: str, cancel: threading.Event, on_sentence: Callable[[str], None]):
-        sp = await asyncio.to_thread(lambda: self.streaming)
-        return await asyncio.to_thread(
-            sp.plan,
+        """Plan for the voice loop: a spoken answer is handed out sentence by sentence while it is decoded,
+        and a work plan is acknowledged ("Denoising memo.wav.") as soon as its first step is decoded, so the
+        loop synthesises what to say before the user's turn has even ended."""
+        planner = await asyncio.to_thread(lambda: self.planner)
+        acknowledged = []
+
+        def on_first_step(step: dict) -> None:
+            if step.get("tool") in self.registry:
+                acknowledged.append(Step(step["tool"], dict(step.get("args") or {})))
+                on_sentence(acknowledgement(acknowledged, self.registry, self.session))
+
+        outcome = await asyncio.to_thread(
+            planner.plan,
             text,
             self.session,
             self.config.paths.allowed_roots,
             cancel=cancel,
             on_say_sentence=on_sentence,
             first_clause_words=self.config.voice.listen.first_clause_words,
+            on_first_step=on_first_step,
         )
+        if outcome.plan is not None and outcome.plan.steps and not acknowledged:
+            on_sentence(acknowledgement(outcome.plan.steps, self.registry, self.session))
+        return outcome
 
     async def prefill(self, words: str | None, cancel: threading.Event | None) -> None:
         """Evaluate into the LLM's KV cache the next turn's context (`words` None) or the words of a

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import EarshotError
 from .executor import ExecutionReport
 from .llm.plan import Plan
 from .store.session import Artifact
@@ -63,3 +64,46 @@ def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> Comp
     if not lines:
         lines = spoken = ["Done."]
     return ComposedReply("\n".join(lines), " ".join(s if s.endswith((".", "!", "?")) else s + "." for s in spoken))
+
+
+def acknowledgement(steps, registry, session=None) -> str:
+    """What a command turn says the moment its plan exists, while the tools run: the action named with
+    its object ("Removing the noise from memo.wav, then writing down what it says."), never a filler.
+    `steps` are plan steps (`.tool`, `.args`); each tool's SPEC.doing gives its phrase."""
+    phrases = []
+    for step in steps:
+        doing = registry.get(step.tool).spec.doing if step.tool in registry else ""
+        if not isinstance(doing, str):
+            doing = doing.get(str(step.args.get("op", "")), "") or next(iter(doing.values()), "")
+        values = _Spoken(step.args, session)
+        phrases.append(doing.format_map(values) if doing else f"running {step.tool.replace('_', ' ')}")
+    if not phrases:
+        return ""
+    text = ", then ".join(phrases)
+    return text[0].upper() + text[1:] + "."
+
+
+class _Spoken(dict):
+    """A step's arguments as they are said: a file by its name, `$1` as "it", `@last` as "the last file"."""
+
+    def __init__(self, args: dict, session) -> None:
+        super().__init__()
+        self.args, self.session = args, session
+
+    def __missing__(self, key: str) -> str:
+        value = self.args.get(key)
+        if value is None or value == "":
+            return {"track": "the track", "file": "the file", "effect": "the effect"}.get(key, key.replace("_", " "))
+        if isinstance(value, list):
+            return " and ".join(str(v).replace("_", " ") for v in value)
+        text = str(value)
+        if text.startswith("$"):
+            return "it"  # the previous step's output
+        if text == "@last":
+            return "the last file"
+        if text.startswith("@a") and self.session is not None:
+            try:
+                return self.session.artifact(int(text[2:])).name
+            except (ValueError, EarshotError):
+                return text
+        return text.replace("_", " ")

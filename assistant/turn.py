@@ -30,7 +30,7 @@ from .errors import Cancelled, EarshotError
 from .events import ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, TurnStarted
 from .executor import ExecutionReport, Executor
 from .llm.planner import PlanOutcome
-from .reply import compose
+from .reply import acknowledgement, compose
 from .runtime.greedy import GenerationCancelled
 from .store.session import Session
 
@@ -158,6 +158,7 @@ class TurnRunner:
         self.emit(TurnStarted(turn_id, self.session.id, request.text, request.source))
         speaking: asyncio.Task | None = None
         spoke = False  # this turn put its reply on the speaker (else there is nothing it could have cut)
+        said: list[str] = []  # what was heard of this turn's finished utterances (the acknowledgement)
         try:
             if speaker is not None and say_feed is not None:
                 spoke = True
@@ -181,6 +182,11 @@ class TurnRunner:
                     spoke = True
                     await speaker.say(SPOKEN_REJECTION, clock)
                 return reply
+            if validated.steps and speaker is not None and speaking is None:
+                # Said at once, while the tools run: what is being done, to what ("Denoising memo.wav.").
+                spoke = True
+                ack = acknowledgement(validated.steps, self.registry, self.session)
+                speaking = asyncio.create_task(speaker.say(ack, clock))
             report = (
                 await self.executor.run(validated, self.session, turn_id, self.emit, cancel.event)
                 if validated.steps
@@ -192,7 +198,7 @@ class TurnRunner:
             reply = self._finish(turn_id, status, composed.text, [str(a.path) for a in report.artifacts], on_recorded)
             if speaker is not None:
                 spoke = True
-                heard = await self._speak(speaker, composed.spoken, speaking, bool(validated.steps), clock)
+                heard = await self._speak(speaker, composed.spoken, speaking, bool(validated.steps), clock, said)
                 if speaker.interrupted:
                     self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
             return reply
@@ -201,9 +207,9 @@ class TurnRunner:
             if speaking is not None and not speaking.done():
                 speaking.cancel()
             cut = speaker.stop() if speaker is not None else ""
-            # History keeps only what the user heard of this reply (the speaker's last reply may be an
+            # History keeps only what the user heard of this turn (the speaker's last reply may be an
             # earlier turn's): the planner's next prompt shows it.
-            heard = cut if spoke else ""
+            heard = " ".join([*said, cut]).strip() if spoke else ""
             self.session.end_turn(turn_id, "interrupted", reply=heard or None, error="interrupted by the user")
             self.emit(Interrupted(cancel.reason or "user", heard))
             raise
@@ -225,17 +231,24 @@ class TurnRunner:
         return await asyncio.to_thread(plan)
 
     async def _speak(
-        self, speaker: TurnSpeaker, text: str, speaking: asyncio.Task | None, has_steps: bool, clock: TurnClock
+        self,
+        speaker: TurnSpeaker,
+        text: str,
+        speaking: asyncio.Task | None,
+        has_steps: bool,
+        clock: TurnClock,
+        said: list[str],
     ) -> str:
-        """The reply aloud: a streamed answer that already played is the reply; otherwise (steps ran, a
+        """The reply aloud. An answer streamed out of the planner that played is the reply. After steps,
+        the acknowledgement said while they ran finishes first, then the result is spoken. Otherwise (a
         repaired plan's answer is not streamed, nothing streamed) the composed reply is spoken."""
-        if speaking is not None and not has_steps:
+        if speaking is not None:
             heard = await speaking
-            if speaker.played_any:
+            if not has_steps and speaker.played_any:
                 return heard
-        elif speaking is not None:
-            speaking.cancel()
-        return await speaker.say(text, clock)
+            if has_steps and heard:
+                said.append(heard)
+        return " ".join([*said, await speaker.say(text, clock)]).strip()
 
     def _record_plan(self, outcome: PlanOutcome, turn_id: int):
         for i, attempt in enumerate(outcome.attempts, 1):

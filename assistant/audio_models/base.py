@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,9 @@ from ..store.session import Artifact, Session
 class ToolSpec:
     name: str
     summary: str  # one line, shown to the planner: keep it short (it is latency)
+    # What the assistant says it is doing, the moment the plan exists ("denoising {file}"): a template over the
+    # step's arguments, or one per value of its `op` argument. reply.acknowledgement() speaks it.
+    doing: str | Mapping[str, str] = ""
     examples: tuple[str, ...] = ()  # requests that should route here (docs and the routing set)
     method: str = ""  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
     learned: bool = True  # False: a signal-processing method, and replies say so

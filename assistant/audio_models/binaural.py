@@ -147,6 +147,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="binaural",
+    doing="placing {file} around your head",
     summary="place a sound around the listener's head for headphones (3D), or move it",
     examples=(
         "put the voice on my left",

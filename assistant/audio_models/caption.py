@@ -29,6 +29,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="caption",
+    doing="describing {file}",
     summary="describe a clip in one paragraph (what it contains, tempo, key, loudness, words)",
     examples=("describe what's in song.wav", "caption @a2", "what does take2.wav sound like?"),
     method="signal processing template filled from tag, detect and transcribe (Whisper, learned) measurements",

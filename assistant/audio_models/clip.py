@@ -45,6 +45,17 @@ class Args:
 
 SPEC = ToolSpec(
     name="clip",
+    doing={
+        "place": "putting {file} on {track}",
+        "move": "moving the clip",
+        "trim": "trimming the clip",
+        "split": "splitting the clip",
+        "duplicate": "duplicating the clip",
+        "delete": "deleting the clip",
+        "fade": "fading the clip",
+        "gain": "changing the clip's level",
+        "loop": "looping the clip",
+    },
     summary="put a file on a project track, or move, trim, split, duplicate, delete, fade, loop a clip",
     examples=(
         "put drums.wav on a new track called drums",

@@ -45,6 +45,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="compose",
+    doing="composing {description}",
     summary="compose music from a description (key, tempo, bars, instruments) into MIDI and audio",
     examples=(
         "compose a calm piano loop in D minor, 80 BPM, 8 bars",

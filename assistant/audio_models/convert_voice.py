@@ -172,6 +172,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="convert_voice",
+    doing="changing the voice in {file}",
     summary="change a voice: deeper, higher, child, robot, whisper, or match another voice's pitch",
     examples=(
         "make my voice deeper in memo.wav",

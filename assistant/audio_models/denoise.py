@@ -23,6 +23,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="denoise",
+    doing="removing the noise from {file}",
     summary="remove background noise, hiss or hum from speech (only when asked to clean up noise)",
     examples=("clean up the hiss on memo.wav", "remove the background noise from @a2", "denoise the interview"),
     method="DeepFilterNet3 (learned; its ONNX graphs run by the DeepFilterNet Rust runtime)",

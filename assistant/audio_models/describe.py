@@ -21,6 +21,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="describe",
+    doing="measuring {file}",
     summary="measure duration, sample rate, loudness (LUFS), true peak, silence and tempo",
     examples=("how loud is song.wav?", "what's the tempo of @a3?", "give me the duration and sample rate of take2.wav"),
     method="signal processing (ITU-R BS.1770 loudness via pyloudnorm, 4x-oversampled true peak, librosa beats)",

@@ -16,6 +16,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="describe_project",
+    doing="looking at the project",
     summary="list the project's tracks, effects, clips and recent changes",
     examples=("what's in the project?", "show me the tracks", "which effects are on the vocals?"),
     method="project summary (no audio processing)",

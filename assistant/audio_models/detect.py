@@ -72,6 +72,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="detect",
+    doing="listening through {file}",
     summary="find sound events with start/end times: speech, singing, music, noise, silence, drum hits, clipping",
     examples=(
         "when does someone speak in interview.wav?",

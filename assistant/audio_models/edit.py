@@ -36,6 +36,16 @@ class Args:
 
 SPEC = ToolSpec(
     name="edit",
+    doing={
+        "trim": "trimming {file}",
+        "gain": "changing the level of {file}",
+        "normalize": "normalising {file}",
+        "fade": "fading {file}",
+        "resample": "resampling {file}",
+        "convert": "converting {file}",
+        "concatenate": "joining the files",
+        "mix": "mixing the files",
+    },
     summary="trim, gain, normalize (LUFS), fade, resample, convert format, concatenate or mix files",
     examples=(
         "trim song.wav to the first 10 seconds",

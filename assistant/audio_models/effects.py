@@ -424,6 +424,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="effects",
+    doing="adding effects to {file}",
     summary='apply effects, chain like "highpass 100, eq 3000 +2, compressor, reverb 0.4, delay 0.25, chorus, '
     'distortion, pitch 3, stretch 1.5, limiter -1"',
     examples=(

@@ -123,6 +123,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="extract",
+    doing="finding {query} in {file}",
     summary="keep only what a query names: a time range, the speech, the vocals, the drums, the loudest bar, "
     "the part where a sound happens",
     examples=(

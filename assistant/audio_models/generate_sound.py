@@ -25,6 +25,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="generate_sound",
+    doing="making the sound",
     summary="make a sound effect or ambience from presets, layered",
     examples=(
         "make a rain sound",

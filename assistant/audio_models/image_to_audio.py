@@ -29,6 +29,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="image_to_audio",
+    doing="making a sound for {file}",
     summary="make a sound that fits a picture or photo",
     examples=(
         "make a sound for photo.jpg",

@@ -187,6 +187,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="inpaint",
+    doing="repairing {file}",
     summary="repair a dropout, click or cough between two times by filling it in",
     examples=(
         "fill the dropout in take2.wav from 3.2 to 3.5 s",

@@ -20,6 +20,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="open_project",
+    doing="opening {file}",
     summary="open a .dawproject file as the project",
     examples=("open song.dawproject", "import the project from bitwig-export.dawproject", "load @a5 as the project"),
     method="project import: DAWproject 1.0 XML reader (validated against the official schema)",

@@ -52,6 +52,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="pitch",
+    doing="following the pitch of {file}",
     summary="which notes or pitch a voice or instrument sings or plays (f0 contour)",
     examples=(
         "what notes is she singing in take2.wav?",

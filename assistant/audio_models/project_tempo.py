@@ -19,6 +19,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="project_tempo",
+    doing="setting the tempo",
     summary="set the project's tempo (BPM) or time signature",
     examples=("set the tempo to 90 bpm", "make the song 3/4", "change the project tempo to 128"),
     method="project edit (non-destructive: warped clips are time-stretched when rendered)",

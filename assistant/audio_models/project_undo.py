@@ -23,6 +23,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="project_undo",
+    doing={"undo": "undoing that", "redo": "redoing that"},
     summary="undo or redo project changes, or undo one numbered change",
     examples=("undo that", "undo the last two changes", "redo", "undo change 14", "take back the reverb change"),
     method="project history: exact inverse patches from the operation log",

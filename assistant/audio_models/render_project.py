@@ -27,6 +27,12 @@ class Args:
 
 SPEC = ToolSpec(
     name="render_project",
+    doing={
+        "mixdown": "rendering the mix",
+        "stems": "rendering the stems",
+        "dawproject": "exporting the project",
+        "midi": "exporting the MIDI",
+    },
     summary="render the project to an audio file (mixdown) or stems, or export it as .dawproject or MIDI",
     examples=(
         "render the song",

@@ -51,6 +51,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="separate",
+    doing="separating {file}",
     summary="split into stems: vocals/accompaniment, drums/harmonic, or speakers of a multichannel recording",
     examples=(
         "separate the vocals from song.wav",

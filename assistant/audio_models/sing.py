@@ -70,6 +70,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="sing",
+    doing="singing it",
     summary="sing lyrics to a melody (notes with lengths in beats) as a synthetic voice",
     examples=(
         'sing "twin-kle twin-kle lit-tle star" to C4:1 C4:1 G4:1 G4:1 A4:1 A4:1 G4:2',

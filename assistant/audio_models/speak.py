@@ -22,6 +22,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="speak",
+    doing="recording the voice",
     summary="record a voice saying a given text, saved as WAV (never used to reply)",
     examples=(
         "say hello world and save it",

@@ -39,6 +39,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="tag",
+    doing="tagging {file}",
     summary="musical tags: tempo and beat grid, key and mode, loudness, instrument guesses, speech/music/ambience",
     examples=(
         "what key is song.wav in?",

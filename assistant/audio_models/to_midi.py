@@ -40,6 +40,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="to_midi",
+    doing="writing down the notes of {file}",
     summary="transcribe the notes of music or a melody into a MIDI file",
     examples=("convert song.wav to MIDI", "transcribe the piano in @a2 into notes", "make a MIDI file of the melody"),
     method="Basic Pitch (learned; Spotify's ICASSP 2022 note transcription model, ONNX)",

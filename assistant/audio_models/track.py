@@ -34,6 +34,17 @@ class Args:
 
 SPEC = ToolSpec(
     name="track",
+    doing={
+        "add": "adding a track",
+        "remove": "removing {track}",
+        "rename": "renaming {track}",
+        "gain": "changing the level of {track}",
+        "pan": "panning {track}",
+        "mute": "muting {track}",
+        "unmute": "unmuting {track}",
+        "solo": "soloing {track}",
+        "unsolo": "unsoloing {track}",
+    },
     summary="a project track's volume (gain), pan, mute and solo; add, remove or rename a track",
     examples=(
         "add a track called vocals",

@@ -39,6 +39,14 @@ class Args:
 
 SPEC = ToolSpec(
     name="track_effect",
+    doing={
+        "add": "adding {effect}",
+        "remove": "removing {effect}",
+        "move": "moving {effect} in the chain",
+        "set": "setting {effect}",
+        "bypass": "bypassing {effect}",
+        "enable": "turning {effect} back on",
+    },
     summary="effects (reverb, EQ, filters, compressor…) on a project track or the master: add, remove, "
     "reorder, set a parameter or bypass one",
     examples=(

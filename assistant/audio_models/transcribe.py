@@ -25,6 +25,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="transcribe",
+    doing="writing down what {file} says",
     summary="write down the words spoken in a file (speech to text, timestamps)",
     examples=("transcribe interview.wav", "what is being said in @a2?", "write down the words in memo.wav"),
     method="Whisper tiny.en / base via faster-whisper (learned)",

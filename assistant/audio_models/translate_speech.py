@@ -38,6 +38,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="translate_speech",
+    doing="translating {file}",
     summary="translate speech in another language into English text and English speech",
     examples=(
         "translate voicemail.wav into English",

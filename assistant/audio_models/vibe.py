@@ -23,6 +23,7 @@ class Args:
 
 SPEC = ToolSpec(
     name="vibe",
+    doing="making it {descriptor}",
     summary="make the song or a track feel relaxed/calmer, energetic, warmer, brighter, darker, punchier, "
     "further away, closer, like a phone call, radio, underwater, spacious, dry or lo-fi",
     examples=(

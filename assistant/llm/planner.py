@@ -21,7 +21,7 @@ from . import prompts
 from .grammar_bound import max_output_chars
 from .hints import hint_line, needs_steps
 from .plan import AUDIO_SUFFIXES, Plan, parse_plan
-from .say_stream import SayStream
+from .say_stream import FirstStep, SayStream
 from .schema import plan_schema, schema_to_gbnf
 
 REQUEST_TOKENS = 200  # room kept for the request itself (a long dictated request is ~100 tokens)
@@ -173,24 +173,29 @@ class Planner:
         cancel: threading.Event | None = None,
         on_say_sentence: Callable[[str], None] | None = None,
         first_clause_words: int = 0,
+        on_first_step: Callable[[dict], None] | None = None,
     ) -> PlanOutcome:
         """Plan a request: one constrained generation, one repair attempt with the validation error.
 
         `cancel` stops generation within one token (GenerationCancelled propagates). `on_say_sentence`
         receives the sentences of a spoken answer ("say", plans without steps) while the first attempt
-        is still being generated; a repaired answer is not streamed."""
+        is still being generated, and `on_first_step` a work plan's first step as soon as it is decoded;
+        a repaired plan is not streamed."""
         outcome = PlanOutcome(plan=None)
         messages = self.messages(request, session)
         work = self.options.hints and needs_steps(request, set(self.registry.names()))
         opening = PLAN_OPENING_WORK if work else PLAN_OPENING
         for attempt in range(1 + self.options.repair_attempts):
-            say = SayStream(on_say_sentence, first_clause_words) if on_say_sentence and attempt == 0 else None
+            streams = []
+            if attempt == 0:
+                streams += [SayStream(on_say_sentence, first_clause_words)] if on_say_sentence else []
+                streams += [FirstStep(on_first_step)] if on_first_step else []
             done = self.llm.complete(
                 self.llm.render_chat(messages),
                 self.grammar,
                 max_tokens=self.max_plan_tokens,
                 cancel=cancel,
-                on_text=say.feed if say else None,
+                on_text=(lambda text, streams=streams: [st.feed(text) for st in streams]) if streams else None,
                 opening=opening,
             )
             try:

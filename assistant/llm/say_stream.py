@@ -1,11 +1,13 @@
 """The reply inside a plan, spoken while the plan is still being generated (the voice loop).
 
 The plan's "say" string is decoded out of the growing JSON and handed out sentence by sentence, so
-speech starts before the plan is closed (see SayStream).
+speech starts before the plan is closed (SayStream); a work plan's first step is handed out as soon as it
+is complete, so the assistant can say what it is about to do (FirstStep).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -74,3 +76,45 @@ class SayStream:
             self.emitted.append(sentence)
             self.on_sentence(sentence)
         self._buf = ""
+
+
+class FirstStep:
+    """Finds the first step of a work plan in the growing JSON (`{"say":null,"steps":[{…}`) and hands it out,
+    parsed, the moment its object closes: the voice loop says what it is about to do while the rest of the
+    plan is still being decoded. Plan strings hold no quotes or escapes (schema.py), so a quote always
+    opens or closes a string and braces inside strings are skipped exactly."""
+
+    _START = re.compile(r'"steps"\s?:\s?\[\s?\{')
+
+    def __init__(self, on_step: Callable[[dict], None]) -> None:
+        self.on_step = on_step
+        self.done = False
+        self._start: int | None = None
+        self._pos = 0
+        self._depth = 0
+        self._in_string = False
+
+    def feed(self, text: str) -> None:
+        if self.done:
+            return
+        if self._start is None:
+            m = self._START.search(text)
+            if m is None:
+                return
+            self._start = self._pos = m.end() - 1
+        while self._pos < len(text):
+            ch = text[self._pos]
+            if ch == '"':
+                self._in_string = not self._in_string
+            elif not self._in_string and ch in "{}":
+                self._depth += 1 if ch == "{" else -1
+                if self._depth == 0:
+                    self.done = True
+                    try:
+                        step = json.loads(text[self._start : self._pos + 1])
+                    except ValueError:
+                        return
+                    if isinstance(step, dict) and isinstance(step.get("tool"), str):
+                        self.on_step(step)
+                    return
+            self._pos += 1

@@ -1,23 +1,17 @@
-"""Planning for the voice loop: the same prompt, grammar and validation as planner.py, plus
+"""Prefill for the voice loop: the per-turn context (artifact table, project, recent turns, "Request:")
+evaluated into the KV cache between turns, and the words of a partial transcript while the user is still
+speaking, so at the end of speech only the last few tokens of the request are left to evaluate.
 
-- **prefill**: evaluate the per-turn context (artifact table, project, recent turns, "Request:")
-  between turns, and the words of a partial transcript while the user is still speaking, so at
-  the end of speech only the last few tokens of the request are left to evaluate;
-- **cancellable, streamed planning**: `Planner.plan(cancel=…, on_say_sentence=…)` stops within one
-  token when the user keeps talking, and hands out the sentences of a spoken answer while the plan
-  is still being generated (greedy.py, say_stream.py).
+(Planning itself is `Planner.plan`: cancellable within one token, a spoken answer streamed out sentence by
+sentence and a work plan's first step handed out as soon as it is decoded — runtime/greedy.py,
+llm/say_stream.py.)
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from pathlib import Path
 
-from ..runtime.greedy import GenerationCancelled
-from .planner import Planner, PlanOutcome
-
-__all__ = ["GenerationCancelled", "StreamingPlanner"]
+from .planner import Planner
 
 _REQUEST_LABEL = "Request:"
 
@@ -43,23 +37,3 @@ class StreamingPlanner:
     def prefill(self, text: str, cancel: threading.Event | None = None) -> int:
         """Evaluate `text` into the KV cache (skipped when the LLM is busy with a real turn)."""
         return self.client.prefill(text, cancel)
-
-    def plan(
-        self,
-        request: str,
-        session,
-        allowed_roots: tuple[Path, ...] = (),
-        *,
-        cancel: threading.Event | None = None,
-        on_say_sentence: Callable[[str], None] | None = None,
-        first_clause_words: int = 0,
-    ) -> PlanOutcome:
-        """`Planner.plan`, streamed and cancellable. Raises GenerationCancelled when cancelled."""
-        return self.planner.plan(
-            request,
-            session,
-            allowed_roots,
-            cancel=cancel,
-            on_say_sentence=on_say_sentence,
-            first_clause_words=first_clause_words,
-        )
