@@ -158,9 +158,15 @@ def build_parser() -> argparse.ArgumentParser:
     blat.add_argument(
         "--json",
         action="store_true",
-        help="the figures as one JSON object (p50_ms, p90_ms, baseline_p50_ms, ratio_p50, stages, device)",
+        help="the figures as one JSON object (commands.p50_ms, commands.p90_ms, commands.fast_path_share, "
+        "commands.result_p50_ms, chat.p50_ms, chat.p90_ms, ratio_p50, stages, device)",
     )
-    blat.add_argument("--utterances", type=int, default=20, help="spoken requests per pipeline (≥ 20 for the report)")
+    blat.add_argument(
+        "--utterances", type=int, default=20, help="spoken chat requests per pipeline (≥ 20 for the report)"
+    )
+    blat.add_argument(
+        "--commands", type=int, default=22, help="spoken commands on the bench workspace's files per pipeline (≥ 20)"
+    )
     blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
     blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
     blat.add_argument("--llm", help="planner model (default: the configured one)")

@@ -202,6 +202,7 @@ class ListenOptions:
     greeting: str = "Earshot is listening. Tell me what to do with your audio files."
     min_transcript_chars: int = 2  # shorter transcripts (a cough read as "Hm.") start no turn
     stream_replies: bool = True  # a spoken answer (a plan without steps) plays while the plan is decoded
+    acknowledge: bool = True  # a command says what it is doing the moment its plan exists
     prefill_context: bool = True  # evaluate the next turn's context into the LLM while the reply plays
 
 

@@ -148,10 +148,12 @@ class TurnRunner:
         say_feed: SayFeed | None = None,
         clock: TurnClock | None = None,
         on_recorded: Callable[[], None] | None = None,
+        acknowledge: bool = True,
     ) -> Reply:
         """One turn. `plan`: a planning already under way; `say_feed`: its answer, already being synthesised
         sentence by sentence (spoken at once); `on_recorded`: called when the reply is in the history,
-        before it is spoken (the voice loop evaluates the next turn's context while the reply plays)."""
+        before it is spoken (the voice loop evaluates the next turn's context while the reply plays);
+        `acknowledge`: say what is being done while the tools run (when nothing streamed said it)."""
         clock = clock or TurnClock()
         speaker = cancel.speaker
         turn_id = self.session.begin_turn(request.text, request.source)
@@ -182,7 +184,7 @@ class TurnRunner:
                     spoke = True
                     await speaker.say(SPOKEN_REJECTION, clock)
                 return reply
-            if validated.steps and speaker is not None and speaking is None:
+            if validated.steps and speaker is not None and speaking is None and acknowledge:
                 # Said at once, while the tools run: what is being done, to what ("Denoising memo.wav.").
                 spoke = True
                 ack = acknowledgement(validated.steps, self.registry, self.session)

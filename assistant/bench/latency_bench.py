@@ -18,9 +18,12 @@ In the same run:
 - wake phrase: hit rate on the phrase said by several voices and false-accept rate on other
   speech, through the same ASR + fuzzy match as the loop.
 
-Requests are short conversational ones that the planner answers with `say` (no tools); `p50_ms`
-and `p90_ms` are over the requests whose plan indeed had no steps ("short-answer"), and the
-figures over all requests are reported beside them.
+Two sets of requests (bench/latency_sets.py): short **chat** the planner answers with `say` (p50/p90 over
+the requests whose plan indeed had no steps), and spoken **commands** on the files of a bench workspace —
+single tools, chains, references, project edits. A command's first informative audio is its
+acknowledgement ("Removing the noise from memo.wav."), said the moment its plan exists; the time to the
+spoken result (after the tools) is reported beside it, and so is the share of commands the command path
+planned without the LLM. The naive baseline acknowledges nothing: it speaks when everything is done.
 """
 
 from __future__ import annotations
@@ -33,32 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-REQUESTS = (
-    "What can you do?",
-    "Thanks a lot!",
-    "Hello there!",
-    "Thank you very much.",
-    "Good morning!",
-    "What is your name?",
-    "Are you there?",
-    "Can you hear me?",
-    "How are you today?",
-    "Do you work offline?",
-    "Goodbye!",
-    "Nice work, thanks!",
-    "Can you help me?",
-    "Great, thank you.",
-    "What are you?",
-    "Hi, how is it going?",
-    "Who made you?",
-    "Thanks, that's all.",
-    "Good evening!",
-    "Are you listening?",
-    "What do you do?",
-    "Cheers, thanks!",
-    "Good night!",
-    "Is anyone there?",
-)
+from .latency_sets import CHAT, COMMANDS, prepare_workspace
+
 WAKE_POSITIVE_TAILS = ("", "what can you do?", "thanks a lot.")
 WAKE_NEGATIVES = (
     "Hey there.",
@@ -121,12 +100,13 @@ def _config(home: Path, llm: str | None):
 
 
 async def _run_pipeline(
-    name: str, naive: bool, texts: list[str], tts, llm: str | None, progress, barge_in: bool
+    name: str, naive: bool, requests: list[tuple[str, str]], tts, llm: str | None, progress, barge_in: bool
 ) -> dict:
     from ..events import (
         BargeInDismissed,
         Interrupted,
         PlanReady,
+        PlaybackStarted,
         PlaybackStopped,
         SpeechDiscarded,
         SpeechStarted,
@@ -140,11 +120,12 @@ async def _run_pipeline(
     config = _config(home, llm)
     store = SessionStore(config.paths.database_path)
     session = store.create_session(home / "workspace")
+    prepare_workspace(session.workspace, tts)
     echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
     rows: list[dict] = []
     async with LiveRig(config, session, echo=echo, naive=naive) as rig:
         rig.server.feeder.noise_dbfs = -65.0
-        for i, text in enumerate(texts):
+        for i, (text, kind) in enumerate(requests):
             audio = _utterance(tts, text, i)
             first, last = speech_bounds(audio)
             since = len(rig.events)
@@ -164,8 +145,8 @@ async def _run_pipeline(
                     since,
                 )
             )
-            await rig.idle(quiet_s=0.4, timeout_s=120)
-            row: dict = {"text": text}
+            await rig.idle(quiet_s=0.4, timeout_s=300)
+            row: dict = {"text": text, "kind": kind}
             if started is None:
                 row["error"] = "not heard as speech (transients only)"
             elif timing is None:
@@ -178,6 +159,10 @@ async def _run_pipeline(
             t = timing.event
             plans = [s.event for s in rig.events[since:] if isinstance(s.event, PlanReady)]
             heard = [s.event for s in rig.events[since:] if isinstance(s.event, PlaybackStopped)]
+            # Each utterance of the turn (an acknowledgement, then the result) starts with a PlaybackStarted
+            # of its first sentence: the last one is the result.
+            starts = [s.event.at_s for s in rig.events[since:] if isinstance(s.event, PlaybackStarted)]
+            turns = session.turns()
             mon, mon_t0 = rig.monitor_audio(true_end - 0.05, time.monotonic())
             onset = first_audible(mon)
             audible = None if onset is None else mon_t0 + onset / 16_000
@@ -188,8 +173,11 @@ async def _run_pipeline(
                     "self_interrupted": any(isinstance(s.event, Interrupted) for s in rig.events[since:]),
                     "own_voice_pauses": sum(isinstance(s.event, BargeInDismissed) for s in rig.events[since:]),
                     "short_answer": bool(plans) and not plans[-1].steps,
-                    "reply": heard[-1].heard if heard else "",
+                    "planner": getattr(plans[-1], "planner", "llm") if plans else None,
+                    "status": turns[-1]["status"] if turns else None,
+                    "reply": " ".join(h.heard for h in heard),
                     "latency_ms": None if audible is None else (audible - true_end) * 1000,
+                    "result_latency_ms": (starts[-1] - true_end) * 1000 if starts else None,
                     "speculative": t.speculative,
                     "endpoint_wait_ms": (t.endpoint_s - true_end) * 1000,
                     "asr_ms": None
@@ -214,8 +202,9 @@ async def _run_pipeline(
             rows.append(row)
             if progress:
                 progress(
-                    f"{name} {i + 1}/{len(texts)}: {text!r} → {_r(row['latency_ms'])} ms"
-                    f"{'' if row['short_answer'] else ' (plan had steps)'}"
+                    f"{name} {i + 1}/{len(requests)}: {text!r} → {_r(row['latency_ms'])} ms"
+                    + ("" if row["short_answer"] else f", result at {_r(row['result_latency_ms'])} ms")
+                    + f" ({row['planner']} plan, {row['status']})"
                 )
         barge = await _barge_in(rig, tts, progress) if barge_in else None
         device = {
@@ -341,9 +330,12 @@ def _wake_rates(store, tts, progress) -> dict:
 
 
 def _summary(rows: list[dict]) -> dict:
+    """One set's figures. Chat: over the requests answered in `say` (a tool plan is not chat); commands:
+    over the requests whose plan had steps, first informative audio (the acknowledgement) and the result."""
     ok = [r for r in rows if r.get("latency_ms") is not None]
-    short = [r for r in ok if r.get("short_answer")]
-    lat_short = [r["latency_ms"] for r in short]
+    commands = rows and rows[0].get("kind") == "command"
+    counted = [r for r in ok if bool(r.get("short_answer")) != bool(commands)]
+    lat = [r["latency_ms"] for r in counted]
     lat_all = [r["latency_ms"] for r in ok]
 
     def med(key, subset):
@@ -351,16 +343,16 @@ def _summary(rows: list[dict]) -> dict:
         return _r(statistics.median(vals)) if vals else None
 
     stages = {
-        k: med(k, short or ok)
+        k: med(k, counted or ok)
         for k in ("endpoint_wait_ms", "asr_ms", "plan_ms", "first_tts_chunk_ms", "audio_out_ms", "after_endpoint_ms")
     }
-    return {
+    out = {
         "n": len(rows),
         "measured": len(ok),
-        "short_answer": len(short),
-        "p50_ms": _r(_percentile(lat_short, 50)),
-        "p90_ms": _r(_percentile(lat_short, 90)),
-        "max_ms": _r(max(lat_short) if lat_short else None),
+        "counted": len(counted),
+        "p50_ms": _r(_percentile(lat, 50)),
+        "p90_ms": _r(_percentile(lat, 90)),
+        "max_ms": _r(max(lat) if lat else None),
         "p50_all_ms": _r(_percentile(lat_all, 50)),
         "p90_all_ms": _r(_percentile(lat_all, 90)),
         "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
@@ -368,10 +360,27 @@ def _summary(rows: list[dict]) -> dict:
         "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
         "stages_median": stages,
     }
+    if commands:
+        results = [r["result_latency_ms"] for r in counted if r.get("result_latency_ms") is not None]
+        planned = [r for r in rows if r.get("planner")]
+        out.update(
+            {
+                "result_p50_ms": _r(_percentile(results, 50)),
+                "result_p90_ms": _r(_percentile(results, 90)),
+                "fast_path_share": round(sum(r["planner"] == "fast" for r in planned) / max(1, len(planned)), 2),
+                "ok": sum(r.get("status") == "ok" for r in rows),
+            }
+        )
+    return out
 
 
 def run_latency_bench(
-    utterances: int = 20, baseline: bool = True, wake: bool = True, llm: str | None = None, progress: bool = True
+    utterances: int = 20,
+    commands: int = len(COMMANDS),
+    baseline: bool = True,
+    wake: bool = True,
+    llm: str | None = None,
+    progress: bool = True,
 ) -> dict:
     from ..audio.pulse import pulseaudio_available
     from ..config import load_config
@@ -384,33 +393,40 @@ def run_latency_bench(
     say = (lambda msg: print(msg, flush=True)) if progress else None
     store = ModelStore(load_config().paths)
     tts = _voices(store)
-    texts = [REQUESTS[i % len(REQUESTS)] for i in range(utterances)]
+    requests = [(CHAT[i % len(CHAT)], "chat") for i in range(utterances)]
+    requests += [(COMMANDS[i % len(COMMANDS)], "command") for i in range(commands)]
     t0 = time.monotonic()
-    base = asyncio.run(_run_pipeline("baseline", True, texts, tts, llm, say, barge_in=False)) if baseline else None
-    fast = asyncio.run(_run_pipeline("streaming", False, texts, tts, llm, say, barge_in=True))
-    fast_sum = _summary(fast["rows"])
-    result: dict = {
-        "p50_ms": fast_sum["p50_ms"],
-        "p90_ms": fast_sum["p90_ms"],
-        "max_ms": fast_sum["max_ms"],
-        "baseline_p50_ms": None,
-        "ratio_p50": None,
-        "stages": fast_sum["stages_median"],
-        "device": fast["device"],
-        "streaming": fast_sum,
-        "barge_in_stop_ms": fast["barge_in"],
-        "utterances": utterances,
+    runs = {"streaming": asyncio.run(_run_pipeline("streaming", False, requests, tts, llm, say, barge_in=True))}
+    if baseline:
+        runs["baseline"] = asyncio.run(_run_pipeline("baseline", True, requests, tts, llm, say, barge_in=False))
+    sets = {
+        name: {kind: _summary([r for r in run["rows"] if r["kind"] == kind]) for kind in ("chat", "command")}
+        for name, run in runs.items()
     }
-    if base is not None:
-        base_sum = _summary(base["rows"])
-        result["baseline"] = base_sum
-        result["baseline_p50_ms"] = base_sum["p50_ms"]
-        if base_sum["p50_ms"] and fast_sum["p50_ms"]:
-            result["ratio_p50"] = round(fast_sum["p50_ms"] / base_sum["p50_ms"], 3)
-        result["baseline_stages"] = base_sum["stages_median"]
+    fast = sets["streaming"]
+    result: dict = {
+        "commands": fast["command"],
+        "chat": fast["chat"],
+        "ratio_p50": None,
+        "stages": {"commands": fast["command"]["stages_median"], "chat": fast["chat"]["stages_median"]},
+        "device": runs["streaming"]["device"],
+        "barge_in_stop_ms": runs["streaming"]["barge_in"],
+        "utterances": {"chat": utterances, "commands": commands},
+    }
+    if baseline:
+        base = sets["baseline"]
+        result["baseline"] = {"commands": base["command"], "chat": base["chat"]}
+        # First informative audio, every measured request of both sets, against the same requests in the same run.
+        ours = [r["latency_ms"] for r in runs["streaming"]["rows"] if r.get("latency_ms") is not None]
+        theirs = [r["latency_ms"] for r in runs["baseline"]["rows"] if r.get("latency_ms") is not None]
+        if ours and theirs:
+            result["ratio_p50"] = round(_percentile(ours, 50) / _percentile(theirs, 50), 3)
+        for kind, key in (("command", "commands"), ("chat", "chat")):
+            a, b = fast[kind]["p50_ms"], base[kind]["p50_ms"]
+            result[key]["ratio_p50"] = round(a / b, 3) if a and b else None
     if wake:
         result["wake"] = _wake_rates(store, tts, say)
-    result["rows"] = {"streaming": fast["rows"], "baseline": base["rows"] if base else []}
+    result["rows"] = {name: run["rows"] for name, run in runs.items()}
     result["elapsed_s"] = round(time.monotonic() - t0, 1)
     return result
 
@@ -420,44 +436,37 @@ def print_result(result: dict) -> None:
     from rich.table import Table
 
     console = Console()
-    s = result["streaming"]
-    table = Table(title="Voice-to-voice latency: true end of speech → first audible reply sample (PulseAudio)")
-    for col in ("pipeline", "short-answer p50", "p90", "max", "all p50", "all p90", "n"):
+    table = Table(title="Voice-to-voice latency: true end of speech → first audible informative sample (PulseAudio)")
+    for col in ("set", "pipeline", "p50", "p90", "max", "result p50", "fast path", "n"):
         table.add_column(col)
-    table.add_row(
-        "streaming",
-        f"{s['p50_ms']} ms",
-        f"{s['p90_ms']} ms",
-        f"{s['max_ms']} ms",
-        f"{s['p50_all_ms']} ms",
-        f"{s['p90_all_ms']} ms",
-        f"{s['short_answer']}/{s['n']}",
-    )
-    if result.get("baseline"):
-        b = result["baseline"]
-        table.add_row(
-            "naive baseline",
-            f"{b['p50_ms']} ms",
-            f"{b['p90_ms']} ms",
-            f"{b['max_ms']} ms",
-            f"{b['p50_all_ms']} ms",
-            f"{b['p90_all_ms']} ms",
-            f"{b['short_answer']}/{b['n']}",
+    for key, kind in (("commands", "command"), ("chat", "chat")):
+        rows = [("streaming", result[key])] + (
+            [("naive baseline", result["baseline"][key])] if "baseline" in result else []
         )
+        for name, s in rows:
+            table.add_row(
+                key,
+                name,
+                f"{s['p50_ms']} ms",
+                f"{s['p90_ms']} ms",
+                f"{s['max_ms']} ms",
+                f"{s.get('result_p50_ms')} ms" if kind == "command" else "",
+                f"{s.get('fast_path_share', 0):.0%}" if kind == "command" else "",
+                f"{s['counted']}/{s['n']}",
+            )
     console.print(table)
     if result.get("ratio_p50") is not None:
-        console.print(f"ratio of medians (streaming / baseline): {result['ratio_p50']}")
+        console.print(f"ratio of medians (streaming / baseline), all requests: {result['ratio_p50']}")
     stages = Table(title="Stages (medians, ms)")
     stages.add_column("stage")
-    stages.add_column("streaming")
-    stages.add_column("baseline")
-    for k, v in result["stages"].items():
-        stages.add_row(k, str(v), str((result.get("baseline_stages") or {}).get(k)))
+    stages.add_column("commands")
+    stages.add_column("chat")
+    for k, v in result["stages"]["commands"].items():
+        stages.add_row(k, str(v), str(result["stages"]["chat"].get(k)))
     console.print(stages)
-    console.print(
-        f"replies the assistant cut itself off (its own voice heard as the user): {s['self_interrupted']} "
-        f"of {s['n']}; pauses its own voice caused, then resumed: {s['own_voice_pauses']}"
-    )
+    n = result["commands"]["n"] + result["chat"]["n"]
+    cut = result["commands"]["self_interrupted"] + result["chat"]["self_interrupted"]
+    console.print(f"replies the assistant cut itself off (its own voice heard as the user): {cut} of {n}")
     b = result.get("barge_in_stop_ms") or {}
     console.print(
         f"barge-in: playback stopped {b.get('p50_ms')} ms (median), {b.get('max_ms')} ms (max) after "

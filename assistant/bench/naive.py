@@ -27,6 +27,7 @@ def naive_options(voice: VoiceOptions) -> VoiceOptions:
         partial_interval_ms=10**9,
         stream_replies=False,
         prefill_context=False,
+        acknowledge=False,
     )
     endpoint = replace(voice.endpoint, min_silence_ms=700, max_silence_ms=700)
     return replace(voice, listen=listen, endpoint=endpoint)

@@ -52,6 +52,7 @@ def _latency(args):
 
     return run_latency_bench(
         utterances=args.utterances,
+        commands=args.commands,
         baseline=not args.skip_baseline,
         wake=not args.skip_wake,
         llm=args.llm,

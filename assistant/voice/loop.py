@@ -351,6 +351,7 @@ class VoiceLoop:
                 request,
                 cancel,
                 **kw,
+                acknowledge=self.listen.acknowledge,
                 on_recorded=(
                     (lambda: asyncio.get_running_loop().create_task(self.speculator.prefill_context()))
                     if prefill
