@@ -133,7 +133,7 @@ from pathlib import Path
 from assistant.config import load_config
 from assistant.project import Project
 from assistant.project.describe import describe
-from assistant.session import SessionStore
+from assistant.store.session import SessionStore
 session = SessionStore(load_config().paths.database_path).latest_session(Path(sys.argv[1]))
 project = Project(session)
 changes = [f"#{r['seq']} {r['label']}" for r in project.log(3) if r["kind"] != "init"]
