@@ -104,7 +104,11 @@ def test_crepe_int8_accuracy_change(capsys):
                    f"{np.mean(np.abs(int8)):.2f} cents; largest change on one tone {change:.2f} cents")
     claim = MANIFEST["models"]["crepe-tiny"]["int8"]
     assert change <= 5.0
-    assert change == pytest.approx(claim["max_change_cents"], abs=0.05)
+    # The manifest's figure was measured where it was made (measured_on), with that CPU's int8 kernels
+    # (VNNI, or AVX2's saturating multiply-adds): 1.24 cents on an AMD EPYC and on an Intel Xeon under four
+    # ONNX Runtime settings (optimisation all/basic/none, 1 or 2 threads). 0.5 cents (a tenth of the rule,
+    # a fortieth of a bin) is room for other kernels; more means the int8 file itself behaves differently.
+    assert change == pytest.approx(claim["max_change_cents"], abs=0.5)
     assert max(abs(e) for e in fp32) <= 10.0          # and the fp32 model itself is accurate
 
 
@@ -118,7 +122,15 @@ def test_efficientnet_int8_accuracy_change_is_why_it_is_not_shipped(tmp_path, ca
                    f"{len(em.evaluation_images())} photos (changed: {', '.join(result['changed_top1']) or 'none'}), "
                    f"largest probability change {result['max_probability_change']:.2f}")
     claim = MANIFEST["models"]["efficientnet-lite0"]["int8"]
-    assert result["holds"] == claim["holds"] and result["top1_agreement"] == claim["top1_agreement"]
+    assert result["holds"] == claim["holds"]
+    # Which photos flip is not exact across CPUs. int8 logit margins of fp32's top label, measured on an
+    # Intel Xeon (the same under four ONNX Runtime settings): chelsea -0.12, rocket -0.43, astronaut +0.38,
+    # brick +0.56 — these may go either way with another CPU's int8 kernels (VNNI, or AVX2's saturating
+    # multiply-adds), so the agreement figure is not pinned; coffee +2.16, motorcycle +2.13, camera +3.12,
+    # retina +1.63 and coins -2.22 are taken to be beyond what other kernels move a logit (the whole
+    # quantisation moves one by at most 1.96), so coins flips and int8 is refused on any CPU.
+    assert "coins" in result["changed_top1"]
+    assert not {"coffee", "motorcycle", "camera", "retina"} & set(result["changed_top1"])
     assert "efficientnet-lite0-int8" not in MANIFEST["models"]
 
 
