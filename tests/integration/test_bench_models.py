@@ -12,12 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REAL_MODELS_DIR
+
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_bench_models_json_without_torch_baseline():
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def test_bench_models_json_without_torch_baseline(tmp_path):
+    # A fresh Earshot home asking for the CPU provider: neither the user's config.toml nor a GPU on the
+    # machine decides the row (the shared model store is used as every test uses it).
+    (tmp_path / "config.toml").write_text('[accelerator]\nonnx_providers = "cpu"\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EARSHOT_HOME": str(tmp_path), "EARSHOT_MODELS": str(REAL_MODELS_DIR)}
     proc = subprocess.run(
         [
             sys.executable,

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -114,7 +117,11 @@ def test_crepe_int8_accuracy_change(capsys):
     )
     claim = MANIFEST["models"]["crepe-tiny"]["int8"]
     assert change <= 5.0
-    assert change == pytest.approx(claim["max_change_cents"], abs=0.05)
+    # The manifest's figure was measured where it was made (measured_on), with that CPU's int8 kernels
+    # (VNNI, or AVX2's saturating multiply-adds): 1.24 cents on an AMD EPYC and on an Intel Xeon under four
+    # ONNX Runtime settings (optimisation all/basic/none, 1 or 2 threads). 0.5 cents (a tenth of the rule,
+    # a fortieth of a bin) is room for other kernels; more means the int8 file itself behaves differently.
+    assert change == pytest.approx(claim["max_change_cents"], abs=0.5)
     assert max(abs(e) for e in fp32) <= 10.0  # and the fp32 model itself is accurate
 
 
@@ -131,22 +138,128 @@ def test_efficientnet_int8_accuracy_change_is_why_it_is_not_shipped(tmp_path, ca
         f"largest probability change {result['max_probability_change']:.2f}",
     )
     claim = MANIFEST["models"]["efficientnet-lite0"]["int8"]
-    assert result["holds"] == claim["holds"] and result["top1_agreement"] == claim["top1_agreement"]
+    assert result["holds"] == claim["holds"]
+    # Which photos flip is not exact across CPUs. int8 logit margins of fp32's top label, measured on an
+    # Intel Xeon (the same under four ONNX Runtime settings): chelsea -0.12, rocket -0.43, astronaut +0.38,
+    # brick +0.56 — these may go either way with another CPU's int8 kernels (VNNI, or AVX2's saturating
+    # multiply-adds), so the agreement figure is not pinned; coffee +2.16, motorcycle +2.13, camera +3.12,
+    # retina +1.63 and coins -2.22 are taken to be beyond what other kernels move a logit (the whole
+    # quantisation moves one by at most 1.96), so coins flips and int8 is refused on any CPU.
+    assert "coins" in result["changed_top1"]
+    assert not {"coffee", "motorcycle", "camera", "retina"} & set(result["changed_top1"])
     assert "efficientnet-lite0-int8" not in MANIFEST["models"]
 
 
-def test_export_script_reproduces_onnx_exports(capsys):
+def other_kernels() -> dict[str, str]:
+    """Environment that moves torch, MKL and numpy off this CPU's best code paths: MKL's generic path
+    (MKL_CBWR=COMPATIBLE; its vector sqrt, which torch's own Conv+BatchNorm fusion used, is then not
+    correctly rounded), ATen's unvectorised kernels, numpy's baseline (its SIMD dispatch targets off) —
+    what another CPU might run."""
+    umath = getattr(np, "_core", None) or np.core
+    features = umath._multiarray_umath.__cpu_features__
+    dispatch = [f for f in umath._multiarray_umath.__cpu_dispatch__ if features.get(f)]
+    return {"MKL_CBWR": "COMPATIBLE", "ATEN_CPU_CAPABILITY": "default", "NPY_DISABLE_CPU_FEATURES": " ".join(dispatch)}
+
+
+def sqrt_bits_changed(env: dict[str, str]) -> int:
+    """How many of 100,000 float32 square roots torch gets wrong in the last bit under `env` (a witness that
+    the kernels really differ here; not asserted, it depends on the CPU)."""
+    code = (
+        "import numpy as np, torch; x = np.random.default_rng(0).uniform(1e-3, 50, 100_000).astype(np.float32); "
+        "exact = np.sqrt(x.astype(np.float64)).astype(np.float32); "
+        "print(int((torch.from_numpy(x).sqrt().numpy() != exact).sum()))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=300
+    )
+    return int(proc.stdout.strip() or -1)
+
+
+@pytest.mark.parametrize("kernels", ["installed", "other"])
+def test_export_script_reproduces_onnx_exports(kernels, capsys):
     """`scripts/export_models.py --all --check`: every file rebuilt in a temporary folder is identical
-    (same sha256) or, with other library versions, equivalent within its tolerance."""
-    result = em.check(EXPORTS, log=lambda *a: None)
+    (same sha256) with the generator versions of the manifest, whatever the CPU or its kernels, or, with
+    other library versions, equivalent within its tolerance. "other" runs the rebuild in a process on other
+    code paths of torch, MKL and numpy (`other_kernels`): before BatchNorm was folded in numpy, torch's
+    fusion left 89 of EfficientNet's 864 stem weights different under them on an Intel Xeon."""
+    if kernels == "installed":
+        result = em.check(EXPORTS, log=lambda *a: None)
+        witness = ""
+    else:
+        env = other_kernels()
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "export_models.py"), "--all", "--check", "--json"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **env},
+            cwd=ROOT,
+            timeout=3600,
+        )
+        assert proc.stdout.strip(), proc.stderr[-2000:]
+        result = json.loads(proc.stdout)
+        witness = f" (torch.sqrt off by a bit in {sqrt_bits_changed(env)} of 100000 values under {env})"
     report(
         capsys,
-        f"reproducibility: identical {result['identical']}; equivalent {result['equivalent']}; "
-        f"failed {result['failed']}",
+        f"reproducibility, {kernels} kernels{witness}: same versions {result['bytes_must_match']}; "
+        f"identical {result['identical']}; equivalent {result['equivalent']}; failed {result['failed']}",
     )
     assert result["ok"], result["failed"]
-    if result["generator_now"] == result["generator_committed"]:
+    if result["bytes_must_match"]:
         assert not result["equivalent"], "same versions must give the same bytes"
+
+
+def test_batchnorm_fold_is_exact_and_cpu_folded_constants_are_refused(tmp_path):
+    """fold_batchnorm gives the float64 formula rounded once, bit for bit; torch's own fusion (EVAL mode)
+    leaves weights no source holds, which computed_float_constants names — the guard can fail."""
+    import onnx
+    from onnx import numpy_helper
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 3, bias=True), torch.nn.BatchNorm2d(8, eps=1e-3), torch.nn.ReLU()
+    )
+    bn = module[1]
+    with torch.no_grad():
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.05, 40)
+        bn.weight.uniform_(0.2, 6)
+        bn.bias.uniform_(-1, 1)
+    module.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(np.float32)
+    path = tmp_path / "convbn.onnx"
+    em.torch_to_onnx(module, x, path, "x", "y", {0: "batch"}, cpu_independent=True)
+    model = onnx.load(str(path))
+    assert "BatchNormalization" not in {n.op_type for n in model.graph.node}
+    inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    (conv,) = [n for n in model.graph.node if n.op_type == "Conv"]
+    p = {k: v.double().numpy() for k, v in module.state_dict().items() if v.is_floating_point()}
+    s = p["1.weight"] / np.sqrt(p["1.running_var"] + np.float64(np.float32(1e-3)))
+    w = (p["0.weight"] * s[:, None, None, None]).astype(np.float32)
+    b = ((p["0.bias"] - p["1.running_mean"]) * s + p["1.bias"]).astype(np.float32)
+    assert np.array_equal(inits[conv.input[1]].view(np.uint32), w.view(np.uint32))
+    assert np.array_equal(inits[conv.input[2]].view(np.uint32), b.view(np.uint32))
+    with torch.no_grad():
+        expected = module(torch.from_numpy(x)).numpy()
+    assert float(np.abs(em.run_onnx(path, x) - expected).max()) <= 1e-5
+
+    fused = tmp_path / "torch-fused.onnx"
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation
+        torch.onnx.export(
+            module,
+            (torch.from_numpy(x),),
+            str(fused),
+            dynamo=False,
+            opset_version=em.OPSET,
+            input_names=["x"],
+            output_names=["y"],
+            do_constant_folding=True,
+            training=torch.onnx.TrainingMode.EVAL,
+        )
+    sources = [t.numpy() for t in module.state_dict().values()]
+    fused_model = onnx.load(str(fused))
+    assert "BatchNormalization" not in {n.op_type for n in fused_model.graph.node}  # torch fused it
+    assert len(em.computed_float_constants(fused_model, sources)) == 2  # its weight and bias
 
 
 # -- a user's own transformers checkpoint --------------------------------------------------------------
