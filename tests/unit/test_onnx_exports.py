@@ -9,9 +9,9 @@ import shutil
 import numpy as np
 import pytest
 
-from assistant.audio_models import onnx_session as onnx
 from assistant.config import AcceleratorOptions, EarshotConfig, PathOptions
 from assistant.errors import ModelMissing
+from assistant.runtime import onnx
 
 MANIFEST = json.loads((onnx.default_exports_dir() / "manifest.json").read_text())
 
