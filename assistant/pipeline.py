@@ -56,7 +56,13 @@ class Assistant:
         self.models = models or ModelStore(config.paths)
         self.executor = Executor(self.registry, config, self.models, load_llm=lambda: self.planner.llm)
         self.turns = TurnRunner(
-            session, self.registry, self.executor, lambda: self.planner, self._emit, config.paths.allowed_roots
+            session,
+            self.registry,
+            self.executor,
+            lambda: self.planner,
+            self._emit,
+            config.paths.allowed_roots,
+            self.fast_plan,
         )
         self._planner = None
         self._streaming = None
@@ -103,8 +109,26 @@ class Assistant:
         """The one voice, on `sink` (the live output stream, or a file)."""
         return Speaker(self.tts, sink, self._emit)
 
+    def fast_plan(self, text: str):
+        """The command path (llm/commands/): a validated plan for a request its templates parse whole,
+        in milliseconds and without the LLM; None sends the request to the LLM."""
+        if not self.config.planner.command_path:
+            return None
+        from .llm.commands import command_path
+
+        return command_path(self.registry).plan(
+            text, self.session, self.config.paths.allowed_roots, self.config.planner.max_steps
+        )
+
     # -- for the voice loop: planning that streams its answer, and prefill between turns -------------
     async def plan_streamed(self, text: str, cancel: threading.Event, on_sentence: Callable[[str], None]):
+        fast = await asyncio.to_thread(self.fast_plan, text)
+        if fast is not None:
+            if fast.plan.say:  # a template answer is spoken at once, like a streamed one
+                from .llm.say_stream import SayStream
+
+                SayStream(on_sentence, self.config.voice.listen.first_clause_words).feed(fast.attempts[0].raw)
+            return fast
         sp = await asyncio.to_thread(lambda: self.streaming)
         return await asyncio.to_thread(
             sp.plan,

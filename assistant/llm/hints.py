@@ -24,6 +24,9 @@ _EFFECT_WORDS = (
     r"distortion|saturation"
 )
 
+# `speak` records a WAV: its words are the ones that ask for a saved recording (asks_for_recording).
+RECORDING = "speak|a saved recording, not your reply"
+
 # (pattern, tools). Patterns are case-insensitive regular expressions matched on word boundaries.
 VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     # speech
@@ -37,18 +40,22 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("transcribe word_timestamps=true",),
     ),
     (r"translat\w*|in(to)? english", ("translate_speech",)),
-    (r"(with|in) (my|the|a) piper( voice)?|piper voice", ("speak voice=piper|a saved recording, not your reply",)),
+    (
+        r"(with|in) (my|the|a) piper( voice)?|piper voice",
+        (f"{RECORDING.split('|')[0]} voice=piper|{RECORDING.split('|')[1]}",),
+    ),
     (
         r"(?P<lang>spanish|french|german|italian|portuguese|dutch|russian|japanese|chinese|mandarin|korean|arabic|"
         r"hindi|polish|swedish|turkish|greek|czech|ukrainian)",
         ("translate_speech language={lang}", "transcribe language={lang}"),
     ),
     (
-        r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
+        r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|(?<!\.)wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
         r"read\b.{0,60}\b(aloud|out loud|out)|"
         r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"  # noqa: E501
-        r"(in|with) (a|the|my) (\w+ )?voice",
-        ("speak|a saved recording, not your reply",),
+        r"(in|with) (a|the|my) (\w+ )?voice|record (a|an|my|the) (voice|recording|audio|wav)|"
+        r"(make|create|save) (a|an) (voice |audio )?(recording|wav)|(record|save) (yourself|it|this|that) (saying|as)",
+        (RECORDING,),
     ),
     (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
     (r"deeper", ("convert_voice style=deeper",)),
@@ -320,6 +327,17 @@ def needs_steps(request: str, registered: set[str] | None = None) -> bool:
     answer these in "say" in long sessions despite the hint."""
     _, hints, _ = _resolved(request, registered)
     return any(all(any(n in _parse(t)[2] for n in NOT_SAY) for t in h.tools) for h in hints if h.tools)
+
+
+def asks_for_recording(request: str) -> bool:
+    """Does the request ask for a saved recording of a voice ("say X and save it", "record a voice
+    saying …", "read it back")? Only then may a plan have a `speak` step: it writes a WAV file, and
+    is never the way to answer ("what's in the project?", "tell me how long it is" are answered in
+    words, by the reply)."""
+    return any(
+        any(t.split("|")[1:] == RECORDING.split("|")[1:] for t in tools) and pattern.search(request)
+        for pattern, tools in _COMPILED
+    )
 
 
 def _resolved(request: str, registered: set[str] | None) -> tuple[list[Hint], list[Hint], list[str]]:
