@@ -102,7 +102,12 @@ class Assistant:
         return get_tts(self.models, self.config.models.tts)
 
     def load(self) -> None:
-        """Load what a typed turn needs (the planner) now instead of on the first request."""
+        """Load what a typed turn needs (the command path's templates, the planner) now instead of on the
+        first request."""
+        if self.config.planner.command_path:
+            from .llm.commands import command_path
+
+            command_path(self.registry).warm()
         _ = self.planner
 
     def speaker(self, sink) -> Speaker:

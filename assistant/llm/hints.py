@@ -14,6 +14,7 @@ routing set (bench/routing/*.json), which measures whether the hints generalise.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -209,10 +210,16 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"open|import|load", ("open_project",)),
 )
 
+
 # Whole words only, and never part of a file name ("mix" in "mix.wav" is not the edit verb).
-_COMPILED = [
-    (re.compile(rf"(?<![\w.-])(?:{pattern})(?![\w-]|\.\w)", re.IGNORECASE), tools) for pattern, tools in VOCABULARY
-]
+@functools.cache
+def _compiled() -> list[tuple[re.Pattern, tuple[str, ...]]]:
+    """Compiled on first use (~100 patterns; a one-shot command the command path plans never needs them)."""
+    return [
+        (re.compile(rf"(?<![\w.-])(?:{pattern})(?![\w-]|\.\w)", re.IGNORECASE), tools) for pattern, tools in VOCABULARY
+    ]
+
+
 _FILE = re.compile(
     r"(?<![\w/])(@a\d+|@last|[\w.-]+\.(?:wav|flac|mp3|ogg|opus|m4a|aiff?|mid|midi|dawproject|"
     r"jpe?g|png|webp))(?![\w])",
@@ -280,7 +287,7 @@ def find_hints(request: str, registered: set[str] | None = None, limit: int = 6)
     """The request's tool words in the order they appear (at most `limit`), each with its tools.
     Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
     spans: list[tuple[int, int, Hint]] = []
-    for pattern, tools in _COMPILED:
+    for pattern, tools in _compiled():
         tools = tuple(t for t in tools if registered is None or t.startswith("=") or _tool(t) in registered)
         if all(t.startswith("=") for t in tools):
             continue
@@ -336,7 +343,7 @@ def asks_for_recording(request: str) -> bool:
     words, by the reply)."""
     return any(
         any(t.split("|")[1:] == RECORDING.split("|")[1:] for t in tools) and pattern.search(request)
-        for pattern, tools in _COMPILED
+        for pattern, tools in _compiled()
     )
 
 

@@ -64,10 +64,15 @@ MUST_FIRE = [
     ("say see you tomorrow and keep it", steps(("speak", {"text": "see you tomorrow"}))),
     ("get rid of the hum in vox.wav", steps(("denoise", {"file": "vox.wav"}))),
     ("measure take.wav", steps(("describe", {"file": "take.wav"}))),
+    ("Describe vox dot wav.", steps(("describe", {"file": "vox.wav"}))),  # as speech recognition writes it
     ("what's the sample rate of loop.flac", steps(("describe", {"file": "loop.flac"}))),
     ("shorten take.wav to 8 seconds", steps(("edit", {"op": "trim", "file": "take.wav", "start_s": 0, "end_s": 8}))),
     ("bring vox.wav down by 4.5 dB", steps(("edit", {"op": "gain", "file": "vox.wav", "gain_db": -4.5}))),
     ("normalise loop.flac to -23 LUFS", steps(("edit", {"op": "normalize", "file": "loop.flac", "target_lufs": -23}))),
+    (
+        "normalize bed.wav to minus twenty LUFS",
+        steps(("edit", {"op": "normalize", "file": "bed.wav", "target_lufs": -20})),
+    ),
     ("fade vox.wav out over 1.5 seconds", steps(("edit", {"op": "fade", "file": "vox.wav", "fade_out_s": 1.5}))),
     ("export take.wav as an mp3", steps(("edit", {"op": "convert", "file": "take.wav", "format": "mp3"}))),
     (

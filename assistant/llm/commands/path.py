@@ -69,6 +69,10 @@ class CommandPath:
         self._lock = threading.Lock()
 
     # -- compiling --------------------------------------------------------------------------------
+    def warm(self) -> None:
+        """Import hassil and compile the templates now rather than on the first request."""
+        self._compiled()
+
     def _compiled(self):
         with self._lock:
             if self._intents is None:

@@ -16,6 +16,8 @@ from string import ascii_lowercase
 # File references: "@a3", "@last", or a name with a known suffix ("memo-denoised.wav", "beach.jpg").
 FILE_SUFFIXES = "wav|flac|ogg|mp3|aiff?|opus|m4a|mid|midi|dawproject|jpe?g|png|webp|txt|json|csv|musicxml"
 _FILE = re.compile(rf"(?<![\w/@.-])(@a\d+|@last|\w[\w.-]*\.(?:{FILE_SUFFIXES}))(?![\w-])", re.IGNORECASE)
+# What speech recognition writes for a file name: "memo dot wav" → "memo.wav".
+_SPOKEN_DOT = re.compile(rf"(?<![\w.-])([\w-]+) dot ({FILE_SUFFIXES})\b", re.IGNORECASE)
 # "C4:1 E4:1 G4:2": the notes of a melody (sing), before numbers take them apart.
 _NOTES = re.compile(
     r"(?<![\w:])([A-G][#b]?\d:\d+(?:\.\d+)?(?:(?:[ ,]+|,? and )(?:[A-G][#b]?\d|r):\d+(?:\.\d+)?)*)(?![\w:])"
@@ -53,7 +55,7 @@ _WORDS = {
     "ninety": 90,
     "hundred": 100,
 }
-_NUMBER_WORD = re.compile(rf"(?<![\w-])({'|'.join(_WORDS)})(?![\w-])", re.IGNORECASE)
+_NUMBER_WORD = re.compile(rf"(?<![\w-])(minus\s+)?({'|'.join(_WORDS)})(?![\w-])", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"zz(file|num|notes|sig)([a-z]+)")
 
 
@@ -87,7 +89,7 @@ class Tokens:
 
 def tokenize(request: str) -> Tokens:
     tokens = Tokens("")
-    text = " ".join(request.split())
+    text = _SPOKEN_DOT.sub(r"\1.\2", " ".join(request.split()))
 
     def put(kind: str, table: dict, value, original: str) -> str:
         name = _name(kind, len(table))
@@ -109,7 +111,9 @@ def tokenize(request: str) -> Tokens:
         return put("num", tokens.numbers, int(value) if value.is_integer() else value, m.group(0))
 
     text = _NUMBER.sub(number, text)
-    text = _NUMBER_WORD.sub(lambda m: put("num", tokens.numbers, _WORDS[m.group(1).lower()], m.group(1)), text)
+    text = _NUMBER_WORD.sub(
+        lambda m: put("num", tokens.numbers, _WORDS[m.group(2).lower()] * (-1 if m.group(1) else 1), m.group(0)), text
+    )
     tokens.text = " ".join(text.split())
     return tokens
 
