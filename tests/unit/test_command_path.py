@@ -118,6 +118,10 @@ MUST_FIRE = [
     ("what note is the flute holding in take.wav", steps(("pitch", {"file": "take.wav"}))),
     ("what would cover.png sound like", steps(("image_to_audio", {"file": "cover.png"}))),
     ("solo the bass", steps(("track", {"op": "solo", "track": "bass"}))),
+    (
+        "please add a midi track called strings, thanks",
+        steps(("track", {"op": "add", "name": "strings", "kind": "midi"})),
+    ),
     ("turn the piano down by 2 dB", steps(("track", {"op": "gain", "track": "piano", "gain_db": -2}))),
     ("pan the keys hard right", steps(("track", {"op": "pan", "track": "keys", "pan": 1}))),
     (

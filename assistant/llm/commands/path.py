@@ -42,6 +42,7 @@ _PRONOUN_TEXT = re.compile(rf"^(?:{TEXT_PRONOUNS[1:-1]}|{PRONOUNS[1:-1]})$", re.
 # Where a request can be two steps: "X, then Y", "X and then Y", "X and Y".
 _JOINS = re.compile(r"(?:\s*,\s*(?:and\s+)?then\s+|\s+and\s+then\s+|\s+then\s+|\s*,\s*and\s+|\s+and\s+|\s*;\s*)")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+_POLITE = re.compile(r"^(?:please|kindly)\s+|[\s,]+(?:please|thanks|thank you)$", re.IGNORECASE)
 # compose: the description must name a piece of music ("make a rain sound" is generate_sound's).
 _MUSIC = re.compile(
     r"\b(tune|song|piece|melody|loop|jingle|music|ballad|groove|theme|anthem|lullaby|waltz|march|riff|"
@@ -283,7 +284,7 @@ def _bind(command: phrases.Command, result, ctx: _Context, registry) -> dict | N
 def _wild(name: str, tokens: Tokens, text: str) -> str | None:
     """What a wildcard captured, as typed (placeholders restored, quotes dropped), or None if it holds
     what that argument must not: a file or number inside a piece's description, a pronoun as a text."""
-    raw = text.strip().strip(_QUOTES + " ,.:;!?").strip()
+    raw = _POLITE.sub("", text.strip().strip(_QUOTES + " ,.:;!?")).strip(_QUOTES + " ,.:;!?")
     value = tokens.restore(raw).strip(_QUOTES + " ").strip()
     if not value:
         return None
