@@ -42,6 +42,7 @@ _PRONOUN_TEXT = re.compile(rf"^(?:{TEXT_PRONOUNS[1:-1]}|{PRONOUNS[1:-1]})$", re.
 # Where a request can be two steps: "X, then Y", "X and then Y", "X and Y".
 _JOINS = re.compile(r"(?:\s*,\s*(?:and\s+)?then\s+|\s+and\s+then\s+|\s+then\s+|\s*,\s*and\s+|\s+and\s+|\s*;\s*)")
 _QUOTES = "\"'\u201c\u201d\u2018\u2019`"
+_DANGLING = re.compile(r"\b(at|in|with|and|for|of|to|on|by|the|a|an)$", re.IGNORECASE)
 _POLITE = re.compile(r"^(?:please|kindly)\s+|[\s,]+(?:please|thanks|thank you)$", re.IGNORECASE)
 # compose: the description must name a piece of music ("make a rain sound" is generate_sound's).
 _MUSIC = re.compile(
@@ -290,6 +291,8 @@ def _wild(name: str, tokens: Tokens, text: str) -> str | None:
         return None
     if name == "text":
         return None if _PRONOUN_TEXT.match(value) else value
+    if name in ("description", "name") and _DANGLING.search(value):
+        return None  # "a happy tune at" (+ "120 bpm"): the words after it belong to another slot
     if name == "description":
         if tokens.has_placeholder(raw) or not _MUSIC.search(value) or _NOT_DESCRIPTION.search(value):
             return None

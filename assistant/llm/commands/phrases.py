@@ -62,7 +62,7 @@ COMMANDS: tuple[Command, ...] = (
         "(transcribe|write down what is said in|write down the words [spoken|said] in|type out) {file} [[,] <lang>]",
         "(transcribe|make a transcript of|write a transcript of|give me a transcript of) {file}[[,] <lang>]",
         "(transcribe|write down) the (speech|words|dialogue|lyrics|interview) (in|of|from) {file}",
-        "what (is|was) [being] said in {file}",
+        "(what is|what was|what's) [being] said in {file}",
         "what (does|do) (they|he|she|the speaker|the people) say in {file}",
         "what does {file} say",
         "transcribe {file} from {language}",
