@@ -403,3 +403,21 @@ def test_the_printed_plan_line_and_the_history_say_who_planned(config, session, 
     console = Console(record=True, width=120)
     print_history(session, console)
     assert "planned by the command path" in console.export_text()
+
+
+def test_fast_plans_fit_the_planners_schema_as_an_llm_plan_must(path, ws):
+    """String lengths, enums and numeric bounds of the grammar hold for fast plans too ("what can you do" once
+    ran past the 400 characters of "say")."""
+    import jsonschema
+
+    from assistant.llm.schema import plan_schema, strip_extensions
+
+    options = PlannerOptions()
+    validator = jsonschema.Draft202012Validator(
+        strip_extensions(plan_schema(default_registry(), options.max_steps, options.max_say_chars))
+    )
+    chat = ["what can you do?", "which formats can you open?", "do you need the internet?", "who are you"]
+    for text in [r for r, _ in MUST_FIRE] + chat:
+        raw = json.loads(path.plan(text, ws).attempts[0].raw)
+        errors = [e.message[:120] for e in validator.iter_errors(raw)]
+        assert not errors, (text, errors)

@@ -52,10 +52,11 @@ CHAT: dict[str, tuple[str, ...]] = {
 # A short name per prompt group (prompts.GROUPS), as it reads in a sentence.
 _FAMILY = {
     "Speech": "speech",
-    "Measure and analyse a file": "measuring a file",
-    "Change a file (every result is a new file)": "changing a file",
+    "Measure and analyse a file": "measuring",
+    "Change a file (every result is a new file)": "editing",
     "Make sound and music": "making sound and music",
 }
+MAX_CHARS = 400  # an answer fits the planner's "say" (PlannerOptions.max_say_chars)
 _PROJECT_PREFIX = "Studio project"
 
 
@@ -84,20 +85,28 @@ def answer(key: str, registry) -> str:
     }[key]
 
 
-def abilities(registry) -> str:
-    """The tool families of the registry, in the prompt's order: "speech (transcribe, …); …"."""
-    parts = []
+def abilities(registry, max_chars: int = MAX_CHARS) -> str:
+    """The tool families of the registry, in the prompt's order: "speech (transcribe, …); …"; the tool
+    names are left out of the last families first when the whole would not fit `max_chars`."""
+    families: list[tuple[str, list[str]]] = []
     for heading, names in GROUPS:
-        present = [n for n in names if n in registry]
+        present = [n.replace("_", " ") for n in names if n in registry]
         if not present:
             continue
         if heading.startswith(_PROJECT_PREFIX):
-            parts.append("a studio project of tracks, clips and effects that you edit in words and render")
+            families.append(("a studio project of tracks, clips and effects", []))
         else:
-            parts.append(f"{_FAMILY.get(heading, heading.lower())} ({', '.join(n.replace('_', ' ') for n in present)})")
+            families.append((_FAMILY.get(heading, heading.lower()), present))
     placed = {n for _, names in GROUPS for n in names}
     rest = [t.name.replace("_", " ") for t in registry if t.name not in placed]
     if rest:
-        parts.append(", ".join(rest))
-    listing = "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing yet"
-    return f"I work on your audio files, on this machine: {listing}. Type /tools for the details."
+        families.append(("more", rest))
+    for keep in range(len(families), -1, -1):  # tool names for the first `keep` families
+        parts = [
+            f"{name} ({', '.join(tools)})" if tools and i < keep else name for i, (name, tools) in enumerate(families)
+        ]
+        listing = "; ".join(parts[:-1]) + ("; and " if len(parts) > 1 else "") + parts[-1] if parts else "nothing yet"
+        text = f"I work on your audio files, on this machine: {listing}. /tools lists them all."
+        if len(text) <= max_chars:
+            break
+    return text
