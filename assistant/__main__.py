@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     bplan.add_argument("--llm", help="model to measure (default: the configured planner)")
     bplan.add_argument("--set", type=Path, help="labelled requests (default: the project's routing set)")
     bplan.add_argument("--limit", type=int, help="only the first N requests")
+    bplan.add_argument(
+        "--no-command-path", action="store_true", help="plan every request with the LLM (the command path off)"
+    )
     bstart = bsub.add_parser("startup", help="time from `earshot` to its first drawn screen, in a pseudo-terminal")
     bstart.add_argument("--json", action="store_true", help="the figures as one JSON object")
     bstart.add_argument("--runs", type=int, default=5, help="launches to measure (default 5)")

@@ -104,6 +104,8 @@ class PlannerOptions:
     repair_attempts: int = 1  # one retry with the validation error, then ask the user
     hints: bool = True  # a line of tool words found in the request (llm/hints.py), ~15 tokens
     project_token_budget: int = 300  # the studio project's state (describe_project), most detail that fits
+    # Commands a template parses whole (llm/commands/) are planned without the LLM, in milliseconds.
+    command_path: bool = True
 
 
 @dataclass

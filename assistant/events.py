@@ -73,6 +73,7 @@ class PlanReady(Event):
     attempts: int
     plan_ms: float
     tokens: int
+    planner: str = "llm"  # "fast": parsed by the command path (llm/commands/), no LLM call
 
 
 @dataclass(frozen=True, slots=True)

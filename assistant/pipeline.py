@@ -29,6 +29,7 @@ from .config import EarshotConfig
 from .events import Event, Reply
 from .executor import Executor
 from .llm.plan import Step
+from .llm.say_stream import SayStream
 from .reply import acknowledgement
 from .runtime.models import ModelStore
 from .store.session import Session
@@ -58,7 +59,13 @@ class Assistant:
         self.models = models or ModelStore(config.paths)
         self.executor = Executor(self.registry, config, self.models, load_llm=lambda: self.planner.llm)
         self.turns = TurnRunner(
-            session, self.registry, self.executor, lambda: self.planner, self._emit, config.paths.allowed_roots
+            session,
+            self.registry,
+            self.executor,
+            lambda: self.planner,
+            self._emit,
+            config.paths.allowed_roots,
+            self.fast_plan,
         )
         self._planner = None
         self._streaming = None
@@ -98,18 +105,42 @@ class Assistant:
         return get_tts(self.models, self.config.models.tts)
 
     def load(self) -> None:
-        """Load what a typed turn needs (the planner) now instead of on the first request."""
+        """Load what a typed turn needs (the command path's templates, the planner) now instead of on the
+        first request."""
+        if self.config.planner.command_path:
+            from .llm.commands import command_path
+
+            command_path(self.registry).warm()
         _ = self.planner
 
     def speaker(self, sink) -> Speaker:
         """The one voice, on `sink` (the live output stream, or a file)."""
         return Speaker(self.tts, sink, self._emit)
 
+    def fast_plan(self, text: str):
+        """The command path (llm/commands/): a validated plan for a request its templates parse whole,
+        in milliseconds and without the LLM; None sends the request to the LLM."""
+        if not self.config.planner.command_path:
+            return None
+        from .llm.commands import command_path
+
+        return command_path(self.registry).plan(
+            text, self.session, self.config.paths.allowed_roots, self.config.planner.max_steps
+        )
+
     # -- for the voice loop: planning that streams its answer, and prefill between turns -------------
     async def plan_streamed(self, text: str, cancel: threading.Event, on_sentence: Callable[[str], None]):
-        """Plan for the voice loop: a spoken answer is handed out sentence by sentence while it is decoded,
-        and a work plan is acknowledged ("Denoising memo.wav.") as soon as its first step is decoded, so the
-        loop synthesises what to say before the user's turn has even ended."""
+        """Plan for the voice loop: the command path first (a template answer is handed out at once); else
+        the LLM, whose spoken answer is handed out sentence by sentence while it is decoded. A work plan is
+        acknowledged ("Denoising memo.wav.") the moment it exists — at once from the command path, as soon as
+        its first step is decoded from the LLM — so the loop synthesises what to say before the turn ends."""
+        fast = await asyncio.to_thread(self.fast_plan, text)
+        if fast is not None:
+            if fast.plan.say:  # a template answer is spoken at once, like a streamed one
+                SayStream(on_sentence, self.config.voice.listen.first_clause_words).feed(fast.attempts[0].raw)
+            else:
+                on_sentence(acknowledgement(fast.plan.steps, self.registry, self.session))
+            return fast
         planner = await asyncio.to_thread(lambda: self.planner)
         acknowledged = []
 

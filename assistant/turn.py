@@ -3,8 +3,9 @@
     reply = await TurnRunner.run(TurnRequest(text, "spoken"), TurnCancel(speaker), plan=…, say_feed=…)
 
 1. **plan** — awaited when the caller already started it (the voice loop plans speculatively while
-   the user is still speaking), else made here: one grammar-constrained llama.cpp call (llm/planner.py);
-   every attempt is recorded, an invalid plan is shown and nothing runs;
+   the user is still speaking), else made here: the command path's templates when they parse the whole
+   request (llm/commands/, milliseconds), else one grammar-constrained llama.cpp call (llm/planner.py);
+   every attempt is recorded with its planner, an invalid plan is shown and nothing runs;
 2. **run** — the steps in worker threads (executor.py), each recorded with its artifacts;
 3. **reply** — composed from what the tools did (reply.py), recorded, emitted, and spoken through the
    turn's speaker when it has one (a plan without steps may already be speaking its `say`, streamed
@@ -131,6 +132,7 @@ class TurnRunner:
         load_planner: Callable[[], object],
         emit: Callable[[Event], None],
         allowed_roots: tuple = (),
+        fast_plan: Callable[[str], PlanOutcome | None] | None = None,
     ) -> None:
         self.session = session
         self.registry = registry
@@ -138,6 +140,7 @@ class TurnRunner:
         self.load_planner = load_planner
         self.emit = emit
         self.allowed_roots = allowed_roots
+        self.fast_plan = fast_plan  # the command path: a plan without the LLM, or None
 
     async def run(
         self,
@@ -221,6 +224,11 @@ class TurnRunner:
             raise
 
     async def _plan(self, text: str, cancel: TurnCancel, clock: TurnClock) -> PlanOutcome:
+        if self.fast_plan is not None:  # before the LLM is even loaded: a one-shot command never loads it
+            clock.plan_started_s = time.monotonic()
+            fast = await asyncio.to_thread(self.fast_plan, text)
+            if fast is not None:
+                return fast
         planner = await asyncio.to_thread(self.load_planner)
         clock.plan_started_s = time.monotonic()
 
@@ -262,6 +270,7 @@ class TurnRunner:
                 attempt.error,
                 attempt.plan_ms,
                 attempt.completion_tokens,
+                outcome.planner,
             )
         if outcome.plan is None:
             last = outcome.attempts[-1]
@@ -275,6 +284,7 @@ class TurnRunner:
                 len(outcome.attempts),
                 round(outcome.plan_ms, 1),
                 outcome.completion_tokens,
+                outcome.planner,
             )
         )
         return plan

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import signal
 
 from ..errors import EarshotError
 from ..store.session import Artifact
@@ -83,6 +82,8 @@ def _delayed(x: np.ndarray, delay_samples: np.ndarray) -> np.ndarray:
 
 def render_ear(x: np.ndarray, rate: int, azimuth_deg: np.ndarray, elevation_deg: np.ndarray, ear: int) -> np.ndarray:
     """One ear's signal; azimuth/elevation are per-sample arrays (constant for a still source)."""
+    from scipy import signal  # lazily: a 1 s import, and every command loads the registry
+
     n = len(x)
     # Pinna: the direct sound plus five short echoes (delays of a few samples), quieter overall by their sum.
     y = x.copy()

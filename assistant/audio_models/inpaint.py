@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
-from scipy import linalg, signal
 
 from ..errors import EarshotError
 from ..store.session import Artifact
@@ -32,6 +31,8 @@ MAX_GAP_S = 10.0
 
 def _lpc(x: np.ndarray, order: int) -> np.ndarray:
     """AR coefficients [1, a1..ap] by the autocorrelation method (stable by construction)."""
+    from scipy import linalg  # lazily: a 1 s import, and every command loads the registry
+
     x = x - np.mean(x)
     w = x * np.hanning(len(x))
     nfft = 1 << int(np.ceil(np.log2(2 * len(w))))
@@ -46,6 +47,8 @@ def _lpc(x: np.ndarray, order: int) -> np.ndarray:
 
 def _predict(context: np.ndarray, n: int, order: int) -> np.ndarray:
     """Continue `context` by n samples with its AR model (the all-pole filter run on zero input)."""
+    from scipy import signal  # lazily: a 1 s import, and every command loads the registry
+
     if len(context) < 8 or n <= 0:
         return np.zeros(n)
     order = max(2, min(order, len(context) // 4))
@@ -84,6 +87,8 @@ def interpolate(x: np.ndarray, a: int, b: int, rate: int) -> np.ndarray:
 
 def _ncc(x: np.ndarray, template: np.ndarray) -> np.ndarray:
     """Normalised cross-correlation of template against every position of x ('valid' lags)."""
+    from scipy import signal
+
     m = len(template)
     t = template - template.mean()
     num = signal.fftconvolve(x, t[::-1], mode="valid")

@@ -139,6 +139,7 @@ def run_plan_bench(
     limit: int | None = None,
     progress: bool = True,
     measure_cold: bool = True,
+    command_path: bool = True,
 ) -> dict:
     import jsonschema
 
@@ -165,10 +166,18 @@ def run_plan_bench(
             cold_ms = planner.plan(items[0]["request"], session, cfg.paths.allowed_roots).plan_ms
         planner.warm()
 
+        # The command path (llm/commands/) goes first, as in a turn; what it declines goes to the LLM.
+        fast_path = None
+        if command_path:
+            from ..llm.commands import command_path as path_of
+
+            fast_path = path_of(registry)
         rows, latencies, tok_rates, schema_valid = [], [], [], 0
         bar = _progress(len(items)) if progress else None
         for item in items:
-            outcome = planner.plan(item["request"], session, cfg.paths.allowed_roots)
+            outcome = fast_path.plan(item["request"], session, cfg.paths.allowed_roots) if fast_path else None
+            if outcome is None:
+                outcome = planner.plan(item["request"], session, cfg.paths.allowed_roots)
             first = outcome.attempts[0]
             try:
                 validator.validate(json.loads(first.raw))
@@ -187,6 +196,7 @@ def run_plan_bench(
                     "got": outcome.plan.to_json() if outcome.plan else None,
                     "ok": ok,
                     "why": why,
+                    "planner": outcome.planner,
                     "attempts": len(outcome.attempts),
                     "plan_ms": round(outcome.plan_ms, 1),
                     "prompt_tokens": first.prompt_tokens,
@@ -201,12 +211,29 @@ def run_plan_bench(
     for r in rows:
         by_cat.setdefault(r["category"], []).append(r["ok"])
     correct = sum(r["ok"] for r in rows)
+    fast = [r for r in rows if r["planner"] == "fast"]
+    fast_by_cat: dict[str, list[bool]] = {}
+    for r in rows:
+        fast_by_cat.setdefault(r["category"], []).append(r["planner"] == "fast")
     return {
         "model": llm or config.models.llm,
         "requests": len(rows),
         "correct": correct,
         "accuracy": round(correct / max(len(rows), 1), 4),
         "by_category": {k: round(sum(v) / len(v), 3) for k, v in by_cat.items()},
+        "command_path": command_path,
+        "fast": len(fast),
+        "fast_share": round(len(fast) / max(len(rows), 1), 4),
+        "fast_share_by_category": {k: round(sum(v) / len(v), 3) for k, v in fast_by_cat.items()},
+        # The measure: every plan the command path makes must equal its label.
+        "fast_wrong": [r for r in fast if not r["ok"]],
+        "llm_accuracy": round(sum(r["ok"] for r in rows if r["planner"] == "llm") / max(len(rows) - len(fast), 1), 4),
+        "median_fast_plan_ms": round(statistics.median(r["plan_ms"] for r in fast), 2) if fast else None,
+        "median_llm_plan_ms": (
+            round(statistics.median(r["plan_ms"] for r in rows if r["planner"] == "llm"), 1)
+            if len(fast) < len(rows)
+            else None
+        ),
         "schema_valid_first_attempt": schema_valid,
         "repaired": sum(r["attempts"] > 1 for r in rows),
         "median_plan_ms": round(statistics.median(latencies), 1),
@@ -236,6 +263,16 @@ def print_result(result: dict) -> None:
         f"({result['accuracy']:.1%}); by category: "
         + ", ".join(f"{k} {v:.0%}" for k, v in result["by_category"].items())
     )
+    if result.get("command_path"):
+        print(
+            f"command path: {result['fast']}/{result['requests']} planned without the LLM "
+            f"({result['fast_share']:.1%}; median {result['median_fast_plan_ms']} ms), "
+            f"{len(result['fast_wrong'])} of them different from the label; by category: "
+            + ", ".join(f"{k} {v:.0%}" for k, v in result["fast_share_by_category"].items())
+            + f"; the LLM got {result['llm_accuracy']:.1%} of the rest"
+        )
+        for f in result["fast_wrong"]:
+            print(f"  ✗ command path: {f['request']!r}: {f['why']}")
     print(
         f"schema-valid on first attempt: {result['schema_valid_first_attempt']}/{result['requests']}; "
         f"repaired: {result['repaired']}"

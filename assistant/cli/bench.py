@@ -23,7 +23,12 @@ def _plan(args):
     from ..bench.plan_bench import print_result, run_plan_bench
 
     return run_plan_bench(
-        load_config(), llm=args.llm, labelled=args.set, limit=args.limit, progress=not args.json
+        load_config(),
+        llm=args.llm,
+        labelled=args.set,
+        limit=args.limit,
+        progress=not args.json,
+        command_path=not args.no_command_path,
     ), print_result
 
 

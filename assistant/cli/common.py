@@ -64,7 +64,10 @@ def human_printer(progress=None, reply=None):
             progress.print(f"[dim]🎤 {event.text}[/]")
         elif isinstance(event, PlanReady) and event.steps:
             chain = " → ".join(s["tool"] for s in event.steps)
-            progress.print(f"[dim]plan ({event.plan_ms / 1000:.1f} s): {chain}[/]")
+            took = (
+                f"{event.plan_ms:.0f} ms, command path" if event.planner == "fast" else f"{event.plan_ms / 1000:.1f} s"
+            )
+            progress.print(f"[dim]plan ({took}): {chain}[/]")
         elif isinstance(event, PlanRejected):
             progress.print(f"[yellow]plan rejected: {event.error}[/]")
         elif isinstance(event, ToolStarted):

@@ -49,6 +49,14 @@ def print_history(session: Session, console) -> None:
         for p in plans:
             if not p["valid"]:
                 console.print(f"   [yellow]plan attempt {p['attempt']} rejected: {p['error']}[/]")
+            else:
+                by = "the command path" if p["planner"] == "fast" else "the LLM"
+                took = (
+                    f"{p['plan_ms']:.0f} ms"
+                    if p["plan_ms"] is not None and p["plan_ms"] < 1000
+                    else (f"{(p['plan_ms'] or 0) / 1000:.1f} s")
+                )
+                console.print(f"   [dim]planned by {by} ({took})[/]")
         for r in runs:
             console.print(
                 f"   {r['step']}. {r['tool']} {r['args']} → {r['status']}"

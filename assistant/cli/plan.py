@@ -10,13 +10,21 @@ from .common import config_for, open_session
 
 def run(args) -> int:
     from ..audio_models.registry import default_registry
-    from ..llm.planner import load_planner
 
     config = config_for(args)
     session = open_session(config, args)
-    planner = load_planner(config, default_registry(), args.llm)
-    planner.warm()
-    outcome = planner.plan(args.text, session, config.paths.allowed_roots)
+    registry = default_registry()
+    outcome = None
+    if config.planner.command_path:  # the command path first: a command it parses never loads the LLM
+        from ..llm.commands import command_path
+
+        outcome = command_path(registry).plan(args.text, session, config.paths.allowed_roots, config.planner.max_steps)
+    if outcome is None:
+        from ..llm.planner import load_planner
+
+        planner = load_planner(config, registry, args.llm)
+        planner.warm()
+        outcome = planner.plan(args.text, session, config.paths.allowed_roots)
     attempts = [
         {"raw": a.raw, "error": a.error, "plan_ms": round(a.plan_ms, 1), "completion_tokens": a.completion_tokens}
         for a in outcome.attempts
@@ -27,6 +35,7 @@ def run(args) -> int:
                 {
                     "type": "plan",
                     "valid": outcome.plan is not None,
+                    "planner": outcome.planner,
                     "plan": outcome.plan.to_json() if outcome.plan else None,
                     "attempts": attempts,
                 }

@@ -14,6 +14,7 @@ routing set (bench/routing/*.json), which measures whether the hints generalise.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -23,6 +24,9 @@ _EFFECT_WORDS = (
     r"reverb|echo|delay|compressor|limiter|eq|equali[sz]er|filter|low-?pass|high-?pass|chorus|"
     r"distortion|saturation"
 )
+
+# `speak` records a WAV: its words are the ones that ask for a saved recording (asks_for_recording).
+RECORDING = "speak|a saved recording, not your reply"
 
 # (pattern, tools). Patterns are case-insensitive regular expressions matched on word boundaries.
 VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -37,18 +41,22 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("transcribe word_timestamps=true",),
     ),
     (r"translat\w*|in(to)? english", ("translate_speech",)),
-    (r"(with|in) (my|the|a) piper( voice)?|piper voice", ("speak voice=piper|a saved recording, not your reply",)),
+    (
+        r"(with|in) (my|the|a) piper( voice)?|piper voice",
+        (f"{RECORDING.split('|')[0]} voice=piper|{RECORDING.split('|')[1]}",),
+    ),
     (
         r"(?P<lang>spanish|french|german|italian|portuguese|dutch|russian|japanese|chinese|mandarin|korean|arabic|"
         r"hindi|polish|swedish|turkish|greek|czech|ukrainian)",
         ("translate_speech language={lang}", "transcribe language={lang}"),
     ),
     (
-        r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
+        r"(say|saying|says)\b.{0,60}\b(save|record|recording|file|(?<!\.)wav)|^(please )?say\b.{1,60}?\b(and|then)\b|"
         r"read\b.{0,60}\b(aloud|out loud|out)|"
         r"read (it|this|that) back|voice recording|text to speech|tts|in (a|the) (\w+ )?(man's|woman's|male|female) voice|"  # noqa: E501
-        r"(in|with) (a|the|my) (\w+ )?voice",
-        ("speak|a saved recording, not your reply",),
+        r"(in|with) (a|the|my) (\w+ )?voice|record (a|an|my|the) (voice|recording|audio|wav)|"
+        r"(make|create|save) (a|an) (voice |audio )?(recording|wav)|(record|save) (yourself|it|this|that) (saying|as)",
+        (RECORDING,),
     ),
     (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
     (r"deeper", ("convert_voice style=deeper",)),
@@ -202,10 +210,16 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"open|import|load", ("open_project",)),
 )
 
+
 # Whole words only, and never part of a file name ("mix" in "mix.wav" is not the edit verb).
-_COMPILED = [
-    (re.compile(rf"(?<![\w.-])(?:{pattern})(?![\w-]|\.\w)", re.IGNORECASE), tools) for pattern, tools in VOCABULARY
-]
+@functools.cache
+def _compiled() -> list[tuple[re.Pattern, tuple[str, ...]]]:
+    """Compiled on first use (~100 patterns; a one-shot command the command path plans never needs them)."""
+    return [
+        (re.compile(rf"(?<![\w.-])(?:{pattern})(?![\w-]|\.\w)", re.IGNORECASE), tools) for pattern, tools in VOCABULARY
+    ]
+
+
 _FILE = re.compile(
     r"(?<![\w/])(@a\d+|@last|[\w.-]+\.(?:wav|flac|mp3|ogg|opus|m4a|aiff?|mid|midi|dawproject|"
     r"jpe?g|png|webp))(?![\w])",
@@ -273,7 +287,7 @@ def find_hints(request: str, registered: set[str] | None = None, limit: int = 6)
     """The request's tool words in the order they appear (at most `limit`), each with its tools.
     Where matches overlap, the longer one wins ("remove the drums" over "drums")."""
     spans: list[tuple[int, int, Hint]] = []
-    for pattern, tools in _COMPILED:
+    for pattern, tools in _compiled():
         tools = tuple(t for t in tools if registered is None or t.startswith("=") or _tool(t) in registered)
         if all(t.startswith("=") for t in tools):
             continue
@@ -320,6 +334,17 @@ def needs_steps(request: str, registered: set[str] | None = None) -> bool:
     answer these in "say" in long sessions despite the hint."""
     _, hints, _ = _resolved(request, registered)
     return any(all(any(n in _parse(t)[2] for n in NOT_SAY) for t in h.tools) for h in hints if h.tools)
+
+
+def asks_for_recording(request: str) -> bool:
+    """Does the request ask for a saved recording of a voice ("say X and save it", "record a voice
+    saying …", "read it back")? Only then may a plan have a `speak` step: it writes a WAV file, and
+    is never the way to answer ("what's in the project?", "tell me how long it is" are answered in
+    words, by the reply)."""
+    return any(
+        any(t.split("|")[1:] == RECORDING.split("|")[1:] for t in tools) and pattern.search(request)
+        for pattern, tools in _compiled()
+    )
 
 
 def _resolved(request: str, registered: set[str] | None) -> tuple[list[Hint], list[Hint], list[str]]:

@@ -19,7 +19,7 @@ from ..errors import EarshotError, PlanInvalid, UnknownFile
 from ..store.session import Session
 from . import prompts
 from .grammar_bound import max_output_chars
-from .hints import hint_line, needs_steps
+from .hints import asks_for_recording, hint_line, needs_steps
 from .plan import AUDIO_SUFFIXES, Plan, parse_plan
 from .say_stream import FirstStep, SayStream
 from .schema import plan_schema, schema_to_gbnf
@@ -48,6 +48,7 @@ class Attempt:
 class PlanOutcome:
     plan: Plan | None
     attempts: list[Attempt] = field(default_factory=list)
+    planner: str = "llm"  # "fast": the command path (llm/commands/) made it, no LLM call
 
     @property
     def plan_ms(self) -> float:
@@ -200,6 +201,7 @@ class Planner:
             )
             try:
                 plan = parse_plan(done.text, self.registry, session, allowed_roots, self.options.max_steps)
+                check_speak(plan, request)
                 outcome.attempts.append(
                     Attempt(
                         done.text,
@@ -231,6 +233,17 @@ class Planner:
                     {"role": "user", "content": prompts.repair_prompt(str(exc))},
                 ]
         return outcome
+
+
+def check_speak(plan: Plan, request: str) -> None:
+    """`speak` writes a WAV file: a plan may use it only when the request asks for a saved recording
+    (hints.asks_for_recording). A small model added one to "what's in the project?" to say the
+    answer aloud; the answer is the reply, which is spoken anyway."""
+    if any(s.tool == "speak" for s in plan.steps) and not asks_for_recording(request):
+        raise PlanInvalid(
+            "speak saves a recording, and the request asks for none",
+            'leave the speak step out: the reply is spoken anyway (an answer goes in "say")',
+        )
 
 
 def _names_file(request: str, name: str) -> bool:

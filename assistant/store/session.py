@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS plans (
     valid       INTEGER NOT NULL,
     error       TEXT,
     plan_ms     REAL,
-    tokens      INTEGER
+    tokens      INTEGER,
+    planner     TEXT NOT NULL DEFAULT 'llm'  -- llm | fast (the command path, llm/commands/)
 );
 CREATE TABLE IF NOT EXISTS tool_runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,6 +78,17 @@ CREATE TABLE IF NOT EXISTS artifacts (
     PRIMARY KEY (session_id, num)
 );
 """
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    """Columns added after a database was created (CREATE TABLE IF NOT EXISTS keeps an old table as it was)."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(plans)")}
+    if "planner" not in columns:  # issue 15: which planner made each plan attempt
+        try:
+            db.execute("ALTER TABLE plans ADD COLUMN planner TEXT NOT NULL DEFAULT 'llm'")
+        except sqlite3.OperationalError as exc:  # another process added it a moment ago
+            if "duplicate column" not in str(exc):
+                raise
 
 
 @dataclass(frozen=True)
@@ -140,6 +152,7 @@ class SessionStore:
             self.db.execute("PRAGMA synchronous=NORMAL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
+            _migrate(self.db)
         except sqlite3.DatabaseError as exc:
             raise EarshotError(
                 f"the session database {self.path} cannot be opened: {exc}",
@@ -218,11 +231,19 @@ class Session:
         self.db.execute("UPDATE turns SET status=?, reply_text=?, error=? WHERE id=?", (status, reply, error, turn_id))
 
     def record_plan(
-        self, turn_id: int, attempt: int, raw: str, valid: bool, error: str | None, plan_ms: float, tokens: int
+        self,
+        turn_id: int,
+        attempt: int,
+        raw: str,
+        valid: bool,
+        error: str | None,
+        plan_ms: float,
+        tokens: int,
+        planner: str = "llm",
     ) -> None:
         self.db.execute(
-            "INSERT INTO plans(turn_id, attempt, raw, valid, error, plan_ms, tokens) VALUES (?,?,?,?,?,?,?)",
-            (turn_id, attempt, raw, int(valid), error, plan_ms, tokens),
+            "INSERT INTO plans(turn_id, attempt, raw, valid, error, plan_ms, tokens, planner) VALUES (?,?,?,?,?,?,?,?)",
+            (turn_id, attempt, raw, int(valid), error, plan_ms, tokens, planner),
         )
 
     def recent_turns(self, limit: int) -> list[sqlite3.Row]:

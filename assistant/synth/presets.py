@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-from scipy import signal
 
 from ..errors import EarshotError
 
@@ -73,6 +72,8 @@ MAX_DURATION_S = 120.0
 # -- small building blocks -------------------------------------------------------------------------
 def _sos(kind: str, freq, sr: int, order: int = 2):
     """A Butterworth filter; frequencies are clipped below Nyquist so any sample rate works."""
+    from scipy import signal  # lazily: a 1 s import, and every command loads the registry
+
     nyq = sr / 2
     if isinstance(freq, (tuple, list)):
         lo, hi = max(freq[0], 1.0), min(freq[1], 0.95 * nyq)
@@ -81,6 +82,8 @@ def _sos(kind: str, freq, sr: int, order: int = 2):
 
 
 def _filt(x: np.ndarray, kind: str, freq, sr: int, order: int = 2) -> np.ndarray:
+    from scipy import signal
+
     return signal.sosfilt(_sos(kind, freq, sr, order), x, axis=0)
 
 
@@ -118,6 +121,8 @@ def _shaped_noise(
     nperseg: int = 2048,
 ) -> np.ndarray:
     """Stereo noise whose spectrum follows gain(freqs_hz[:, None], times_s[None, :]) (STFT shaping)."""
+    from scipy import signal
+
     noise = _wide_noise(rng, n, width)
     out = np.zeros_like(noise)
     for ch in range(2):
@@ -152,6 +157,8 @@ def _pulse_train(f0: np.ndarray, sr: int, shape_s: float = 0.0) -> np.ndarray:
 
 def _formants(x: np.ndarray, sr: int, freqs_bw: list[tuple[float, float, float]]) -> np.ndarray:
     """A parallel bank of resonators: (centre Hz, bandwidth Hz, gain)."""
+    from scipy import signal
+
     y = np.zeros_like(x)
     for fc, bw, g in freqs_bw:
         if fc >= 0.45 * sr:
@@ -436,6 +443,8 @@ def _siren(rng, n, sr, k):
 
 
 def _riser(rng, n, sr, k):
+    from scipy import signal
+
     t = np.arange(n) / sr
     frac = t / t[-1] if n > 1 else t
     freq = 150 * (30**frac)  # 150 Hz → 4.5 kHz, exponential

@@ -72,3 +72,5 @@ def test_default_model_routes_at_least_90_percent_of_the_labelled_set(config, ca
         assert category in result["by_category"]
     failures = [(f["request"], f["why"]) for f in result["failures"]]
     assert result["accuracy"] >= 0.90, failures
+    # The command path plans part of the set without the LLM; every plan it makes equals the label.
+    assert result["fast"] > 0 and not result["fast_wrong"], [(f["request"], f["why"]) for f in result["fast_wrong"]]
