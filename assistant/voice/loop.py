@@ -161,9 +161,11 @@ class VoiceLoop:
 
     # -- models ---------------------------------------------------------------------------------------
     async def warm_up(self) -> None:
-        """Load ASR, planner, TTS and evaluate the per-turn context now, not on the first request."""
+        """Load ASR, the command path's templates, planner, TTS and evaluate the per-turn context now, not on
+        the first request."""
         rec = await asyncio.to_thread(self.assistant.recognizer)
         await asyncio.to_thread(rec.transcribe_short, np.zeros(8000, np.float32))
+        await asyncio.to_thread(self.assistant.fast_plan, "hello")
         await asyncio.to_thread(lambda: self.assistant.planner)
         if self.speaker is not None:
             await self.speaker.tts()
