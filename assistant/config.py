@@ -181,6 +181,12 @@ class EndpointOptions:
     resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
     max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking
     trailing_keep_ms: int = 96  # silence kept after the last voiced frame for the ASR
+    # What says "finished" at min_silence_ms (voice/speculation.py): "model" — Smart Turn v3.2 on the audio
+    # of the utterance (runtime/turn_end.py; the rule when the model is not installed); "rule" — the
+    # transcript looks finished (audio/segmenter.py); "model_and_rule" — both. `earshot bench turn-end`.
+    turn_end: str = "model"
+    turn_model_min_probability: float = 0.5  # Smart Turn's probability that counts as "finished"
+    turn_model_threads: int = 1  # ONNX Runtime threads per call (the ASR of the same pause has the other core)
 
 
 @dataclass
@@ -195,6 +201,9 @@ class ListenOptions:
     speculate: bool = True  # start ASR + planning at the first silent frame
     speculate_on_partials: bool = True  # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0  # the streaming ASR pads short audio to this much (see asr.py)
+    # The loop's recogniser: "whisper" (the configured Whisper, short window) or "moonshine" (Moonshine base,
+    # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). `earshot bench asr`.
+    asr_engine: str = "whisper"
     first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
     # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its

@@ -58,7 +58,7 @@ from ..turn import TurnCancel, TurnRequest
 from .barge_in import BargeIn
 from .gates import MODES, Verdict, accept_transcript, judge_utterance
 from .pump import FramePump
-from .speculation import Speculation, Speculator, Transcribe, fast_transcriber
+from .speculation import Speculation, Speculator, Transcribe, fast_transcriber, turn_judge
 
 
 class VoiceLoop:
@@ -102,6 +102,8 @@ class VoiceLoop:
             speaker,
             self.emit,
             self.barge_in.settle,
+            turn_judge(assistant, self.options.endpoint),
+            self.options.endpoint,
         )
         self.segmenter.completion = self.speculator.completion
         self._awake_until = 0.0
@@ -161,9 +163,11 @@ class VoiceLoop:
 
     # -- models ---------------------------------------------------------------------------------------
     async def warm_up(self) -> None:
-        """Load ASR, planner, TTS and evaluate the per-turn context now, not on the first request."""
-        rec = await asyncio.to_thread(self.assistant.recognizer)
+        """Load ASR, turn-end model, planner, TTS and evaluate the per-turn context now, not on the first request."""
+        rec = await asyncio.to_thread(self.assistant.short_recognizer, self.listen.asr_engine)
         await asyncio.to_thread(rec.transcribe_short, np.zeros(8000, np.float32))
+        if self.speculator.judge is not None:
+            await self.speculator.judge(np.zeros(8000, np.float32))
         await asyncio.to_thread(lambda: self.assistant.planner)
         if self.speaker is not None:
             await self.speaker.tts()

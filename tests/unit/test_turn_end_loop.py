@@ -1,0 +1,73 @@
+"""The voice loop asks the turn-end model (Smart Turn's stand-in, tests/fixtures/voice.py) whether a pause ends
+the turn, beside the transcript rule: driven frame by frame over the fakes, no model, milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from assistant.events import SpeechEnded, TurnStarted
+from tests.fixtures.voice import FakeTurnModel, make_rig, silence, speech
+from tests.unit.test_voice_loop import run
+
+UNFINISHED_TEXT = "remove the noise from the"  # the rule says: it goes on
+FINISHED_TEXT = "Describe memo.wav."  # the rule says: finished
+
+
+@pytest.mark.parametrize(
+    "strategy, text, probability, reason, silent_frames",
+    [
+        # The model decides: a finished-sounding turn ends at min_silence_ms (7 frames) even though its
+        # transcript ends on "the"; an unfinished-sounding one waits for max_silence_ms (25) though its
+        # transcript looks finished.
+        ("model", UNFINISHED_TEXT, 0.93, "complete", 7),
+        ("model", FINISHED_TEXT, 0.12, "max_silence", 25),
+        # Both must agree.
+        ("model_and_rule", UNFINISHED_TEXT, 0.93, "max_silence", 25),
+        ("model_and_rule", FINISHED_TEXT, 0.93, "complete", 7),
+        ("model_and_rule", FINISHED_TEXT, 0.12, "max_silence", 25),
+        # The rule alone: the model is never asked.
+        ("rule", UNFINISHED_TEXT, 0.93, "max_silence", 25),
+        ("rule", FINISHED_TEXT, 0.12, "complete", 7),
+    ],
+)
+def test_the_turn_end_model_decides_when_a_pause_ends_the_turn(
+    config, session, strategy, text, probability, reason, silent_frames
+):
+    config.voice.endpoint.turn_end = strategy
+    model = FakeTurnModel({1: probability})
+    rig = make_rig(config, session, {1: text}, speak=False, turn_model=model)
+
+    async def scenario(rig):
+        rig.source.push(speech(12, 1), silence(silent_frames - 1))  # one frame short of the endpoint
+        await rig.until(rig.heard_all)
+        await asyncio.sleep(0.05)
+        assert not rig.of(SpeechEnded)
+        rig.source.push(silence(1))
+        await rig.until(lambda: rig.of(SpeechEnded))
+        await rig.idle()
+
+    run(rig, scenario)
+    (ended,) = rig.of(SpeechEnded)
+    assert (ended.reason, ended.silence_ms) == (reason, silent_frames * 32)
+    assert [t.text for t in rig.of(TurnStarted)] == [text]
+    assert model.calls == (0 if strategy == "rule" else 1)  # once, at the pause's first silent frame
+
+
+def test_speech_again_throws_the_pause_judgement_away(config, session):
+    """The model said "finished" at a short pause, then the user went on: that answer is void, and the next
+    pause is judged afresh (here: unfinished, so the turn waits for max_silence_ms)."""
+    config.voice.endpoint.turn_end = "model"
+    model = FakeTurnModel({1: 0.95, 2: 0.1})
+    rig = make_rig(config, session, {2: FINISHED_TEXT}, speak=False, turn_model=model)
+
+    async def scenario(rig):
+        rig.source.push(speech(12, 1), silence(4), speech(8, 2), silence(25))
+        await rig.until(lambda: rig.of(SpeechEnded))
+        await rig.idle()
+
+    run(rig, scenario)
+    (ended,) = rig.of(SpeechEnded)
+    assert (ended.reason, ended.silence_ms) == ("max_silence", 25 * 32)
+    assert model.calls == 2
