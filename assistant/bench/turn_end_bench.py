@@ -324,12 +324,12 @@ def print_result(r: dict) -> None:
             f"broken off → unfinished {a['broken_off_said_unfinished']}"
         )
     print(f"  threshold sweep (at pause): {r['threshold_sweep']}")
-    print(
-        f"{'strategy':22s} {'thr':>4s} {'min ms':>6s} {'cut off':>9s} {'wait p50':>9s} {'p90':>7s} {'mean':>7s} {'max-silence ends':>17s}"
-    )
+    head = f"{'strategy':22s} {'thr':>4s} {'min ms':>6s} {'cut off':>9s} {'wait p50':>9s} {'p90':>7s} {'mean':>7s}"
+    print(head + "  max-silence ends")
     for s in r["strategies"]:
+        thr = s["threshold"] if s["threshold"] is not None else ""
         print(
-            f"{s['strategy']:22s} {s['threshold'] if s['threshold'] is not None else '':>4} {s['min_silence_ms']:6.0f} {s['cut_off']:4d}/{s['hesitations']:<4d} "
-            f"{s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} {s['wait_mean_ms']!s:>7s} "
-            f"{s['max_silence_ends']:>8d}/{s['complete_requests']}"
+            f"{s['strategy']:22s} {thr!s:>4s} {s['min_silence_ms']:6.0f} {s['cut_off']:4d}/{s['hesitations']:<4d} "
+            f"{s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} {s['wait_mean_ms']!s:>7s}  "
+            f"{s['max_silence_ends']:>4d}/{s['complete_requests']}"
         )

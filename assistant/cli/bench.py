@@ -1,4 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec | turn-end | asr`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | turn-end | asr`: figures (and JSON), never test
+assertions."""
 
 from __future__ import annotations
 
