@@ -204,6 +204,9 @@ class ListenOptions:
     # The loop's recogniser: "whisper" (the configured Whisper, short window) or "moonshine" (Moonshine base,
     # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). `earshot bench asr`.
     asr_engine: str = "whisper"
+    # The pause's final pass reads only the audio after the last partial transcript (voice/tail.py) and joins the
+    # two on their shared words; off: it reads the whole utterance. `earshot bench asr` (the "+tail" rows).
+    final_asr_from_tail: bool = False
     first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
     # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its

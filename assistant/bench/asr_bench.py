@@ -106,7 +106,7 @@ def run_asr_bench(
         calls[name + "+tail"] = tail
     for fn in calls.values():  # warm
         fn(np.zeros(RATE, np.float32))
-    spoken = build_set(requests(limit), tuple(voices), get_tts(store), whisper, say)
+    spoken = build_set(requests(limit), tuple(voices), get_tts(store), whisper, say, cuts=False)
     pre = int(config.voice.endpoint.pre_roll_ms * RATE / 1000)
     interval = int(listen.partial_interval_ms * RATE / 1000)
     rows: dict[str, dict] = {name: {"errors": 0, "words": 0, "wall": [], "cpu": [], "exact": 0} for name in calls}

@@ -93,9 +93,14 @@ def word_cuts(audio: np.ndarray, recognizer, most: int = 2) -> list[tuple[int, s
 
 
 def build_set(
-    texts: list[str], voices: tuple[str, ...], tts, recognizer, progress: Callable[[str], None] | None = None
+    texts: list[str],
+    voices: tuple[str, ...],
+    tts,
+    recognizer,
+    progress: Callable[[str], None] | None = None,
+    cuts: bool = True,
 ) -> list[Spoken]:
-    """Every text in every voice, with its cut points."""
+    """Every text in every voice, with its cut points (`cuts`)."""
     out = []
     for v, voice in enumerate(voices):
         for i, text in enumerate(texts):
@@ -105,7 +110,7 @@ def build_set(
                 if progress:
                     progress(f"voice {voice} skipped: {exc}")
                 break
-            out.append(Spoken(text, voice, audio, word_cuts(audio, recognizer)))
+            out.append(Spoken(text, voice, audio, word_cuts(audio, recognizer) if cuts else []))
         if progress:
             progress(f"spoke {len(texts)} requests in the voice {voice}")
     return out

@@ -34,6 +34,7 @@ from ..events import Event, PartialTranscript, SpeculationCancelled
 from ..runtime.compute_gate import in_foreground
 from ..turn import TurnClock
 from .gates import norm
+from .tail import TailTranscriber
 
 Transcribe = Callable[[np.ndarray], Awaitable[object]]  # audio → ShortResult
 JudgeTurn = Callable[[np.ndarray], Awaitable[object]]  # audio → TurnEndResult (its `probability` of "finished")
@@ -45,9 +46,14 @@ def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], 
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
     wake mode the phrase biases the decoder."""
 
-    async def transcribe(audio: np.ndarray):
+    async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None):
         rec = await asyncio.to_thread(assistant.short_recognizer, options.asr_engine)
         hot = options.wake_phrase if wake_mode() else None
+        if known is not None:  # the final pass from the tail: (samples the last partial covered, its text)
+            tail = TailTranscriber(rec.transcribe_short, options.asr_min_window_s)
+            return await asyncio.to_thread(
+                in_foreground, tail, audio, known_samples=known[0], known_text=known[1], hotwords=hot
+            )
         return await asyncio.to_thread(
             in_foreground, rec.transcribe_short, audio, min_window_s=options.asr_min_window_s, hotwords=hot
         )
@@ -86,11 +92,12 @@ class Speculation:
         self._synth_task: asyncio.Task | None = None
         self.cancelled = False
 
-    def start_asr(self, transcribe: Transcribe) -> None:
+    def start_asr(self, transcribe: Transcribe, known: tuple[int, str] | None = None) -> None:
+        """Transcribe the audio; `known`: what the last partial heard (the final pass reads only the tail)."""
         self.clock.asr_started_s = time.monotonic()
 
         async def asr():
-            result = await transcribe(self.audio)
+            result = await (transcribe(self.audio) if known is None else transcribe(self.audio, known=known))
             self.asr_result, self.text = result, result.text
             self.clock.asr_done_s = time.monotonic()
             return result
@@ -194,9 +201,11 @@ class Speculator:
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
         self._next_partial_samples = 0
+        self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
 
     def on_onset(self) -> None:
         self._next_partial_samples = int(self.options.partial_interval_ms * 16)
+        self._known = None
 
     def on_speech(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
         """Another frame of speech (`audio`: the utterance so far): maybe a partial transcript. `hearing`
@@ -214,6 +223,7 @@ class Speculator:
         result = await self.transcribe(audio)
         if not hearing():
             return
+        self._known = (len(audio), result.text) if result.text else None
         self.on_transcript(result.text, False)
         if not result.text:
             return
@@ -240,7 +250,7 @@ class Speculator:
             self.pause.cancel()
         spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, paused_s=at_s, speculative=True))
         self.pause = spec
-        spec.start_asr(self.transcribe)
+        spec.start_asr(self.transcribe, self._known if self.options.final_asr_from_tail else None)
         if self.judge is not None:
             spec.start_turn_judge(self.judge)
 

@@ -66,3 +66,35 @@ def test_when_the_tail_does_not_meet_the_partial_the_whole_utterance_is_transcri
     assert (tail.joined, tail.fell_back) == (0, 1)
     # No partial at all: one ordinary pass.
     assert tail(audio).text == rec.transcribe_short(audio).text
+
+
+def test_the_loop_makes_the_final_pass_from_the_tail_when_asked(config, session):
+    """With `final_asr_from_tail`, the pause's pass reads the audio after the last partial (from the overlap)
+    and the turn still gets the whole request."""
+    import asyncio
+
+    from assistant.events import SpeechEnded, TurnStarted
+    from tests.fixtures.voice import make_rig, silence, speech
+    from tests.unit.test_voice_loop import run
+
+    config.voice.listen.final_asr_from_tail = True
+    text = "Make it three decibels louder, please."
+    rig = make_rig(config, session, {1: text}, speak=False)
+    lengths: list[int] = []
+    hear = rig.recognizer.transcribe_short
+    rig.recognizer.transcribe_short = lambda audio, **kw: (lengths.append(len(audio)), hear(audio, **kw))[1]
+
+    async def scenario(rig):
+        for _ in range(4):  # 1.9 s, as a microphone delivers it: partials every 0.48 s while it is spoken
+            rig.source.push(speech(15, 1))
+            await rig.until(rig.heard_all)
+            await asyncio.sleep(0.05)
+        rig.source.push(silence(8))
+        await rig.until(lambda: rig.of(SpeechEnded))
+        await rig.idle()
+
+    run(rig, scenario)
+    (ended,) = rig.of(SpeechEnded)
+    assert [t.text for t in rig.of(TurnStarted)] == [text]
+    assert len(lengths) >= 2  # partials, then the pause's pass
+    assert lengths[-1] < max(lengths[:-1]) < ended.duration_s * RATE  # the final pass read only a tail
