@@ -170,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
     blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
     blat.add_argument("--llm", help="planner model (default: the configured one)")
+    blat.add_argument(
+        "--turn-end", choices=("rule", "model", "model_and_rule"), help="what ends a turn at min_silence_ms"
+    )
+    blat.add_argument("--asr-engine", choices=("whisper", "moonshine"), help="the voice loop's recogniser")
     bturn = bsub.add_parser(
         "turn-end",
         help="offline: when turns end — the transcript rule against the Smart Turn model "

@@ -181,10 +181,13 @@ class EndpointOptions:
     resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
     max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking
     trailing_keep_ms: int = 96  # silence kept after the last voiced frame for the ASR
-    # What says "finished" at min_silence_ms (voice/speculation.py): "model" — Smart Turn v3.2 on the audio
-    # of the utterance (runtime/turn_end.py; the rule when the model is not installed); "rule" — the
-    # transcript looks finished (audio/segmenter.py); "model_and_rule" — both. `earshot bench turn-end`.
-    turn_end: str = "model"
+    # What says "finished" at min_silence_ms (voice/speculation.py): "rule" — the pause's transcript looks
+    # finished (audio/segmenter.py); "model" — Smart Turn v3.2 on the audio of the utterance
+    # (runtime/turn_end.py; the rule when the model is not installed); "model_and_rule" — both. The rule
+    # stays the default: on `earshot bench turn-end` the model cut off more requests (158 vs 129 of 226
+    # broken-off ones) and made finished ones wait longer (mean 397 vs 335 ms); both together cut off fewer
+    # (90) but waited longer still (453 ms). README "Ending turns" has the figures.
+    turn_end: str = "rule"
     turn_model_min_probability: float = 0.5  # Smart Turn's probability that counts as "finished"
     turn_model_threads: int = 1  # ONNX Runtime threads per call (the ASR of the same pause has the other core)
 
@@ -202,10 +205,13 @@ class ListenOptions:
     speculate_on_partials: bool = True  # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0  # the streaming ASR pads short audio to this much (see asr.py)
     # The loop's recogniser: "whisper" (the configured Whisper, short window) or "moonshine" (Moonshine base,
-    # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). `earshot bench asr`.
+    # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). Whisper stays the
+    # default: on `earshot bench asr` it had the lower WER (20.8 % vs 29.5 %) at lower CPU cost (99 vs 169 ms).
     asr_engine: str = "whisper"
     # The pause's final pass reads only the audio after the last partial transcript (voice/tail.py) and joins the
-    # two on their shared words; off: it reads the whole utterance. `earshot bench asr` (the "+tail" rows).
+    # two on their shared words; off: it reads the whole utterance. Off by default: on `earshot bench asr` it
+    # saved Whisper nothing (its window is padded to asr_min_window_s anyway) and Moonshine ~5 % of its CPU,
+    # and raised both WERs a little.
     final_asr_from_tail: bool = False
     first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo

@@ -300,6 +300,10 @@ def run_turn_end_bench(
         "whisper_pause_cpu_ms_p90": _pct([p.asr_ms for p in calls], 90),
         "calls": len(calls),
         "accuracy": accuracy(clips, threshold),
+        "accuracy_by_voice": {
+            v: {k: a["accuracy"] for k, a in accuracy([c for c in clips if c.spoken.voice == v], threshold).items()}
+            for v in voices
+        },
         "threshold_sweep": {
             str(t): accuracy(clips, t)["smart_turn_at_pause"]["accuracy"] for t in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
         },
@@ -324,6 +328,8 @@ def print_result(r: dict) -> None:
             f"broken off → unfinished {a['broken_off_said_unfinished']}"
         )
     print(f"  threshold sweep (at pause): {r['threshold_sweep']}")
+    for voice, a in r.get("accuracy_by_voice", {}).items():
+        print(f"  {voice}: " + ", ".join(f"{k} {v}" for k, v in a.items()))
     head = f"{'strategy':22s} {'thr':>4s} {'min ms':>6s} {'cut off':>9s} {'wait p50':>9s} {'p90':>7s} {'mean':>7s}"
     print(head + "  max-silence ends")
     for s in r["strategies"]:

@@ -65,6 +65,8 @@ def _latency(args):
         wake=not args.skip_wake,
         llm=args.llm,
         progress=not args.json,
+        turn_end=args.turn_end,
+        asr_engine=args.asr_engine,
     ), print_result
 
 
