@@ -89,7 +89,9 @@ def test_the_loop_makes_the_final_pass_from_the_tail_when_asked(config, session)
             rig.source.push(speech(15, 1))
             await rig.until(rig.heard_all)
             await asyncio.sleep(0.05)
-        rig.source.push(silence(8))
+        rig.source.push(silence(1))  # the first silent frame: the final pass starts
+        await rig.until(lambda: rig.loop.speculator.pause is not None and rig.loop.speculator.pause.text is not None)
+        rig.source.push(silence(7))
         await rig.until(lambda: rig.of(SpeechEnded))
         await rig.idle()
 

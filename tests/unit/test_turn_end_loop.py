@@ -15,6 +15,16 @@ UNFINISHED_TEXT = "remove the noise from the"  # the rule says: it goes on
 FINISHED_TEXT = "Describe memo.wav."  # the rule says: finished
 
 
+async def judged(rig, *frames) -> None:
+    """Push `frames` (ending on a pause's first silent frame) and wait for that pause's transcript and, when the
+    model is asked, its judgement — as a live microphone would, ~32 ms a frame, give them time to come."""
+    rig.source.push(*frames)
+    spec = lambda: rig.loop.speculator.pause
+    await rig.until(lambda: spec() is not None and spec().text is not None)
+    if spec().turn_task is not None:
+        await rig.until(lambda: spec().turn_probability is not None)
+
+
 @pytest.mark.parametrize(
     "strategy, text, probability, reason, silent_frames",
     [
@@ -40,7 +50,8 @@ def test_the_turn_end_model_decides_when_a_pause_ends_the_turn(
     rig = make_rig(config, session, {1: text}, speak=False, turn_model=model)
 
     async def scenario(rig):
-        rig.source.push(speech(12, 1), silence(silent_frames - 1))  # one frame short of the endpoint
+        await judged(rig, speech(12, 1), silence(1))  # the first silent frame: transcript and judgement made
+        rig.source.push(silence(silent_frames - 2))  # one frame short of the endpoint
         await rig.until(rig.heard_all)
         await asyncio.sleep(0.05)
         assert not rig.of(SpeechEnded)
@@ -63,7 +74,8 @@ def test_speech_again_throws_the_pause_judgement_away(config, session):
     rig = make_rig(config, session, {2: FINISHED_TEXT}, speak=False, turn_model=model)
 
     async def scenario(rig):
-        rig.source.push(speech(12, 1), silence(4), speech(8, 2), silence(25))
+        await judged(rig, speech(12, 1), silence(1))
+        rig.source.push(silence(3), speech(8, 2), silence(25))
         await rig.until(lambda: rig.of(SpeechEnded))
         await rig.idle()
 
