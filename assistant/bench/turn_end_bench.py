@@ -275,11 +275,13 @@ def run_turn_end_bench(
     min_ms = float(endpoint_options.min_silence_ms)
     rows = [
         ("rule", min_ms, threshold),
+        ("rule", 160.0, threshold),
         ("model", min_ms, threshold),
         ("model", 160.0, threshold),
         ("model", min_ms, 0.9),
         ("model_at_min_silence", min_ms, threshold),
         ("model_and_rule", min_ms, threshold),
+        ("model_and_rule", 160.0, threshold),
         ("model_and_rule", min_ms, 0.9),
         ("model_or_rule", min_ms, threshold),
     ]
@@ -308,6 +310,7 @@ def run_turn_end_bench(
             str(t): accuracy(clips, t)["smart_turn_at_pause"]["accuracy"] for t in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95)
         },
         "strategies": evaluate(clips, rows),
+        "strategies_by_voice": {v: evaluate([c for c in clips if c.spoken.voice == v], rows) for v in voices},
         "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
@@ -330,12 +333,16 @@ def print_result(r: dict) -> None:
     print(f"  threshold sweep (at pause): {r['threshold_sweep']}")
     for voice, a in r.get("accuracy_by_voice", {}).items():
         print(f"  {voice}: " + ", ".join(f"{k} {v}" for k, v in a.items()))
-    head = f"{'strategy':22s} {'thr':>4s} {'min ms':>6s} {'cut off':>9s} {'wait p50':>9s} {'p90':>7s} {'mean':>7s}"
-    print(head + "  max-silence ends")
-    for s in r["strategies"]:
-        thr = s["threshold"] if s["threshold"] is not None else ""
-        print(
-            f"{s['strategy']:22s} {thr!s:>4s} {s['min_silence_ms']:6.0f} {s['cut_off']:4d}/{s['hesitations']:<4d} "
-            f"{s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} {s['wait_mean_ms']!s:>7s}  "
-            f"{s['max_silence_ends']:>4d}/{s['complete_requests']}"
-        )
+    tables = [("all voices", r["strategies"])]
+    if len(r.get("strategies_by_voice", {})) > 1:
+        tables += list(r["strategies_by_voice"].items())
+    for title, rows in tables:
+        head = f"{title:22s} {'thr':>4s} {'min ms':>6s} {'cut off':>9s} {'wait p50':>9s} {'p90':>7s} {'mean':>7s}"
+        print(head + "  max-silence ends")
+        for s in rows:
+            thr = s["threshold"] if s["threshold"] is not None else ""
+            print(
+                f"  {s['strategy']:20s} {thr!s:>4s} {s['min_silence_ms']:6.0f} "
+                f"{s['cut_off']:4d}/{s['hesitations']:<4d} {s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} {s['wait_mean_ms']!s:>7s}  "
+                f"{s['max_silence_ends']:>4d}/{s['complete_requests']}"
+            )
