@@ -343,6 +343,7 @@ def print_result(r: dict) -> None:
             thr = s["threshold"] if s["threshold"] is not None else ""
             print(
                 f"  {s['strategy']:20s} {thr!s:>4s} {s['min_silence_ms']:6.0f} "
-                f"{s['cut_off']:4d}/{s['hesitations']:<4d} {s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} {s['wait_mean_ms']!s:>7s}  "
+                f"{s['cut_off']:4d}/{s['hesitations']:<4d} {s['wait_p50_ms']!s:>9s} {s['wait_p90_ms']!s:>7s} "
+                f"{s['wait_mean_ms']!s:>7s}  "
                 f"{s['max_silence_ends']:>4d}/{s['complete_requests']}"
             )
