@@ -83,3 +83,19 @@ def test_speech_again_throws_the_pause_judgement_away(config, session):
     (ended,) = rig.of(SpeechEnded)
     assert (ended.reason, ended.silence_ms) == ("max_silence", 25 * 32)
     assert model.calls == 2
+
+
+def test_without_the_model_installed_the_rule_decides_and_a_wrong_setting_is_an_error(config, session, tmp_path):
+    from dataclasses import replace
+
+    from assistant.audio_models.registry import Registry
+    from assistant.errors import EarshotError
+    from assistant.pipeline import Assistant
+
+    config.paths = replace(config.paths, models_dir=tmp_path / "empty-store")
+    assistant = Assistant(config, session, registry=Registry([]))
+    config.voice.endpoint.turn_end = "model"
+    assert assistant.turn_end_model(config.voice.endpoint) is None  # nothing to load: the transcript rule
+    config.voice.endpoint.turn_end = "sometimes"
+    with pytest.raises(EarshotError, match="turn_end"):
+        assistant.turn_end_model(config.voice.endpoint)
