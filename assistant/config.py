@@ -181,13 +181,15 @@ class EndpointOptions:
     resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
     max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking
     trailing_keep_ms: int = 96  # silence kept after the last voiced frame for the ASR
-    # What says "finished" at min_silence_ms (voice/speculation.py): "rule" — the pause's transcript looks
-    # finished (audio/segmenter.py); "model" — Smart Turn v3.2 on the audio of the utterance
-    # (runtime/turn_end.py; the rule when the model is not installed); "model_and_rule" — both. The rule
-    # stays the default: on `earshot bench turn-end` the model cut off more requests (158 vs 129 of 226
-    # broken-off ones) and made finished ones wait longer (mean 397 vs 335 ms); both together cut off fewer
-    # (90) but waited longer still (453 ms). README "Ending turns" has the figures.
-    turn_end: str = "rule"
+    # What says "finished" (voice/speculation.py): "model_and_rule" — Smart Turn v3.2 on the audio of the
+    # utterance (runtime/turn_end.py) and the transcript rule (audio/segmenter.py) must both say so, after
+    # turn_model_min_silence_ms; "model" — Smart Turn alone; "rule" — the rule alone, after min_silence_ms (also
+    # what runs when the model is not installed). `earshot bench turn-end`, hibari's voice (the latency bench's):
+    # both at 160 ms cut off 24 of 77 broken-off requests and waited 173 ms (median) after finished ones; the
+    # rule at 224 ms, 48 and 236 ms. On espeak-ng's flat voices the model often hears "unfinished" in a finished
+    # request, which then waits for max_silence_ms (README, "Ending turns").
+    turn_end: str = "model_and_rule"
+    turn_model_min_silence_ms: int = 160  # the silence after which the turn-end model's "finished" ends the turn
     turn_model_min_probability: float = 0.5  # Smart Turn's probability that counts as "finished"
     turn_model_threads: int = 1  # ONNX Runtime threads per call (the ASR of the same pause has the other core)
 

@@ -272,16 +272,17 @@ def run_turn_end_bench(
         if say and (n + 1) % 10 == 0:
             say(f"judged {n + 1}/{len(spoken)} utterances ({len(clips)} clips)")
     calls = [p for c in clips for p in c.pauses]
-    min_ms = float(endpoint_options.min_silence_ms)
+    min_ms = float(endpoint_options.min_silence_ms)  # the rule's (224 ms)
+    model_ms = float(endpoint_options.turn_model_min_silence_ms)  # the turn-end model's (160 ms)
     rows = [
         ("rule", min_ms, threshold),
-        ("rule", 160.0, threshold),
+        ("rule", model_ms, threshold),
         ("model", min_ms, threshold),
-        ("model", 160.0, threshold),
+        ("model", model_ms, threshold),
         ("model", min_ms, 0.9),
         ("model_at_min_silence", min_ms, threshold),
         ("model_and_rule", min_ms, threshold),
-        ("model_and_rule", 160.0, threshold),
+        ("model_and_rule", model_ms, threshold),
         ("model_and_rule", min_ms, 0.9),
         ("model_or_rule", min_ms, threshold),
     ]

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -106,6 +107,9 @@ class VoiceLoop:
             self.options.endpoint,
         )
         self.segmenter.completion = self.speculator.completion
+        if self.speculator.judge is not None and self.listen.speculate:  # the model answers at the first silence
+            endpoint = self.options.endpoint
+            self.segmenter.endpoint = replace(endpoint, min_silence_ms=endpoint.turn_model_min_silence_ms)
         self._awake_until = 0.0
         self._turn: TurnCancel | None = None
         self._stop = asyncio.Event()

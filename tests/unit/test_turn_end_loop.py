@@ -28,16 +28,16 @@ async def judged(rig, *frames) -> None:
 @pytest.mark.parametrize(
     "strategy, text, probability, reason, silent_frames",
     [
-        # The model decides: a finished-sounding turn ends at min_silence_ms (7 frames) even though its
-        # transcript ends on "the"; an unfinished-sounding one waits for max_silence_ms (25) though its
-        # transcript looks finished.
-        ("model", UNFINISHED_TEXT, 0.93, "complete", 7),
+        # The model decides: a finished-sounding turn ends at turn_model_min_silence_ms (160 ms: 5 frames) even
+        # though its transcript ends on "the"; an unfinished-sounding one waits for max_silence_ms (25) though
+        # its transcript looks finished.
+        ("model", UNFINISHED_TEXT, 0.93, "complete", 5),
         ("model", FINISHED_TEXT, 0.12, "max_silence", 25),
-        # Both must agree.
+        # Both must agree (the default).
         ("model_and_rule", UNFINISHED_TEXT, 0.93, "max_silence", 25),
-        ("model_and_rule", FINISHED_TEXT, 0.93, "complete", 7),
+        ("model_and_rule", FINISHED_TEXT, 0.93, "complete", 5),
         ("model_and_rule", FINISHED_TEXT, 0.12, "max_silence", 25),
-        # The rule alone: the model is never asked.
+        # The rule alone, at min_silence_ms (224 ms: 7 frames): the model is never asked.
         ("rule", UNFINISHED_TEXT, 0.93, "max_silence", 25),
         ("rule", FINISHED_TEXT, 0.12, "complete", 7),
     ],
@@ -75,7 +75,7 @@ def test_speech_again_throws_the_pause_judgement_away(config, session):
 
     async def scenario(rig):
         await judged(rig, speech(12, 1), silence(1))
-        rig.source.push(silence(3), speech(8, 2), silence(25))
+        rig.source.push(silence(2), speech(8, 2), silence(25))  # 3 silent frames: shorter than 160 ms
         await rig.until(lambda: rig.of(SpeechEnded))
         await rig.idle()
 
