@@ -176,7 +176,7 @@ class EndpointOptions:
     onset_speech_ms: int = 160  # confirmed speech needed to start a turn (a cough or slam is shorter)
     onset_window_ms: int = 320  # ...within this window after the first trigger, else it was a transient
     pre_roll_ms: int = 320  # audio kept from before the onset so the first syllable is never clipped
-    min_silence_ms: int = 224  # silence that ends the turn when the transcript looks finished
+    min_silence_ms: int = 224  # silence that ends the turn when the transcript looks finished (the rule alone)
     max_silence_ms: int = 800  # silence that always ends the turn
     resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
     max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking

@@ -14,9 +14,9 @@ pipecat's `_whisper_features.py` (itself a copy of Hugging Face's `WhisperFeatur
     periodic-Hann STFT (400-point FFT, hop 160, reflect-padded, centred) → power → 80 Slaney mel bands →
     log10 (floor 1e-10) → the last frame dropped → clamped to (max − 8) → (x + 4) / 4  →  (80, 800)
 
-One call costs ~50–90 ms of one core on the reference 2-core machine. The voice loop asks it only when
-`[voice.endpoint] turn_end` is "model" or "model_and_rule": on `earshot bench turn-end` (synthetic voices) it
-cut off more requests than the transcript rule, so the rule is the default (README, "Ending turns").
+One call costs ~50–90 ms of one core on the reference 2-core machine. By default the voice loop ends a turn
+after 160 ms of silence when this model *and* the transcript rule say "finished" (`[voice.endpoint] turn_end`);
+`earshot bench turn-end` measured why (README, "Ending turns").
 """
 
 from __future__ import annotations

@@ -9,10 +9,11 @@ still be speaking, all of it thrown away if they go on.
 - Speech again cancels both; the endpoint hands the speculation to the turn (`take`).
 - Between turns the per-turn context (files, recent turns, "Request:") is evaluated ahead (`prefill_context`).
 
-Whether the pause ends the turn at `min_silence_ms` is `completion()`: by default the transcript rule
-(audio/segmenter.py `transcript_looks_complete`) on the pause's transcript; `[voice.endpoint] turn_end` can hand
-it to Smart Turn (runtime/turn_end.py) on the audio of the utterance, started at the same first silent frame as
-the ASR, or to both; the rule is what runs when the model is not installed or fails.
+Whether a pause ends the turn is `completion()`: by default Smart Turn (runtime/turn_end.py) on the audio of the
+utterance, started at the same first silent frame as the ASR, and the transcript rule (audio/segmenter.py
+`transcript_looks_complete`) on the pause's transcript must both say "finished" (`[voice.endpoint] turn_end`:
+"model_and_rule", or "model" or "rule" alone); the rule alone is what runs when the model is not installed or
+fails.
 
 Sentences of a streamed `say` are synthesised as they come out of the planner and queued; `feed()`
 yields them to the speaker once the turn is committed (they keep coming while the plan is generated).
