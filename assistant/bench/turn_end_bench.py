@@ -23,9 +23,10 @@ accuracy (finished vs broken off) and CPU ms per call, the rule's accuracy on th
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -262,11 +263,10 @@ def run_turn_end_bench(
     model.probability(np.zeros(RATE, np.float32))  # warm
     recognizer.transcribe_short(np.zeros(RATE // 2, np.float32))
     spoken = build_set(requests(limit), tuple(voices), get_tts(store), recognizer, say)
-    voice_options = replace(config.voice, endpoint=replace(endpoint_options))
     clips: list[Clip] = []
     for n, s in enumerate(spoken):
         for clip in make_clips(s, hesitation_ms, seed=100 + 7 * n):
-            clip.pauses = find_pauses(clip.audio, voice_options)
+            clip.pauses = find_pauses(clip.audio, config.voice)
             judge_pauses(clip, recognizer, model, config.voice.listen.asr_min_window_s)
             clips.append(clip)
         if say and (n + 1) % 10 == 0:
@@ -286,8 +286,6 @@ def run_turn_end_bench(
         ("model_and_rule", min_ms, 0.9),
         ("model_or_rule", min_ms, threshold),
     ]
-    import os
-
     return {
         "utterances": len(spoken),
         "clips": len(clips),
