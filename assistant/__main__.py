@@ -173,6 +173,26 @@ def build_parser() -> argparse.ArgumentParser:
     blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
     blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
     blat.add_argument("--llm", help="planner model (default: the configured one)")
+    blat.add_argument(
+        "--turn-end", choices=("rule", "model", "model_and_rule"), help="what ends a turn at min_silence_ms"
+    )
+    blat.add_argument("--asr-engine", choices=("whisper", "moonshine"), help="the voice loop's recogniser")
+    bturn = bsub.add_parser(
+        "turn-end",
+        help="offline: when turns end — the transcript rule against the Smart Turn model "
+        "(requests cut off, silence waited, accuracy, ms per call)",
+    )
+    bturn.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    bturn.add_argument("--voices", default="hibari,en-us,en-gb", help="hibari and/or espeak-ng voices, comma-separated")
+    bturn.add_argument("--limit", type=int, help="only the first N requests (chat and commands interleaved)")
+    bturn.add_argument("--hesitation-ms", type=int, default=600, help="the pause inside a broken-off request")
+    basr = bsub.add_parser(
+        "asr", help="offline: the loop's recognisers (short-window Whisper, Moonshine) by WER and ms per utterance"
+    )
+    basr.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    basr.add_argument("--voices", default="hibari,en-us,en-gb", help="hibari and/or espeak-ng voices, comma-separated")
+    basr.add_argument("--limit", type=int, help="only the first N requests (chat and commands interleaved)")
+    basr.add_argument("--engine", action="append", help="whisper and/or moonshine (default: both)")
     baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
     baec.add_argument("--json", action="store_true", help="the figures as one JSON object")
     return parser

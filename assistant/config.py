@@ -178,11 +178,22 @@ class EndpointOptions:
     onset_speech_ms: int = 160  # confirmed speech needed to start a turn (a cough or slam is shorter)
     onset_window_ms: int = 320  # ...within this window after the first trigger, else it was a transient
     pre_roll_ms: int = 320  # audio kept from before the onset so the first syllable is never clipped
-    min_silence_ms: int = 224  # silence that ends the turn when the transcript looks finished
+    min_silence_ms: int = 224  # silence that ends the turn when the transcript looks finished (the rule alone)
     max_silence_ms: int = 800  # silence that always ends the turn
     resume_speech_ms: int = 64  # speech after a pause that means "still talking" (cancels speculation)
     max_utterance_s: float = 20.0  # a turn is cut here even if the user keeps talking
     trailing_keep_ms: int = 96  # silence kept after the last voiced frame for the ASR
+    # What says "finished" (voice/speculation.py): "model_and_rule" — Smart Turn v3.2 on the audio of the
+    # utterance (runtime/turn_end.py) and the transcript rule (audio/segmenter.py) must both say so, after
+    # turn_model_min_silence_ms; "model" — Smart Turn alone; "rule" — the rule alone, after min_silence_ms (also
+    # what runs when the model is not installed). `earshot bench turn-end`, hibari's voice (the latency bench's):
+    # both at 160 ms cut off 24 of 77 broken-off requests and waited 173 ms (median) after finished ones; the
+    # rule at 224 ms, 48 and 236 ms. On espeak-ng's flat voices the model often hears "unfinished" in a finished
+    # request, which then waits for max_silence_ms (README, "Ending turns").
+    turn_end: str = "model_and_rule"
+    turn_model_min_silence_ms: int = 160  # the silence after which the turn-end model's "finished" ends the turn
+    turn_model_min_probability: float = 0.5  # Smart Turn's probability that counts as "finished"
+    turn_model_threads: int = 1  # ONNX Runtime threads per call (the ASR of the same pause has the other core)
 
 
 @dataclass
@@ -197,6 +208,15 @@ class ListenOptions:
     speculate: bool = True  # start ASR + planning at the first silent frame
     speculate_on_partials: bool = True  # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0  # the streaming ASR pads short audio to this much (see asr.py)
+    # The loop's recogniser: "whisper" (the configured Whisper, short window) or "moonshine" (Moonshine base,
+    # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). Whisper stays the
+    # default: on `earshot bench asr` it had the lower WER (20.8 % vs 29.5 %) at lower CPU cost (99 vs 169 ms).
+    asr_engine: str = "whisper"
+    # The pause's final pass reads only the audio after the last partial transcript (voice/tail.py) and joins the
+    # two on their shared words; off: it reads the whole utterance. Off by default: on `earshot bench asr` it
+    # saved Whisper nothing (its window is padded to asr_min_window_s anyway) and Moonshine ~5 % of its CPU,
+    # and raised both WERs a little.
+    final_asr_from_tail: bool = False
     first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
     # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its

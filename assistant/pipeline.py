@@ -25,7 +25,8 @@ import threading
 from collections.abc import Callable
 
 from .audio_models.registry import Registry, default_registry
-from .config import EarshotConfig
+from .config import EarshotConfig, EndpointOptions
+from .errors import EarshotError
 from .events import Event, Reply
 from .executor import Executor
 from .llm.plan import Step
@@ -35,6 +36,8 @@ from .runtime.models import ModelStore
 from .store.session import Session
 from .turn import TurnCancel, TurnRequest, TurnRunner
 from .voice.speaker import Speaker
+
+TURN_END = ("model", "rule", "model_and_rule")
 
 
 class Assistant:
@@ -98,6 +101,27 @@ class Assistant:
         from .runtime.asr import get_recognizer
 
         return get_recognizer(self.models, self.config.models.asr, self.config.accelerator.whisper_device)
+
+    def short_recognizer(self, engine: str = "whisper"):
+        """The voice loop's recogniser (`transcribe_short`): Whisper, or Moonshine (`[voice.listen] asr_engine`)."""
+        if engine == "moonshine":
+            from .runtime.moonshine import get_moonshine
+
+            return get_moonshine(self.models, self.config)
+        if engine != "whisper":
+            raise EarshotError(f"unknown asr_engine {engine!r}", 'use "whisper" or "moonshine" in [voice.listen]')
+        return self.recognizer()
+
+    def turn_end_model(self, endpoint: EndpointOptions):
+        """Smart Turn (runtime/turn_end.py) when the endpoint uses it and it is installed, else None: the
+        transcript rule decides alone."""
+        from .runtime.turn_end import MODEL, get_turn_end_model
+
+        if endpoint.turn_end not in TURN_END:
+            raise EarshotError(f"unknown turn_end {endpoint.turn_end!r}", f"use one of {', '.join(TURN_END)}")
+        if endpoint.turn_end == "rule" or not self.models.installed(MODEL):
+            return None
+        return get_turn_end_model(self.models, self.config, endpoint.turn_model_threads)
 
     def tts(self):
         from .runtime.tts import get_tts

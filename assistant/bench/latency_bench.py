@@ -88,7 +88,7 @@ def _utterance(tts, text: str, i: int) -> np.ndarray:
     return resample(audio, tts.sample_rate_hz, 16_000).astype(np.float32) * 0.7
 
 
-def _config(home: Path, llm: str | None):
+def _config(home: Path, llm: str | None, overrides: tuple[tuple[str, str, object], ...] = ()):
     from ..config import EarshotConfig, PathOptions, load_config
 
     base = load_config()
@@ -96,11 +96,20 @@ def _config(home: Path, llm: str | None):
     config.models = base.models
     if llm:
         config.models.llm = llm
+    for table, key, value in overrides:  # `--turn-end`, `--asr-engine`: the loop's choices under test
+        setattr(getattr(config.voice, table), key, value)
     return config
 
 
 async def _run_pipeline(
-    name: str, naive: bool, requests: list[tuple[str, str]], tts, llm: str | None, progress, barge_in: bool
+    name: str,
+    naive: bool,
+    requests: list[tuple[str, str]],
+    tts,
+    llm: str | None,
+    progress,
+    barge_in: bool,
+    overrides: tuple[tuple[str, str, object], ...] = (),
 ) -> dict:
     from ..events import (
         BargeInDismissed,
@@ -117,7 +126,7 @@ async def _run_pipeline(
     from .voice_rig import EchoPath, LiveRig, first_audible, speech_bounds
 
     home = Path(tempfile.mkdtemp(prefix=f"earshot-bench-{name}-"))
-    config = _config(home, llm)
+    config = _config(home, llm, overrides)
     store = SessionStore(config.paths.database_path)
     session = store.create_session(home / "workspace")
     prepare_workspace(session.workspace, tts)
@@ -381,7 +390,11 @@ def run_latency_bench(
     wake: bool = True,
     llm: str | None = None,
     progress: bool = True,
+    turn_end: str | None = None,
+    asr_engine: str | None = None,
 ) -> dict:
+    """`turn_end` / `asr_engine`: the voice loop's [voice.endpoint] turn_end and [voice.listen] asr_engine
+    for this run (default: the defaults)."""
     from ..audio.pulse import pulseaudio_available
     from ..config import load_config
     from ..errors import EarshotError
@@ -391,14 +404,23 @@ def run_latency_bench(
     if reason:
         raise EarshotError(f"the latency benchmark needs PulseAudio: {reason}")
     say = (lambda msg: print(msg, flush=True)) if progress else None
+    overrides = tuple([("endpoint", "turn_end", turn_end)] if turn_end else []) + tuple(
+        [("listen", "asr_engine", asr_engine)] if asr_engine else []
+    )
     store = ModelStore(load_config().paths)
     tts = _voices(store)
     requests = [(CHAT[i % len(CHAT)], "chat") for i in range(utterances)]
     requests += [(COMMANDS[i % len(COMMANDS)], "command") for i in range(commands)]
     t0 = time.monotonic()
-    runs = {"streaming": asyncio.run(_run_pipeline("streaming", False, requests, tts, llm, say, barge_in=True))}
+    runs = {
+        "streaming": asyncio.run(
+            _run_pipeline("streaming", False, requests, tts, llm, say, barge_in=True, overrides=overrides)
+        )
+    }
     if baseline:
-        runs["baseline"] = asyncio.run(_run_pipeline("baseline", True, requests, tts, llm, say, barge_in=False))
+        runs["baseline"] = asyncio.run(
+            _run_pipeline("baseline", True, requests, tts, llm, say, barge_in=False, overrides=overrides)
+        )
     sets = {
         name: {kind: _summary([r for r in run["rows"] if r["kind"] == kind]) for kind in ("chat", "command")}
         for name, run in runs.items()
@@ -412,6 +434,8 @@ def run_latency_bench(
         "device": runs["streaming"]["device"],
         "barge_in_stop_ms": runs["streaming"]["barge_in"],
         "utterances": {"chat": utterances, "commands": commands},
+        "turn_end": turn_end or "default",
+        "asr_engine": asr_engine or "default",
     }
     if baseline:
         base = sets["baseline"]

@@ -29,7 +29,7 @@ def naive_options(voice: VoiceOptions) -> VoiceOptions:
         prefill_context=False,
         acknowledge=False,
     )
-    endpoint = replace(voice.endpoint, min_silence_ms=700, max_silence_ms=700)
+    endpoint = replace(voice.endpoint, min_silence_ms=700, max_silence_ms=700, turn_end="rule")
     return replace(voice, listen=listen, endpoint=endpoint)
 
 

@@ -1,4 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | turn-end | asr`: figures (and JSON), never test
+assertions."""
 
 from __future__ import annotations
 
@@ -9,9 +10,16 @@ from ..config import load_config
 
 
 def run(args) -> int:
-    result, printer = {"plan": _plan, "startup": _startup, "models": _models, "latency": _latency, "aec": _aec}[
-        args.bench_command
-    ](args)
+    commands = {
+        "plan": _plan,
+        "startup": _startup,
+        "models": _models,
+        "latency": _latency,
+        "aec": _aec,
+        "turn-end": _turn_end,
+        "asr": _asr,
+    }
+    result, printer = commands[args.bench_command](args)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -62,6 +70,8 @@ def _latency(args):
         wake=not args.skip_wake,
         llm=args.llm,
         progress=not args.json,
+        turn_end=args.turn_end,
+        asr_engine=args.asr_engine,
     ), print_result
 
 
@@ -69,3 +79,23 @@ def _aec(args):
     from ..bench.aec_bench import print_result, run_aec_bench
 
     return run_aec_bench(), print_result
+
+
+def _voices(args) -> tuple[str, ...]:
+    return tuple(v.strip() for v in args.voices.split(",") if v.strip())
+
+
+def _turn_end(args):
+    from ..bench.turn_end_bench import print_result, run_turn_end_bench
+
+    return run_turn_end_bench(
+        load_config(), voices=_voices(args), limit=args.limit, hesitation_ms=args.hesitation_ms, progress=not args.json
+    ), print_result
+
+
+def _asr(args):
+    from ..bench.asr_bench import print_result, run_asr_bench
+
+    return run_asr_bench(
+        load_config(), voices=_voices(args), limit=args.limit, engines=args.engine, progress=not args.json
+    ), print_result

@@ -233,7 +233,7 @@ def session_options(config: EarshotConfig):
     return so
 
 
-def _default_factory(path: str, so, providers: list[str], options: list[dict]):
+def _default_factory(path: str | bytes, so, providers: list[str], options: list[dict]):
     import onnxruntime as ort
 
     # Errors (a GPU provider's missing library, named) still print; the follow-up warnings do not.
@@ -266,7 +266,7 @@ def _preload_cuda_libraries(ort) -> None:
 
 
 # The seam the tests replace: (path, session options, providers, provider options) → session.
-SessionFactory = Callable[[str, Any, list[str], list[dict]], Any]
+SessionFactory = Callable[[str | bytes, Any, list[str], list[dict]], Any]
 
 
 @dataclass
@@ -288,9 +288,15 @@ class OnnxModel:
 
 
 def create_session(
-    path: Path, config: EarshotConfig, available: list[str] | None = None, factory: SessionFactory | None = None
+    path: Path | bytes,
+    config: EarshotConfig,
+    available: list[str] | None = None,
+    factory: SessionFactory | None = None,
 ) -> tuple[Any, str, tuple[str, ...]]:
-    """Make a session on the best provider that starts. Returns (session, provider, notes)."""
+    """Make a session on the best provider that starts. Returns (session, provider, notes). `path` may also
+    be a serialised model (bytes) made in memory from a verified file."""
+    model = path if isinstance(path, bytes) else str(path)
+    name = "an in-memory model" if isinstance(path, bytes) else path.name
     available = available_providers() if available is None else available
     factory = factory or _default_factory
     setting = config.accelerator.onnx_providers
@@ -300,7 +306,7 @@ def create_session(
     for chain in chains:
         want = chain[0]
         try:
-            session = factory(str(path), so, chain, [provider_options(p, config) for p in chain])
+            session = factory(model, so, chain, [provider_options(p, config) for p in chain])
         except Exception as exc:  # a provider that is installed but cannot start (missing CUDA/TensorRT libs)
             notes.append(f"{want} did not start: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}")
             continue
@@ -315,7 +321,7 @@ def create_session(
             return session, used[0], tuple(notes)
         notes.append(f"{want} is installed but did not start (ONNX Runtime offered {used[0] if used else 'nothing'})")
     raise EarshotError(
-        f"no ONNX Runtime provider could run {path.name} with onnx_providers = \"{setting}\": " + "; ".join(notes),
+        f"no ONNX Runtime provider could run {name} with onnx_providers = \"{setting}\": " + "; ".join(notes),
         "set [accelerator] onnx_providers = \"auto\" (or \"cpu\") in config.toml; "
         "`earshot doctor` shows what is installed",
     )

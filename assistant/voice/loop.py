@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 
@@ -58,7 +59,7 @@ from ..turn import TurnCancel, TurnRequest
 from .barge_in import BargeIn
 from .gates import MODES, Verdict, accept_transcript, judge_utterance
 from .pump import FramePump
-from .speculation import Speculation, Speculator, Transcribe, fast_transcriber
+from .speculation import Speculation, Speculator, Transcribe, fast_transcriber, turn_judge
 
 
 class VoiceLoop:
@@ -102,8 +103,13 @@ class VoiceLoop:
             speaker,
             self.emit,
             self.barge_in.settle,
+            turn_judge(assistant, self.options.endpoint),
+            self.options.endpoint,
         )
         self.segmenter.completion = self.speculator.completion
+        if self.speculator.judge is not None and self.listen.speculate:  # the model answers at the first silence
+            endpoint = self.options.endpoint
+            self.segmenter.endpoint = replace(endpoint, min_silence_ms=endpoint.turn_model_min_silence_ms)
         self._awake_until = 0.0
         self._turn: TurnCancel | None = None
         self._stop = asyncio.Event()
@@ -161,10 +167,12 @@ class VoiceLoop:
 
     # -- models ---------------------------------------------------------------------------------------
     async def warm_up(self) -> None:
-        """Load ASR, the command path's templates, planner, TTS and evaluate the per-turn context now, not on
-        the first request."""
-        rec = await asyncio.to_thread(self.assistant.recognizer)
+        """Load ASR, the turn-end model, the command path's templates, planner, TTS and evaluate the per-turn
+        context now, not on the first request."""
+        rec = await asyncio.to_thread(self.assistant.short_recognizer, self.listen.asr_engine)
         await asyncio.to_thread(rec.transcribe_short, np.zeros(8000, np.float32))
+        if self.speculator.judge is not None:
+            await self.speculator.judge(np.zeros(8000, np.float32))
         await asyncio.to_thread(self.assistant.fast_plan, "hello")
         await asyncio.to_thread(lambda: self.assistant.planner)
         if self.speaker is not None:

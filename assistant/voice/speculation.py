@@ -9,6 +9,12 @@ still be speaking, all of it thrown away if they go on.
 - Speech again cancels both; the endpoint hands the speculation to the turn (`take`).
 - Between turns the per-turn context (files, recent turns, "Request:") is evaluated ahead (`prefill_context`).
 
+Whether a pause ends the turn is `completion()`: by default Smart Turn (runtime/turn_end.py) on the audio of the
+utterance, started at the same first silent frame as the ASR, and the transcript rule (audio/segmenter.py
+`transcript_looks_complete`) on the pause's transcript must both say "finished" (`[voice.endpoint] turn_end`:
+"model_and_rule", or "model" or "rule" alone); the rule alone is what runs when the model is not installed or
+fails.
+
 Sentences of a streamed `say` are synthesised as they come out of the planner and queued; `feed()`
 yields them to the speaker once the turn is committed (they keep coming while the plan is generated).
 """
@@ -23,14 +29,16 @@ from collections.abc import Awaitable, Callable
 import numpy as np
 
 from ..audio.segmenter import transcript_looks_complete
-from ..config import ListenOptions
+from ..config import EndpointOptions, ListenOptions
 from ..errors import EarshotError
 from ..events import Event, PartialTranscript, SpeculationCancelled
 from ..runtime.compute_gate import in_foreground
 from ..turn import TurnClock
 from .gates import norm
+from .tail import TailTranscriber
 
 Transcribe = Callable[[np.ndarray], Awaitable[object]]  # audio → ShortResult
+JudgeTurn = Callable[[np.ndarray], Awaitable[object]]  # audio → TurnEndResult (its `probability` of "finished")
 PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[object]]  # → PlanOutcome
 
 
@@ -39,14 +47,32 @@ def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], 
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
     wake mode the phrase biases the decoder."""
 
-    async def transcribe(audio: np.ndarray):
-        rec = await asyncio.to_thread(assistant.recognizer)
+    async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None):
+        rec = await asyncio.to_thread(assistant.short_recognizer, options.asr_engine)
         hot = options.wake_phrase if wake_mode() else None
+        if known is not None:  # the final pass from the tail: (samples the last partial covered, its text)
+            tail = TailTranscriber(rec.transcribe_short, options.asr_min_window_s)
+            return await asyncio.to_thread(
+                in_foreground, tail, audio, known_samples=known[0], known_text=known[1], hotwords=hot
+            )
         return await asyncio.to_thread(
             in_foreground, rec.transcribe_short, audio, min_window_s=options.asr_min_window_s, hotwords=hot
         )
 
     return transcribe
+
+
+def turn_judge(assistant, endpoint: EndpointOptions) -> JudgeTurn | None:
+    """The turn-end model as the loop calls it (off the event loop, with the CPU before LLM work), or None
+    when the endpoint uses the transcript rule alone (by choice, or because the model is not installed)."""
+    model = assistant.turn_end_model(endpoint)
+    if model is None:
+        return None
+
+    async def judge(audio: np.ndarray):
+        return await asyncio.to_thread(in_foreground, model.probability, audio)
+
+    return judge
 
 
 class Speculation:
@@ -61,20 +87,29 @@ class Speculation:
         self.asr_task: asyncio.Task | None = None
         self.plan_task: asyncio.Task | None = None
         self.plan_text: str | None = None
+        self.turn_task: asyncio.Task | None = None  # the turn-end model on this pause's audio
+        self.turn_probability: float | None = None
         self._sentences: asyncio.Queue = asyncio.Queue()
         self._synth_task: asyncio.Task | None = None
         self.cancelled = False
 
-    def start_asr(self, transcribe: Transcribe) -> None:
+    def start_asr(self, transcribe: Transcribe, known: tuple[int, str] | None = None) -> None:
+        """Transcribe the audio; `known`: what the last partial heard (the final pass reads only the tail)."""
         self.clock.asr_started_s = time.monotonic()
 
         async def asr():
-            result = await transcribe(self.audio)
+            result = await (transcribe(self.audio) if known is None else transcribe(self.audio, known=known))
             self.asr_result, self.text = result, result.text
             self.clock.asr_done_s = time.monotonic()
             return result
 
         self.asr_task = asyncio.create_task(asr())
+
+    def start_turn_judge(self, judge: JudgeTurn) -> None:
+        async def run():
+            self.turn_probability = float((await judge(self.audio)).probability)
+
+        self.turn_task = asyncio.create_task(run())
 
     def start_plan(self, text: str, plan: PlanFn, speaker) -> None:
         """Plan `text`; with a speaker, synthesise the sentences of a streamed `say` as they come."""
@@ -134,7 +169,7 @@ class Speculation:
     def cancel(self) -> None:
         self.cancelled = True
         self.cancel_event.set()
-        for task in (self.asr_task, self.plan_task, self._synth_task):
+        for task in (self.asr_task, self.turn_task, self.plan_task, self._synth_task):
             if task is not None and not task.done():
                 task.cancel()
 
@@ -151,8 +186,12 @@ class Speculator:
         speaker,
         emit: Callable[[Event], None],
         on_transcript: Callable[[str, bool], object],
+        judge: JudgeTurn | None = None,
+        endpoint: EndpointOptions | None = None,
     ) -> None:
         self.options = options
+        self.judge = judge  # the turn-end model, or None: the transcript rule decides
+        self.endpoint = endpoint or EndpointOptions()
         self.transcribe = transcribe
         self.plan = plan
         self.prefill = prefill  # (partial words or None for the context, cancel)
@@ -163,9 +202,11 @@ class Speculator:
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
         self._next_partial_samples = 0
+        self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
 
     def on_onset(self) -> None:
         self._next_partial_samples = int(self.options.partial_interval_ms * 16)
+        self._known = None
 
     def on_speech(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
         """Another frame of speech (`audio`: the utterance so far): maybe a partial transcript. `hearing`
@@ -183,6 +224,7 @@ class Speculator:
         result = await self.transcribe(audio)
         if not hearing():
             return
+        self._known = (len(audio), result.text) if result.text else None
         self.on_transcript(result.text, False)
         if not result.text:
             return
@@ -209,7 +251,9 @@ class Speculator:
             self.pause.cancel()
         spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, paused_s=at_s, speculative=True))
         self.pause = spec
-        spec.start_asr(self.transcribe)
+        spec.start_asr(self.transcribe, self._known if self.options.final_asr_from_tail else None)
+        if self.judge is not None:
+            spec.start_turn_judge(self.judge)
 
         async def then_plan():
             try:
@@ -231,10 +275,19 @@ class Speculator:
             self.pause = None
 
     def completion(self) -> bool | None:
-        """For the segmenter at min_silence_ms: does the pause's transcript look finished (None: not known yet)?"""
+        """For the segmenter at min_silence_ms: is the turn finished (None: not known yet, ask again)? The
+        turn-end model's answer on the pause's audio, and/or the rule on the pause's transcript
+        (`[voice.endpoint] turn_end`); the rule alone when there is no model or it failed."""
         spec = self.pause
         if spec is None:
             return True if not self.options.speculate else None
+        task = spec.turn_task
+        if task is not None and not (task.done() and (task.cancelled() or task.exception() is not None)):
+            if spec.turn_probability is None:
+                return None
+            finished = spec.turn_probability >= self.endpoint.turn_model_min_probability
+            if self.endpoint.turn_end != "model_and_rule" or not finished:
+                return finished
         if spec.text is None:
             return None
         return transcript_looks_complete(spec.text)

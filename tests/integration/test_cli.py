@@ -168,7 +168,8 @@ def test_bad_input_gives_one_line_error_and_loses_nothing(tmp_path, workspace, c
 def test_missing_model_names_the_fix(tmp_path):
     empty_store = tmp_path / "empty-store"
     empty_store.mkdir()
-    proc = earshot("ask", "hello", "--json", "--no-speak", home=tmp_path / "home", models=empty_store)
+    # A request the LLM must plan ("hello" is answered by the command path, which needs no model).
+    proc = earshot("ask", "what is a compressor?", "--json", "--no-speak", home=tmp_path / "home", models=empty_store)
     assert proc.returncode == 2
     err = events(proc)[-1]
     assert err["type"] == "error" and "qwen2.5-coder-1.5b" in err["message"] and "missing" in err["message"]
@@ -186,7 +187,14 @@ def test_corrupt_model_is_detected_and_named(tmp_path):
         f.seek(50_000_000)
         f.write(bytes([byte[0] ^ 0xFF]))
     proc = earshot(
-        "ask", "hello", "--json", "--no-speak", "--llm", "smollm2-135m", home=tmp_path / "home", models=store
+        "ask",
+        "what is a compressor?",
+        "--json",
+        "--no-speak",
+        "--llm",
+        "smollm2-135m",
+        home=tmp_path / "home",
+        models=store,
     )
     assert proc.returncode == 2
     err = events(proc)[-1]

@@ -57,6 +57,10 @@ async def test_typed_request_shows_tool_card_reply_and_artifact(config, workspac
         assert any(a.name == "tone.wav" for a in app.query_one(ArtifactsPane).artifacts)
 
 
+# A request the command path leaves to the LLM ("describe tone.wav" never reaches the planner's gate).
+LLM_REQUEST = "is tone.wav any good for a ringtone?"
+
+
 @pytest.fixture
 def planning_gate(monkeypatch):
     """Hold every planner call (the real one, on the real model) until the test releases it.
@@ -86,7 +90,7 @@ async def test_escape_interrupts_the_running_turn(config, workspace_with_tone, p
     session = workspace_with_tone
     app = make_app(config, session, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await type_request(pilot, "describe tone.wav")
+        await type_request(pilot, LLM_REQUEST)
         await wait_for(pilot, lambda: app.query(AssistantReply), 30)
         await wait_for(pilot, entered.is_set, 900)  # the model is loaded and the planner called
         await pilot.press("escape")
@@ -106,12 +110,12 @@ async def test_quitting_mid_turn_keeps_the_turn_in_the_store(config, workspace_w
     session = workspace_with_tone
     app = make_app(config, session, autoload=False)
     async with app.run_test(size=(80, 24)) as pilot:
-        await type_request(pilot, "describe tone.wav")
+        await type_request(pilot, LLM_REQUEST)
         await wait_for(pilot, lambda: app.query(AssistantReply), 30)
         await wait_for(pilot, entered.is_set, 900)
         await pilot.press("ctrl+q")
         release.set()
         await wait_for(pilot, lambda: not app.is_running, 60)
     turns = session.turns()
-    assert [t["user_text"] for t in turns] == ["describe tone.wav"]
+    assert [t["user_text"] for t in turns] == [LLM_REQUEST]
     assert turns[0]["status"] == "interrupted"  # recorded, not left "running"
