@@ -1,4 +1,4 @@
-"""`earshot bench plan | startup | models | latency | aec`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | crash | soak`: figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,15 @@ from ..config import load_config
 
 
 def run(args) -> int:
-    result, printer = {"plan": _plan, "startup": _startup, "models": _models, "latency": _latency, "aec": _aec}[
-        args.bench_command
-    ](args)
+    result, printer = {
+        "plan": _plan,
+        "startup": _startup,
+        "models": _models,
+        "latency": _latency,
+        "aec": _aec,
+        "crash": _crash,
+        "soak": _soak,
+    }[args.bench_command](args)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -63,3 +69,17 @@ def _aec(args):
     from ..bench.aec_bench import print_result, run_aec_bench
 
     return run_aec_bench(), print_result
+
+
+def _crash(args):
+    from ..bench.crash_bench import print_result, run_crash_bench
+
+    report = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else None
+    return run_crash_bench(trials=args.trials, seed=args.seed, home=args.home, progress=report), print_result
+
+
+def _soak(args):
+    from ..bench.soak_bench import print_result, run_soak_bench
+
+    report = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else None
+    return run_soak_bench(minutes=args.minutes, llm=args.llm, progress=report, home=args.home), print_result

@@ -1,0 +1,450 @@
+"""`earshot bench soak --minutes N`: the always-open microphone, for as long as you like, watched from outside.
+
+`earshot listen --json` runs in a **child process** on a private PulseAudio server (audio/pulse.py: a
+pipe-source microphone, a null-sink speaker fed back into the microphone through a simulated room, as
+`bench latency` does). This process plays a looped mix into the microphone in real time — spoken
+requests (short chat, so turns are short), music, noise (synthetic and a real recording), silence, and
+barge-ins (a request, then "stop" over its answer) — and watches the child as an outsider would:
+
+- its memory, threads and open files from `/proc/PID/status` and `/proc/PID/fd`, every few seconds;
+- its event lines: a request is *answered* when a reply follows it, *missed* when none does;
+- **stuck**: no event line for more than 30 s while a request was waiting for its answer;
+- **crashes**: the child dying (it is then restarted on the same session and the soak goes on).
+
+It never asks the loop how it is doing: a loop that died or hung cannot say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .latency_bench import BARGE_IN_PHRASES, REQUESTS
+
+STUCK_S = 30.0  # no event for this long while a request waits for its answer: stuck
+ANSWER_TIMEOUT_S = 120.0  # a request with no reply after this long is missed
+SAMPLE_EVERY_S = 5.0
+# A request whose answer takes a few sentences, so there is time to talk over it.
+LONG_REQUESTS = (
+    "Tell me in a few sentences what you can do with my recordings.",
+    "Explain in a few sentences how you work offline.",
+)
+# One loop of the feed; it repeats until the time is up.
+FEED = ("request", "music", "request", "noise", "request", "silence", "barge_in", "request", "recording", "request")
+
+
+@dataclass
+class Child:
+    """`earshot listen` in its own process, its stdout read line by line into timestamped events."""
+
+    cmd: list[str]
+    env: dict
+    log: Path
+    proc: subprocess.Popen | None = None
+    events: list[tuple[float, dict]] = field(default_factory=list)
+    errors_logged: int = 0
+
+    def start(self) -> None:
+        self._stderr = open(self.log, "a")  # noqa: SIM115 (closed in stop)
+        self.proc = subprocess.Popen(
+            self.cmd, env=self.env, stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1
+        )
+        threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            self.events.append((time.monotonic(), event))
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def last_event_s(self) -> float:
+        return self.events[-1][0] if self.events else 0.0
+
+    def since(self, i: int) -> list[dict]:
+        return [e for _, e in self.events[i:]]
+
+    def stop(self, timeout_s: float = 30.0) -> int | None:
+        """Ctrl+C, as a user would quit; killed if it does not go."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        self._stderr.close()
+        return self.proc.returncode
+
+
+def proc_sample(pid: int) -> dict | None:
+    """RSS (MB), threads and open file descriptors of a process, read from /proc (None once it is gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+        fds = len(os.listdir(f"/proc/{pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    fields_ = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    rss_kb = int(fields_.get("VmRSS", "0 kB").split()[0])
+    return {"rss_mb": rss_kb / 1024, "threads": int(fields_.get("Threads", "0")), "fds": fds}
+
+
+def _slope_per_hour(samples: list[dict], key: str) -> float | None:
+    """Least-squares slope of `key` over time, per hour (the first tenth of the run is warm-up, left out)."""
+    if len(samples) < 3:
+        return None
+    t = np.array([s["t_s"] for s in samples], np.float64)
+    keep = t >= t[0] + 0.1 * (t[-1] - t[0])
+    if keep.sum() < 3:
+        return None
+    y = np.array([s[key] for s in samples], np.float64)[keep]
+    return float(np.polyfit(t[keep], y, 1)[0] * 3600)
+
+
+# -- the feed ------------------------------------------------------------------------------------------
+def _speech(tts, text: str, i: int) -> np.ndarray:
+    from ..audio.files import resample
+
+    audio = tts.synthesize(text, speed=(0.95, 1.0, 1.08)[i % 3], seed=11 + i)
+    return resample(audio, tts.sample_rate_hz, 16_000).astype(np.float32) * 0.7
+
+
+def _music(seconds: float, seed: int) -> np.ndarray:
+    """Chords with harmonics over a kick and hi-hat pattern, 16 kHz: what a producer plays while working."""
+    rate = 16_000
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    out = np.zeros_like(t)
+    roots = rng.choice([110.0, 130.8, 146.8, 164.8, 196.0], size=int(seconds // 2) + 1)
+    for k, root in enumerate(roots):
+        span = (t >= 2 * k) & (t < 2 * k + 2)
+        for ratio in (1.0, 1.26, 1.5, 2.0):
+            for h in (1, 2, 3):
+                out[span] += np.sin(2 * np.pi * root * ratio * h * t[span]) * 0.05 / h
+    beat = (t % 0.5) < 0.08
+    out += beat * np.sin(2 * np.pi * 55 * t) * np.exp(-40 * (t % 0.5)) * 0.5
+    hat = ((t + 0.25) % 0.5) < 0.02
+    out += hat * rng.standard_normal(len(t)) * 0.05
+    return (out / max(1e-9, np.abs(out).max()) * 0.4).astype(np.float32)
+
+
+def _noise(seconds: float, seed: int) -> np.ndarray:
+    """Pink-ish noise (a fan, a room) at about -30 dBFS."""
+    rng = np.random.default_rng(seed)
+    white = rng.standard_normal(int(seconds * 16_000))
+    spectrum = np.fft.rfft(white)
+    spectrum /= np.sqrt(np.arange(1, len(spectrum) + 1))
+    pink = np.fft.irfft(spectrum, len(white))
+    return (pink / np.sqrt(np.mean(pink**2)) * 0.03).astype(np.float32)
+
+
+def _recording() -> np.ndarray | None:
+    """A real recording that is not speech to the assistant: ALSA's Noise.wav (alsa-utils), if present."""
+    path = Path("/usr/share/sounds/alsa/Noise.wav")
+    if not path.exists():
+        return None
+    import soundfile as sf
+
+    from ..audio.files import resample
+
+    audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return (resample(audio.mean(axis=1), rate, 16_000) * 0.5).astype(np.float32)
+
+
+# -- the bench -----------------------------------------------------------------------------------------
+def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None, home: Path | None = None) -> dict:
+    from ..audio.pulse import VirtualAudioServer, pulseaudio_available
+    from ..config import load_config
+    from ..errors import EarshotError
+    from ..runtime.models import ModelStore
+    from ..runtime.tts import get_tts
+    from .aec_bench import room_impulse_response
+    from .voice_rig import EchoPath, first_audible
+
+    reason = pulseaudio_available()
+    if reason:
+        raise EarshotError(f"the soak benchmark needs PulseAudio: {reason}")
+    say = progress or (lambda msg: None)
+    base = load_config()
+    tts = get_tts(ModelStore(base.paths))
+    home = Path(home or tempfile.mkdtemp(prefix="earshot-soak-"))
+    home.mkdir(parents=True, exist_ok=True)
+    requests = [_speech(tts, text, i) for i, text in enumerate(REQUESTS)]
+    long_requests = [_speech(tts, text, i) for i, text in enumerate(LONG_REQUESTS)]
+    stops = [_speech(tts, text, i) for i, text in enumerate(BARGE_IN_PHRASES)]
+    recording = _recording()
+    echo = EchoPath(room_impulse_response(20, 0.3, seed=3), gain=1.0, delay_ms=60)
+    server = VirtualAudioServer(echo=echo)
+    server.start()
+    echo.attach(server.monitor)
+    server.feeder.noise_dbfs = -65.0
+    env = dict(
+        server.env,
+        EARSHOT_HOME=str(home),
+        EARSHOT_MODELS=str(base.paths.models_dir),
+        EARSHOT_CACHE=str(base.paths.cache_dir),
+        ORT_DISABLE_TELEMETRY="1",
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    cmd = [sys.executable, "-m", "assistant", "listen", "--json"] + (["--llm", llm] if llm else [])
+    tally = {
+        "turns_played": 0,
+        "turns_answered": 0,
+        "turns_missed": 0,
+        "not_heard": 0,
+        "stuck": 0,
+        "crashes": 0,
+        "barge_ins": 0,
+        "barge_ins_stopped": 0,
+        "false_turns": 0,
+        "items": {},
+    }
+    missed: list[dict] = []
+    crash_notes: list[str] = []
+    samples: list[dict] = []
+    child = Child(cmd, env, home / "listen.log")
+    t_begin = time.monotonic()
+    load_start = os.getloadavg()
+
+    def quiet(after_s: float = 1.2, timeout_s: float = 120.0) -> None:
+        """Until the speaker has been silent and the child has said nothing for `after_s`."""
+        end = time.monotonic() + timeout_s
+        while time.monotonic() < end and child.alive():
+            now = time.monotonic()
+            mon, _ = _monitor(server, now - after_s, now)
+            if now - child.last_event_s() >= after_s and first_audible(mon, -45.0) is None:
+                return
+            time.sleep(0.2)
+
+    def start_child(first: bool) -> bool:
+        child.events.clear()
+        child.start()
+        # Warm-up: models load, the greeting plays. Ready once the greeting has finished.
+        end = time.monotonic() + 300
+        while time.monotonic() < end and child.alive():
+            if any(e.get("type") == "playback_stopped" for e in child.since(0)):
+                break
+            time.sleep(0.2)
+        quiet()
+        if not child.alive():
+            return False
+        say(f"listen {'started' if first else 'restarted'} (pid {child.pid})")
+        return True
+
+    if not start_child(True):
+        server.stop()
+        raise EarshotError(f"`earshot listen` did not start: see {child.log}")
+    first_sample = proc_sample(child.pid)
+    samples.append(dict(first_sample, t_s=0.0))
+    t0 = time.monotonic()
+    deadline = t0 + minutes * 60
+    next_sample = t0 + SAMPLE_EVERY_S
+    step = 0
+
+    def watch(until: float) -> None:
+        """Wait until `until`, sampling the child; a death is a crash (the child is restarted)."""
+        nonlocal next_sample
+        while time.monotonic() < until:
+            if time.monotonic() >= next_sample:
+                s = proc_sample(child.pid) if child.alive() else None
+                if s is not None:
+                    samples.append(dict(s, t_s=round(time.monotonic() - t0, 1)))
+                next_sample += SAMPLE_EVERY_S
+            if not child.alive():
+                return
+            time.sleep(0.1)
+
+    def request(audio: np.ndarray) -> str:
+        """Play a request; "answered", "missed", "not heard" — or "crash"; counts stuck gaps."""
+        since = len(child.events)
+        played_at = time.monotonic()
+        server.feeder.play(np.concatenate([audio, np.zeros(1600, np.float32)]))
+        heard_by = played_at + len(audio) / 16_000 + 4.0
+        stuck_counted = False
+        while True:
+            watch(time.monotonic() + 0.2)
+            if not child.alive():
+                return "crash"
+            evs = child.since(since)
+            kinds = [e.get("type") for e in evs]
+            if "reply" in kinds:
+                return "answered"
+            now = time.monotonic()
+            if "speech_started" not in kinds and now > heard_by:
+                return "not heard"
+            discarded = [e for e in evs if e.get("type") == "speech_discarded" and e.get("reason") != "transient"]
+            if discarded and "turn_started" not in kinds and now - child.last_event_s() > 3.0:
+                return "missed"
+            if "error" in kinds and "turn_started" in kinds and now - child.last_event_s() > 3.0:
+                return "answered"  # the turn ended with a one-line error: an answer, not silence
+            if now - max(child.last_event_s(), played_at) > STUCK_S and not stuck_counted:
+                tally["stuck"] += 1
+                stuck_counted = True
+                say(f"STUCK: no event for {STUCK_S:.0f} s after a request ({kinds[-5:]})")
+            if now - played_at > ANSWER_TIMEOUT_S:
+                return "missed"
+
+    while time.monotonic() < deadline:
+        kind = FEED[step % len(FEED)]
+        step += 1
+        tally["items"][kind] = tally["items"].get(kind, 0) + 1
+        since = len(child.events)
+        if kind == "request":
+            tally["turns_played"] += 1
+            outcome = request(requests[step % len(requests)])
+            if outcome == "answered":
+                tally["turns_answered"] += 1
+            else:
+                tally["turns_missed"] += 1
+                tally["not_heard"] += outcome == "not heard"
+                missed.append(
+                    {"at_s": round(time.monotonic() - t0), "outcome": outcome, "events": child.since(since)[-6:]}
+                )
+        elif kind == "barge_in":
+            tally["turns_played"] += 1
+            tally["barge_ins"] += 1
+            server.feeder.play(long_requests[step % len(long_requests)])
+            end = time.monotonic() + ANSWER_TIMEOUT_S
+            while time.monotonic() < end and child.alive():
+                if any(e.get("type") == "playback_started" for e in child.since(since)):
+                    break
+                watch(time.monotonic() + 0.1)
+            answered = any(e.get("type") == "reply" for e in child.since(since))
+            if any(e.get("type") == "playback_started" for e in child.since(since)):
+                watch(time.monotonic() + 1.0)
+                server.feeder.play(stops[step % len(stops)])
+                watch(time.monotonic() + 8.0)
+                if any(e.get("type") == "interrupted" for e in child.since(since)):
+                    tally["barge_ins_stopped"] += 1
+            answered = answered or any(e.get("type") == "reply" for e in child.since(since))
+            tally["turns_answered" if answered else "turns_missed"] += 1
+        else:
+            seconds = {"music": 8.0, "noise": 6.0, "silence": 6.0}.get(kind, 0.0)
+            if kind == "music":
+                audio = _music(seconds, step)
+            elif kind == "noise":
+                audio = _noise(seconds, step)
+            else:
+                audio = recording if kind == "recording" else None
+            if audio is not None:
+                server.feeder.play(audio)
+            watch(time.monotonic() + (len(audio) / 16_000 if audio is not None else seconds) + 1.0)
+            tally["false_turns"] += sum(1 for e in child.since(since) if e.get("type") == "turn_started")
+        if child.alive():
+            quiet()
+        if not child.alive():
+            tally["crashes"] += 1
+            code = child.proc.returncode if child.proc else None
+            tail = child.log.read_text(errors="replace")[-600:] if child.log.exists() else ""
+            crash_notes.append(f"exit {code} at {time.monotonic() - t0:.0f} s: {tail}")
+            say(f"CRASH: listen exited with {code}; restarting")
+            child.stop()
+            if time.monotonic() < deadline and not start_child(False):
+                break
+        if progress and step % len(FEED) == 0:
+            last = samples[-1]
+            say(
+                f"{(time.monotonic() - t0) / 60:.1f} min: {tally['turns_answered']}/{tally['turns_played']} answered, "
+                f"RSS {last['rss_mb']:.0f} MB, {last['threads']} threads, {last['fds']} fds, "
+                f"stuck {tally['stuck']}, crashes {tally['crashes']}"
+            )
+
+    end_sample = proc_sample(child.pid) if child.alive() else None
+    if end_sample is not None:
+        samples.append(dict(end_sample, t_s=round(time.monotonic() - t0, 1)))
+    exit_code = child.stop()
+    errors = child.log.read_text(errors="replace").count("Traceback") if child.log.exists() else 0
+    load_end = os.getloadavg()
+    server.stop()
+    last = samples[-1]
+    result = {
+        "minutes": round((time.monotonic() - t0) / 60, 2),
+        "llm": llm or base.models.llm,
+        "rss_start_mb": round(samples[0]["rss_mb"], 1),
+        "rss_end_mb": round(last["rss_mb"], 1),
+        "rss_growth_mb": round(last["rss_mb"] - samples[0]["rss_mb"], 1),
+        "rss_max_mb": round(max(s["rss_mb"] for s in samples), 1),
+        "rss_slope_mb_per_h": _round(_slope_per_hour(samples, "rss_mb")),
+        "fds_start": samples[0]["fds"],
+        "fds_end": last["fds"],
+        "threads_start": samples[0]["threads"],
+        "threads_end": last["threads"],
+        "turns_played": tally["turns_played"],
+        "turns_answered": tally["turns_answered"],
+        "turns_missed": tally["turns_missed"],
+        "not_heard": tally["not_heard"],
+        "stuck": tally["stuck"],
+        "crashes": tally["crashes"],
+        "barge_ins": tally["barge_ins"],
+        "barge_ins_stopped": tally["barge_ins_stopped"],
+        "false_turns": tally["false_turns"],
+        "items_played": tally["items"],
+        "tracebacks_logged": errors,
+        "exit_code": exit_code,
+        "startup_s": round(t0 - t_begin, 1),
+        "load_average_start": [round(x, 2) for x in load_start],
+        "load_average_end": [round(x, 2) for x in load_end],
+        "missed": missed[:20],
+        "crash_notes": crash_notes,
+        "samples": samples,
+        "home": str(home),
+    }
+    return result
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 1)
+
+
+def _monitor(server, start_s: float, end_s: float) -> tuple[np.ndarray, float]:
+    mon = server.monitor
+    a, b = max(0, mon.index_at(start_s)), max(0, mon.index_at(end_s))
+    return mon.audio(a, b), mon.time_of(a)
+
+
+def print_result(result: dict) -> None:
+    from rich.console import Console
+
+    c = Console()
+    c.print(
+        f"[bold]soak[/] {result['minutes']} min of `earshot listen` ({result['llm']}), watched from outside; "
+        f"load average {result['load_average_start'][0]} → {result['load_average_end'][0]}"
+    )
+    c.print(
+        f"RSS {result['rss_start_mb']} → {result['rss_end_mb']} MB (growth {result['rss_growth_mb']} MB, "
+        f"max {result['rss_max_mb']} MB, slope {result['rss_slope_mb_per_h']} MB/h); "
+        f"fds {result['fds_start']} → {result['fds_end']}; threads {result['threads_start']} → {result['threads_end']}"
+    )
+    c.print(
+        f"turns answered {result['turns_answered']} of {result['turns_played']} played "
+        f"(missed {result['turns_missed']}, of which not heard {result['not_heard']}); "
+        f"barge-ins stopped {result['barge_ins_stopped']} of {result['barge_ins']}; "
+        f"turns started by music/noise {result['false_turns']}"
+    )
+    c.print(
+        f"stuck {result['stuck']}, crashes {result['crashes']}, tracebacks in its log {result['tracebacks_logged']}, "
+        f"exit code {result['exit_code']}"
+    )
