@@ -233,8 +233,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _database_error(exc: sqlite3.OperationalError) -> EarshotError:
+    from .config import earshot_home
+    from .errors import disk_full
+
     text = str(exc)
-    if "full" in text:
+    if "full" in text or disk_full(earshot_home(), 1 << 20, exc) is not None:  # a full disk is an "I/O error" too
         hint = "free some space on the disk of $EARSHOT_HOME (or set EARSHOT_HOME to a folder on another disk)"
     elif "locked" in text or "busy" in text:
         hint = "another Earshot process kept the session database busy for over 30 s; run the request again"

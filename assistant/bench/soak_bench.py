@@ -45,19 +45,28 @@ FEED = ("request", "music", "request", "noise", "request", "silence", "barge_in"
 
 @dataclass
 class Child:
-    """`earshot listen` in its own process, its stdout read line by line into timestamped events."""
+    """`earshot listen --json --all-events` in its own process; its stdout read line by line into timestamped
+    events. The level meter (10 a second) is kept out of the list: it says the microphone pump runs, not
+    that anything is being done; its state ("idle", "hearing", "thinking", "speaking") is tracked."""
 
     cmd: list[str]
     env: dict
     log: Path
     proc: subprocess.Popen | None = None
     events: list[tuple[float, dict]] = field(default_factory=list)
-    errors_logged: int = 0
+    state: str = ""
 
     def start(self) -> None:
         self._stderr = open(self.log, "a")  # noqa: SIM115 (closed in stop)
+        self.state = ""
         self.proc = subprocess.Popen(
-            self.cmd, env=self.env, stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1
+            self.cmd,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            bufsize=1,
+            preexec_fn=_die_with_parent,
         )
         threading.Thread(target=self._read, args=(self.proc,), daemon=True).start()
 
@@ -68,6 +77,10 @@ class Child:
                 event = json.loads(line)
             except ValueError:
                 continue
+            if event.get("type") == "input_level":
+                continue
+            if event.get("type") == "voice_state":
+                self.state = event.get("state", "")
             self.events.append((time.monotonic(), event))
 
     @property
@@ -97,6 +110,16 @@ class Child:
                 self.proc.wait(10)
         self._stderr.close()
         return self.proc.returncode
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the bench dies, so a killed bench leaves no listener behind."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def proc_sample(pid: int) -> dict | None:
@@ -209,7 +232,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         HF_HUB_OFFLINE="1",
         PYTHONUNBUFFERED="1",
     )
-    cmd = [sys.executable, "-m", "assistant", "listen", "--json"] + (["--llm", llm] if llm else [])
+    cmd = [sys.executable, "-m", "assistant", "listen", "--json", "--all-events"] + (["--llm", llm] if llm else [])
     tally = {
         "turns_played": 0,
         "turns_answered": 0,
@@ -220,6 +243,8 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "barge_ins": 0,
         "barge_ins_stopped": 0,
         "false_turns": 0,
+        "cut_off": 0,
+        "self_interruptions": 0,
         "items": {},
     }
     missed: list[dict] = []
@@ -229,13 +254,15 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
     t_begin = time.monotonic()
     load_start = os.getloadavg()
 
-    def quiet(after_s: float = 1.2, timeout_s: float = 120.0) -> None:
-        """Until the speaker has been silent and the child has said nothing for `after_s`."""
+    def quiet(after_s: float = 1.2, timeout_s: float = 180.0) -> None:
+        """Until the child is idle (no turn running, not speaking), its speaker has been silent and it has
+        said nothing for `after_s`: the next item never lands in the middle of a turn."""
         end = time.monotonic() + timeout_s
         while time.monotonic() < end and child.alive():
             now = time.monotonic()
             mon, _ = _monitor(server, now - after_s, now)
-            if now - child.last_event_s() >= after_s and first_audible(mon, -45.0) is None:
+            silent = first_audible(mon, -45.0) is None
+            if child.state == "idle" and now - child.last_event_s() >= after_s and silent:
                 return
             time.sleep(0.2)
 
@@ -254,16 +281,6 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         say(f"listen {'started' if first else 'restarted'} (pid {child.pid})")
         return True
 
-    if not start_child(True):
-        server.stop()
-        raise EarshotError(f"`earshot listen` did not start: see {child.log}")
-    first_sample = proc_sample(child.pid)
-    samples.append(dict(first_sample, t_s=0.0))
-    t0 = time.monotonic()
-    deadline = t0 + minutes * 60
-    next_sample = t0 + SAMPLE_EVERY_S
-    step = 0
-
     def watch(until: float) -> None:
         """Wait until `until`, sampling the child; a death is a crash (the child is restarted)."""
         nonlocal next_sample
@@ -277,8 +294,9 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
                 return
             time.sleep(0.1)
 
-    def request(audio: np.ndarray) -> str:
-        """Play a request; "answered", "missed", "not heard" — or "crash"; counts stuck gaps."""
+    def request(audio: np.ndarray) -> tuple[str, int]:
+        """Play a request: ("answered" | "cut off" | "missed" | "not heard" | "crash", index of its events).
+        Counts a stuck gap (no event for STUCK_S while the request waits)."""
         since = len(child.events)
         played_at = time.monotonic()
         server.feeder.play(np.concatenate([audio, np.zeros(1600, np.float32)]))
@@ -287,98 +305,126 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         while True:
             watch(time.monotonic() + 0.2)
             if not child.alive():
-                return "crash"
+                return "crash", since
             evs = child.since(since)
+            turns = {e.get("turn_id") for e in evs if e.get("type") == "turn_started"}
             kinds = [e.get("type") for e in evs]
-            if "reply" in kinds:
-                return "answered"
+            if any(e.get("type") == "reply" and e.get("turn_id") in turns for e in evs):
+                return "answered", since
             now = time.monotonic()
+            settled = child.state == "idle" and now - child.last_event_s() > 2.0
             if "speech_started" not in kinds and now > heard_by:
-                return "not heard"
-            discarded = [e for e in evs if e.get("type") == "speech_discarded" and e.get("reason") != "transient"]
-            if discarded and "turn_started" not in kinds and now - child.last_event_s() > 3.0:
-                return "missed"
-            if "error" in kinds and "turn_started" in kinds and now - child.last_event_s() > 3.0:
-                return "answered"  # the turn ended with a one-line error: an answer, not silence
+                return "not heard", since
+            if settled and "interrupted" in kinds:
+                return "cut off", since  # its answer was cut off (nobody else spoke: its own voice)
+            if settled and "error" in kinds and turns:
+                return "answered", since  # the turn ended with a one-line error: an answer, not silence
+            if settled and now > heard_by + 3.0:
+                return "missed", since  # heard, then dropped without a turn (or a turn without a reply)
             if now - max(child.last_event_s(), played_at) > STUCK_S and not stuck_counted:
                 tally["stuck"] += 1
                 stuck_counted = True
                 say(f"STUCK: no event for {STUCK_S:.0f} s after a request ({kinds[-5:]})")
             if now - played_at > ANSWER_TIMEOUT_S:
-                return "missed"
+                return "missed", since
 
-    while time.monotonic() < deadline:
-        kind = FEED[step % len(FEED)]
-        step += 1
-        tally["items"][kind] = tally["items"].get(kind, 0) + 1
+    def barge_in(request_audio: np.ndarray, stop_audio: np.ndarray) -> None:
+        """A request whose answer is talked over ("stop …") once it is playing."""
         since = len(child.events)
-        if kind == "request":
-            tally["turns_played"] += 1
-            outcome = request(requests[step % len(requests)])
-            if outcome == "answered":
-                tally["turns_answered"] += 1
-            else:
-                tally["turns_missed"] += 1
-                tally["not_heard"] += outcome == "not heard"
-                missed.append(
-                    {"at_s": round(time.monotonic() - t0), "outcome": outcome, "events": child.since(since)[-6:]}
-                )
-        elif kind == "barge_in":
-            tally["turns_played"] += 1
-            tally["barge_ins"] += 1
-            server.feeder.play(long_requests[step % len(long_requests)])
-            end = time.monotonic() + ANSWER_TIMEOUT_S
-            while time.monotonic() < end and child.alive():
-                if any(e.get("type") == "playback_started" for e in child.since(since)):
-                    break
-                watch(time.monotonic() + 0.1)
-            answered = any(e.get("type") == "reply" for e in child.since(since))
-            if any(e.get("type") == "playback_started" for e in child.since(since)):
-                watch(time.monotonic() + 1.0)
-                server.feeder.play(stops[step % len(stops)])
-                watch(time.monotonic() + 8.0)
-                if any(e.get("type") == "interrupted" for e in child.since(since)):
-                    tally["barge_ins_stopped"] += 1
-            answered = answered or any(e.get("type") == "reply" for e in child.since(since))
-            tally["turns_answered" if answered else "turns_missed"] += 1
-        else:
-            seconds = {"music": 8.0, "noise": 6.0, "silence": 6.0}.get(kind, 0.0)
-            if kind == "music":
-                audio = _music(seconds, step)
-            elif kind == "noise":
-                audio = _noise(seconds, step)
-            else:
-                audio = recording if kind == "recording" else None
-            if audio is not None:
-                server.feeder.play(audio)
-            watch(time.monotonic() + (len(audio) / 16_000 if audio is not None else seconds) + 1.0)
-            tally["false_turns"] += sum(1 for e in child.since(since) if e.get("type") == "turn_started")
-        if child.alive():
-            quiet()
-        if not child.alive():
-            tally["crashes"] += 1
-            code = child.proc.returncode if child.proc else None
-            tail = child.log.read_text(errors="replace")[-600:] if child.log.exists() else ""
-            crash_notes.append(f"exit {code} at {time.monotonic() - t0:.0f} s: {tail}")
-            say(f"CRASH: listen exited with {code}; restarting")
-            child.stop()
-            if time.monotonic() < deadline and not start_child(False):
+        played_at = time.monotonic()
+        server.feeder.play(request_audio)
+        playing = False
+        while time.monotonic() - played_at < ANSWER_TIMEOUT_S and child.alive():
+            evs = child.since(since)
+            turns = {e.get("turn_id") for e in evs if e.get("type") == "turn_started"}
+            if turns and any(e.get("type") == "playback_started" for e in evs):
+                playing = True
                 break
-        if progress and step % len(FEED) == 0:
-            last = samples[-1]
-            say(
-                f"{(time.monotonic() - t0) / 60:.1f} min: {tally['turns_answered']}/{tally['turns_played']} answered, "
-                f"RSS {last['rss_mb']:.0f} MB, {last['threads']} threads, {last['fds']} fds, "
-                f"stuck {tally['stuck']}, crashes {tally['crashes']}"
-            )
+            if child.state == "idle" and time.monotonic() - max(child.last_event_s(), played_at) > 4.0:
+                break  # nothing came of it
+            watch(time.monotonic() + 0.1)
+        if playing:
+            watch(time.monotonic() + 1.0)
+            server.feeder.play(stop_audio)
+            watch(time.monotonic() + len(stop_audio) / 16_000 + 6.0)
+        evs = child.since(since)
+        turns = {e.get("turn_id") for e in evs if e.get("type") == "turn_started"}
+        answered = any(e.get("type") == "reply" and e.get("turn_id") in turns for e in evs)
+        tally["turns_answered" if answered else "turns_missed"] += 1
+        tally["barge_ins_stopped"] += playing and any(e.get("type") == "interrupted" for e in evs)
 
-    end_sample = proc_sample(child.pid) if child.alive() else None
-    if end_sample is not None:
-        samples.append(dict(end_sample, t_s=round(time.monotonic() - t0, 1)))
-    exit_code = child.stop()
+    t0 = next_sample = time.monotonic()
+    step = 0
+    try:
+        if not start_child(True):
+            raise EarshotError(f"`earshot listen` did not start: see {child.log}")
+        first_sample = proc_sample(child.pid)
+        samples.append(dict(first_sample, t_s=0.0))
+        t0 = time.monotonic()
+        deadline = t0 + minutes * 60
+        next_sample = t0 + SAMPLE_EVERY_S
+        step = 0
+        while time.monotonic() < deadline:
+            kind = FEED[step % len(FEED)]
+            step += 1
+            tally["items"][kind] = tally["items"].get(kind, 0) + 1
+            since = len(child.events)
+            if kind == "request":
+                tally["turns_played"] += 1
+                outcome, since = request(requests[step % len(requests)])
+                if outcome == "answered":
+                    tally["turns_answered"] += 1
+                else:
+                    tally["turns_missed"] += 1
+                    tally["not_heard"] += outcome == "not heard"
+                    tally["cut_off"] += outcome == "cut off"
+                    missed.append(
+                        {"at_s": round(time.monotonic() - t0), "outcome": outcome, "events": _brief(child.since(since))}
+                    )
+                tally["self_interruptions"] += sum(e.get("type") == "interrupted" for e in child.since(since))
+            elif kind == "barge_in":
+                tally["turns_played"] += 1
+                tally["barge_ins"] += 1
+                barge_in(long_requests[step % len(long_requests)], stops[step % len(stops)])
+            else:
+                seconds = {"music": 8.0, "noise": 6.0, "silence": 6.0}.get(kind, 0.0)
+                if kind == "music":
+                    audio = _music(seconds, step)
+                elif kind == "noise":
+                    audio = _noise(seconds, step)
+                else:
+                    audio = recording if kind == "recording" else None
+                if audio is not None:
+                    server.feeder.play(audio)
+                watch(time.monotonic() + (len(audio) / 16_000 if audio is not None else seconds) + 1.0)
+            if child.alive():
+                quiet()
+            if kind not in ("request", "barge_in"):  # a turn that music or noise started
+                tally["false_turns"] += sum(1 for e in child.since(since) if e.get("type") == "turn_started")
+            if not child.alive():
+                tally["crashes"] += 1
+                code = child.proc.returncode if child.proc else None
+                tail = child.log.read_text(errors="replace")[-600:] if child.log.exists() else ""
+                crash_notes.append(f"exit {code} at {time.monotonic() - t0:.0f} s: {tail}")
+                say(f"CRASH: listen exited with {code}; restarting")
+                child.stop()
+                if time.monotonic() < deadline and not start_child(False):
+                    break
+            if progress and step % len(FEED) == 0:
+                last = samples[-1]
+                say(
+                    f"{(time.monotonic() - t0) / 60:.1f} min: {tally['turns_answered']}/{tally['turns_played']} "
+                    f"answered, RSS {last['rss_mb']:.0f} MB, {last['threads']} threads, {last['fds']} fds, "
+                    f"stuck {tally['stuck']}, crashes {tally['crashes']}"
+                )
+        end_sample = proc_sample(child.pid) if child.alive() else None
+        if end_sample is not None:
+            samples.append(dict(end_sample, t_s=round(time.monotonic() - t0, 1)))
+    finally:
+        exit_code = child.stop()
+        server.stop()
     errors = child.log.read_text(errors="replace").count("Traceback") if child.log.exists() else 0
     load_end = os.getloadavg()
-    server.stop()
     last = samples[-1]
     result = {
         "minutes": round((time.monotonic() - t0) / 60, 2),
@@ -401,6 +447,8 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "barge_ins": tally["barge_ins"],
         "barge_ins_stopped": tally["barge_ins_stopped"],
         "false_turns": tally["false_turns"],
+        "cut_off": tally["cut_off"],
+        "self_interruptions": tally["self_interruptions"],
         "items_played": tally["items"],
         "tracebacks_logged": errors,
         "exit_code": exit_code,
@@ -413,6 +461,30 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "home": str(home),
     }
     return result
+
+
+def _brief(events: list[dict]) -> list[str]:
+    """What happened after a request that was not answered, in a few words per event."""
+    keep = {
+        "speech_started",
+        "transcript",
+        "turn_started",
+        "plan_ready",
+        "plan_rejected",
+        "reply",
+        "interrupted",
+        "speech_discarded",
+        "barge_in_dismissed",
+        "error",
+        "playback_started",
+        "playback_stopped",
+    }
+    out = []
+    for e in events:
+        if e.get("type") in keep:
+            detail = e.get("text") or e.get("reason") or e.get("message") or e.get("heard") or ""
+            out.append(f"{e['type']} {str(detail)[:50]}".strip())
+    return out[-10:]
 
 
 def _round(x: float | None) -> float | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import faults
-from ..errors import EarshotError, PathRefused
+from ..errors import EarshotError, PathRefused, disk_full
 from .hashing import sha256_of
 
 SCHEMA = """
@@ -144,6 +144,13 @@ class SessionStore:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
+            # SQLite cannot even make its shared-memory file on a full disk ("disk I/O error"): say so, and do
+            # not suggest moving the database aside when there is nothing wrong with it.
+            if disk_full(self.path.parent, 1 << 20, exc) is not None:
+                raise EarshotError(
+                    f"the session database {self.path} cannot be opened: its disk is full",
+                    "free some space on that disk (or set EARSHOT_HOME to a folder on another disk)",
+                ) from exc
             raise EarshotError(
                 f"the session database {self.path} cannot be opened: {exc}",
                 "move it aside and start again; set EARSHOT_HOME to use another folder",
