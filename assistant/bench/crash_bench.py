@@ -22,7 +22,6 @@ from __future__ import annotations
 import multiprocessing
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -89,27 +88,30 @@ def run_crash_bench(trials: int = 60, seed: int = 0, home: Path | None = None, p
 
     n = killed = 0
     next_point = {False: 0, True: 0}  # the next kill point to try, for turn jobs and for installs
+    kills_by = {True: 0, False: 0}  # processes killed at a named point (True) and from outside (False)
     while killed < trials and n < trials * 3:
         n += 1
-        install = n % 5 == 0  # every fifth; alternately at a point and from outside
+        install = n % 5 == 0  # every fifth job installs a model
         job = (
             {"kind": "install"}
             if install
             else {"kind": "turns", "turns": rng.randrange(2, 5), "seed": rng.randrange(1 << 30)}
         )
-        if n % 2:  # a named kill point, each in turn (the same one again until a process died there)
+        # Half the kills at named points, half from outside: whichever kind has killed fewer goes next.
+        if kills_by[True] <= kills_by[False]:  # a named kill point, each in turn (again until one died there)
             points = INSTALL_POINTS if install else TURN_POINTS
             point = points[next_point[install] % len(points)]
             job["fault"] = f"{point}:{rng.randrange(1, 3)}"
             if point in worker.REACHES:
                 job["first"] = worker.REACHES[point]
             delay = None
-        else:  # from outside, after a random delay within a typical job's length
-            typical = statistics.median(durations[job["kind"]][-9:])
-            delay = rng.uniform(0.0, typical)
+        else:  # from outside, after a random delay within the length of a long job (so kills reach late work)
+            longest = max(durations[job["kind"]][-9:])
+            delay = rng.uniform(0.0, longest)
         result = _run(ctx, home, session.id, job, delay)
         if result["killed"]:
             killed += 1
+            kills_by[delay is None] += 1
             if job.get("fault"):
                 next_point[install] += 1
         else:

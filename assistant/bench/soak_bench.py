@@ -112,6 +112,10 @@ class Child:
         return self.proc.returncode
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: SIGTERM when the bench dies, so a killed bench leaves no listener behind."""
     import ctypes
@@ -245,6 +249,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "false_turns": 0,
         "cut_off": 0,
         "self_interruptions": 0,
+        "extra_turns": 0,
         "items": {},
     }
     missed: list[dict] = []
@@ -355,6 +360,9 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
 
     t0 = next_sample = time.monotonic()
     step = 0
+    previous = None
+    if threading.current_thread() is threading.main_thread():  # `kill` stops the soak as Ctrl+C does: cleanly
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         if not start_child(True):
             raise EarshotError(f"`earshot listen` did not start: see {child.log}")
@@ -382,6 +390,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
                         {"at_s": round(time.monotonic() - t0), "outcome": outcome, "events": _brief(child.since(since))}
                     )
                 tally["self_interruptions"] += sum(e.get("type") == "interrupted" for e in child.since(since))
+                tally["extra_turns"] += max(0, sum(e.get("type") == "turn_started" for e in child.since(since)) - 1)
             elif kind == "barge_in":
                 tally["turns_played"] += 1
                 tally["barge_ins"] += 1
@@ -423,6 +432,8 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
     finally:
         exit_code = child.stop()
         server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     errors = child.log.read_text(errors="replace").count("Traceback") if child.log.exists() else 0
     load_end = os.getloadavg()
     last = samples[-1]
@@ -449,6 +460,8 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "false_turns": tally["false_turns"],
         "cut_off": tally["cut_off"],
         "self_interruptions": tally["self_interruptions"],
+        # turns after a request beyond its own: the assistant's own voice (or a word of it) heard as a request
+        "extra_turns": tally["extra_turns"],
         "items_played": tally["items"],
         "tracebacks_logged": errors,
         "exit_code": exit_code,
@@ -515,6 +528,10 @@ def print_result(result: dict) -> None:
         f"(missed {result['turns_missed']}, of which not heard {result['not_heard']}); "
         f"barge-ins stopped {result['barge_ins_stopped']} of {result['barge_ins']}; "
         f"turns started by music/noise {result['false_turns']}"
+    )
+    c.print(
+        f"answers cut off with nobody speaking over them {result['cut_off']}; interruptions during requests "
+        f"{result['self_interruptions']}; extra turns after a request (its own voice heard) {result['extra_turns']}"
     )
     c.print(
         f"stuck {result['stuck']}, crashes {result['crashes']}, tracebacks in its log {result['tracebacks_logged']}, "

@@ -58,7 +58,7 @@ def test_sigkill_at_random_points_loses_nothing_reported_done(campaign):
     r = campaign
     assert r["killed"] >= 50, r
     assert set(r["points_covered"]) == set(POINTS), "every named kill point killed a process at least once"
-    assert r["killed_from_outside"] >= 20
+    assert r["killed_from_outside"] >= 25 and r["killed_at_points"] >= 25
     # the processes did real work before they died, and reported some of it done
     assert r["turns_reported_done"] >= 30 and r["project_changes_reported"] >= 10 and r["artifacts_registered"] >= 10
     for key in (
