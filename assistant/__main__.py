@@ -221,9 +221,9 @@ def main(argv: list[str] | None = None) -> int:
 
         handler = importlib.import_module(f".cli.{COMMANDS[args.command]}", __package__).run
         return int(handler(args) or 0)
-    except sqlite3.OperationalError as exc:
-        # The session database could not be written (a full disk, a lock held past the 30 s wait): one line
-        # with its fix, like every other error. What was committed before stays (SQLite rolls back the rest).
+    except sqlite3.DatabaseError as exc:
+        # The session database could not be written (a full disk, a lock held past the 30 s wait) or read: one
+        # line with its fix, like every other error. What was committed before stays (SQLite rolls back the rest).
         return _report(args, _database_error(exc))
     except EarshotError as exc:
         return _report(args, exc)
@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def _database_error(exc: sqlite3.OperationalError) -> EarshotError:
+def _database_error(exc: sqlite3.DatabaseError) -> EarshotError:
     from .config import earshot_home
     from .errors import disk_full
 
@@ -242,7 +242,9 @@ def _database_error(exc: sqlite3.OperationalError) -> EarshotError:
     elif "locked" in text or "busy" in text:
         hint = "another Earshot process kept the session database busy for over 30 s; run the request again"
     else:
-        hint = "run `earshot doctor`; the database keeps everything that was reported done"
+        return EarshotError(
+            f"the session database failed ({text})", "run `earshot doctor`: it checks the database and says what to do"
+        )
     return EarshotError(f"the session database could not be written ({text})", hint)
 
 

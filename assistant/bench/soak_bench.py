@@ -116,14 +116,22 @@ def _terminate(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def _die_with_parent() -> None:
-    """In the child, before exec: SIGTERM when the bench dies, so a killed bench leaves no listener behind."""
+def _libc():
     import ctypes
 
     try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        return ctypes.CDLL("libc.so.6", use_errno=True)
     except OSError:
-        pass
+        return None
+
+
+_LIBC = _libc()  # loaded here, not between fork and exec (no import may run there in a threaded parent)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the bench dies, so a killed bench leaves no listener behind."""
+    if _LIBC is not None:
+        _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def proc_sample(pid: int) -> dict | None:
@@ -360,6 +368,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
 
     t0 = next_sample = time.monotonic()
     step = 0
+    warm: dict | None = None  # the sample after the first loop of the feed: first-use allocations are done
     previous = None
     if threading.current_thread() is threading.main_thread():  # `kill` stops the soak as Ctrl+C does: cleanly
         previous = signal.signal(signal.SIGTERM, _terminate)
@@ -419,6 +428,11 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
                 child.stop()
                 if time.monotonic() < deadline and not start_child(False):
                     break
+            if step == len(FEED) and warm is None:  # every kind of item has been through the loop once
+                sample = proc_sample(child.pid) if child.alive() else None
+                if sample is not None:
+                    warm = dict(sample, t_s=round(time.monotonic() - t0, 1))
+                    samples.append(warm)
             if progress and step % len(FEED) == 0:
                 last = samples[-1]
                 say(
@@ -444,6 +458,10 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "rss_end_mb": round(last["rss_mb"], 1),
         "rss_growth_mb": round(last["rss_mb"] - samples[0]["rss_mb"], 1),
         "rss_max_mb": round(max(s["rss_mb"] for s in samples), 1),
+        # after one loop of the feed (every kind of turn once): what grows after that is not warm-up
+        "rss_warm_mb": None if warm is None else round(warm["rss_mb"], 1),
+        "rss_growth_after_warm_mb": None if warm is None else round(last["rss_mb"] - warm["rss_mb"], 1),
+        "warm_at_min": None if warm is None else round(warm["t_s"] / 60, 1),
         "rss_slope_mb_per_h": _round(_slope_per_hour(samples, "rss_mb")),
         "fds_start": samples[0]["fds"],
         "fds_end": last["fds"],
@@ -520,7 +538,8 @@ def print_result(result: dict) -> None:
     )
     c.print(
         f"RSS {result['rss_start_mb']} → {result['rss_end_mb']} MB (growth {result['rss_growth_mb']} MB, "
-        f"max {result['rss_max_mb']} MB, slope {result['rss_slope_mb_per_h']} MB/h); "
+        f"max {result['rss_max_mb']} MB, slope {result['rss_slope_mb_per_h']} MB/h; after the first loop of the "
+        f"feed {result['rss_warm_mb']} MB, growth since {result['rss_growth_after_warm_mb']} MB); "
         f"fds {result['fds_start']} → {result['fds_end']}; threads {result['threads_start']} → {result['threads_end']}"
     )
     c.print(

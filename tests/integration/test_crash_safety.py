@@ -86,7 +86,10 @@ def test_doctor_reports_the_state_the_crashes_left(campaign):
     assert checks["session database"]["ok"] and "integrity ok" in checks["session database"]["detail"]
     assert f"{campaign['turns_cut_off']} cut off by a crash" in checks["session database"]["detail"]
     assert checks["projects"]["ok"] and checks["artifacts"]["ok"], checks
+    # the offline check: a speak → transcribe self-test turn with the process's audit hook on
     assert checks["network"]["ok"], checks["network"]
+    net = report["network"]
+    assert net["turn"] == "ok" and net["inet"] == [] and net["lookups"] == [] and net["inet_sockets_held"] == []
 
 
 # -- a half-installed model -----------------------------------------------------------------------------
