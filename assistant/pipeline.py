@@ -140,5 +140,6 @@ class Assistant:
             outcome = given_plan(
                 plan, self.registry, self.session, self.config.paths.allowed_roots, self.config.planner.max_steps
             )
-            given = asyncio.sleep(0, outcome)  # an awaitable that is already done: the turn's plan
+            given = asyncio.get_running_loop().create_future()  # the turn's plan, already made
+            given.set_result(outcome)
         return await self.turns.run(TurnRequest(text, "typed"), cancel, plan=given)
