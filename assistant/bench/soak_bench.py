@@ -142,8 +142,18 @@ def proc_sample(pid: int) -> dict | None:
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     fields_ = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    rss_kb = int(fields_.get("VmRSS", "0 kB").split()[0])
-    return {"rss_mb": rss_kb / 1024, "threads": int(fields_.get("Threads", "0")), "fds": fds}
+
+    def mb(key: str) -> float:
+        return int(fields_.get(key, "0 kB").split()[0]) / 1024
+
+    # RssAnon is the heap (Python objects, malloc arenas, model buffers); RssFile mapped files (model weights)
+    return {
+        "rss_mb": mb("VmRSS"),
+        "anon_mb": mb("RssAnon"),
+        "file_mb": mb("RssFile"),
+        "threads": int(fields_.get("Threads", "0")),
+        "fds": fds,
+    }
 
 
 def _slope_per_hour(samples: list[dict], key: str) -> float | None:
@@ -261,6 +271,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "items": {},
     }
     missed: list[dict] = []
+    stuck_notes: list[dict] = []
     crash_notes: list[str] = []
     samples: list[dict] = []
     child = Child(cmd, env, home / "listen.log")
@@ -337,6 +348,7 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
             if now - max(child.last_event_s(), played_at) > STUCK_S and not stuck_counted:
                 tally["stuck"] += 1
                 stuck_counted = True
+                stuck_notes.append({"at_s": round(now - t0), "state": child.state, "events": _brief(evs)})
                 say(f"STUCK: no event for {STUCK_S:.0f} s after a request ({kinds[-5:]})")
             if now - played_at > ANSWER_TIMEOUT_S:
                 return "missed", since
@@ -362,7 +374,8 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
             watch(time.monotonic() + len(stop_audio) / 16_000 + 6.0)
         evs = child.since(since)
         turns = {e.get("turn_id") for e in evs if e.get("type") == "turn_started"}
-        answered = any(e.get("type") == "reply" and e.get("turn_id") in turns for e in evs)
+        # answered: its reply was recorded, or its answer was playing when the user stopped it (as asked)
+        answered = playing or any(e.get("type") == "reply" and e.get("turn_id") in turns for e in evs)
         tally["turns_answered" if answered else "turns_missed"] += 1
         tally["barge_ins_stopped"] += playing and any(e.get("type") == "interrupted" for e in evs)
 
@@ -444,7 +457,9 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         if end_sample is not None:
             samples.append(dict(end_sample, t_s=round(time.monotonic() - t0, 1)))
     finally:
+        state_at_stop, stop_started = child.state, time.monotonic()
         exit_code = child.stop()
+        stop_s = time.monotonic() - stop_started
         server.stop()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -463,6 +478,10 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "rss_growth_after_warm_mb": None if warm is None else round(last["rss_mb"] - warm["rss_mb"], 1),
         "warm_at_min": None if warm is None else round(warm["t_s"] / 60, 1),
         "rss_slope_mb_per_h": _round(_slope_per_hour(samples, "rss_mb")),
+        "anon_start_mb": round(samples[0]["anon_mb"], 1),
+        "anon_end_mb": round(last["anon_mb"], 1),
+        "file_start_mb": round(samples[0]["file_mb"], 1),
+        "file_end_mb": round(last["file_mb"], 1),
         "fds_start": samples[0]["fds"],
         "fds_end": last["fds"],
         "threads_start": samples[0]["threads"],
@@ -482,12 +501,15 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
         "extra_turns": tally["extra_turns"],
         "items_played": tally["items"],
         "tracebacks_logged": errors,
-        "exit_code": exit_code,
+        "exit_code": exit_code,  # -9: it did not quit within 30 s of Ctrl+C and was killed
+        "state_at_stop": state_at_stop,
+        "stop_s": round(stop_s, 1),
         "startup_s": round(t0 - t_begin, 1),
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in load_end],
         "missed": missed[:20],
         "crash_notes": crash_notes,
+        "stuck_notes": stuck_notes,
         "samples": samples,
         "home": str(home),
     }
