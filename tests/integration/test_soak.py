@@ -50,7 +50,7 @@ def test_two_minute_soak_answers_and_neither_crashes_nor_sticks_nor_leaks(tmp_pa
     assert r["turns_played"] >= 4 and r["barge_ins"] >= 1
     assert r["turns_answered"] >= 0.75 * r["turns_played"], r["missed"]
     # Two minutes are mostly first use: the first turns of each kind allocate ~60 MB here (926 → 988 MB in
-    # one run). A leak of the size of a turn's audio or a model per turn would pass 100 MB in five turns;
-    # the hour-long `earshot bench soak` holds the < 50 MB figure after warm-up.
+    # one run). A leak of a model's or a long recording's size per turn would pass 100 MB in five turns;
+    # the hour-long `earshot bench soak` is the real measure (README, "The always-open microphone").
     assert r["rss_growth_mb"] < 100
     assert r["fds_end"] <= r["fds_start"] + 4  # nothing opened per turn and kept
