@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -72,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("text", help="the request, e.g. \"remove the hiss from memo.wav\"")
     ask.add_argument("--json", action="store_true", help="one JSON event per line on stdout")
     ask.add_argument("--no-speak", action="store_true", help="do not speak the reply")
+    ask.add_argument(
+        "--plan",
+        type=Path,
+        metavar="FILE",
+        help="run this plan instead of planning (what `earshot plan --json` printed, or "
+        '{"say": null, "steps": [...]}); validated like any plan, no language model is loaded',
+    )
     _session_args(ask)
 
     listen = sub.add_parser(
@@ -195,6 +203,29 @@ def build_parser() -> argparse.ArgumentParser:
     basr.add_argument("--engine", action="append", help="whisper and/or moonshine (default: both)")
     baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
     baec.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    bcrash = bsub.add_parser(
+        "crash",
+        help="kill Earshot with SIGKILL at named kill points and random moments, restart, and check that "
+        "nothing reported done was lost and nothing is corrupt",
+    )
+    bcrash.add_argument("--json", action="store_true", help="the figures as one JSON object (with every trial)")
+    bcrash.add_argument("--trials", type=int, default=60, help="processes to kill (default 60)")
+    bcrash.add_argument("--seed", type=int, default=0, help="another seed, other trials")
+    bcrash.add_argument("--home", type=Path, help="keep the crashed session here (default: a temp folder)")
+    bsoak = bsub.add_parser(
+        "soak",
+        help="`earshot listen` in a child process for N minutes on a private PulseAudio server, fed requests, "
+        "music, noise, silence and barge-ins, watched from outside (memory, threads, fds, answers, stuck, crashes)",
+    )
+    bsoak.add_argument("--minutes", type=float, default=60.0, help="how long to feed it (default 60)")
+    bsoak.add_argument(
+        "--json",
+        action="store_true",
+        help="the figures as one JSON object (rss_start_mb, rss_end_mb, rss_growth_mb, fds_start, fds_end, "
+        "threads_start, threads_end, turns_played, turns_answered, stuck, crashes, …)",
+    )
+    bsoak.add_argument("--llm", help="planner model (default: the configured one)")
+    bsoak.add_argument("--home", type=Path, help="the soak's Earshot home (default: a temp folder)")
     return parser
 
 
@@ -219,15 +250,39 @@ def main(argv: list[str] | None = None) -> int:
 
         handler = importlib.import_module(f".cli.{COMMANDS[args.command]}", __package__).run
         return int(handler(args) or 0)
+    except sqlite3.DatabaseError as exc:
+        # The session database could not be written (a full disk, a lock held past the 30 s wait) or read: one
+        # line with its fix, like every other error. What was committed before stays (SQLite rolls back the rest).
+        return _report(args, _database_error(exc))
     except EarshotError as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"type": "error", "message": exc.message, "hint": exc.hint}), flush=True)
-        else:
-            print(f"earshot: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _report(args, exc)
     except KeyboardInterrupt:
         print("earshot: interrupted", file=sys.stderr)
         return 130
+
+
+def _database_error(exc: sqlite3.DatabaseError) -> EarshotError:
+    from .config import earshot_home
+    from .errors import disk_full
+
+    text = str(exc)
+    if "full" in text or disk_full(earshot_home(), 1 << 20, exc) is not None:  # a full disk is an "I/O error" too
+        hint = "free some space on the disk of $EARSHOT_HOME (or set EARSHOT_HOME to a folder on another disk)"
+    elif "locked" in text or "busy" in text:
+        hint = "another Earshot process kept the session database busy for over 30 s; run the request again"
+    else:
+        return EarshotError(
+            f"the session database failed ({text})", "run `earshot doctor`: it checks the database and says what to do"
+        )
+    return EarshotError(f"the session database could not be written ({text})", hint)
+
+
+def _report(args, exc: EarshotError) -> int:
+    if getattr(args, "json", False):
+        print(json.dumps({"type": "error", "message": exc.message, "hint": exc.hint}), flush=True)
+    else:
+        print(f"earshot: error: {exc}", file=sys.stderr)
+    return exc.exit_code
 
 
 if __name__ == "__main__":

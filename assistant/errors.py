@@ -52,3 +52,36 @@ class ToolFailed(EarshotError):
 
 class Cancelled(EarshotError):
     """The user interrupted the turn (barge-in, Ctrl+C, Esc)."""
+
+
+class DiskFull(EarshotError):
+    """A file could not be written because its disk is full; nothing half-written was kept."""
+
+
+def disk_full(folder, needed_bytes: int, exc: BaseException) -> DiskFull | None:
+    """The clear error for a write that failed because `folder`'s disk is full, or None when the
+    failure was something else. libsndfile reports ENOSPC only as "System error.", so the free space
+    left is what decides: less than the file needs means the disk was full."""
+    import errno
+    import os
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        full = True
+    else:
+        try:
+            st = os.statvfs(folder)
+        except OSError:
+            return None
+        full = st.f_bavail * st.f_frsize < needed_bytes
+    if not full:
+        return None
+    try:
+        st = os.statvfs(folder)
+        free = f"{st.f_bavail * st.f_frsize / 1e6:.1f} MB free"
+    except OSError:
+        free = "no space left"
+    return DiskFull(
+        f"the disk holding {folder} is full (the file needs about {max(needed_bytes, 1) / 1e6:.1f} MB, {free}); "
+        "nothing was written",
+        "free some space, or use a workspace on another disk (--workspace DIR)",
+    )

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from . import faults
 from .audio_models.base import ToolContext, ToolResult
 from .config import EarshotConfig
 from .errors import Cancelled, EarshotError, ToolFailed
@@ -88,6 +89,7 @@ class Executor:
         tool = self.registry.get(name)
         emit(ToolStarted(index, name, dict(raw_args)))
         run_id = session.begin_tool_run(turn_id, index, name, raw_args)
+        faults.point("tool_run")
         started = time.monotonic()
         loop = asyncio.get_running_loop()
 

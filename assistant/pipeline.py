@@ -199,8 +199,18 @@ class Assistant:
         await asyncio.to_thread(sp.prefill, prefix, cancel)
 
     # -- one typed turn (the CLI) -------------------------------------------------------------------
-    async def ask(self, text: str, speaker: Speaker | None = None) -> Reply:
-        """Run one typed request; `speaker` speaks the reply. Ctrl+C (the task cancelled) stops it as Esc does."""
+    async def ask(self, text: str, speaker: Speaker | None = None, plan: str | None = None) -> Reply:
+        """Run one typed request; `speaker` speaks the reply. Ctrl+C (the task cancelled) stops it as Esc does.
+        `plan`: a plan's JSON to run instead of planning (`earshot ask --plan`), validated like any plan."""
         cancel = TurnCancel(speaker)
         cancel.attach(asyncio.current_task())
-        return await self.turns.run(TurnRequest(text, "typed"), cancel)
+        given = None
+        if plan is not None:
+            from .llm.planner import given_plan
+
+            outcome = given_plan(
+                plan, self.registry, self.session, self.config.paths.allowed_roots, self.config.planner.max_steps
+            )
+            given = asyncio.get_running_loop().create_future()  # the turn's plan, already made
+            given.set_result(outcome)
+        return await self.turns.run(TurnRequest(text, "typed"), cancel, plan=given)

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import faults
 from ..config import AudioLimits
-from ..errors import BadAudio
+from ..errors import BadAudio, disk_full
 
 # Formats soundfile writes, with the subtype used for each. WAV is 32-bit float so no tool's output
 # clips before the user decides how loud it should be.
@@ -127,9 +128,15 @@ def write_audio(path: Path, audio: np.ndarray, sample_rate_hz: int, fmt: str | N
     os.close(fd)
     try:
         sf.write(tmp, audio, sample_rate_hz, format=major, subtype=subtype)
+        faults.point("artifact_write")
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        # what the file needs, roughly: 4 bytes a sample as float WAV, ~2 as 24-bit FLAC, far less when lossy
+        needed = int(audio.size * {"wav": 4, "flac": 2}.get(fmt, 0.1)) + 4096
+        full = disk_full(path.parent, needed, exc) if isinstance(exc, Exception) else None
+        if full is not None:
+            raise full from exc
         raise
     channels = 1 if audio.ndim == 1 else audio.shape[1]
     return AudioInfo(audio.shape[0] / sample_rate_hz, sample_rate_hz, channels, audio.shape[0], fmt.upper())

@@ -26,9 +26,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import faults
 from ..audio.files import AudioInfo, load_audio, probe, write_audio
 from ..config import EarshotConfig
-from ..errors import Cancelled, EarshotError
+from ..errors import Cancelled, EarshotError, disk_full
 from ..runtime.models import ModelStore
 from ..store.session import Artifact, Session
 
@@ -81,6 +82,7 @@ class ToolContext:
     # -- progress and cancellation ---------------------------------------------------------
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress (0..1); also the point where a cancelled run stops."""
+        faults.point("tool_progress")
         self.check_cancelled()
         now = time.monotonic()
         if self.on_progress and (now - self._last_progress_s > 0.1 or fraction >= 1.0):
@@ -124,14 +126,15 @@ class ToolContext:
         fmt: str = "wav",
         meta: dict | None = None,
     ) -> Artifact:
-        """Write audio to a fresh workspace file and record it with its provenance."""
+        """Write audio to a fresh workspace file and record it with its provenance. The file is written
+        under a scratch name and renamed into place only when complete (a crash leaves no half file)."""
         self.check_cancelled()
-        path = self.session.new_output_path(name_hint, f".{fmt}")
+        scratch = self.session.scratch_path(f".{fmt}")
         try:
-            info = write_audio(path, audio, sample_rate_hz, fmt)
-        except BaseException:
-            path.unlink(missing_ok=True)  # the claimed empty name; never an existing file
-            raise
+            info = write_audio(scratch, audio, sample_rate_hz, fmt)
+            path = self.session.publish(scratch, name_hint, f".{fmt}")
+        finally:
+            scratch.unlink(missing_ok=True)
         return self.session.add_artifact(
             path,
             "audio",
@@ -153,17 +156,23 @@ class ToolContext:
         parents: list[Artifact] | tuple[Artifact, ...] = (),
         meta: dict | None = None,
     ) -> Artifact:
-        """Write a text/JSON/MIDI file to a fresh workspace path and record it."""
+        """Write a text/JSON/MIDI file to a fresh workspace path and record it (written under a scratch
+        name, renamed into place when complete)."""
         self.check_cancelled()
-        path = self.session.new_output_path(name_hint, suffix)
-        tmp = path.with_name(f".partial-{path.name}")
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        scratch = self.session.scratch_path(suffix)
         try:
-            tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            path.unlink(missing_ok=True)
-            raise
+            try:
+                scratch.write_bytes(data)
+            except OSError as exc:
+                full = disk_full(self.session.workspace, len(data), exc)
+                if full is not None:
+                    raise full from exc
+                raise
+            faults.point("artifact_write")
+            path = self.session.publish(scratch, name_hint, suffix)
+        finally:
+            scratch.unlink(missing_ok=True)
         return self.session.add_artifact(
             path,
             kind,

@@ -38,8 +38,12 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         # each audio file of the project becomes a new artifact in the workspace (never overwriting)
         name = Path(zip_path).name
         suffix = Path(name).suffix or ".wav"
-        path = ctx.session.new_output_path(f"{stem}-{Path(name).stem}", suffix)
-        path.write_bytes(blob)
+        scratch = ctx.session.scratch_path(suffix)  # written whole, then named (a crash leaves no half file)
+        try:
+            scratch.write_bytes(blob)
+            path = ctx.session.publish(scratch, f"{stem}-{Path(name).stem}", suffix)
+        finally:
+            scratch.unlink(missing_ok=True)
         from ..audio.files import probe
 
         info = probe(path, ctx.config.limits)

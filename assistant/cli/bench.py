@@ -1,5 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec | turn-end | asr`: figures (and JSON), never test
-assertions."""
+"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak`: figures (and JSON),
+never test assertions."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def run(args) -> int:
         "aec": _aec,
         "turn-end": _turn_end,
         "asr": _asr,
+        "crash": _crash,
+        "soak": _soak,
     }
     result, printer = commands[args.bench_command](args)
     if args.json:
@@ -99,3 +101,17 @@ def _asr(args):
     return run_asr_bench(
         load_config(), voices=_voices(args), limit=args.limit, engines=args.engine, progress=not args.json
     ), print_result
+
+
+def _crash(args):
+    from ..bench.crash_bench import print_result, run_crash_bench
+
+    report = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else None
+    return run_crash_bench(trials=args.trials, seed=args.seed, home=args.home, progress=report), print_result
+
+
+def _soak(args):
+    from ..bench.soak_bench import print_result, run_soak_bench
+
+    report = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else None
+    return run_soak_bench(minutes=args.minutes, llm=args.llm, progress=report, home=args.home), print_result

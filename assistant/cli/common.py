@@ -26,13 +26,13 @@ def open_session(config: EarshotConfig, args) -> Session:
     """--session resumes; --new-session starts fresh; else continue the latest (in --workspace if given)."""
     store = SessionStore(config.paths.database_path)
     if getattr(args, "session", None):
-        return store.open_session(args.session)
-    workspace = getattr(args, "workspace", None)
-    if not getattr(args, "new_session", False):
-        latest = store.latest_session(workspace)
-        if latest is not None:
-            return latest
-    return store.create_session(workspace, sessions_dir=config.paths.sessions_dir)
+        session = store.open_session(args.session)
+    else:
+        workspace = getattr(args, "workspace", None)
+        latest = None if getattr(args, "new_session", False) else store.latest_session(workspace)
+        session = latest or store.create_session(workspace, sessions_dir=config.paths.sessions_dir)
+    session.remove_stale_scratch()  # what a killed write left behind (never a write in progress)
+    return session
 
 
 def json_printer(event: Event) -> None:
@@ -107,10 +107,12 @@ def output_sink(config: EarshotConfig):
     return io.Speaker(config.speech.output_device, latency="high")
 
 
-async def typed_turn(assistant, text: str, sink) -> None:
-    """One typed request on the one turn path; the reply is spoken on `sink` and heard to its end."""
+async def typed_turn(assistant, text: str, sink, plan: str | None = None):
+    """One typed request on the one turn path; the reply is spoken on `sink` and heard to its end.
+    `plan`: run this plan (JSON) instead of planning."""
     import asyncio
 
-    await assistant.ask(text, assistant.speaker(sink) if sink is not None else None)
+    reply = await assistant.ask(text, assistant.speaker(sink) if sink is not None else None, plan)
     if sink is not None:
         await asyncio.sleep(sink.output_latency_s)  # the last block is still in the device buffer
+    return reply

@@ -14,9 +14,11 @@ def _check(name: str, ok: bool, detail: str, fix: str = "") -> dict:
     return {"name": name, "ok": ok, "detail": detail, "fix": fix}
 
 
-def run_checks(config: EarshotConfig) -> dict:
+def run_checks(config: EarshotConfig, network: bool = True) -> dict:
     from ..runtime.models import ModelStore
+    from .network_check import watch
 
+    early = watch() if network else None  # from here on, every socket call of this process is seen
     checks = []
     store = ModelStore(config.paths)
     for name, entry in store.manifest.items():
@@ -119,13 +121,81 @@ def run_checks(config: EarshotConfig) -> dict:
 
     telemetry = os.environ.get("ORT_DISABLE_TELEMETRY") == "1"
     checks.append(_check("offline", telemetry, "ONNX Runtime telemetry disabled; no code path downloads at run time"))
+    partials = store.partials()
+    if partials:
+        checks.append(
+            _check(
+                "model installs",
+                False,
+                f"{len(partials)} unfinished install file(s) left by an install that was cut off "
+                f"({sum(p.stat().st_size for p in partials) / 1e6:.0f} MB), e.g. {partials[0]}",
+                "earshot models install (it removes them and verifies every file)",
+            )
+        )
+    checks.extend(_store_checks(config))
+    network_result = None
+    if network:
+        from .network_check import doctor_check
+
+        line = doctor_check(early, config)
+        network_result = line.pop("network")
+        checks.append(line)
     return {
         "python": platform.python_version(),
         "platform": platform.platform(),
         "home": str(config.paths.home_dir),
         "models_dir": str(store.root),
         "checks": checks,
+        "network": network_result,
     }
+
+
+ARTIFACTS_HASHED = 50  # the newest artifacts are re-hashed and decoded; older ones are checked to exist
+
+
+def _store_checks(config: EarshotConfig) -> list[dict]:
+    """The state the sessions are in (after a crash, say): health.py's checks, as doctor lines."""
+    from ..health import check_store
+
+    r = check_store(config.paths.database_path, hash_limit=ARTIFACTS_HASHED)
+    out = [
+        _check(
+            "session database",
+            r.integrity == "ok",
+            f"integrity {r.integrity}; {r.sessions} sessions, {r.turns} turns"
+            + (f" ({r.turns_cut_off} cut off by a crash or kill, or running now)" if r.turns_cut_off else ""),
+            "" if r.integrity == "ok" else "copy earshot.db aside and run `sqlite3 earshot.db .recover`",
+        ),
+        _check(
+            "projects",
+            not r.project_problems,
+            "; ".join(r.project_problems[:3])
+            or f"{r.projects} project(s), each equal to what its change log replays to",
+            "" if not r.project_problems else "report this: the change log is intact; the project is rebuilt from it",
+        ),
+        _check(
+            "artifacts",
+            not r.artifact_problems,
+            "; ".join(r.artifact_problems[:3])
+            or f"{r.artifacts} registered, all present; the newest {r.artifacts_checked} match their sha256 and decode",
+            "" if not r.artifact_problems else "the file was changed or removed outside Earshot; its history is kept",
+        ),
+    ]
+    if r.partials or r.debris:
+        out.append(
+            _check(
+                "workspace leftovers",
+                True,
+                f"{len(r.partials)} scratch file(s) of writes that were cut off (.partial-*, hidden; removed after an "
+                "hour)"
+                + (
+                    f"; {len(r.debris)} unreadable file(s) no session registered, e.g. {r.debris[0]}"
+                    if r.debris
+                    else ""
+                ),
+            )
+        )
+    return out
 
 
 def _accelerator_checks(config: EarshotConfig) -> list[dict]:

@@ -252,6 +252,25 @@ def _names_file(request: str, name: str) -> bool:
     return bool(name) and re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])", request, re.IGNORECASE) is not None
 
 
+def given_plan(raw: str, registry, session: Session | None, allowed_roots=(), max_steps: int = 4) -> PlanOutcome:
+    """A plan written elsewhere (`earshot ask --plan FILE`: a file `earshot plan --json` printed, or a bare
+    `{"say": …, "steps": […]}`), validated exactly like the planner's own; an invalid one is an
+    outcome without a plan, recorded and shown as a rejected attempt. No model is loaded."""
+    import json
+
+    try:
+        data = json.loads(raw)
+        if isinstance(data, dict) and data.get("type") == "plan":
+            raw = json.dumps(data.get("plan"))
+    except json.JSONDecodeError:
+        pass  # parse_plan says what is wrong with it
+    try:
+        plan = parse_plan(raw, registry, session, allowed_roots, max_steps)
+        return PlanOutcome(plan, [Attempt(raw, None, 0.0, 0, 0, 0)])
+    except PlanInvalid as exc:
+        return PlanOutcome(None, [Attempt(raw, str(exc), 0.0, 0, 0, 0)])
+
+
 def load_planner(config, registry, model_name: str | None = None, models=None) -> Planner:
     """The planner on the configured (or named) GGUF from the store, with the grammar compiled."""
     from ..runtime.llm import get_llm

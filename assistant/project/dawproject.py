@@ -37,6 +37,7 @@ from importlib import resources
 from pathlib import Path
 
 from .. import __version__ as EARSHOT_VERSION
+from .. import faults
 from ..errors import EarshotError
 from . import model
 from .effects import EFFECTS
@@ -405,6 +406,7 @@ def export_dawproject(s: dict, check: bool = True) -> bytes:
             info.compress_type = method
             info.external_attr = 0o644 << 16
             z.writestr(info, data)
+    faults.point("export")
     return out.getvalue()
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import faults
 from ..errors import EarshotError
 from .effects import build_board, tail_s
 from .model import clip_end_s, clip_length_s, clip_start_s, clips_in_order, effects_in_order, tracks_in_order
@@ -265,6 +266,7 @@ def render(
             out_stems[t["id"]] = buf
         mix += buf
         done += 1
+        faults.point("mixdown")
         report(done / steps, f"track {t['name']}")
     if with_master:
         if master_fx:

@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .. import faults
 from ..errors import EarshotError
 from ..store.session import Session
 from . import model
@@ -217,6 +218,7 @@ class Transaction:
                 "ON CONFLICT(session_id) DO UPDATE SET seq=excluded.seq, state=excluded.state",
                 (self.sid, self.seq, dumps(self.state)),
             )
+            faults.point("project_commit")
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -335,6 +337,7 @@ class Transaction:
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (self.sid, self.seq, grp, kind, target, label, dumps(op), dumps(patch), self.tool_run_id, time.time()),
         )
+        faults.point("project_op")
         change = Change(self.seq, label, None, kind)
         self.done.append(change)
         return change

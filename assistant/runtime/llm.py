@@ -12,6 +12,7 @@ import ctypes
 import hashlib
 import os
 import pickle
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -320,9 +321,15 @@ class LlmClient:
             self.llm.reset()
             self.llm.eval(tokens)
             if path is not None:
-                tmp = path.with_suffix(".partial")
-                tmp.write_bytes(pickle.dumps(self.llm.save_state()))
-                tmp.replace(path)
+                # A temporary name of its own: two `earshot ask` started together both evaluate and save
+                # the prefix, and a shared name let one rename the other's half-written file.
+                fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".partial", dir=path.parent)
+                try:
+                    with os.fdopen(fd, "wb") as out:
+                        out.write(pickle.dumps(self.llm.save_state()))
+                    os.replace(tmp, path)
+                except OSError:
+                    Path(tmp).unlink(missing_ok=True)  # a cache that cannot be saved is rebuilt next time
             return "evaluated"
 
     def _prefix_path(self, prefix: str) -> Path | None:

@@ -9,6 +9,7 @@ gigabyte, while any change to the file forces a full re-check.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from .. import faults
 from ..config import PathOptions
 from ..errors import ModelMissing
 from ..store.hashing import sha256_of
@@ -185,18 +187,48 @@ class ModelStore:
     def install(
         self, names: Iterable[str], *, allow_download: bool = True, progress: InstallProgress | None = None
     ) -> list[str]:
-        """Assemble every file of the named models that is not already verified. Returns what was written."""
+        """Assemble every file of the named models that is not already verified. Returns what was written.
+
+        One install at a time per store (a lock file): under it, the temporary files an install killed
+        half-way left behind (`.partial-*`, up to a gigabyte each) are removed first."""
         written = []
-        for name in names:
-            entry = self.entry(name)
-            for f in entry.files:
-                if self._quick_status(entry, f).state == "ok":
-                    continue
-                if self._full_status(entry, f).state == "ok":
-                    continue
-                self._assemble(entry, f, allow_download, progress)
-                written.append(f"{name}/{f.path}")
+        with self._install_lock():
+            self.remove_partials()
+            for name in names:
+                entry = self.entry(name)
+                for f in entry.files:
+                    if self._quick_status(entry, f).state == "ok":
+                        continue
+                    if self._full_status(entry, f).state == "ok":
+                        continue
+                    self._assemble(entry, f, allow_download, progress)
+                    written.append(f"{name}/{f.path}")
         return written
+
+    def partials(self) -> list[Path]:
+        """Temporary files of installs that never finished (killed, or the machine went down)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.glob("*/**/.partial-*") if p.is_file())
+
+    def remove_partials(self) -> int:
+        """Delete what `partials` finds; only safe while holding the install lock."""
+        found = self.partials()
+        for p in found:
+            p.unlink(missing_ok=True)
+        return len(found)
+
+    @contextlib.contextmanager
+    def _install_lock(self) -> Iterator[None]:
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".install.lock", "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)  # another `earshot models install` finishes first
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def _assemble(
         self, entry: ModelEntry, f: ModelFile, allow_download: bool, progress: InstallProgress | None
@@ -215,6 +247,7 @@ class ModelStore:
                         out.write(block)
                         digest.update(block)
                         size += len(block)
+                        faults.point("model_block")
                         if progress:
                             progress.advance(len(block))
             if size != f.bytes or digest.hexdigest() != f.sha256:
@@ -224,6 +257,7 @@ class ModelStore:
                     "delete the wheelhouse folder " + str(self.wheelhouse) + " and install again",
                 )
             os.replace(tmp, target)
+            faults.point("model_stamp")
             self._write_stamp(entry, f, target)
         finally:
             if progress:

@@ -7,17 +7,20 @@ statements or short transactions, so a crash or kill -9 loses at most the step i
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import secrets
 import sqlite3
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EarshotError, PathRefused
+from .. import faults
+from ..errors import EarshotError, PathRefused, disk_full
 from .hashing import sha256_of
 
 SCHEMA = """
@@ -154,6 +157,13 @@ class SessionStore:
             self.db.executescript(SCHEMA)
             _migrate(self.db)
         except sqlite3.DatabaseError as exc:
+            # SQLite cannot even make its shared-memory file on a full disk ("disk I/O error"): say so, and do
+            # not suggest moving the database aside when there is nothing wrong with it.
+            if disk_full(self.path.parent, 1 << 20, exc) is not None:
+                raise EarshotError(
+                    f"the session database {self.path} cannot be opened: its disk is full",
+                    "free some space on that disk (or set EARSHOT_HOME to a folder on another disk)",
+                ) from exc
             raise EarshotError(
                 f"the session database {self.path} cannot be opened: {exc}",
                 "move it aside and start again; set EARSHOT_HOME to use another folder",
@@ -225,10 +235,12 @@ class Session:
             "INSERT INTO turns(session_id, started_at, source, user_text) VALUES (?,?,?,?)",
             (self.id, time.time(), source, text),
         )
+        faults.point("turn_begin")
         return int(cur.lastrowid)
 
     def end_turn(self, turn_id: int, status: str, reply: str | None = None, error: str | None = None) -> None:
         self.db.execute("UPDATE turns SET status=?, reply_text=?, error=? WHERE id=?", (status, reply, error, turn_id))
+        faults.point("turn_end")
 
     def record_plan(
         self,
@@ -328,6 +340,7 @@ class Session:
                     now,
                 ),
             )
+            faults.point("artifact_register")
         return self.artifact(num)
 
     def _transaction(self):
@@ -417,9 +430,7 @@ class Session:
 
     def new_output_path(self, stem: str, suffix: str) -> Path:
         """A fresh path in the workspace: never an existing file (O_EXCL claims the name)."""
-        safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-.") or "output"
-        for n in range(1, 10_000):
-            candidate = self.workspace / (f"{safe}{suffix}" if n == 1 else f"{safe}-{n}{suffix}")
+        for candidate in _candidates(self.workspace, stem, suffix):
             try:
                 fd = os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
@@ -428,6 +439,56 @@ class Session:
             return candidate
         raise EarshotError(f"cannot find a free file name for {stem}{suffix}", "clean up the workspace")
 
+    def scratch_path(self, suffix: str) -> Path:
+        """A temporary file in the workspace to write an output into before `publish` names it. Its name
+        starts with ".partial-": the planner never lists it, and a crash leaves only that behind."""
+        fd, tmp = tempfile.mkstemp(prefix=".partial-", suffix=suffix, dir=self.workspace)
+        os.close(fd)
+        return Path(tmp)
+
+    def remove_stale_scratch(self, older_than_s: float = 3600.0) -> int:
+        """Delete scratch files that writes killed half-way left behind. A write in progress touches its
+        file all the time, so one untouched for an hour belongs to a process that is gone."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for p in self.workspace.glob(".partial-*"):
+            try:
+                if p.is_file() and p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+            except OSError:
+                pass  # another process removed it first
+        return removed
+
+    def publish(self, scratch: Path, stem: str, suffix: str) -> Path:
+        """Give a finished scratch file a fresh name in the workspace, atomically: the file appears there
+        complete or not at all (a kill at any moment leaves no empty or half-written output under a real
+        name), and it never replaces an existing file (a hard link claims the name, failing if it is taken)."""
+        for candidate in _candidates(self.workspace, stem, suffix):
+            try:
+                os.link(scratch, candidate)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+                    raise
+                # A filesystem without hard links (FAT, some network shares): claim the name, then rename
+                # over the claim. A kill between the two leaves an empty file under that name.
+                candidate = self.new_output_path(stem, suffix)
+                os.replace(scratch, candidate)
+                return candidate
+            faults.point("artifact_publish")
+            scratch.unlink(missing_ok=True)
+            return candidate
+        raise EarshotError(f"cannot find a free file name for {stem}{suffix}", "clean up the workspace")
+
     def iter_history(self) -> Iterator[tuple[sqlite3.Row, list[sqlite3.Row], list[sqlite3.Row]]]:
         for turn in self.turns():
             yield turn, self.plans(turn["id"]), self.tool_runs(turn["id"])
+
+
+def _candidates(workspace: Path, stem: str, suffix: str) -> Iterator[Path]:
+    """memo-denoised.wav, memo-denoised-2.wav, … (the stem made safe for any filesystem)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in stem).strip("-.") or "output"
+    for n in range(1, 10_000):
+        yield workspace / (f"{safe}{suffix}" if n == 1 else f"{safe}-{n}{suffix}")
