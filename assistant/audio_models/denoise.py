@@ -52,12 +52,18 @@ def enhance(audio_48k: np.ndarray, model_path, strength: float = 1.0, progress=N
     chunk = hop * 100  # ~1 s per call: few Python round trips, regular progress
     pieces = []
     x = np.ascontiguousarray(audio_48k, dtype=np.float32)
-    for start in range(0, len(x), chunk):
-        pieces.append(net.process_chunk(x[start : start + chunk]))
-        if progress:
-            progress(min(start + chunk, len(x)) / len(x))
-    pieces.append(net.finalize())
-    y = np.concatenate([p for p in pieces if p.size]) if pieces else np.zeros(0, np.float32)
+    try:
+        for start in range(0, len(x), chunk):
+            pieces.append(net.process_chunk(x[start : start + chunk]))
+            if progress:
+                progress(min(start + chunk, len(x)) / len(x))
+        pieces.append(net.finalize())
+    finally:
+        # The runtime object may only be dropped on the thread that made it (PyO3 "unsendable"): drop it
+        # here, also when a cancelled run unwinds, not later wherever the garbage collector runs.
+        del net
+    pieces = [p for p in pieces if p.size]
+    y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     # The runtime drops the samples of its look-ahead at the end: pad back to the input length.
     if len(y) < len(x):
         y = np.concatenate([y, np.zeros(len(x) - len(y), np.float32)])

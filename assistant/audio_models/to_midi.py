@@ -100,6 +100,9 @@ def transcribe_notes(
 
     constants, _, note_creation = _import_basic_pitch()
     y = resample(audio, rate, constants.AUDIO_SAMPLE_RATE)
+    if len(y) < constants.AUDIO_SAMPLE_RATE // 2:
+        # a very short file (one sample…) is padded with silence: the model needs whole frames
+        y = np.concatenate([y, np.zeros(constants.AUDIO_SAMPLE_RATE // 2 - len(y), np.float32)])
     out = model_output(y, model_path, progress)
     # sensitivity 0.5 gives basic-pitch's defaults (onset 0.5, frame 0.3); higher lowers both thresholds.
     onset_thresh = float(np.clip(1.0 - sensitivity, 0.05, 0.95))
