@@ -41,6 +41,11 @@ class ToolSpec:
     method: str = ""  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
     learned: bool = True  # False: a signal-processing method, and replies say so
     licence: str = ""  # of the model or library behind the method
+    # Limits the executor enforces on one run (executor.py): wall time, and growth of the process's
+    # resident memory during the run. Sized for a 30-minute input (limits.max_duration_s) on a 2-core
+    # laptop, with room to spare: they stop a runaway, not a slow machine (execution.limit_scale).
+    timeout_s: float = 300.0
+    max_memory_mb: int = 2048
 
     @property
     def edits_project(self) -> bool:
@@ -73,6 +78,7 @@ class ToolContext:
     on_progress: Callable[[float, str], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     load_llm: Callable[[], Any] | None = None  # the planner's loaded model, handed over by the executor
+    max_memory_mb: int | None = None  # the run's memory ceiling (inputs that cannot fit are refused up front)
     _last_progress_s: float = 0.0
 
     # -- progress and cancellation ---------------------------------------------------------
@@ -93,7 +99,14 @@ class ToolContext:
         self, artifact: Artifact, sample_rate_hz: int | None = None, mono: bool = True
     ) -> tuple[np.ndarray, int]:
         """float32 samples of an artifact: (frames,) if mono else (frames, channels); clear error if bad."""
-        return load_audio(artifact.path, sample_rate_hz=sample_rate_hz, mono=mono, limits=self.config.limits)
+        return load_audio(
+            artifact.path,
+            sample_rate_hz=sample_rate_hz,
+            mono=mono,
+            limits=self.config.limits,
+            max_bytes=None if self.max_memory_mb is None else self.max_memory_mb * 1_000_000 // 2,
+            what=self.tool_name,
+        )
 
     def probe(self, artifact: Artifact) -> AudioInfo:
         return probe(artifact.path, self.config.limits)
@@ -126,6 +139,7 @@ class ToolContext:
         path = self.session.new_output_path(name_hint, f".{fmt}")
         try:
             info = write_audio(path, audio, sample_rate_hz, fmt)
+            self.check_cancelled()  # stopped while writing (a limit, Esc): the file is not registered
         except BaseException:
             path.unlink(missing_ok=True)  # the claimed empty name; never an existing file
             raise
@@ -156,6 +170,7 @@ class ToolContext:
         tmp = path.with_name(f".partial-{path.name}")
         try:
             tmp.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+            self.check_cancelled()
             tmp.replace(path)
         except BaseException:
             tmp.unlink(missing_ok=True)

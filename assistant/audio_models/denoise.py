@@ -27,6 +27,8 @@ SPEC = ToolSpec(
     examples=("clean up the hiss on memo.wav", "remove the background noise from @a2", "denoise the interview"),
     method="DeepFilterNet3 (learned; its ONNX graphs run by the DeepFilterNet Rust runtime)",
     licence="MIT / Apache-2.0",
+    timeout_s=900,
+    max_memory_mb=2048,
 )
 
 

@@ -26,6 +26,8 @@ SPEC = ToolSpec(
     method="signal processing (ITU-R BS.1770 loudness via pyloudnorm, 4x-oversampled true peak, librosa beats)",
     learned=False,
     licence="MIT / ISC",
+    timeout_s=300,
+    max_memory_mb=2048,
 )
 
 

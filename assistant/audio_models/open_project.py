@@ -31,6 +31,8 @@ SPEC = ToolSpec(
     method="project import: DAWproject 1.0 XML reader (validated against the official schema)",
     learned=False,
     licence="GPL-3.0-or-later; DAWproject schema MIT",
+    timeout_s=300,
+    max_memory_mb=2048,
 )
 
 

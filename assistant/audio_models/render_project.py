@@ -42,6 +42,8 @@ SPEC = ToolSpec(
     "DAWproject 1.0 XML validated against the official schema",
     learned=False,
     licence="GPL-3.0 (pedalboard); DAWproject schema MIT",
+    timeout_s=900,
+    max_memory_mb=3072,
 )
 
 

@@ -44,6 +44,8 @@ SPEC = ToolSpec(
     examples=("convert song.wav to MIDI", "transcribe the piano in @a2 into notes", "make a MIDI file of the melody"),
     method="Basic Pitch (learned; Spotify's ICASSP 2022 note transcription model, ONNX)",
     licence="Apache-2.0",
+    timeout_s=600,
+    max_memory_mb=2048,
 )
 
 
