@@ -1,4 +1,4 @@
-"""`earshot bench plan | startup | models | latency | aec`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | long`: figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from ..config import load_config
 
 
 def run(args) -> int:
-    result, printer = {"plan": _plan, "startup": _startup, "models": _models, "latency": _latency, "aec": _aec}[
-        args.bench_command
-    ](args)
+    result, printer = {
+        "plan": _plan,
+        "startup": _startup,
+        "models": _models,
+        "latency": _latency,
+        "aec": _aec,
+        "long": _long,
+    }[args.bench_command](args)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -63,3 +68,10 @@ def _aec(args):
     from ..bench.aec_bench import print_result, run_aec_bench
 
     return run_aec_bench(), print_result
+
+
+def _long(args):
+    from ..bench.long_bench import print_result, run_long_bench
+
+    tools = tuple(args.tool) if args.tool else None
+    return run_long_bench(args.minutes, tools or run_long_bench.__defaults__[1], progress=not args.json), print_result
