@@ -155,6 +155,23 @@ class ToolContext:
             meta=meta,
         )
 
+    def audio_stream(
+        self,
+        name_hint: str,
+        sample_rate_hz: int,
+        channels: int,
+        parents: list[Artifact] | tuple[Artifact, ...] = (),
+        meta: dict | None = None,
+    ) -> AudioStream:
+        """A WAV (32-bit float) written block by block, for inputs too long to hold in memory:
+
+            with ctx.audio_stream("take-denoised", rate, 2, parents=[args.file]) as out:
+                out.write(block)            # (frames, channels) float32, finite
+            out.artifact                    # registered once the block closes without error
+
+        It is written under a temporary name and renamed into place at the end, like every output."""
+        return AudioStream(self, name_hint, sample_rate_hz, channels, tuple(parents), meta)
+
     def new_file_artifact(
         self,
         content: str | bytes,
@@ -198,3 +215,68 @@ def require_audio(artifact: Artifact, tool: str) -> None:
 def stem_of(artifact: Artifact) -> str:
     """The file name without suffix, for naming outputs ("memo" → "memo-denoised")."""
     return Path(artifact.name).stem
+
+
+class AudioStream:
+    """See ToolContext.audio_stream."""
+
+    def __init__(self, ctx: ToolContext, name_hint: str, rate: int, channels: int, parents, meta) -> None:
+        self.ctx, self.name_hint, self.rate, self.channels, self.parents, self.meta = (
+            ctx,
+            name_hint,
+            rate,
+            channels,
+            parents,
+            meta,
+        )
+        self.frames = 0
+        self.artifact: Artifact | None = None
+
+    def __enter__(self) -> AudioStream:
+        import soundfile as sf
+
+        self.ctx.check_cancelled()
+        self.path = self.ctx.session.new_output_path(self.name_hint, ".wav")
+        self.tmp = self.path.with_name(f".partial-{self.path.name}")
+        self.file = sf.SoundFile(str(self.tmp), "w", self.rate, self.channels, format="WAV", subtype="FLOAT")
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float32).reshape(-1, self.channels)
+        if not np.all(np.isfinite(block)):
+            raise EarshotError(
+                "the result contains NaN or infinite samples", "this is a bug in the tool; please report it"
+            )
+        self.file.write(block)
+        self.frames += len(block)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        import os
+
+        try:
+            self.file.close()
+            if exc_type is None:
+                if self.frames == 0:
+                    raise EarshotError("the result is empty (no samples)", "check the times or options of the request")
+                self.ctx.check_cancelled()
+                os.replace(self.tmp, self.path)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            raise
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            self.path.unlink(missing_ok=True)
+            return False
+        self.artifact = self.ctx.session.add_artifact(
+            self.path,
+            "audio",
+            tool=self.ctx.tool_name,
+            tool_run_id=self.ctx.tool_run_id,
+            parents=tuple(p.ref for p in self.parents),
+            duration_s=self.frames / self.rate,
+            sample_rate_hz=self.rate,
+            channels=self.channels,
+            meta=self.meta,
+        )
+        return False

@@ -48,7 +48,7 @@ SPEC = ToolSpec(
     learned=False,
     licence="BSD / LGPL-2.1 / MIT",
     timeout_s=300,
-    max_memory_mb=2048,
+    max_memory_mb=3072,
 )
 
 
