@@ -226,6 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bsoak.add_argument("--llm", help="planner model (default: the configured one)")
     bsoak.add_argument("--home", type=Path, help="the soak's Earshot home (default: a temp folder)")
+    blong = bsub.add_parser("long", help="tools on a long input (30 min): peak memory, time, progress reports")
+    blong.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    blong.add_argument("--minutes", type=float, default=30.0, help="length of the input (default 30)")
+    blong.add_argument("--tool", action="append", help="only this tool (repeatable; default describe, transcribe, …)")
     return parser
 
 

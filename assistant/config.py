@@ -121,7 +121,11 @@ class AudioLimits:
 class ExecutionOptions:
     """How plan steps run."""
 
-    tool_timeout_s: float = 600.0  # per step; a stuck tool is reported, not waited on forever
+    # Each tool's own limits are in its ToolSpec (timeout_s, max_memory_mb); these bound and scale them.
+    tool_timeout_s: float = 1800.0  # no step runs longer than this, whatever its tool's own limit
+    limit_scale: float = 1.0  # multiplies every tool's time limit and memory ceiling (2.0 on a slow machine)
+    watchdog_interval_ms: int = 100  # how often a running step's time and memory are checked
+    stop_grace_s: float = 2.0  # a stopped tool that has not reached a progress point by then is interrupted
 
 
 @dataclass

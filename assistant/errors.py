@@ -7,12 +7,22 @@ stream can all show the same one-line message without knowing where it came from
 from __future__ import annotations
 
 
+def one_line(text: str) -> str:
+    """An error is one line whatever it quotes: a file name with a newline in it, an exception's
+    multi-line text. Line breaks and other control characters are shown escaped ("\\n")."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 class EarshotError(Exception):
     """A failure the user can act on: `message` says what happened, `hint` says what to do."""
 
     exit_code = 2
 
     def __init__(self, message: str, hint: str = "") -> None:
+        message, hint = one_line(message), one_line(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint

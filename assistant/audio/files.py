@@ -73,16 +73,48 @@ def probe(path: Path, limits: AudioLimits | None = None) -> AudioInfo:
     return AudioInfo(duration, int(info.samplerate), int(info.channels), int(info.frames), info.format)
 
 
+BLOCK_FRAMES = 1 << 18  # frames decoded at a time when a file is mixed down to mono (~5 s at 48 kHz)
+
+
 def load_audio(
-    path: Path, *, sample_rate_hz: int | None = None, mono: bool = True, limits: AudioLimits | None = None
+    path: Path,
+    *,
+    sample_rate_hz: int | None = None,
+    mono: bool = True,
+    limits: AudioLimits | None = None,
+    max_bytes: int | None = None,
+    what: str = "",
 ) -> tuple[np.ndarray, int]:
-    """float32 audio shaped (frames,) when mono else (frames, channels), resampled when asked."""
+    """float32 audio shaped (frames,) when mono else (frames, channels), resampled when asked.
+
+    Memory: a file mixed down to mono is decoded block by block into the mono result (a 30-minute
+    stereo file at 48 kHz costs its 345 MB mono array, not the 691 MB stereo one and a copy). With
+    `max_bytes`, an input whose decoded samples alone would exceed it is refused before decoding."""
     import soundfile as sf
 
     path = Path(path)
     info = probe(path, limits)
+    channels_out = 1 if mono else info.channels
+    frames_out = info.frames * (sample_rate_hz or info.sample_rate_hz) // info.sample_rate_hz
+    need = (info.frames + frames_out) * channels_out * 4 if sample_rate_hz else info.frames * channels_out * 4
+    if max_bytes is not None and need > max_bytes:
+        raise BadAudio(
+            f"{path.name} would need about {need / 1e6:.0f} MB of memory as samples, over "
+            f"{what + chr(39) + 's' if what else 'the'} limit of {max_bytes / 1e6:.0f} MB",
+            "cut it into shorter files, or raise execution.limit_scale in config.toml",
+        )
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        if mono and info.channels > 1:
+            data = np.empty((info.frames, 1), np.float32)
+            n = 0
+            with sf.SoundFile(str(path)) as f:
+                for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+                    data[n : n + len(block), 0] = block.mean(axis=1)
+                    n += len(block)
+            data = data[:n]
+            rate = info.sample_rate_hz
+        else:
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:
         raise BadAudio(f"{path.name} could not be decoded ({_short(exc)})", "re-export the file") from exc
     if data.size == 0:
@@ -90,7 +122,7 @@ def load_audio(
     if not np.all(np.isfinite(data)):
         raise BadAudio(f"{path.name} contains NaN or infinite samples", "re-export the file from its source")
     if mono:
-        data = data.mean(axis=1)
+        data = data[:, 0] if data.shape[1] == 1 else data.mean(axis=1)
     if sample_rate_hz and rate != sample_rate_hz:
         data = resample(data, rate, sample_rate_hz)
         rate = sample_rate_hz

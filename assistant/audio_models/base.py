@@ -45,6 +45,11 @@ class ToolSpec:
     method: str = ""  # "DeepFilterNet3 (learned, ONNX)" or "spectral gating (signal processing)"
     learned: bool = True  # False: a signal-processing method, and replies say so
     licence: str = ""  # of the model or library behind the method
+    # Limits the executor enforces on one run (executor.py): wall time, and growth of the process's
+    # resident memory during the run. Sized for a 30-minute input (limits.max_duration_s) on a 2-core
+    # laptop, with room to spare: they stop a runaway, not a slow machine (execution.limit_scale).
+    timeout_s: float = 300.0
+    max_memory_mb: int = 2048
 
     @property
     def edits_project(self) -> bool:
@@ -77,6 +82,7 @@ class ToolContext:
     on_progress: Callable[[float, str], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
     load_llm: Callable[[], Any] | None = None  # the planner's loaded model, handed over by the executor
+    max_memory_mb: int | None = None  # the run's memory ceiling (inputs that cannot fit are refused up front)
     _last_progress_s: float = 0.0
 
     # -- progress and cancellation ---------------------------------------------------------
@@ -98,7 +104,14 @@ class ToolContext:
         self, artifact: Artifact, sample_rate_hz: int | None = None, mono: bool = True
     ) -> tuple[np.ndarray, int]:
         """float32 samples of an artifact: (frames,) if mono else (frames, channels); clear error if bad."""
-        return load_audio(artifact.path, sample_rate_hz=sample_rate_hz, mono=mono, limits=self.config.limits)
+        return load_audio(
+            artifact.path,
+            sample_rate_hz=sample_rate_hz,
+            mono=mono,
+            limits=self.config.limits,
+            max_bytes=None if self.max_memory_mb is None else self.max_memory_mb * 1_000_000 // 2,
+            what=self.tool_name,
+        )
 
     def probe(self, artifact: Artifact) -> AudioInfo:
         return probe(artifact.path, self.config.limits)
@@ -132,6 +145,7 @@ class ToolContext:
         scratch = self.session.scratch_path(f".{fmt}")
         try:
             info = write_audio(scratch, audio, sample_rate_hz, fmt)
+            self.check_cancelled()  # stopped while writing (a limit, Esc): the file is not published
             path = self.session.publish(scratch, name_hint, f".{fmt}")
         finally:
             scratch.unlink(missing_ok=True)
@@ -146,6 +160,23 @@ class ToolContext:
             channels=info.channels,
             meta=meta,
         )
+
+    def audio_stream(
+        self,
+        name_hint: str,
+        sample_rate_hz: int,
+        channels: int,
+        parents: list[Artifact] | tuple[Artifact, ...] = (),
+        meta: dict | None = None,
+    ) -> AudioStream:
+        """A WAV (32-bit float) written block by block, for inputs too long to hold in memory:
+
+            with ctx.audio_stream("take-denoised", rate, 2, parents=[args.file]) as out:
+                out.write(block)            # (frames, channels) float32, finite
+            out.artifact                    # registered once the block closes without error
+
+        It is written under a temporary name and renamed into place at the end, like every output."""
+        return AudioStream(self, name_hint, sample_rate_hz, channels, tuple(parents), meta)
 
     def new_file_artifact(
         self,
@@ -170,6 +201,7 @@ class ToolContext:
                     raise full from exc
                 raise
             faults.point("artifact_write")
+            self.check_cancelled()
             path = self.session.publish(scratch, name_hint, suffix)
         finally:
             scratch.unlink(missing_ok=True)
@@ -195,3 +227,60 @@ def require_audio(artifact: Artifact, tool: str) -> None:
 def stem_of(artifact: Artifact) -> str:
     """The file name without suffix, for naming outputs ("memo" → "memo-denoised")."""
     return Path(artifact.name).stem
+
+
+class AudioStream:
+    """See ToolContext.audio_stream."""
+
+    def __init__(self, ctx: ToolContext, name_hint: str, rate: int, channels: int, parents, meta) -> None:
+        self.ctx, self.name_hint, self.rate, self.channels, self.parents, self.meta = (
+            ctx,
+            name_hint,
+            rate,
+            channels,
+            parents,
+            meta,
+        )
+        self.frames = 0
+        self.artifact: Artifact | None = None
+
+    def __enter__(self) -> AudioStream:
+        import soundfile as sf
+
+        self.ctx.check_cancelled()
+        self.tmp = self.ctx.session.scratch_path(".wav")
+        self.file = sf.SoundFile(str(self.tmp), "w", self.rate, self.channels, format="WAV", subtype="FLOAT")
+        return self
+
+    def write(self, block: np.ndarray) -> None:
+        block = np.asarray(block, dtype=np.float32).reshape(-1, self.channels)
+        if not np.all(np.isfinite(block)):
+            raise EarshotError(
+                "the result contains NaN or infinite samples", "this is a bug in the tool; please report it"
+            )
+        self.file.write(block)
+        self.frames += len(block)
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            self.file.close()
+            if exc_type is not None:
+                return False
+            if self.frames == 0:
+                raise EarshotError("the result is empty (no samples)", "check the times or options of the request")
+            self.ctx.check_cancelled()
+            self.path = self.ctx.session.publish(self.tmp, self.name_hint, ".wav")
+        finally:
+            self.tmp.unlink(missing_ok=True)
+        self.artifact = self.ctx.session.add_artifact(
+            self.path,
+            "audio",
+            tool=self.ctx.tool_name,
+            tool_run_id=self.ctx.tool_run_id,
+            parents=tuple(p.ref for p in self.parents),
+            duration_s=self.frames / self.rate,
+            sample_rate_hz=self.rate,
+            channels=self.channels,
+            meta=self.meta,
+        )
+        return False

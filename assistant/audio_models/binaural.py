@@ -158,6 +158,8 @@ SPEC = ToolSpec(
     method="spherical-head model: ITD, head-shadow ILD filter, pinna echoes (Brown & Duda 1998; signal processing)",
     learned=False,
     licence="GPL-3.0-or-later (Earshot's own code)",
+    timeout_s=300,
+    max_memory_mb=2048,
 )
 
 

@@ -35,6 +35,8 @@ SPEC = ToolSpec(
     method="signal processing template filled from tag, detect and transcribe (Whisper, learned) measurements",
     learned=False,
     licence="ISC / MIT",
+    timeout_s=1200,
+    max_memory_mb=4096,
 )
 
 
@@ -102,6 +104,7 @@ def compose_caption(
         sentences.append(f"Noise-like sound fills {noise[3]:.1f} s.")
     if words:
         shown = words if len(words) <= MAX_WORDS_CHARS else words[: MAX_WORDS_CHARS - 1] + "…"
+        shown = shown.replace('"', "'")  # file words stay inside one pair of quotes (llm/prompts.py)
         sentences.append(f'The words, as transcribed: "{shown}"')
     elif words_note:
         sentences.append(words_note)

@@ -55,6 +55,8 @@ SPEC = ToolSpec(
     method="the planner LLM (learned) writes a grammar-constrained score → MIDI (pretty_midi) → fluidsynth with "
     "the FluidR3 General MIDI soundfont",
     licence="Apache-2.0 (Qwen2.5 weights) / MIT (pretty_midi, FluidR3_GM) / LGPL-2.1 (fluidsynth)",
+    timeout_s=300,
+    max_memory_mb=1024,
 )
 
 

@@ -183,6 +183,8 @@ SPEC = ToolSpec(
     method="WORLD vocoder analysis/resynthesis with pyworld (signal processing)",
     learned=False,
     licence="MIT (pyworld / WORLD)",
+    timeout_s=1200,
+    max_memory_mb=3072,
 )
 
 

@@ -22,6 +22,8 @@ SPEC = ToolSpec(
     method="project summary (no audio processing)",
     learned=False,
     licence="GPL-3.0-or-later",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

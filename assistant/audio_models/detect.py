@@ -84,6 +84,8 @@ SPEC = ToolSpec(
     "with the Silero voice-activity detector (learned, ONNX, from faster-whisper)",
     learned=False,
     licence="MIT (Silero VAD, faster-whisper) / ISC (librosa)",
+    timeout_s=600,
+    max_memory_mb=3072,
 )
 
 

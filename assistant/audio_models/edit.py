@@ -57,6 +57,8 @@ SPEC = ToolSpec(
     method="signal processing (numpy, soxr resampling, pyloudnorm)",
     learned=False,
     licence="BSD / LGPL-2.1 / MIT",
+    timeout_s=300,
+    max_memory_mb=3072,
 )
 
 

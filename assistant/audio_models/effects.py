@@ -437,6 +437,8 @@ SPEC = ToolSpec(
     method="pedalboard effects (signal processing; Rubber Band for pitch and time)",
     learned=False,
     licence="GPL-3.0 (pedalboard)",
+    timeout_s=600,
+    max_memory_mb=3072,
 )
 
 

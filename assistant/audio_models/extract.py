@@ -136,6 +136,8 @@ SPEC = ToolSpec(
     "(Whisper word times for quoted words)",
     learned=False,
     licence="ISC (librosa) / MIT",
+    timeout_s=900,
+    max_memory_mb=4096,
 )
 
 

@@ -37,6 +37,8 @@ SPEC = ToolSpec(
     method="procedural synthesisers (signal processing: filtered noise, pulse trains, formants, FM chirps)",
     learned=False,
     licence="GPL-3.0-or-later (Earshot's own code)",
+    timeout_s=120,
+    max_memory_mb=1024,
 )
 
 

@@ -39,6 +39,8 @@ SPEC = ToolSpec(
     method="EfficientNet-Lite0 image labels (learned; ONNX) → generate_sound presets (procedural synthesis, "
     "signal processing)",
     licence="Apache-2.0 (EfficientNet-Lite0 weights); MIT (ImageNet class names)",
+    timeout_s=120,
+    max_memory_mb=1024,
 )
 
 

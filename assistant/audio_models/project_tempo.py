@@ -25,6 +25,8 @@ SPEC = ToolSpec(
     method="project edit (non-destructive: warped clips are time-stretched when rendered)",
     learned=False,
     licence="GPL-3.0-or-later",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

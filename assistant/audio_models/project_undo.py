@@ -29,6 +29,8 @@ SPEC = ToolSpec(
     method="project history: exact inverse patches from the operation log",
     learned=False,
     licence="GPL-3.0-or-later",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

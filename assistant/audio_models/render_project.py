@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 from ..audio.files import load_audio
 from ..errors import EarshotError
 from ..project import dawproject, mixdown
@@ -46,6 +48,8 @@ SPEC = ToolSpec(
     "DAWproject 1.0 XML validated against the official schema",
     learned=False,
     licence="GPL-3.0 (pedalboard); DAWproject schema MIT",
+    timeout_s=900,
+    max_memory_mb=3072,
 )
 
 
@@ -63,6 +67,11 @@ def _parents(ctx: ToolContext, state: dict) -> list:
 
 def _loader(ctx: ToolContext):
     def load(source: dict):
+        if source.get("offline") or not source.get("path"):
+            # audio that was not inside an imported project: the clip plays as silence (the reply says so)
+            return np.zeros((1, int(source.get("channels") or 1)), np.float32), int(
+                source.get("sample_rate_hz") or 44100
+            )
         path = Path(source["path"])
         if not path.exists():
             raise EarshotError(
@@ -72,6 +81,17 @@ def _loader(ctx: ToolContext):
         return load_audio(path, mono=False, limits=ctx.config.limits)
 
     return load
+
+
+def _offline_note(state: dict) -> str:
+    names = sorted({c["name"] for c in state["clips"].values() if (c.get("source") or {}).get("offline")})
+    if not names:
+        return ""
+    return (
+        f" {len(names)} offline clip(s) played as silence (their audio was not in the imported file): "
+        + ", ".join(repr(n) for n in names[:5])
+        + "."
+    )
 
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
@@ -130,7 +150,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
                 )
             )
         return ToolResult(
-            f"Rendered {len(arts)} stems ({seconds:.1f} s each, {speed}; signal processing).",
+            f"Rendered {len(arts)} stems ({seconds:.1f} s each, {speed}; signal processing).{_offline_note(state)}",
             arts,
             {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)},
         )
@@ -141,7 +161,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
     peak = float(abs(render.audio).max())
     return ToolResult(
         f"Rendered the mixdown ({seconds:.1f} s, peak {20 * __import__('math').log10(max(peak, 1e-9)):.1f} dBFS, "
-        f"{speed}; signal processing) → {art.name}.",
+        f"{speed}; signal processing) → {art.name}.{_offline_note(state)}",
         [art],
         {"render_s": round(elapsed, 3), "rtf": round(elapsed / seconds, 4)},
     )

@@ -63,6 +63,8 @@ SPEC = ToolSpec(
     "AuxIVA blind source separation (speakers)",
     learned=False,
     licence="ISC (librosa) / MIT (pyroomacoustics)",
+    timeout_s=900,
+    max_memory_mb=4096,
 )
 
 

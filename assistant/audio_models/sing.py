@@ -81,6 +81,8 @@ SPEC = ToolSpec(
     "pitch set to the score, vowels stretched to the note lengths",
     learned=False,
     licence="GPL-3.0 (espeak-ng) / MIT (pyworld, WORLD)",
+    timeout_s=300,
+    max_memory_mb=1024,
 )
 
 

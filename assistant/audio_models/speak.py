@@ -31,6 +31,8 @@ SPEC = ToolSpec(
     ),
     method="hibari TTS, or a Piper voice you install yourself (learned, ONNX)",
     licence="Apache-2.0 (hibari) / GPL-3.0 (piper-tts)",
+    timeout_s=120,
+    max_memory_mb=1024,
 )
 
 

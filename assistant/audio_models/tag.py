@@ -51,6 +51,8 @@ SPEC = ToolSpec(
     "BS.1770 loudness via pyloudnorm, spectral-feature rules)",
     learned=False,
     licence="ISC (librosa) / MIT (pyloudnorm)",
+    timeout_s=600,
+    max_memory_mb=3072,
 )
 
 

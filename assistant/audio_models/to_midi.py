@@ -45,6 +45,8 @@ SPEC = ToolSpec(
     examples=("convert song.wav to MIDI", "transcribe the piano in @a2 into notes", "make a MIDI file of the melody"),
     method="Basic Pitch (learned; Spotify's ICASSP 2022 note transcription model, ONNX)",
     licence="Apache-2.0",
+    timeout_s=600,
+    max_memory_mb=2048,
 )
 
 
@@ -101,6 +103,9 @@ def transcribe_notes(
 
     constants, _, note_creation = _import_basic_pitch()
     y = resample(audio, rate, constants.AUDIO_SAMPLE_RATE)
+    if len(y) < constants.AUDIO_SAMPLE_RATE // 2:
+        # a very short file (one sample…) is padded with silence: the model needs whole frames
+        y = np.concatenate([y, np.zeros(constants.AUDIO_SAMPLE_RATE // 2 - len(y), np.float32)])
     out = model_output(y, model_path, progress)
     # sensitivity 0.5 gives basic-pitch's defaults (onset 0.5, frame 0.3); higher lowers both thresholds.
     onset_thresh = float(np.clip(1.0 - sensitivity, 0.05, 0.95))

@@ -57,6 +57,8 @@ SPEC = ToolSpec(
     method="project edit (non-destructive: audio is only processed when the project is rendered)",
     learned=False,
     licence="GPL-3.0-or-later",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

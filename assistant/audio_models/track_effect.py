@@ -60,6 +60,8 @@ SPEC = ToolSpec(
     method="pedalboard plugins (signal processing, JUCE), applied when the project is rendered",
     learned=False,
     licence="GPL-3.0 (pedalboard)",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

@@ -30,6 +30,8 @@ SPEC = ToolSpec(
     examples=("transcribe interview.wav", "what is being said in @a2?", "write down the words in memo.wav"),
     method="Whisper tiny.en / base via faster-whisper (learned)",
     licence="MIT",
+    timeout_s=900,
+    max_memory_mb=2048,
 )
 
 
@@ -68,6 +70,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         for s in result.segments
     ]
     shown = result.text if len(result.text) <= 240 else result.text[:237] + "…"
+    shown = shown.replace('"', "'")  # file words stay inside one pair of quotes (llm/prompts.py FILE_TEXT)
     summary = (
         f'Transcribed {args.file.name} ({result.language}): "{shown}"'
         if result.text

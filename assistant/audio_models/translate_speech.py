@@ -47,6 +47,8 @@ SPEC = ToolSpec(
     ),
     method="Whisper base (learned, multilingual, task=translate) + the local TTS",
     licence="MIT (Whisper) / Apache-2.0 (hibari)",
+    timeout_s=1200,
+    max_memory_mb=3072,
 )
 
 
@@ -112,6 +114,7 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
                 )
             )
     shown = english if len(english) <= 240 else english[:237] + "…"
+    shown = shown.replace('"', "'")  # file words stay inside one pair of quotes (llm/prompts.py)
     detected = f" (detected, p={probability:.2f})" if asked in ("auto", "en") else ""
     spoken = f", spoken → {artifacts[-1].name}" if len(artifacts) > 1 else ""
     return ToolResult(

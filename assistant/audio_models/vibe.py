@@ -38,6 +38,8 @@ SPEC = ToolSpec(
     "with pedalboard when rendered",
     learned=False,
     licence="GPL-3.0 (pedalboard)",
+    timeout_s=30,
+    max_memory_mb=512,
 )
 
 

@@ -1,5 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak`: figures (and JSON),
-never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak | long`: figures (and
+JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def run(args) -> int:
         "asr": _asr,
         "crash": _crash,
         "soak": _soak,
+        "long": _long,
     }
     result, printer = commands[args.bench_command](args)
     if args.json:
@@ -115,3 +116,10 @@ def _soak(args):
 
     report = (lambda msg: print(msg, file=sys.stderr, flush=True)) if not args.json else None
     return run_soak_bench(minutes=args.minutes, llm=args.llm, progress=report, home=args.home), print_result
+
+
+def _long(args):
+    from ..bench.long_bench import print_result, run_long_bench
+
+    tools = tuple(args.tool) if args.tool else None
+    return run_long_bench(args.minutes, tools or run_long_bench.__defaults__[1], progress=not args.json), print_result

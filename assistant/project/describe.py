@@ -20,6 +20,8 @@ def _clip_line(s: dict, c: dict) -> str:
         bits.append(f"fades {c['fade_in_s']:g}/{c['fade_out_s']:g} s")
     if c["kind"] == "midi":
         bits.append(f"{len(c['notes'])} notes")
+    elif (c.get("source") or {}).get("offline"):
+        bits.append("offline (audio missing)")
     return ", ".join(bits)
 
 
