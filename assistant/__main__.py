@@ -27,6 +27,7 @@ models do it, and every result is a new file in the session workspace. Nothing l
   earshot models install              put the default models in place (no network at run time)
   earshot doctor                      check models, audio devices, ONNX Runtime, llama.cpp, GPU
   earshot history                     show the current session: turns, plans, tool runs, files
+  earshot library add DIR             index a folder of audio (then: "find the takes in D minor")
   earshot bench plan --json           measure planner routing accuracy and latency
   earshot bench models --json         ONNX model latency per provider, against torch
 """
@@ -135,6 +136,34 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--list", action="store_true", help="list all sessions")
     hist.add_argument("--json", action="store_true", help="turns, plans, tool runs and artifacts as JSON")
 
+    lib = sub.add_parser("library", help="the sample library: add a folder, status, list, remove")
+    lsub = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    ladd = lsub.add_parser(
+        "add",
+        help="scan a folder (recursively) and analyse every new or changed file into the library index",
+        description="Scan DIR, fingerprint each file (size, mtime, sha256), analyse what is new or changed "
+        "(tag, detect, transcribe, descriptors) and write one row per file. Re-running does only what "
+        "changed; after a crash or Ctrl+C it resumes where it stopped.",
+    )
+    ladd.add_argument("dir", type=Path, help="the folder to add")
+    ladd.add_argument("--workers", type=int, help="analysis processes or Ray actors (default: library.workers, 2)")
+    ladd.add_argument("--ray", action="store_true", help="run the analysis as Ray tasks on a local Ray instance")
+    ladd.add_argument("--ray-address", help="run it on an existing Ray cluster (HOST:PORT of `ray start --head`)")
+    ladd.add_argument(
+        "--ship-audio", action="store_true", help="Ray: send each file's bytes with its task (no shared folder)"
+    )
+    ladd.add_argument("--no-transcribe", action="store_true", help="skip Whisper on files with speech")
+    ladd.add_argument("--json", action="store_true", help="progress and the result as JSON lines")
+    lstat = lsub.add_parser("status", help="the library's folders, files, errors and hours of audio")
+    lstat.add_argument("--json", action="store_true", help="as one JSON object")
+    llist = lsub.add_parser("list", help="the indexed files with what the analysis found")
+    llist.add_argument("--folder", help="only files whose folder contains this")
+    llist.add_argument("--errors", action="store_true", help="only the files that could not be read")
+    llist.add_argument("--limit", type=int, help="at most this many")
+    llist.add_argument("--json", action="store_true", help="rows as JSON")
+    lrem = lsub.add_parser("remove", help="forget a folder (its rows); the files are never touched")
+    lrem.add_argument("dir", type=Path)
+
     bench = sub.add_parser("bench", help="measure speed and quality; prints figures (and JSON)")
     bsub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     bplan = bsub.add_parser("plan", help="planner routing accuracy on the labelled set, latency, tokens/s")
@@ -180,6 +209,7 @@ COMMANDS = {
     "history": "history",
     "bench": "bench",
     "listen": "listen",
+    "library": "library",
 }
 
 
