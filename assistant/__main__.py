@@ -193,6 +193,18 @@ def build_parser() -> argparse.ArgumentParser:
     blat.add_argument("--skip-baseline", action="store_true", help="measure only the streaming pipeline")
     blat.add_argument("--skip-wake", action="store_true", help="skip the wake-phrase hit/false-accept measurement")
     blat.add_argument("--llm", help="planner model (default: the configured one)")
+    blib = bsub.add_parser(
+        "library",
+        help="the sample library on a generated library: files/s (pool 1 and 2, Ray 2), index size, query "
+        "latency at 100k rows, questions' precision/recall",
+    )
+    blib.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    blib.add_argument("--files", type=int, default=2000, help="files in the generated library (default 2000)")
+    blib.add_argument("--sample", type=int, default=200, help="files each backend analyses for files/s (default 200)")
+    blib.add_argument("--root", type=Path, help="where the library is generated (default: the cache folder)")
+    blib.add_argument("--no-crash", action="store_true", help="skip the kill -9 / resume check of the full add")
+    blib.add_argument("--no-questions", action="store_true", help="skip the typed questions (no LLM)")
+    blib.add_argument("--llm", help="planner model for the questions (default: the configured one)")
     baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
     baec.add_argument("--json", action="store_true", help="the figures as one JSON object")
     return parser

@@ -64,19 +64,27 @@ def enhance(audio_48k: np.ndarray, model_path, strength: float = 1.0, progress=N
     return y[: len(x)].astype(np.float32)
 
 
-def run(args: Args, ctx: ToolContext) -> ToolResult:
-    require_audio(args.file, SPEC.name)
-    audio, rate = ctx.load_audio(args.file, mono=False)
-    model = ctx.model_path("deepfilternet3")
+def denoise_audio(audio: np.ndarray, rate: int, model_path, strength: float = 1.0, progress=None) -> np.ndarray:
+    """(frames, channels) at any rate → the same shape, each channel through DeepFilterNet3 at 48 kHz."""
     channels = audio.shape[1]
     out = np.zeros_like(audio)
     for ch in range(channels):
         x48 = resample(audio[:, ch], rate, MODEL_RATE_HZ)
-        report = lambda f, ch=ch: ctx.progress((ch + f) / channels, "denoising")
-        y48 = enhance(x48, model, args.strength, report)
+        report = (lambda f, ch=ch: progress((ch + f) / channels)) if progress else None
+        y48 = enhance(x48, model_path, strength, report)
         y = resample(y48, MODEL_RATE_HZ, rate)
         n = min(len(y), len(out))
         out[:n, ch] = y[:n]
+    return out
+
+
+def run(args: Args, ctx: ToolContext) -> ToolResult:
+    require_audio(args.file, SPEC.name)
+    audio, rate = ctx.load_audio(args.file, mono=False)
+    channels = audio.shape[1]
+    out = denoise_audio(
+        audio, rate, ctx.model_path("deepfilternet3"), args.strength, lambda f: ctx.progress(f, "denoising")
+    )
     art = ctx.new_audio_artifact(
         out if channels > 1 else out[:, 0],
         rate,

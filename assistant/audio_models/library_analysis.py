@@ -146,6 +146,19 @@ class FileAnalyser:
         )
 
 
+def analyser_factory(config, transcribe: bool | None = None):
+    """The picklable factory a worker builds its analyser with, from the configuration."""
+    import functools
+
+    options = AnalyserOptions(
+        paths=config.paths,
+        asr_model=config.models.asr,
+        transcribe=config.library.transcribe if transcribe is None else transcribe,
+        limits=config.limits,
+    )
+    return functools.partial(make_analyser, options)
+
+
 def make_analyser(options: AnalyserOptions) -> FileAnalyser:
     """A worker's analyser (module-level, so pool workers and Ray actors import it by name)."""
     limit_threads(options.threads_per_worker)

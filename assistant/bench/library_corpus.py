@@ -304,7 +304,11 @@ def make_library(root: Path, n_files: int, seed: int = 0, workers: int = 2, prog
     truth_file = root / "ground-truth.json"
     if truth_file.is_file():
         data = json.loads(truth_file.read_text(encoding="utf-8"))
-        if data.get("seed") == seed and len(data["files"]) == n_files and all((root / t["path"]).is_file() for t in data["files"]):
+        if (
+            data.get("seed") == seed
+            and len(data["files"]) == n_files
+            and all((root / t["path"]).is_file() for t in data["files"])
+        ):
             return [Truth(**t) for t in data["files"]]
     jobs = plan_library(n_files, seed)
     truths: list[Truth] = []

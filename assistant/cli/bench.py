@@ -1,4 +1,4 @@
-"""`earshot bench plan | startup | models | latency | aec`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | library`: figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from ..config import load_config
 
 
 def run(args) -> int:
-    result, printer = {"plan": _plan, "startup": _startup, "models": _models, "latency": _latency, "aec": _aec}[
-        args.bench_command
-    ](args)
+    result, printer = {
+        "plan": _plan,
+        "startup": _startup,
+        "models": _models,
+        "latency": _latency,
+        "aec": _aec,
+        "library": _library,
+    }[args.bench_command](args)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -63,3 +68,18 @@ def _aec(args):
     from ..bench.aec_bench import print_result, run_aec_bench
 
     return run_aec_bench(), print_result
+
+
+def _library(args):
+    from ..bench.library_bench import print_result, run_library_bench
+
+    return run_library_bench(
+        load_config(),
+        files=args.files,
+        sample=args.sample,
+        root=args.root,
+        crash=not args.no_crash,
+        questions=not args.no_questions,
+        llm=args.llm,
+        progress=not args.json,
+    ), print_result

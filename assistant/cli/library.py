@@ -8,7 +8,6 @@ what changed.
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import threading
@@ -16,19 +15,6 @@ from pathlib import Path
 
 from ..errors import EarshotError
 from .common import config_for, print_json
-
-
-def analyser_factory(config, transcribe: bool | None = None):
-    """The picklable factory each worker builds its analyser with (models load once per worker)."""
-    from ..audio_models.library_analysis import AnalyserOptions, make_analyser
-
-    options = AnalyserOptions(
-        paths=config.paths,
-        asr_model=config.models.asr,
-        transcribe=config.library.transcribe if transcribe is None else transcribe,
-        limits=config.limits,
-    )
-    return functools.partial(make_analyser, options)
 
 
 def backend_maker(factory, workers: int, ray: bool = False, ray_address: str = "", ship_audio: bool = False):
@@ -53,6 +39,7 @@ def run(args) -> int:
 
 
 def _add(args, config, index) -> int:
+    from ..audio_models.library_analysis import analyser_factory
     from ..library.scan import scan
 
     folder = Path(args.dir).expanduser()
@@ -77,7 +64,14 @@ def _add(args, config, index) -> int:
             return 130
         print(json.dumps({"type": "library_added", **report.to_json(), "rows": index.count(folder.resolve())}))
         return 0
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from .common import progress_console
 

@@ -110,6 +110,8 @@ class RayBackend:
         self.workers = max(1, int(workers))
         self.ship_audio = ship_audio
         self._started = False
+        # Ray's usage statistics would be sent to its makers: never (nothing leaves the machine).
+        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
         if not ray.is_initialized():
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)

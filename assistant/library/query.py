@@ -106,9 +106,7 @@ def normalise_key(text: str) -> tuple[str | None, str | None]:
 def tag_of(word: str) -> str:
     tag = TAG_WORDS.get(word.strip().lower())
     if tag is None:
-        raise EarshotError(
-            f"the library has no tag {word!r}", f"tags: {', '.join(sorted(set(TAG_WORDS.values())))}"
-        )
+        raise EarshotError(f"the library has no tag {word!r}", f"tags: {', '.join(sorted(set(TAG_WORDS.values())))}")
     return tag
 
 
