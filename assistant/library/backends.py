@@ -33,8 +33,20 @@ RAY_HINT = "install the cluster extra: pip install 'earshot[cluster]' (or ./inst
 _WORKER: Callable[[str], Any] | None = None
 
 
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this worker when the driver dies (kill -9 included), so no analysis goes on
+    for a scan that no longer exists. Elsewhere a worker exits at its next task (its task pipe is closed)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _pool_init(factory: Factory) -> None:
     global _WORKER
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C is the driver's to handle (it stops the pool)
     _WORKER = factory()
 
@@ -116,6 +128,16 @@ class RayBackend:
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             else:
+                self._init_local(ray)
+            self._started = True
+        actor = ray.remote(num_cpus=1)(_RayWorker)
+        self.actors = [actor.remote(factory) for _ in range(self.workers)]
+
+    def _init_local(self, ray) -> None:
+        """A local instance on 127.0.0.1. Ray gives its raylet 30 s to register; on a machine loaded far
+        beyond its cores that is not always enough, so a timed-out start is cleaned up and tried once more."""
+        for attempt in (1, 2):
+            try:
                 ray.init(
                     num_cpus=self.workers,
                     include_dashboard=False,
@@ -123,9 +145,11 @@ class RayBackend:
                     _node_ip_address="127.0.0.1",
                     configure_logging=False,
                 )
-            self._started = True
-        actor = ray.remote(num_cpus=1)(_RayWorker)
-        self.actors = [actor.remote(factory) for _ in range(self.workers)]
+                return
+            except Exception:
+                ray.shutdown()
+                if attempt == 2:
+                    raise
 
     def map(self, paths: Iterable[str]) -> Iterator[tuple[str, Any]]:
         from ray.util import ActorPool
