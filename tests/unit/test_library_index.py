@@ -14,7 +14,8 @@ from assistant.library.query import Query, normalise_key, run_query
 def _row(path: str, **facts) -> FileRow:
     vector = facts.pop("vector", None)
     a = Analysis(**facts, vector=None if vector is None else np.asarray(vector, np.float32))
-    return FileRow(f"/no-such-lib/{path}", "/no-such-lib", path.rpartition("/")[0], path.rpartition("/")[2], 10, 1, "sha-" + path, a)
+    folder, _, name = path.rpartition("/")
+    return FileRow(f"/no-such-lib/{path}", "/no-such-lib", folder, name, 10, 1, "sha-" + path, a)
 
 
 @pytest.fixture
