@@ -205,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     blib.add_argument("--no-crash", action="store_true", help="skip the kill -9 / resume check of the full add")
     blib.add_argument("--no-questions", action="store_true", help="skip the typed questions (no LLM)")
     blib.add_argument("--llm", help="planner model for the questions (default: the configured one)")
+    blib.add_argument("--seed", type=int, default=0, help="the generated library's seed (default 0)")
+    blib.add_argument("--index", type=Path, help="an index of that library to use (a copy) instead of a full add")
     baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
     baec.add_argument("--json", action="store_true", help="the figures as one JSON object")
     return parser

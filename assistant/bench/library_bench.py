@@ -251,7 +251,9 @@ def ask_questions(config: EarshotConfig, root: Path, index_path: Path, truth: li
     planner.warm()
     roots = (root.resolve(),)
     index = LibraryIndex(index_path)
-    by_path = {str((root / t.path).resolve()): t for t in truth}
+    # Scored on the files the index holds (all of them after a complete add).
+    indexed = set(index.paths(root.resolve()))
+    by_path = {p: t for t in truth if (p := str((root / t.path).resolve())) in indexed}
     results = []
     for question, pred in QUESTIONS:
         relevant = {p for p, t in by_path.items() if pred(t) and not (t.key_ambiguous and "key" in question)}
@@ -295,6 +297,7 @@ def ask_questions(config: EarshotConfig, root: Path, index_path: Path, truth: li
     shutil.rmtree(home, ignore_errors=True)
     good = [r for r in results if r["precision"] >= 0.9 and r["recall"] >= 0.9]
     return {
+        "scored_files": len(by_path),
         "questions": results,
         "asked": len(results),
         "at_least_0_9": len(good),
@@ -314,6 +317,8 @@ def run_library_bench(
     llm: str | None = None,
     scale_rows: int = 100_000,
     progress: bool = True,
+    seed: int = 0,
+    index: Path | None = None,
 ) -> dict:
     def say(msg: str) -> None:
         if progress:
@@ -331,18 +336,28 @@ def run_library_bench(
     try:
         say(f"generating {files} files in {root} (kept for the next run)")
         t = time.perf_counter()
-        truth = make_library(root, files)
+        truth = make_library(root, files, seed=seed)
         out["generate_s"] = round(time.perf_counter() - t, 1)
         index_path = work / "full" / "library.db"
         index_path.parent.mkdir()
-        say("library add on the whole library" + (" (killed mid-scan, then resumed)" if crash else ""))
-        if crash:
+        if index is not None:
+            say(f"using the index {index} (a copy): no full add in this run")
+            src, dst = sqlite3.connect(index), sqlite3.connect(index_path)
+            src.backup(dst)
+            src.close()
+            dst.close()
+            rows = LibraryIndex(index_path)
+            out["add"] = {"rows": rows.count(), "files_per_s": None, "from_index": str(index)}
+            rows.close()
+        elif crash:
+            say("library add on the whole library (killed mid-scan, then resumed)")
             out["add"] = crash_and_resume(config, root, index_path, kill_after_rows=max(10, files // 10))
         else:
-            index = LibraryIndex(index_path)
-            report = scan(index, root, lambda: ProcessPoolBackend(_factory(config), config.library.workers))
-            out["add"] = {"rows": index.count(), "files_per_s": round(_rate(report), 3), "errors": report.errors}
-            index.close()
+            say("library add on the whole library")
+            full = LibraryIndex(index_path)
+            report = scan(full, root, lambda: ProcessPoolBackend(_factory(config), config.library.workers))
+            out["add"] = {"rows": full.count(), "files_per_s": round(_rate(report), 3), "errors": report.errors}
+            full.close()
         size = sum(p.stat().st_size for p in index_path.parent.glob("library.db*"))
         out["index"] = {"bytes": size, "bytes_per_row": round(size / max(1, out["add"]["rows"]))}
         say(f"throughput on {sample} files: pool(1), pool(2), ray(2)")
@@ -374,7 +389,7 @@ def run_library_bench(
 def print_result(r: dict) -> None:
     print(f"library: {r['files']} generated files in {r['library']} (load {r['load_avg_start']})")
     a = r["add"]
-    print(f"add: {a['rows']} rows, {a['files_per_s']} files/s" + (
+    print(f"add: {a['rows']} rows, {a.get('files_per_s')} files/s" + (
         f"; killed at {a['killed_at_rows']} rows, resumed: one row per file = {a['one_row_per_file']}"
         if "killed_at_rows" in a else ""
     ))  # fmt: skip

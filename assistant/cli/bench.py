@@ -82,4 +82,6 @@ def _library(args):
         questions=not args.no_questions,
         llm=args.llm,
         progress=not args.json,
+        seed=args.seed,
+        index=args.index,
     ), print_result
