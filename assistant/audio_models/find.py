@@ -116,7 +116,7 @@ def describe_query(args: Args) -> str:
 
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     from ..library.index import LibraryIndex
-    from ..library.query import run_query
+    from ..library.query import count_query, run_query
 
     index_path = ctx.config.paths.library_path
     if not index_path.is_file():
@@ -135,7 +135,9 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
 
                 audio, rate = ctx.load_audio(args.similar_to)
                 target = descriptor_vector(audio, rate)
-        matches = run_query(index, query_from(args, similar_path), target_vector=target)
+        query = query_from(args, similar_path)
+        matches = run_query(index, query, target_vector=target, limit=MAX_LISTED)
+        total = count_query(index, query) if target is None else len(matches)
         rows = {m.path: index.row(m.path) for m in matches[: ctx.config.library.max_results]}
     finally:
         index.close()
@@ -145,24 +147,24 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
         ctx.progress(0.2 + 0.8 * n / max(1, len(shown)), "registering the found files")
         artifacts.append(_as_artifact(ctx, m.path, rows[m.path]))
     (ctx.session.workspace / LAST_FIND).write_text(json.dumps([m.path for m in matches]), encoding="utf-8")
+    listed_all = total <= len(matches)
     what = describe_query(args)
     if not matches:
         summary = f"Found no files in the library matching {what}."
     else:
         best = "; ".join(f"{a.ref} {a.name} ({m.summary})" for a, m in zip(artifacts[:3], shown[:3]))
-        more = f" The first {len(shown)} are in the file list." if len(matches) > len(shown) else ""
-        summary = (
-            f"Found {len(matches)} file{'s' if len(matches) != 1 else ''} matching {what}, best first: {best}.{more}"
-        )
+        listed = f" The first {len(shown)} are in the file list." if total > len(shown) else ""
+        summary = f"Found {total} file{'s' if total != 1 else ''} matching {what}, best first: {best}.{listed}"
     method = " Ranked by a descriptor vector (signal processing, not a learned embedding)." if args.similar_to else ""
     summary += method + " (Library analyses: signal processing, words by Whisper.)"
     return ToolResult(
         summary,
         artifacts,
         {
-            "count": len(matches),
-            "matches": [m.path for m in matches[:MAX_LISTED]],
-            "scores": [m.score for m in matches[:MAX_LISTED]],
+            "count": total,
+            "matches": [m.path for m in matches],  # every match, best first (at most MAX_LISTED)
+            "scores": [m.score for m in matches],
+            "listed_all": listed_all,
             "query": what,
         },
     )

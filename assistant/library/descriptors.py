@@ -62,16 +62,32 @@ def descriptor_vector(mono: np.ndarray, rate: int) -> np.ndarray:
     return np.nan_to_num(vec).astype(np.float32)
 
 
-def nearest(matrix: np.ndarray, target: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+class Normalised:
+    """A library's vectors z-scored per dimension and scaled to unit length, computed once per index
+    version: a query is then one matrix-vector product."""
+
+    def __init__(self, matrix: np.ndarray) -> None:
+        self.size = len(matrix)
+        if not self.size:
+            self.mean = self.std = self.unit = np.zeros((0,), np.float32)
+            return
+        self.mean = matrix.mean(axis=0)
+        self.std = matrix.std(axis=0) + 1e-6
+        z = (matrix - self.mean) / self.std
+        self.unit = (z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-9)).astype(np.float32)
+
+    def similarities(self, target: np.ndarray) -> np.ndarray:
+        t = (np.asarray(target, np.float32) - self.mean) / self.std
+        return self.unit @ (t / (np.linalg.norm(t) + 1e-9)).astype(np.float32)
+
+
+def nearest(matrix, target: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """(row indices, cosine similarities) of the k rows nearest `target`, best first, after z-scoring
-    every dimension over `matrix`."""
-    if matrix.size == 0:
+    every dimension over the matrix (an array, or its `Normalised` form)."""
+    norm = matrix if isinstance(matrix, Normalised) else Normalised(np.asarray(matrix, np.float32))
+    if norm.size == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    mean = matrix.mean(axis=0)
-    std = matrix.std(axis=0) + 1e-6
-    z = (matrix - mean) / std
-    t = (target - mean) / std
-    sims = (z @ t) / (np.linalg.norm(z, axis=1) * np.linalg.norm(t) + 1e-9)
+    sims = norm.similarities(target)
     k = min(k, len(sims))
     top = np.argpartition(-sims, k - 1)[:k]
     order = top[np.argsort(-sims[top], kind="stable")]

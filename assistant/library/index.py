@@ -286,8 +286,10 @@ class LibraryIndex:
         )
 
     # -- vectors (nearest neighbours) -------------------------------------------------------
-    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, matrix) of every row with a descriptor vector; cached until a write."""
+    def vectors(self):
+        """(ids, Normalised matrix) of every row with a descriptor vector; cached until a write."""
+        from .descriptors import Normalised
+
         # data_version changes when another connection commits; this one's writes clear the cache.
         stamp = int(self.db.execute("PRAGMA data_version").fetchone()[0])
         if self._vectors is None or self._vectors[0] != stamp:
@@ -301,7 +303,7 @@ class LibraryIndex:
                 if blobs
                 else np.zeros((0, 0), np.float32)
             )
-            self._vectors = (stamp, np.asarray(ids, np.int64), matrix)
+            self._vectors = (stamp, np.asarray(ids, np.int64), Normalised(matrix))
         return self._vectors[1], self._vectors[2]
 
     def transaction(self):

@@ -115,9 +115,47 @@ def _fts_words(words: str) -> str:
     return " AND ".join('"' + t.replace('"', "") + '"' for t in terms)
 
 
-def run_query(index: LibraryIndex, q: Query, target_vector: np.ndarray | None = None) -> list[Match]:
-    """Every file matching `q`, best first. `target_vector`: the descriptor vector of `similar_to`
-    when the caller computed it (a file that is not in the index)."""
+def run_query(
+    index: LibraryIndex, q: Query, target_vector: np.ndarray | None = None, limit: int | None = None
+) -> list[Match]:
+    """The files matching `q`, best first (the first `limit`, or all). `target_vector`: the descriptor
+    vector of `similar_to` when the caller computed it (a file that is not in the index)."""
+    where, params, words = _where(q)
+    columns = "f.id, f.path, f.duration_s, f.key, f.tempo_bpm, f.content, f.tags"
+    source = "transcripts JOIN files f ON f.id = transcripts.rowid" if words else "files f"
+    sql_where = " WHERE " + " AND ".join(where) if where else ""
+    if q.similar_to is not None or target_vector is not None:
+        return _by_similarity(index, q, source, sql_where, params, columns, target_vector, limit)
+    order = "f.path"
+    order_params: list = []
+    if words:
+        columns += ", bm25(transcripts) AS rank"
+        order = "rank, f.path"
+    if q.tempo_bpm > 0:
+        order = "ABS(f.tempo_bpm - ?), f.path"
+        order_params = [q.tempo_bpm]
+    sql = f"SELECT {columns} FROM {source}{sql_where} ORDER BY {order}" + (f" LIMIT {int(limit)}" if limit else "")
+    rows = index.db.execute(sql, params + order_params).fetchall()
+    if q.tempo_bpm > 0:
+        scores = [-abs((r["tempo_bpm"] or 0.0) - q.tempo_bpm) for r in rows]
+    else:
+        scores = [-float(r["rank"]) if words else 0.0 for r in rows]
+    return [_match(r, s) for r, s in zip(rows, scores)]
+
+
+def count_query(index: LibraryIndex, q: Query) -> int:
+    """How many files match `q` (every file with a vector, for a bare "sounds like")."""
+    where, params, words = _where(q)
+    source = "transcripts JOIN files f ON f.id = transcripts.rowid" if words else "files f"
+    if q.similar_to is not None:
+        where.append("f.vector IS NOT NULL")
+        where.append("f.path != ?")
+        params.append(str(Path(q.similar_to).resolve()))
+    sql_where = " WHERE " + " AND ".join(where) if where else ""
+    return int(index.db.execute(f"SELECT COUNT(*) FROM {source}{sql_where}", params).fetchone()[0])
+
+
+def _where(q: Query) -> tuple[list[str], list, str]:
     where, params = ([] if q.include_errors else ["f.status = 'ok'"]), []
     if q.key.strip():
         tonic, mode = normalise_key(q.key)
@@ -133,18 +171,15 @@ def run_query(index: LibraryIndex, q: Query, target_vector: np.ndarray | None = 
     if q.tempo_bpm > 0:
         where.append("f.tempo_bpm BETWEEN ? AND ?")
         params += [q.tempo_bpm - q.tempo_tolerance_bpm, q.tempo_bpm + q.tempo_tolerance_bpm]
-    if q.tempo_min_bpm > 0:
-        where.append("f.tempo_bpm >= ?")
-        params.append(q.tempo_min_bpm)
-    if q.tempo_max_bpm > 0:
-        where.append("f.tempo_bpm <= ?")
-        params.append(q.tempo_max_bpm)
-    if q.min_duration_s > 0:
-        where.append("f.duration_s >= ?")
-        params.append(q.min_duration_s)
-    if q.max_duration_s > 0:
-        where.append("f.duration_s <= ?")
-        params.append(q.max_duration_s)
+    for column, op, value in (
+        ("tempo_bpm", ">=", q.tempo_min_bpm),
+        ("tempo_bpm", "<=", q.tempo_max_bpm),
+        ("duration_s", ">=", q.min_duration_s),
+        ("duration_s", "<=", q.max_duration_s),
+    ):
+        if value > 0:
+            where.append(f"f.{column} {op} ?")
+            params.append(value)
     if q.min_lufs is not None:
         where.append("f.integrated_lufs >= ?")
         params.append(q.min_lufs)
@@ -166,41 +201,19 @@ def run_query(index: LibraryIndex, q: Query, target_vector: np.ndarray | None = 
     if q.name.strip():
         where.append("f.name LIKE ?")
         params.append(f"%{q.name.strip()}%")
-    select = "SELECT f.id, f.path, f.duration_s, f.key, f.tempo_bpm, f.content, f.tags FROM files f"
-    order = "f.path"
     words = _fts_words(q.words) if q.words.strip() else ""
     if words:
-        select = (
-            "SELECT f.id, f.path, f.duration_s, f.key, f.tempo_bpm, f.content, f.tags, bm25(transcripts) AS rank "
-            "FROM transcripts JOIN files f ON f.id = transcripts.rowid"
-        )
         where.insert(0, "transcripts MATCH ?")
         params.insert(0, words)
-        order = "rank, f.path"
-    if q.tempo_bpm > 0:
-        order = "ABS(f.tempo_bpm - ?), f.path"
-        params.append(q.tempo_bpm)
-    sql = select + (" WHERE " + " AND ".join(where) if where else "") + f" ORDER BY {order}"
-    rows = index.db.execute(sql, params).fetchall()
-    scores = {r["id"]: (-float(r["rank"]) if words else 0.0) for r in rows}
-    if q.tempo_bpm > 0:
-        scores = {r["id"]: -abs((r["tempo_bpm"] or 0.0) - q.tempo_bpm) for r in rows}
-    if q.similar_to is not None or target_vector is not None:
-        rows, scores = _by_similarity(index, q, rows, target_vector)
-    return [
-        Match(
-            r["path"],
-            round(scores.get(r["id"], 0.0), 4),
-            r["duration_s"],
-            r["key"],
-            r["tempo_bpm"],
-            _summary(r),
-        )
-        for r in rows
-    ]
+    return where, params, words
 
 
-def _by_similarity(index: LibraryIndex, q: Query, rows, target_vector):
+def _match(r, score: float) -> Match:
+    return Match(r["path"], round(score, 4), r["duration_s"], r["key"], r["tempo_bpm"], _summary(r))
+
+
+def _by_similarity(index, q: Query, source, sql_where, params, columns, target_vector, limit):
+    """Nearest neighbours among the files the filters allow, the file itself left out."""
     ids, matrix = index.vectors()
     if target_vector is None:
         own = index.row(str(Path(q.similar_to).resolve()))
@@ -211,15 +224,22 @@ def _by_similarity(index: LibraryIndex, q: Query, rows, target_vector):
             )
         target_vector = own.analysis.vector
     self_path = str(Path(q.similar_to).resolve()) if q.similar_to is not None else None
-    allowed = {r["id"]: r for r in rows if r["path"] != self_path}
+    rows_allowed = index.db.execute(f"SELECT f.id, f.path FROM {source}{sql_where}", params)
+    allowed = np.asarray([r[0] for r in rows_allowed if r[1] != self_path], np.int64)
+    keep = np.isin(ids, allowed)
     order, sims = nearest(matrix, np.asarray(target_vector, np.float32), len(ids))
-    ranked, scores = [], {}
-    for i, s in zip(order, sims):
-        rid = int(ids[i])
-        if rid in allowed:
-            ranked.append(allowed[rid])
-            scores[rid] = float(s)
-    return ranked, scores
+    order_kept = [(int(ids[i]), float(s)) for i, s in zip(order, sims) if keep[i]]
+    if limit:
+        order_kept = order_kept[:limit]
+    if not order_kept:
+        return []
+    chosen = [rid for rid, _ in order_kept]
+    rows = {}
+    for start in range(0, len(chosen), 500):  # SQLite's limit on parameters
+        part = chosen[start : start + 500]
+        sql = f"SELECT {columns} FROM files f WHERE f.id IN ({','.join('?' * len(part))})"
+        rows.update({r["id"]: r for r in index.db.execute(sql, part)})
+    return [_match(rows[rid], s) for rid, s in order_kept if rid in rows]
 
 
 def _summary(r) -> str:
