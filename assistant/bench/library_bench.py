@@ -127,7 +127,9 @@ def throughput(config: EarshotConfig, root: Path, sample: int, work: Path) -> di
     subset = work / "sample"
     if subset.exists():
         shutil.rmtree(subset)
-    for f in audio_files(root)[:sample]:
+    everything = audio_files(root)
+    step = max(1, len(everything) // sample)
+    for f in everything[::step][:sample]:  # spread over the folders, not the first folder in path order
         dest = subset / f.relative_to(root)
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(f, dest)
