@@ -124,6 +124,9 @@ class RayBackend:
         self._started = False
         # Ray's usage statistics would be sent to its makers: never (nothing leaves the machine).
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+        # Ray starts its workers at niceness 15; here they are the work itself, as the pool's processes are
+        # (on a busy machine nice 15 left them ~1 % of a core). A cluster's nodes set it in `ray start`'s env.
+        os.environ.setdefault("RAY_worker_niceness", "0")
         if not ray.is_initialized():
             if address:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
