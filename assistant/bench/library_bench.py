@@ -191,7 +191,11 @@ def query_latency(index_path: Path, root: Path, repeats: int = 3) -> dict:
     from ..library.query import Query, count_query, run_query
 
     index = LibraryIndex(index_path)
-    kick = next(iter(sorted((root / "one-shots").glob("*.wav"))), None)
+    row = index.db.execute(
+        "SELECT path FROM files WHERE folder='one-shots' AND vector IS NOT NULL AND path NOT LIKE '%/scaled-%' "
+        "ORDER BY path LIMIT 1"
+    ).fetchone()
+    kick = Path(row[0]) if row else None
     queries = [
         Query(key="D minor"),
         Query(key="F#"),
