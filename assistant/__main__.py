@@ -28,6 +28,7 @@ models do it, and every result is a new file in the session workspace. Nothing l
   earshot models install              put the default models in place (no network at run time)
   earshot doctor                      check models, audio devices, ONNX Runtime, llama.cpp, GPU
   earshot history                     show the current session: turns, plans, tool runs, files
+  earshot library add DIR             index a folder of audio (then: "find the takes in D minor")
   earshot bench plan --json           measure planner routing accuracy and latency
   earshot bench models --json         ONNX model latency per provider, against torch
 """
@@ -143,6 +144,34 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--list", action="store_true", help="list all sessions")
     hist.add_argument("--json", action="store_true", help="turns, plans, tool runs and artifacts as JSON")
 
+    lib = sub.add_parser("library", help="the sample library: add a folder, status, list, remove")
+    lsub = lib.add_subparsers(dest="library_command", metavar="ACTION", required=True)
+    ladd = lsub.add_parser(
+        "add",
+        help="scan a folder (recursively) and analyse every new or changed file into the library index",
+        description="Scan DIR, fingerprint each file (size, mtime, sha256), analyse what is new or changed "
+        "(tag, detect, transcribe, descriptors) and write one row per file. Re-running does only what "
+        "changed; after a crash or Ctrl+C it resumes where it stopped.",
+    )
+    ladd.add_argument("dir", type=Path, help="the folder to add")
+    ladd.add_argument("--workers", type=int, help="analysis processes or Ray actors (default: library.workers, 2)")
+    ladd.add_argument("--ray", action="store_true", help="run the analysis as Ray tasks on a local Ray instance")
+    ladd.add_argument("--ray-address", help="run it on an existing Ray cluster (HOST:PORT of `ray start --head`)")
+    ladd.add_argument(
+        "--ship-audio", action="store_true", help="Ray: send each file's bytes with its task (no shared folder)"
+    )
+    ladd.add_argument("--no-transcribe", action="store_true", help="skip Whisper on files with speech")
+    ladd.add_argument("--json", action="store_true", help="progress and the result as JSON lines")
+    lstat = lsub.add_parser("status", help="the library's folders, files, errors and hours of audio")
+    lstat.add_argument("--json", action="store_true", help="as one JSON object")
+    llist = lsub.add_parser("list", help="the indexed files with what the analysis found")
+    llist.add_argument("--folder", help="only files whose folder contains this")
+    llist.add_argument("--errors", action="store_true", help="only the files that could not be read")
+    llist.add_argument("--limit", type=int, help="at most this many")
+    llist.add_argument("--json", action="store_true", help="rows as JSON")
+    lrem = lsub.add_parser("remove", help="forget a folder (its rows); the files are never touched")
+    lrem.add_argument("dir", type=Path)
+
     bench = sub.add_parser("bench", help="measure speed and quality; prints figures (and JSON)")
     bsub = bench.add_subparsers(dest="bench_command", metavar="WHAT", required=True)
     bplan = bsub.add_parser("plan", help="planner routing accuracy on the labelled set, latency, tokens/s")
@@ -201,6 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     basr.add_argument("--voices", default="hibari,en-us,en-gb", help="hibari and/or espeak-ng voices, comma-separated")
     basr.add_argument("--limit", type=int, help="only the first N requests (chat and commands interleaved)")
     basr.add_argument("--engine", action="append", help="whisper and/or moonshine (default: both)")
+    blib = bsub.add_parser(
+        "library",
+        help="the sample library on a generated library: files/s (pool 1 and 2, Ray 2), index size, query "
+        "latency at 100k rows, questions' precision/recall",
+    )
+    blib.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    blib.add_argument("--files", type=int, default=2000, help="files in the generated library (default 2000)")
+    blib.add_argument("--sample", type=int, default=200, help="files each backend analyses for files/s (default 200)")
+    blib.add_argument("--root", type=Path, help="where the library is generated (default: the cache folder)")
+    blib.add_argument("--no-crash", action="store_true", help="skip the kill -9 / resume check of the full add")
+    blib.add_argument("--no-questions", action="store_true", help="skip the typed questions (no LLM)")
+    blib.add_argument("--llm", help="planner model for the questions (default: the configured one)")
+    blib.add_argument("--seed", type=int, default=0, help="the generated library's seed (default 0)")
+    blib.add_argument("--index", type=Path, help="an index of that library to use (a copy) instead of a full add")
     baec = bsub.add_parser("aec", help="echo cancellers: ERLE on simulated rooms, and near-end speech kept")
     baec.add_argument("--json", action="store_true", help="the figures as one JSON object")
     bcrash = bsub.add_parser(
@@ -244,6 +287,7 @@ COMMANDS = {
     "history": "history",
     "bench": "bench",
     "listen": "listen",
+    "library": "library",
 }
 
 

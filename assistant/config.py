@@ -62,6 +62,11 @@ class PathOptions:
         return self.home_dir / "earshot.db"
 
     @property
+    def library_path(self) -> Path:
+        """The sample library's index (library/index.py)."""
+        return self.home_dir / "library.db"
+
+    @property
     def sessions_dir(self) -> Path:
         return self.home_dir / "sessions"
 
@@ -267,6 +272,16 @@ class VoiceOptions:
 
 
 @dataclass
+class LibraryOptions:
+    """The sample library (`earshot library`, the find and batch tools)."""
+
+    workers: int = 2  # analysis processes (or Ray actors) for `library add`; one core each
+    transcribe: bool = True  # Whisper on files with speech, so "the interviews where someone says X" works
+    ray_address: str = ""  # an existing Ray cluster ("HOST:6379") used when `library add --ray` is given
+    max_results: int = 50  # found files a find registers as artifacts (the count of all matches is reported)
+
+
+@dataclass
 class EarshotConfig:
     paths: PathOptions = field(default_factory=PathOptions)
     models: ModelChoice = field(default_factory=ModelChoice)
@@ -277,6 +292,7 @@ class EarshotConfig:
     speech: SpeechOptions = field(default_factory=SpeechOptions)
     accelerator: AcceleratorOptions = field(default_factory=AcceleratorOptions)
     voice: VoiceOptions = field(default_factory=VoiceOptions)
+    library: LibraryOptions = field(default_factory=LibraryOptions)
 
 
 def _apply(obj, table: dict, where: str):

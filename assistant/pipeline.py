@@ -54,6 +54,13 @@ class Assistant:
         llm_name: str | None = None,
         models: ModelStore | None = None,
     ) -> None:
+        # Folders added to the sample library can be read (named in a request, found by `find`); outputs
+        # still go to the workspace only.
+        from .library.index import library_roots
+
+        config.paths.allowed_roots = tuple(
+            dict.fromkeys((*config.paths.allowed_roots, *library_roots(config.paths.library_path)))
+        )
         self.config = config
         self.session = session
         self.registry = registry or default_registry()

@@ -59,7 +59,8 @@ def compose(plan: Plan | None, report: ExecutionReport | None, registry) -> Comp
                     lines.append("The files made before that are kept.")
         artifacts = report.artifacts
         if artifacts:
-            lines.append("New files:")
+            # Files found in the sample library are the library's own files, not new ones.
+            lines.append("Files:" if all(a.meta.get("library") for a in artifacts) else "New files:")
             lines.extend(_artifact_line(a) for a in artifacts)
     if not lines:
         lines = spoken = ["Done."]

@@ -135,6 +135,20 @@ def denoise_streaming(path, out, model_path, strength: float, progress=None) -> 
         nets.clear()  # dropped on the thread that made them (see enhance)
 
 
+def denoise_audio(audio: np.ndarray, rate: int, model_path, strength: float = 1.0, progress=None) -> np.ndarray:
+    """(frames, channels) at any rate → the same shape, each channel through DeepFilterNet3 at 48 kHz."""
+    channels = audio.shape[1]
+    out = np.zeros_like(audio)
+    for ch in range(channels):
+        x48 = resample(audio[:, ch], rate, MODEL_RATE_HZ)
+        report = (lambda f, ch=ch: progress((ch + f) / channels)) if progress else None
+        y48 = enhance(x48, model_path, strength, report)
+        y = resample(y48, MODEL_RATE_HZ, rate)
+        n = min(len(y), len(out))
+        out[:n, ch] = y[:n]
+    return out
+
+
 def run(args: Args, ctx: ToolContext) -> ToolResult:
     require_audio(args.file, SPEC.name)
     info = ctx.probe(args.file)
@@ -155,16 +169,10 @@ def run(args: Args, ctx: ToolContext) -> ToolResult:
             {"strength": args.strength},
         )
     audio, rate = ctx.load_audio(args.file, mono=False)
-    model = ctx.model_path("deepfilternet3")
     channels = audio.shape[1]
-    out = np.zeros_like(audio)
-    for ch in range(channels):
-        x48 = resample(audio[:, ch], rate, MODEL_RATE_HZ)
-        report = lambda f, ch=ch: ctx.progress((ch + f) / channels, "denoising")
-        y48 = enhance(x48, model, args.strength, report)
-        y = resample(y48, MODEL_RATE_HZ, rate)
-        n = min(len(y), len(out))
-        out[:n, ch] = y[:n]
+    out = denoise_audio(
+        audio, rate, ctx.model_path("deepfilternet3"), args.strength, lambda f: ctx.progress(f, "denoising")
+    )
     art = ctx.new_audio_artifact(
         out if channels > 1 else out[:, 0],
         rate,

@@ -48,6 +48,9 @@ TOOL_MODULES: tuple[str, ...] = (
     "describe_project",
     "render_project",
     "open_project",
+    # the sample library (issue 17): search it, apply a tool to many files
+    "find",
+    "batch",
 )
 
 

@@ -1,5 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak | long`: figures (and
-JSON), never test assertions."""
+"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak | long | library`:
+figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def run(args) -> int:
         "crash": _crash,
         "soak": _soak,
         "long": _long,
+        "library": _library,
     }
     result, printer = commands[args.bench_command](args)
     if args.json:
@@ -123,3 +124,20 @@ def _long(args):
 
     tools = tuple(args.tool) if args.tool else None
     return run_long_bench(args.minutes, tools or run_long_bench.__defaults__[1], progress=not args.json), print_result
+
+
+def _library(args):
+    from ..bench.library_bench import print_result, run_library_bench
+
+    return run_library_bench(
+        load_config(),
+        files=args.files,
+        sample=args.sample,
+        root=args.root,
+        crash=not args.no_crash,
+        questions=not args.no_questions,
+        llm=args.llm,
+        progress=not args.json,
+        seed=args.seed,
+        index=args.index,
+    ), print_result

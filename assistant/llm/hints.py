@@ -58,7 +58,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         r"(make|create|save) (a|an) (voice |audio )?(recording|wav)|(record|save) (yourself|it|this|that) (saying|as)",
         (RECORDING,),
     ),
-    (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise",)),
+    (r"noise|noisy|hiss|hum|denois\w*|clean (it |this |that )?up", ("denoise", "batch action=denoise")),
     (r"deeper", ("convert_voice style=deeper",)),
     (r"higher voice|voice higher|higher pitched voice", ("convert_voice style=higher",)),
     (r"robot\w*", ("convert_voice style=robot",)),
@@ -72,12 +72,17 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("describe",),
     ),
     (r"lufs", ("describe", "edit")),
-    (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag",)),
-    (r"((at|to) )?(?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}")),
+    (r"key|instruments?|genre|speech or music|music or speech|what kind of (sound|audio|music)", ("tag", "find")),
+    (r"in (?P<key>[A-G][#b]?( sharp| flat)? (major|minor))", ("find key={key}", "compose key={key}")),
+    (r"((at|to) )?(?P<n>\d+) ?bpm", ("compose tempo_bpm={n}", "project_tempo bpm={n}", "find tempo_bpm={n}")),
+    (r"between (?P<a>\d+) and (?P<b>\d+) ?bpm", ("find tempo_min_bpm={a} tempo_max_bpm={b}",)),
+    (r"(?P<a>\d+) ?(-|to) ?(?P<b>\d+) ?bpm", ("find tempo_min_bpm={a} tempo_max_bpm={b}",)),
     (r"bpm|tempo", ("tag", "describe", "project_tempo")),
     (r"caption|paragraph|description", ("caption",)),
     (r"silences?|silent parts?", ("detect find=silence",)),
-    (r"clipping|clipped", ("detect find=clipping",)),
+    (r"clipping|clipped", ("detect find=clipping", "find clipping=yes")),
+    (r"(recordings?|files?|takes?|ones?|samples?) (that |which )?clip", ("find clipping=yes",)),
+    (r"silent (files?|recordings?|takes?)", ("find content=silence",)),
     (r"drum hits|onsets?", ("detect find=hits",)),
     (
         r"where (someone|somebody|people|he|she|they) (speaks?|talks?|is talking|is speaking)|someone (speaks|talks)",
@@ -102,7 +107,7 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("generate_sound duration_s={n}", "image_to_audio duration_s={n}"),
     ),
     (r"louder|quieter|turn \S+ (up|down)|gain|\d+ ?db (louder|quieter|up|down)", ("edit op=gain", "track op=gain")),
-    (r"normali[sz]e", ("edit op=normalize",)),
+    (r"normali[sz]e", ("edit op=normalize", "batch action=normalize")),
     (r"fade[sd]?( in| out)?", ("edit op=fade",)),
     (r"resample|(?P<n>\d+(?:\.\d+)?) ?khz", ("edit op=resample", "track_effect value={n}000", "={n}000 Hz")),
     (
@@ -157,6 +162,23 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"(a|the) (?P<voice>male|female) (voice|singer)( to)? sings?", ("sing voice={voice}",)),
     (r"(?P<notes>[A-G][#b]?\d:\d+(\.\d+)?([ ,]+([A-G][#b]?\d|r):\d+(\.\d+)?)+)", ("sing notes={notes}",)),
     (r"picture|photo\w*|image|\.jpe?g|\.png|\.webp", ("image_to_audio",)),
+    # the sample library
+    (
+        r"(find|search( for)?|look for|show me|list|which|get me|pull up)(?= .{0,30}?\b(files|recordings|takes|"
+        r"samples|sounds|loops|interviews)\b)|in (my|the) (sample )?library|from (my|the) library",
+        ("find",),
+    ),
+    (r"(sounds?|sounding) like (?P<f>[\w.-]+\.(wav|flac|mp3|ogg|aiff?))", ("find similar_to={f}",)),
+    (
+        r"(says?|said|saying|mentions?|mentioned|talks? about|talking about|talked about) "
+        r"(the )?['\"]?(?P<w>[a-z]{4,})",
+        ("find words={w}",),
+    ),
+    (
+        r"(every|each|all( of)?( the| my)?) (files?|recordings?|takes?|samples?|clips?|sounds?|vocal takes|"
+        r"interviews|loops)|everything (i|you) found|the whole folder|batch",
+        ("batch",),
+    ),
     # the studio project
     (r"unmute", ("track op=unmute",)),
     (r"mute", ("track op=mute",)),
@@ -238,6 +260,8 @@ PROJECT_TOOLS = {
     "render_project",
     "open_project",
 }
+# The sample library's tools: their readings of a word count only when a library word is in the request.
+LIBRARY_TOOLS = {"find", "batch"}
 # Tools that change a given file into a new one.
 FILE_TRANSFORMS = {"edit", "effects", "inpaint", "binaural", "separate", "extract", "denoise", "convert_voice"}
 # Words that name the studio project or one of its tracks rather than a file.
@@ -353,7 +377,7 @@ def _resolved(request: str, registered: set[str] | None) -> tuple[list[Hint], li
     files = list(dict.fromkeys(m.group(1) for m in _FILE.finditer(request)))
     if not found:
         return found, [], files
-    hints = found
+    hints = _library(found)
     # A word like "reverb" or "bpm" means a file tool when a file is named, a project tool when the
     # request talks about tracks or the song and names no file; otherwise both stay.
     if files:
@@ -369,6 +393,25 @@ def _resolved(request: str, registered: set[str] | None) -> tuple[list[Hint], li
             if not all(_tool(t) in FILE_TRANSFORMS for t in h.tools)
         ]
     return found, _agree(hints), files
+
+
+def _library(hints: list[Hint]) -> list[Hint]:
+    """find/batch readings stay only when a word names the library ("find … takes", "every file");
+    then they are the reading: "D minor" and "120 bpm" are find's arguments, "denoise" is batch's action."""
+    named = {_tool(t) for h in hints for t in h.tools if len(h.tools) == 1} & LIBRARY_TOOLS
+    out = []
+    for h in hints:
+        if not named:
+            kept = tuple(t for t in h.tools if _tool(t) not in LIBRARY_TOOLS)
+            if kept:
+                out.append(Hint(h.words, kept))
+            continue
+        chosen = tuple(t for t in h.tools if _tool(t) in named)
+        if chosen:
+            out.append(Hint(h.words, chosen))
+        elif not any(_tool(t) in ("tag", "detect", "describe", "compose", "project_tempo", "clip") for t in h.tools):
+            out.append(h)  # other words stay ("every file … to flac"); analysis words become find's arguments
+    return out
 
 
 def _fill(entry: str, groups: dict) -> str | None:

@@ -31,7 +31,8 @@ Choosing between similar tools:
 - a file's length, rate, loudness or peak → describe; its key, BPM or instruments → tag; a paragraph about it → caption; when things happen in it → detect.
 - effects on a file → effects; on a track of the project or the master → track_effect; a feeling (relaxed, warmer, punchier, further away, like a phone) → vibe.
 - music → compose; a sound effect or ambience → generate_sound; a melody with lyrics → sing.
-- stems (vocals, karaoke, drums, speakers) → separate; one part named in words or a time range → extract."""
+- stems (vocals, karaoke, drums, speakers) → separate; one part named in words or a time range → extract.
+- finding files in the library by key, tempo, sound or words → find (not tag or detect); one change to many files → batch."""
 
 # Tools are listed under headings, in this order; a tool not named here goes under "More tools".
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -53,6 +54,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "open_project",
         ),
     ),
+    ("Sample library (files indexed with `earshot library add`)", ("find", "batch")),
 )
 
 
@@ -180,6 +182,16 @@ EXAMPLES: tuple[tuple[str, dict, tuple[str, ...]], ...] = (
     ("make the whole song sound darker", _plan(("vibe", {"descriptor": "darker"})), ("vibe",)),
     ("take back the last project change", _plan(("project_undo", {"op": "undo"})), ("project_undo",)),
     ("mix the project down to one wav file", _plan(("render_project", {"op": "mixdown"})), ("render_project",)),
+    (
+        "look in my library for loops in G major between 90 and 100 bpm",
+        _plan(("find", {"key": "G major", "tempo_min_bpm": 90, "tempo_max_bpm": 100})),
+        ("find",),
+    ),
+    (
+        "clean the noise off every recording in the street-sounds folder",
+        _plan(("batch", {"action": "denoise", "folder": "street-sounds"})),
+        ("batch",),
+    ),
 )
 
 

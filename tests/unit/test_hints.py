@@ -60,8 +60,11 @@ def test_every_hinted_tool_and_value_exists():
                 key, _, value = arg.partition("=")
                 if value == "{lang}":  # a language name, read as its code
                     continue
-                if value in ("{notes}", "{clip}"):  # the request's words (text)
+                if value in ("{notes}", "{clip}", "{key}", "{w}"):  # the request's words (text)
                     assert hints[key] is str, entry
+                    continue
+                if value == "{f}":  # a file the request names
+                    assert "Artifact" in str(hints[key]), entry
                     continue
                 if value == "{voice}":  # "a male voice sing": the word is the choice
                     assert {"male", "female"} <= set(typing.get_args(hints[key])), entry

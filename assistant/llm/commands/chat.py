@@ -55,6 +55,7 @@ _FAMILY = {
     "Measure and analyse a file": "measuring",
     "Change a file (every result is a new file)": "editing",
     "Make sound and music": "making sound and music",
+    "Sample library (files indexed with `earshot library add`)": "your sample library",
 }
 MAX_CHARS = 400  # an answer fits the planner's "say" (PlannerOptions.max_say_chars)
 _PROJECT_PREFIX = "Studio project"
@@ -94,7 +95,7 @@ def abilities(registry, max_chars: int = MAX_CHARS) -> str:
         if not present:
             continue
         if heading.startswith(_PROJECT_PREFIX):
-            families.append(("a studio project of tracks, clips and effects", []))
+            families.append(("a studio project", []))  # its edits are many; /tools lists them
         else:
             families.append((_FAMILY.get(heading, heading.lower()), present))
     placed = {n for _, names in GROUPS for n in names}

@@ -614,6 +614,30 @@ COMMANDS: tuple[Command, ...] = (
         "(open|load|import) {project_file:file} [as (the|my) project]",
         "(open|load|import) the project (from|in) {project_file:file}",
     ),
+    # -- the sample library ----------------------------------------------------------------------------
+    C(
+        "find",
+        "find [me] [all] [the|my] {find_instrument:instrument} (samples|sounds|loops|files|recordings|takes)",
+        "(show me|list) [all] [the|my] {find_instrument:instrument} (samples|sounds|loops|recordings|takes)",
+    ),
+    C(
+        "find",
+        "(which|what) (files|recordings|takes|samples) (clip|are clipping)",
+        "find [all] the (files|recordings|takes|samples) that clip",
+        clipping="yes",
+    ),
+    C(
+        "batch",
+        "(denoise|clean up) (every|each) file [that] (i|you) found",
+        "(denoise|clean up) (all|all of) the (files|ones) [that] (i|you) found",
+        action="denoise",
+    ),
+    C(
+        "batch",
+        "(normalize|normalise) (every|each) file [that] (i|you) found [to {number:target_lufs} lufs]",
+        "(normalize|normalise) (all|all of) the (files|ones) [that] (i|you) found [to {number:target_lufs} lufs]",
+        action="normalize",
+    ),
 )
 
 

@@ -19,6 +19,12 @@ from ...languages import WHISPER_LANGUAGES, language_code
 # Other words for an enum value: (tool, argument) → value → hassil templates. A value not named here
 # is still matched by its own name.
 SPOKEN: dict[tuple[str, str], dict[str, tuple[str, ...]]] = {
+    ("find", "instrument"): {
+        "drums": ("drum", "percussion"),
+        "voice": ("vocal", "vocals", "voice"),
+        "strings": ("string",),
+        "pad": ("pads",),
+    },
     ("generate_sound", "layers"): {
         "rain": ("rainfall", "raining", "rain storm"),
         "wind": ("howling wind", "windy weather", "a windy day"),
