@@ -73,6 +73,8 @@ class PlanReady(Event):
     attempts: int
     plan_ms: float
     tokens: int
+    prompt_tokens: int = 0
+    evaluated_prompt_tokens: int = 0  # not already in the KV cache (nor restored from disk)
 
 
 @dataclass(frozen=True, slots=True)

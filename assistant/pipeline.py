@@ -144,8 +144,19 @@ class Assistant:
         await asyncio.to_thread(sp.prefill, prefix, cancel)
 
     # -- one typed turn (the CLI) -------------------------------------------------------------------
-    async def ask(self, text: str, speaker: Speaker | None = None) -> Reply:
-        """Run one typed request; `speaker` speaks the reply. Ctrl+C (the task cancelled) stops it as Esc does."""
+    async def ask(self, text: str, speaker: Speaker | None = None, *, keep_context: bool = False) -> Reply:
+        """Run one typed request; `speaker` speaks the reply. Ctrl+C (the task cancelled) stops it as Esc does.
+        `keep_context` (a one-shot process): once the reply is recorded, the session's next context is
+        evaluated and saved on disk while the reply is spoken, so the next process evaluates only its request."""
         cancel = TurnCancel(speaker)
         cancel.attach(asyncio.current_task())
-        return await self.turns.run(TurnRequest(text, "typed"), cancel)
+        keeping: list[asyncio.Task] = []
+
+        def keep() -> None:
+            keeping.append(asyncio.create_task(asyncio.to_thread(self.streaming.keep, self.session)))
+
+        try:
+            return await self.turns.run(TurnRequest(text, "typed"), cancel, on_recorded=keep if keep_context else None)
+        finally:
+            if keeping:
+                await asyncio.gather(*keeping)

@@ -275,6 +275,8 @@ class TurnRunner:
                 len(outcome.attempts),
                 round(outcome.plan_ms, 1),
                 outcome.completion_tokens,
+                outcome.prompt_tokens,
+                outcome.evaluated_prompt_tokens,
             )
         )
         return plan

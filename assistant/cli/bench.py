@@ -1,4 +1,4 @@
-"""`earshot bench plan | startup | models | latency | aec`: figures (and JSON), never test assertions."""
+"""`earshot bench plan | llm | startup | models | latency | aec`: figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from ..config import load_config
 
 
 def run(args) -> int:
-    result, printer = {"plan": _plan, "startup": _startup, "models": _models, "latency": _latency, "aec": _aec}[
-        args.bench_command
-    ](args)
+    result, printer = {
+        "plan": _plan,
+        "llm": _llm,
+        "startup": _startup,
+        "models": _models,
+        "latency": _latency,
+        "aec": _aec,
+    }[args.bench_command](args)
     if args.json:
         print(json.dumps(result, indent=1))
     else:
@@ -25,6 +30,14 @@ def _plan(args):
     return run_plan_bench(
         load_config(), llm=args.llm, labelled=args.set, limit=args.limit, progress=not args.json
     ), print_result
+
+
+def _llm(args):
+    from ..bench.llm_bench import DEFAULT_OPTIONS, print_result, run_llm_bench
+
+    report = (lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)) if not args.json else None
+    options = tuple(args.option) if args.option else DEFAULT_OPTIONS
+    return run_llm_bench(load_config(), options, limit=args.limit, micro=args.micro, progress=report), print_result
 
 
 def _startup(args):

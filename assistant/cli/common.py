@@ -104,10 +104,11 @@ def output_sink(config: EarshotConfig):
     return io.Speaker(config.speech.output_device, latency="high")
 
 
-async def typed_turn(assistant, text: str, sink) -> None:
-    """One typed request on the one turn path; the reply is spoken on `sink` and heard to its end."""
+async def typed_turn(assistant, text: str, sink, keep_context: bool = False) -> None:
+    """One typed request on the one turn path; the reply is spoken on `sink` and heard to its end.
+    `keep_context`: the process ends after this turn, so it saves the session's context for the next one."""
     import asyncio
 
-    await assistant.ask(text, assistant.speaker(sink) if sink is not None else None)
+    await assistant.ask(text, assistant.speaker(sink) if sink is not None else None, keep_context=keep_context)
     if sink is not None:
         await asyncio.sleep(sink.output_latency_s)  # the last block is still in the device buffer
