@@ -342,13 +342,17 @@ class LlmClient:
     def keep(self, text: str, owner: str) -> int:
         """Evaluate `text` (a session's context, up to "Request:") and save its state for the next
         process of session `owner`; returns the tokens evaluated. A one-shot `earshot ask` calls it after
-        its turn, while the reply is spoken. Does nothing when states are off (`llm.session_states` 0)."""
+        its turn, while the reply is spoken. Does nothing when states are off (`llm.session_states` 0) or a
+        stored state already covers all but a few of its tokens (a new session: the static prefix)."""
         if self.states is None or self.options.session_states <= 0:
             return 0
         with self._lock:
             tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
             if len(tokens) + 8 > self.options.context_tokens:
                 return 0
+            stored = self.states.best(tokens)
+            if stored is not None and stored[1] + RESTORE_MIN_GAIN_TOKENS > len(tokens):
+                return 0  # a stored state (the static prefix in a new session) covers nearly all of it
             self._restore(tokens)
             held = self._held(tokens)
             self.llm.n_tokens = held
