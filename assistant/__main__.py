@@ -182,6 +182,20 @@ def build_parser() -> argparse.ArgumentParser:
     bplan.add_argument(
         "--no-command-path", action="store_true", help="plan every request with the LLM (the command path off)"
     )
+    bllm = bsub.add_parser(
+        "llm",
+        help="options of the LLM path (threads, prompt-lookup decoding, openings, another quant), each against "
+        "the default on the same requests: routing, identical plans, plan time",
+    )
+    bllm.add_argument("--json", action="store_true", help="the figures as one JSON object")
+    bllm.add_argument("--limit", type=int, default=24, help="labelled requests, spread over the set (default 24)")
+    bllm.add_argument(
+        "--option",
+        action="append",
+        help="an option to measure (repeatable; default: all but model:): threads-1, threads-1-decode, lookup-4, "
+        "lookup-8, opening-none, opening-work, model:PATH",
+    )
+    bllm.add_argument("--micro", action="store_true", help="also prompt and decode tokens/s per thread setting")
     bstart = bsub.add_parser("startup", help="time from `earshot` to its first drawn screen, in a pseudo-terminal")
     bstart.add_argument("--json", action="store_true", help="the figures as one JSON object")
     bstart.add_argument("--runs", type=int, default=5, help="launches to measure (default 5)")

@@ -96,6 +96,13 @@ class LlmOptions:
     gpu_layers: int = -1  # layers on the GPU with a CUDA build of llama.cpp (-1 all, 0 none); a CPU build ignores it
     temperature: float = 0.0  # plans must be reproducible
     seed: int = 0
+    # A one-shot `earshot ask` saves its session's evaluated context (files, project, recent turns) to the
+    # cache folder after its turn, so the next one evaluates only its request (runtime/kv_states.py). States
+    # of this many sessions are kept, the most recently used (~120 MB each with the 1.5B model); 0: none.
+    session_states: int = 4
+    # Prompt-lookup decoding (runtime/greedy.py): up to this many draft tokens, copied from where the last
+    # tokens occurred before in the prompt or plan, verified in one batch; 0: off (decode token by token).
+    prompt_lookup_tokens: int = 0
 
 
 @dataclass

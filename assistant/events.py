@@ -74,6 +74,8 @@ class PlanReady(Event):
     plan_ms: float
     tokens: int
     planner: str = "llm"  # "fast": parsed by the command path (llm/commands/), no LLM call
+    prompt_tokens: int = 0
+    evaluated_prompt_tokens: int = 0  # not already in the KV cache (nor restored from disk)
 
 
 @dataclass(frozen=True, slots=True)

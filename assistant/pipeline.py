@@ -206,9 +206,13 @@ class Assistant:
         await asyncio.to_thread(sp.prefill, prefix, cancel)
 
     # -- one typed turn (the CLI) -------------------------------------------------------------------
-    async def ask(self, text: str, speaker: Speaker | None = None, plan: str | None = None) -> Reply:
+    async def ask(
+        self, text: str, speaker: Speaker | None = None, plan: str | None = None, *, keep_context: bool = False
+    ) -> Reply:
         """Run one typed request; `speaker` speaks the reply. Ctrl+C (the task cancelled) stops it as Esc does.
-        `plan`: a plan's JSON to run instead of planning (`earshot ask --plan`), validated like any plan."""
+        `plan`: a plan's JSON to run instead of planning (`earshot ask --plan`), validated like any plan.
+        `keep_context` (a one-shot process): once the reply is recorded, the session's next context is
+        evaluated and saved on disk while the reply is spoken, so the next process evaluates only its request."""
         cancel = TurnCancel(speaker)
         cancel.attach(asyncio.current_task())
         given = None
@@ -220,4 +224,15 @@ class Assistant:
             )
             given = asyncio.get_running_loop().create_future()  # the turn's plan, already made
             given.set_result(outcome)
-        return await self.turns.run(TurnRequest(text, "typed"), cancel, plan=given)
+        keeping: list[asyncio.Task] = []
+
+        def keep() -> None:
+            keeping.append(asyncio.create_task(asyncio.to_thread(self.streaming.keep, self.session)))
+
+        try:
+            return await self.turns.run(
+                TurnRequest(text, "typed"), cancel, plan=given, on_recorded=keep if keep_context else None
+            )
+        finally:
+            if keeping:
+                await asyncio.gather(*keeping)

@@ -285,6 +285,8 @@ class TurnRunner:
                 round(outcome.plan_ms, 1),
                 outcome.completion_tokens,
                 outcome.planner,
+                outcome.prompt_tokens,
+                outcome.evaluated_prompt_tokens,
             )
         )
         return plan

@@ -12,8 +12,11 @@
 # Each turn names the tool it is meant for; a turn fails when `ask` fails, a step fails, or the planner
 # routed it to other tools (a misroute, reported as such). At the end every tool that `earshot tools
 # --json` lists must have run once. The transcript, a JSON report and every artifact are in WORKSPACE;
-# the exit status is 1 when any turn failed or a tool was not touched. Environment: PYTHON (the
-# interpreter with Earshot installed), EARSHOT_LLM (planner model; default the configured one).
+# the exit status is 1 when any turn failed or a tool was not touched. Every turn's plan time (the LLM call,
+# from the plan_ready event) and the prompt tokens it evaluated are listed at the end and kept in
+# demo-report.json ("plan_times_s"). Environment: PYTHON (the interpreter with Earshot installed),
+# EARSHOT_LLM (planner model; default the configured one), DEMO_TURNS (stop after this many turns, for a
+# quick plan-time run; the tool coverage check is skipped then).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -131,19 +134,25 @@ say_line "# inputs: memo.wav, noisy-memo.wav, dropout.wav, spanish.wav (espeak-n
 # -- one turn --------------------------------------------------------------------------------------------
 FIRST=1
 LAST_JSON="$WS/.last-turn.jsonl"
+TURNS_DONE=0
 turn() {   # turn EXPECTED_TOOL "request"
   local expect="$1" text="$2"
+  if [ -n "${DEMO_TURNS:-}" ] && [ "$TURNS_DONE" -ge "$DEMO_TURNS" ]; then return 0; fi
+  TURNS_DONE=$((TURNS_DONE + 1))
   local flags=(--workspace "$WS" --no-speak --json)
   if [ "$FIRST" = 1 ]; then flags+=(--new-session); FIRST=0; fi
   if [ -n "${EARSHOT_LLM:-}" ]; then flags+=(--llm "$EARSHOT_LLM"); fi
   say_line ""
   say_line "you> $text"
-  local t0=$SECONDS rc=0
+  local t0 rc=0
+  t0=$(date +%s%N)
   "$PY" -m assistant ask "$text" "${flags[@]}" > "$LAST_JSON" 2>> "$WS/.demo-stderr.txt" || rc=$?
-  "$PY" - "$LAST_JSON" "$expect" "$text" "$rc" "$((SECONDS - t0))" "$RESULTS" <<'PYEOF' | tee -a "$LOG"
+  "$PY" - "$LAST_JSON" "$expect" "$text" "$rc" "$(( ($(date +%s%N) - t0) / 1000000 ))" "$RESULTS" <<'PYEOF' | tee -a "$LOG"
 import json, sys
-path, expect, text, rc, secs, results = sys.argv[1:7]
+path, expect, text, rc, ms, results = sys.argv[1:7]
+secs = round(int(ms) / 1000, 1)
 plan, ran, reply, error, artifacts = [], [], "", None, []
+plan_s, prompt_tokens, evaluated = None, None, None
 for line in open(path, encoding="utf-8"):
     try:
         e = json.loads(line)
@@ -152,6 +161,8 @@ for line in open(path, encoding="utf-8"):
     t = e.get("type")
     if t == "plan_ready":
         plan = [s["tool"] for s in e.get("steps", [])]
+        plan_s = round(e.get("plan_ms", 0.0) / 1000, 2)
+        prompt_tokens, evaluated = e.get("prompt_tokens"), e.get("evaluated_prompt_tokens")
         if e.get("steps"):
             print("  plan: " + " → ".join(f"{s['tool']} {json.dumps(s['args'])}" for s in e["steps"]))
     elif t == "tool_finished":
@@ -169,10 +180,13 @@ elif expect not in [tool for tool, _ in ran]:
     status = "misrouted"
 else:
     status = "ok"
-print(f"  [{status}: wanted {expect}, ran {', '.join(t for t, _ in ran) or 'nothing'}; exit {rc}; {secs} s]")
+tokens = f", {evaluated} of {prompt_tokens} prompt tokens evaluated" if evaluated is not None else ""
+print(f"  [{status}: wanted {expect}, ran {', '.join(t for t, _ in ran) or 'nothing'}; exit {rc}; "
+      f"plan {plan_s} s{tokens}; turn {secs} s]")
 with open(results, "a", encoding="utf-8") as fh:
     fh.write(json.dumps({"expect": expect, "request": text, "status": status, "plan": plan,
-                         "ran": [t for t, _ in ran], "exit": int(rc), "seconds": int(secs),
+                         "ran": [t for t, _ in ran], "exit": int(rc), "seconds": secs, "plan_s": plan_s,
+                         "prompt_tokens": prompt_tokens, "evaluated_prompt_tokens": evaluated,
                          "error": error, "artifacts": artifacts}) + "\n")
 PYEOF
 }
@@ -222,25 +236,36 @@ fi
 
 # -- the summary ---------------------------------------------------------------------------------------------
 "$PY" -m assistant tools --json > "$WS/.tools.json"
-"$PY" - "$RESULTS" "$WS/.tools.json" "$WS" <<'PYEOF' | tee -a "$LOG"
+"$PY" - "$RESULTS" "$WS/.tools.json" "$WS" "${DEMO_TURNS:-}" <<'PYEOF' | tee -a "$LOG"
 import json, sys
 from pathlib import Path
 rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
 tools = [t["name"] for t in json.load(open(sys.argv[2], encoding="utf-8"))]
 ws = Path(sys.argv[3])
+limited = bool(sys.argv[4])
 ran_ok = {t for r in rows if r["status"] == "ok" for t in r["ran"]}
-untouched = [t for t in tools if t not in ran_ok]
+untouched = [] if limited else [t for t in tools if t not in ran_ok]
+plan_times = [r["plan_s"] for r in rows]
 bad = [r for r in rows if r["status"] != "ok"]
 report = {"workspace": str(ws), "turns": len(rows), "ok": len(rows) - len(bad),
           "failed": [r for r in bad if r["status"] == "failed"],
           "misrouted": [r for r in bad if r["status"] == "misrouted"],
           "tools": len(tools), "untouched_tools": untouched,
-          "seconds": sum(r["seconds"] for r in rows), "artifacts": [a for r in rows for a in r["artifacts"]],
-          "turn_results": rows}
+          "seconds": round(sum(r["seconds"] for r in rows), 1), "plan_times_s": plan_times,
+          "artifacts": [a for r in rows for a in r["artifacts"]], "turn_results": rows}
 (ws / "demo-report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
 print()
 print(f"# {report['ok']}/{len(rows)} turns ok in {report['seconds']} s; "
-      f"{len(tools) - len(untouched)}/{len(tools)} tools ran successfully")
+      + (f"{len(tools) - len(untouched)}/{len(tools)} tools ran successfully" if not limited
+         else f"stopped after {len(rows)} turns (DEMO_TURNS)"))
+print("# plan time per turn (LLM call; prompt tokens evaluated / in the prompt; whole turn):")
+for i, r in enumerate(rows, 1):
+    tokens = (f"{r['evaluated_prompt_tokens']:>5} / {r['prompt_tokens']:>5} tokens"
+              if r.get("evaluated_prompt_tokens") is not None else "")
+    plan_s = f"{r['plan_s']:6.2f} s" if r["plan_s"] is not None else "     - "
+    print(f"#   turn {i:2d}  plan {plan_s}  {tokens:>22}  turn {r['seconds']:6.1f} s  {r['expect']}")
+if len(plan_times) >= 10 and plan_times[0] and plan_times[9] is not None:
+    print(f"# turn 10's plan / turn 1's: {plan_times[9] / plan_times[0]:.2f}x")
 for r in bad:
     print(f"# {r['status'].upper()}: {r['request']!r} wanted {r['expect']}, planned {r['plan']}, ran {r['ran']}"
           + (f" ({r['error']})" if r["error"] else ""))

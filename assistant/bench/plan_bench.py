@@ -163,7 +163,11 @@ def run_plan_bench(
         cold_ms = None
         if measure_cold:
             planner.llm.llm.reset()
-            cold_ms = planner.plan(items[0]["request"], session, cfg.paths.allowed_roots).plan_ms
+            states, planner.llm.states = planner.llm.states, None  # nor restored from a state on disk
+            try:
+                cold_ms = planner.plan(items[0]["request"], session, cfg.paths.allowed_roots).plan_ms
+            finally:
+                planner.llm.states = states
         planner.warm()
 
         # The command path (llm/commands/) goes first, as in a turn; what it declines goes to the LLM.

@@ -22,7 +22,7 @@ def run(args) -> int:
     assistant = Assistant(config, session, emit=json_printer if args.json else human_printer(), llm_name=args.llm)
     sink = output_sink(config)
     try:
-        reply = asyncio.run(typed_turn(assistant, args.text, sink, plan))
+        reply = asyncio.run(typed_turn(assistant, args.text, sink, plan, keep_context=True))
     finally:
         if sink is not None:
             sink.close()

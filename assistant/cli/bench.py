@@ -1,5 +1,5 @@
-"""`earshot bench plan | startup | models | latency | aec | turn-end | asr | crash | soak | long | library`:
-figures (and JSON), never test assertions."""
+"""`earshot bench plan | llm | startup | models | latency | aec | turn-end | asr | crash | soak | long |
+library`: figures (and JSON), never test assertions."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..config import load_config
 def run(args) -> int:
     commands = {
         "plan": _plan,
+        "llm": _llm,
         "startup": _startup,
         "models": _models,
         "latency": _latency,
@@ -42,6 +43,14 @@ def _plan(args):
         progress=not args.json,
         command_path=not args.no_command_path,
     ), print_result
+
+
+def _llm(args):
+    from ..bench.llm_bench import DEFAULT_OPTIONS, print_result, run_llm_bench
+
+    report = (lambda msg: print(f"… {msg}", file=sys.stderr, flush=True)) if not args.json else None
+    options = tuple(args.option) if args.option else DEFAULT_OPTIONS
+    return run_llm_bench(load_config(), options, limit=args.limit, micro=args.micro, progress=report), print_result
 
 
 def _startup(args):

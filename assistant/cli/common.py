@@ -107,12 +107,15 @@ def output_sink(config: EarshotConfig):
     return io.Speaker(config.speech.output_device, latency="high")
 
 
-async def typed_turn(assistant, text: str, sink, plan: str | None = None):
+async def typed_turn(assistant, text: str, sink, plan: str | None = None, keep_context: bool = False):
     """One typed request on the one turn path; the reply is spoken on `sink` and heard to its end.
-    `plan`: run this plan (JSON) instead of planning."""
+    `plan`: run this plan (JSON) instead of planning. `keep_context`: the process ends after this turn,
+    so it saves the session's context for the next one."""
     import asyncio
 
-    reply = await assistant.ask(text, assistant.speaker(sink) if sink is not None else None, plan)
+    reply = await assistant.ask(
+        text, assistant.speaker(sink) if sink is not None else None, plan, keep_context=keep_context
+    )
     if sink is not None:
         await asyncio.sleep(sink.output_latency_s)  # the last block is still in the device buffer
     return reply

@@ -58,6 +58,15 @@ class PlanOutcome:
     def completion_tokens(self) -> int:
         return sum(a.completion_tokens for a in self.attempts)
 
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(a.prompt_tokens for a in self.attempts)
+
+    @property
+    def evaluated_prompt_tokens(self) -> int:
+        """Prompt tokens the model had to evaluate (the rest were in its KV cache or restored from disk)."""
+        return sum(a.prompt_tokens - a.cached_prompt_tokens for a in self.attempts)
+
 
 class Planner:
     def __init__(self, llm, registry, options: PlannerOptions | None = None) -> None:

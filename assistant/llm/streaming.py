@@ -1,6 +1,7 @@
 """Prefill for the voice loop: the per-turn context (artifact table, project, recent turns, "Request:")
 evaluated into the KV cache between turns, and the words of a partial transcript while the user is still
-speaking, so at the end of speech only the last few tokens of the request are left to evaluate.
+speaking, so at the end of speech only the last few tokens of the request are left to evaluate. A one-shot
+`earshot ask` keeps the same context on disk for the next process (`keep`).
 
 (Planning itself is `Planner.plan`: cancellable within one token, a spoken answer streamed out sentence by
 sentence and a work plan's first step handed out as soon as it is decoded — runtime/greedy.py,
@@ -37,3 +38,8 @@ class StreamingPlanner:
     def prefill(self, text: str, cancel: threading.Event | None = None) -> int:
         """Evaluate `text` into the KV cache (skipped when the LLM is busy with a real turn)."""
         return self.client.prefill(text, cancel)
+
+    def keep(self, session) -> int:
+        """Evaluate the session's next context and save its state on disk (runtime/kv_states.py): the next
+        one-shot process in this session then evaluates only its request. Returns the tokens evaluated."""
+        return self.client.keep(self.context_prefix(session), session.id)

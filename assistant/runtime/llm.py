@@ -1,29 +1,35 @@
 """llama.cpp through llama-cpp-python: load a GGUF from the store, compile grammars, complete chats.
 
 The Llama object keeps the tokens it last evaluated and reuses the longest common prefix on the next
-call, so a byte-identical system prompt (the tool list) is evaluated once per process. For one-shot
-CLI runs the evaluated prefix is also saved to disk (`prefix_cache/`) and restored at start-up.
+call, so a byte-identical system prompt (the tool list) is evaluated once per process. A new process
+starts from evaluated states kept on disk (kv_states.py): the static prefix, saved once per prompt
+version, and a session's context up to "Request:", saved by a one-shot `earshot ask` after its turn
+(`keep`), so the next one evaluates only its request however long the session has grown.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import os
-import pickle
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..config import LlmOptions
 from ..errors import EarshotError
-from .greedy import GenerationCancelled, GreedyGrammarDecoder, common_prefix
+from .greedy import GenerationCancelled, GreedyGrammarDecoder, PromptLookup, common_prefix
+from .kv_states import CorruptState, KvStateStore, common_length
 
 __all__ = ["Completion", "GenerationCancelled", "LlmClient", "get_llm"]
+
+# Restoring a state from disk (~120 MB with the 1.5B model) costs about what evaluating this many tokens
+# does on two cores; a stored state is loaded only when it covers this many more than the KV cache holds.
+RESTORE_MIN_GAIN_TOKENS = 24
 
 INSTALL_HINT = (
     "pip install llama-cpp-python (built from source: CMAKE_ARGS=\"-DGGML_NATIVE=OFF\"); ./install.sh does this"
@@ -69,6 +75,8 @@ class Completion:
     elapsed_ms: float
     cached_prompt_tokens: int  # tokens of the prompt that were already in the KV cache
     grammar_fallbacks: int = 0  # steps where the top token broke the grammar and the full filter ran
+    drafted_tokens: int = 0  # prompt-lookup drafts verified (LlmOptions.prompt_lookup_tokens)
+    accepted_tokens: int = 0  # ...of which greedy decoding chose the drafted token
 
     @property
     def tokens_per_s(self) -> float:
@@ -136,6 +144,7 @@ class LlmClient:
 
     def __init__(self, model_path: Path, options: LlmOptions, cache_dir: Path | None = None) -> None:
         llama_cpp = _import_llama()
+        self._llama_cpp = llama_cpp
         self.options = options
         self.model_path = Path(model_path)
         threads = options.threads or max(1, (os.cpu_count() or 2))
@@ -159,6 +168,8 @@ class LlmClient:
             ) from exc
         self.load_ms = (time.perf_counter() - t0) * 1000
         self.cache_dir = cache_dir
+        self.states = KvStateStore(cache_dir, self._identity(), options.session_states) if cache_dir else None
+        self.restored: list[tuple[str, int]] = []  # (kind, tokens) of every state loaded from disk
         self._lock = threading.Lock()
         self._waiting = 0  # completions waiting for the lock: a running prefill gives way to them
         self._waiting_lock = threading.Lock()
@@ -233,6 +244,7 @@ class LlmClient:
             if cancel is not None and cancel.is_set():
                 raise GenerationCancelled()
             t0 = time.perf_counter()
+            self._restore(tokens)
             with self.abort.watching(lambda: cancel is not None and cancel.is_set()):
                 if sampling:
                     cached = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
@@ -253,13 +265,21 @@ class LlmClient:
                     )
                 forced = self.llm.tokenize(opening.encode("utf-8"), add_bos=False, special=False) if opening else []
                 evaluated = self.decoder.sync_prefix(tokens + forced, need_logits=True)
+                lookup = PromptLookup(self.options.prompt_lookup_tokens) if self.options.prompt_lookup_tokens else None
                 text, generated, fallbacks = self.decoder.generate(
-                    grammar, max_tokens - len(forced), cancel, on_text, forced=forced
+                    grammar, max_tokens - len(forced), cancel, on_text, forced=forced, lookup=lookup
                 )
         finally:
             self._lock.release()
         return Completion(
-            text, len(tokens), generated, (time.perf_counter() - t0) * 1000, len(tokens) - evaluated, fallbacks
+            text,
+            len(tokens),
+            generated,
+            (time.perf_counter() - t0) * 1000,
+            len(tokens) - evaluated,
+            fallbacks,
+            self.decoder.drafted,
+            self.decoder.accepted,
         )
 
     def _count_waiting(self, step: int) -> None:
@@ -284,6 +304,7 @@ class LlmClient:
             def should_stop() -> bool:
                 return self._waiting > 0 or (cancel is not None and cancel.is_set())
 
+            self._restore(tokens)
             before = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
             try:
                 # Between chunks it gives way by itself; inside one, the abort stops it.
@@ -300,51 +321,104 @@ class LlmClient:
             self._decoder = GreedyGrammarDecoder(self.llm)
         return self._decoder
 
-    # -- prefix cache (one-shot CLI runs) ---------------------------------------------------
+    # -- evaluated states on disk (one-shot CLI runs) ---------------------------------------------
     def warm_prefix(self, prefix: str) -> str:
-        """Evaluate the stable prompt prefix once; restore it from disk when it was saved before.
-
-        Returns "disk", "evaluated" or "memory" (what happened), for `earshot doctor` and benches."""
+        """Have the stable prompt prefix evaluated: restored from disk when a state covers it (the most
+        recently used such state: for a one-shot `ask` the session it continues), else evaluated once
+        and saved. Returns "memory", "disk" or "evaluated" (for `earshot doctor` and benches)."""
         tokens = self.llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
         with self._lock:
-            if common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
+            if self._held(tokens) == len(tokens):
                 return "memory"
-            path = self._prefix_path(prefix)
-            if path is not None and path.is_file():
-                try:
-                    state = pickle.loads(path.read_bytes())
-                    self.llm.load_state(state)
-                    if common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens) == len(tokens):
-                        return "disk"
-                except Exception:
-                    path.unlink(missing_ok=True)  # stale or from another llama.cpp build: rebuild it
-            self.llm.reset()
-            self.llm.eval(tokens)
-            if path is not None:
-                # A temporary name of its own: two `earshot ask` started together both evaluate and save
-                # the prefix, and a shared name let one rename the other's half-written file.
-                fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".partial", dir=path.parent)
-                try:
-                    with os.fdopen(fd, "wb") as out:
-                        out.write(pickle.dumps(self.llm.save_state()))
-                    os.replace(tmp, path)
-                except OSError:
-                    Path(tmp).unlink(missing_ok=True)  # a cache that cannot be saved is rebuilt next time
+            if self._restore(tokens, min_gain=1) >= len(tokens):
+                return "disk"
+            held = self._held(tokens)
+            self.llm.n_tokens = held
+            self.llm.eval(tokens[held:])
+            if self.states is not None:
+                self._save(tokens, "prefix")
             return "evaluated"
 
-    def _prefix_path(self, prefix: str) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        import llama_cpp
+    def keep(self, text: str, owner: str) -> int:
+        """Evaluate `text` (a session's context, up to "Request:") and save its state for the next
+        process of session `owner`; returns the tokens evaluated. A one-shot `earshot ask` calls it after
+        its turn, while the reply is spoken. Does nothing when states are off (`llm.session_states` 0) or a
+        stored state already covers all but a few of its tokens (a new session: the static prefix)."""
+        if self.states is None or self.options.session_states <= 0:
+            return 0
+        with self._lock:
+            tokens = self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            if len(tokens) + 8 > self.options.context_tokens:
+                return 0
+            stored = self.states.best(tokens)
+            if stored is not None and stored[1] + RESTORE_MIN_GAIN_TOKENS > len(tokens):
+                return 0  # a stored state (the static prefix in a new session) covers nearly all of it
+            self._restore(tokens)
+            held = self._held(tokens)
+            self.llm.n_tokens = held
+            self.llm.eval(tokens[held:])  # in whole batches, as a request's prompt is (greedy.py)
+            self._save(tokens, "session", owner)
+            return len(tokens) - held
 
-        # The model file's verified sha256 stamp identifies the weights without re-hashing them.
+    def _held(self, tokens) -> int:
+        """How many of `tokens` the KV cache already holds."""
+        n = self.llm.n_tokens
+        return common_length(self.llm.input_ids[:n], np.asarray(tokens, dtype=np.int32))
+
+    def _restore(self, tokens, min_gain: int = RESTORE_MIN_GAIN_TOKENS) -> int:
+        """Load the stored state sharing the longest prefix with `tokens` when it covers at least
+        `min_gain` more of them than the KV cache holds; returns the tokens it covers (0: none loaded).
+        The caller holds the lock. A state that fails its checks is deleted and the prompt evaluated."""
+        if self.states is None:
+            return 0
+        ll = self.llm
+        for _ in range(3):  # a damaged state is deleted and the next best one tried
+            found = self.states.best(tokens)
+            if found is None or found[1] < self._held(tokens) + min_gain:
+                return 0
+            state, common = found
+            try:
+                buf, offset = self.states.read(state)
+                if state.n_tokens + 8 > self.options.context_tokens:
+                    raise CorruptState(f"{state.path.name}: {state.n_tokens} tokens do not fit the context")
+                ll._ctx.kv_cache_clear()
+                ll.n_tokens = 0
+                payload = (ctypes.c_uint8 * state.payload_bytes).from_buffer(buf, offset)
+                if self._llama_cpp.llama_state_seq_set_data(ll._ctx.ctx, payload, state.payload_bytes, 0) == 0:
+                    raise CorruptState(f"{state.path.name}: llama.cpp refused the state")
+            except CorruptState:
+                self.states.discard(state)
+                ll._ctx.kv_cache_clear()
+                ll.n_tokens = 0
+                continue
+            ll.input_ids[: state.n_tokens] = state.tokens
+            ll.n_tokens = state.n_tokens
+            self.restored.append((state.kind, state.n_tokens))
+            return common
+        return 0
+
+    def _save(self, tokens: list[int], kind: str, owner: str = "") -> None:
+        """Save the KV cache's state of exactly `tokens` (evaluated just before)."""
+        ll, n = self.llm, len(tokens)
+        ll._ctx.kv_cache_seq_rm(0, n, -1)  # whatever was evaluated after them (an earlier answer)
+        ll.n_tokens = n
+        size = self._llama_cpp.llama_state_seq_get_size(ll._ctx.ctx, 0)
+        buf = (ctypes.c_uint8 * size)()
+        written = self._llama_cpp.llama_state_seq_get_data(ll._ctx.ctx, buf, size, 0)
+        try:
+            self.states.write(tokens, memoryview(buf)[:written], kind, owner)
+        except OSError:
+            pass  # a full or read-only cache folder costs the next process time, never an answer
+
+    def _identity(self) -> str:
+        """What a state is valid for: these weights (the verified sha256 stamp identifies them without
+        re-hashing), this llama.cpp build, this context size."""
         stamp = self.model_path.with_name(self.model_path.name + ".verified")
-        weights = stamp.read_text() if stamp.is_file() else f"{self.model_path.stat().st_size}"
-        key = hashlib.sha256(
-            f"{weights}:{self.model_path.name}:{llama_cpp.__version__}:{self.options.context_tokens}:{prefix}".encode()
-        ).hexdigest()[:24]
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        return self.cache_dir / f"{self.model_path.stem}-{key}.state"
+        weights = stamp.read_text().strip() if stamp.is_file() else f"{self.model_path.stat().st_size}"
+        return (
+            f"{weights}:{self.model_path.name}:llama-cpp-python {self._llama_cpp.__version__}:"
+            f"n_ctx {self.options.context_tokens}:seq-state"
+        )
 
 
 def get_llm(config, model_name: str | None = None, store=None) -> LlmClient:
@@ -360,5 +434,5 @@ def get_llm(config, model_name: str | None = None, store=None) -> LlmClient:
     path = store.path(name)
     return cached_model(
         f"llm:{path}:{config.llm.context_tokens}",
-        lambda: LlmClient(path, config.llm, cache_dir=config.paths.cache_dir / "prefix"),
+        lambda: LlmClient(path, config.llm, cache_dir=config.paths.cache_dir / "kv"),
     )
