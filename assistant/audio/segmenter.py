@@ -58,6 +58,9 @@ class Transient:
 
     trigger_index: int
     voiced_ms: float
+    # The frames from the trigger on, with the pre-roll: over the reply, a word as short as "Stop." ends
+    # as a transient (its vowel gives silero one or two sure frames), so the loop transcribes it.
+    audio: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,9 @@ class Segmenter:
             if self.state == ONSET and frame.index - self._trigger + 1 >= self._frames_for(
                 self.endpoint.onset_window_ms
             ):
-                events.append(Transient(self._trigger, self._voiced_in_onset * FRAME_MS))
+                heard = list(self._pre) + self._onset_frames
+                audio = np.concatenate([f.audio for f in heard]) if heard else None
+                events.append(Transient(self._trigger, self._voiced_in_onset * FRAME_MS, audio))
                 for f in self._onset_frames:
                     self._pre.append(f)
                 self.state = IDLE

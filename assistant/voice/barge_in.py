@@ -8,7 +8,8 @@
                                   the reply's own words leaking past the echo canceller, or Whisper's
                                   words for noise, in the whole utterance: the reply resumes where it
                                   paused (`BargeInDismissed`)
-    Transient (a cough, a click) → the reply resumes
+    Transient (a cough, a click) → the reply resumes — unless its transcript is a bare "Stop." (a word
+                                  too short for the VAD's onset): then the reply stops as for any barge-in
 
 Without `confirm_with_transcript` the onset stops the reply at once.
 """
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from ..config import BargeInOptions
 from ..events import BargeInDismissed, Event
 from ..turn import TurnCancel
-from .gates import heard_over_reply, norm
+from .gates import echo_of, heard_over_reply, is_bare_stop, norm
 
 
 @dataclass
@@ -39,14 +40,20 @@ class BargeIn:
         self.emit = emit
         self.tentative: _Tentative | None = None
         self.over_reply = False  # the current utterance began over the assistant's voice
+        self.held_at_s = 0.0  # when the last candidate paused the reply
 
     def speaking(self) -> bool:
         return self.speaker is not None and self.speaker.busy
 
-    def on_candidate(self, mode: str) -> None:
+    def on_candidate(self, mode: str, at_s: float = 0.0) -> None:
         """Maybe the user: hold the reply now, decide when the VAD is sure."""
         if self.speaking() and self.options.enabled and mode != "push_to_talk":
             self.speaker.pause()
+            self.held_at_s = at_s
+
+    def holding(self) -> bool:
+        """The reply is paused for a candidate that has not become speech (nor been let go)."""
+        return self.speaker is not None and self.speaker.paused and self.tentative is None
 
     def on_onset(self, at_s: float, turn: TurnCancel | None, mode: str) -> None:
         """Confirmed speech. Over the voice or a running turn, it is a barge-in: tentative while a
@@ -67,6 +74,18 @@ class BargeIn:
         """It was a cough or a click: the reply goes on where it paused."""
         if self.speaker is not None and self.speaker.paused:
             self.speaker.resume()
+
+    def on_short_transcript(self, result, turn: TurnCancel | None) -> bool:
+        """The transcript of a transient that held the reply: a bare "Stop." (not our own voice, and
+        Whisper sure it heard speech) stops it for good; anything else lets it go on. True when stopped."""
+        text = result.text if result is not None else ""
+        sure = result is not None and not (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0)
+        spoken = self.speaker.recently_spoken(self.held_at_s) if self.speaker is not None else ""
+        if sure and is_bare_stop(text) and not echo_of(text, spoken):
+            self.stop(turn)
+            return True
+        self.on_transient()
+        return False
 
     def settle(self, text: str, final: bool) -> str | None:
         """A transcript of the speech that paused the reply: the user's words stop it for good (None);

@@ -8,6 +8,7 @@ verdicts:
 - `heard_over_reply` / `echo_of`: speech heard while the assistant talks — the user, or its own voice
   leaking past the echo canceller?
 - `is_stop_command`: "stop", "okay, wait" said over the reply are the interruption itself, not a request;
+  `is_bare_stop`: the same for a word too short to be an onset ("Stop."), heard as a transient;
 - `judge_utterance`: the whole chain for a final transcript, with the wake phrase when that mode is on.
 """
 
@@ -115,6 +116,18 @@ def accept_transcript(result, min_chars: int) -> bool:
     if result.no_speech_prob > 0.6 and result.avg_logprob < -1.0:
         return False
     return not (normed in HALLUCINATIONS and result.avg_logprob < -0.5)
+
+
+# A short sound over the reply is taken for "be quiet" only when one of these is among its words: alone,
+# "thank you" or "okay" is what Whisper makes of a cough or a breath as often as what a user said.
+STOP_CORE = {"stop", "quiet", "enough", "cancel", "hush", "silence", "wait", "shut"}
+
+
+def is_bare_stop(text: str) -> bool:
+    """A word or two too short for the VAD's onset ("Stop.", "Quiet!"), transcribed from a transient
+    over the reply: stop words only, and at least one that means stop on its own."""
+    words = set(norm(text).split())
+    return bool(words & STOP_CORE) and words <= STOP_WORDS
 
 
 def is_stop_command(text: str) -> bool:

@@ -112,6 +112,7 @@ class VoiceLoop:
             self.segmenter.endpoint = replace(endpoint, min_silence_ms=endpoint.turn_model_min_silence_ms)
         self._awake_until = 0.0
         self._turn: TurnCancel | None = None
+        self._stop_check: asyncio.Task | None = None  # a transient over the reply, being transcribed
         self._stop = asyncio.Event()
         self.state = ""  # idle, hearing, thinking or speaking (VoiceState)
         self._speech_started_at = 0.0
@@ -199,7 +200,9 @@ class VoiceLoop:
             self.source,
             self.frames,
             pending=lambda: (
-                ([self.running_turn.task] if self.running_turn is not None else []) + self.speculator.pending()
+                ([self.running_turn.task] if self.running_turn is not None else [])
+                + self.speculator.pending()
+                + ([self._stop_check] if self._stop_check is not None and not self._stop_check.done() else [])
             ),
         )
         try:
@@ -212,6 +215,8 @@ class VoiceLoop:
             if (turn := self.running_turn) is not None:
                 turn.stop("quit")  # stopped mid-turn: the turn ends as interrupted
             self.speculator.cancel_all()
+            if self._stop_check is not None:
+                self._stop_check.cancel()
             pump.close()
             self.source.close()
             if self.speaker is not None and hasattr(self.speaker.sink, "close"):
@@ -240,7 +245,7 @@ class VoiceLoop:
     def _on_segment(self, ev) -> None:
         at = ev.frame.captured_at_s if hasattr(ev, "frame") else time.monotonic()
         if isinstance(ev, Candidate):
-            self.barge_in.on_candidate(self.mode)
+            self.barge_in.on_candidate(self.mode, at)
         elif isinstance(ev, Onset):
             self.barge_in.on_onset(at, self.running_turn, self.mode)
             self._speech_started_at = self._last_voiced_at = at
@@ -248,8 +253,11 @@ class VoiceLoop:
             self._set_state("hearing")
             self.speculator.on_onset()
         elif isinstance(ev, Transient):
-            self.barge_in.on_transient()
-            self.emit(SpeechDiscarded("transient"))
+            if self.barge_in.holding() and ev.audio is not None:
+                self._stop_check = asyncio.create_task(self._stop_word(ev.audio))
+            else:
+                self.barge_in.on_transient()
+                self.emit(SpeechDiscarded("transient"))
         elif isinstance(ev, Pause):
             self._last_voiced_at = at - FRAME_MS / 1000
             self.emit(SpeechPaused(at, self._last_voiced_at))
@@ -275,6 +283,20 @@ class VoiceLoop:
             previous = self.running_turn
             self._turn = TurnCancel(self.speaker)
             self._turn.attach(asyncio.create_task(self._commit(spec, ev, self._turn, previous)))
+
+    async def _stop_word(self, audio: np.ndarray) -> None:
+        """A transient that held the reply: "Stop." is too short to become an onset over the reply, so
+        its transcript decides whether the reply stops for good or goes on (it stays paused meanwhile)."""
+        try:
+            # Biased toward "stop" (Whisper made "stuff." of hibari's "Stop." over the reply); a cough
+            # still reads as nothing or as "Thank you.", which does not stop it (gates.is_bare_stop).
+            result = await self.speculator.transcribe(audio, hotwords="Stop.")
+        except Exception:  # no transcript: the reply goes on, as after any transient
+            result = None
+        if self.barge_in.tentative is not None or self.segmenter.state != "idle":
+            return  # the user went on speaking: that utterance decides
+        stopped = self.barge_in.on_short_transcript(result, self.running_turn)
+        self.emit(SpeechDiscarded("stop_command" if stopped else "transient"))
 
     async def _commit(self, spec: Speculation, ev: End, cancel: TurnCancel, previous: TurnCancel | None) -> None:
         """The endpoint's transcript: judged, then run as a turn — or discarded, and a turn it paused goes on."""

@@ -45,11 +45,11 @@ PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[objec
 def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], bool]) -> Transcribe:
     """The loop's ASR: the fast short-window Whisper pass (runtime/asr.py), with the CPU to itself — the
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
-    wake mode the phrase biases the decoder."""
+    wake mode the phrase biases the decoder (or `hotwords`: "Stop." for a short sound over the reply)."""
 
-    async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None):
+    async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None, hotwords: str | None = None):
         rec = await asyncio.to_thread(assistant.short_recognizer, options.asr_engine)
-        hot = options.wake_phrase if wake_mode() else None
+        hot = hotwords or (options.wake_phrase if wake_mode() else None)
         if known is not None:  # the final pass from the tail: (samples the last partial covered, its text)
             tail = TailTranscriber(rec.transcribe_short, options.asr_min_window_s)
             return await asyncio.to_thread(

@@ -148,6 +148,37 @@ def test_its_own_voice_over_the_reply_resumes_it(config, session):
     assert [t["status"] for t in session.turns()] == ["ok"]
 
 
+@pytest.mark.parametrize(
+    "heard, stops",
+    [
+        ("Stop.", True),  # one sure frame: too short for an onset, so its transcript decides
+        ("Quiet!", True),
+        ("Thank you.", False),  # what Whisper makes of a cough as often as not
+        ("It goes", False),  # our own voice, leaking past the echo canceller
+    ],
+)
+def test_a_word_too_short_for_an_onset_over_the_reply_is_transcribed(config, session, heard, stops):
+    rig = make_rig(config, session, {2: heard})
+
+    async def scenario(rig):
+        await _typed_reply_playing(rig)
+        rig.source.push(speech(1, 2))  # one frame: a Candidate pauses the reply, no Onset follows
+        await rig.until(lambda: rig.sink.paused)
+        rig.source.push(silence(12))
+        await rig.until(lambda: rig.of(SpeechDiscarded))
+        if not stops:
+            assert not rig.sink.paused  # it goes on where it paused
+            rig.sink.finish()
+        await rig.until(lambda: session.turns()[-1]["status"] != "running")
+        await rig.idle()
+
+    run(rig, scenario)
+    assert not rig.of(SpeechStarted)  # never an utterance of its own
+    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["stop_command" if stops else "transient"]
+    assert bool(rig.of(Interrupted)) == stops
+    assert session.turns()[-1]["status"] == ("interrupted" if stops else "ok")
+
+
 def test_esc_stops_a_typed_turn_like_a_barge_in(config, session):
     rig = make_rig(config, session, {})
 
