@@ -31,6 +31,19 @@ from ..faults import POINTS
 TURN_POINTS = [p for p in POINTS if not p.startswith("model_")]
 INSTALL_POINTS = ["model_block", "model_stamp"]
 
+# What must stay zero after every kill (each a count over the whole campaign).
+PROBLEMS = (
+    "lost_turns",
+    "lost_changes",
+    "lost_artifacts",
+    "corrupt_artifacts",
+    "debris_files",
+    "project_mismatches",
+    "integrity_failures",
+    "lying_model_stamps",
+    "models_not_repaired",
+)
+
 
 def _context():
     ctx = multiprocessing.get_context("forkserver")
@@ -351,17 +364,7 @@ def print_result(result: dict) -> None:
         f"in the history: {result['turns_in_history']} turns ({result['turns_cut_off']} cut off by a kill), "
         f"{result['project_log_rows']} log rows, {result['artifacts_registered']} artifacts"
     )
-    for key in (
-        "lost_turns",
-        "lost_changes",
-        "lost_artifacts",
-        "corrupt_artifacts",
-        "debris_files",
-        "project_mismatches",
-        "integrity_failures",
-        "lying_model_stamps",
-        "models_not_repaired",
-    ):
+    for key in PROBLEMS:
         c.print(f"  {key.replace('_', ' ')}: {result[key]}")
     c.print(
         f"  scratch files left in the workspace: {result['scratch_files_left']} "

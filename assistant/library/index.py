@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EarshotError
+from ..store.transactions import immediate_transaction
 
 # Bump when the analysis changes what it writes: rows of an older analyser are analysed again.
 ANALYSER_VERSION = "1"
@@ -307,17 +308,7 @@ class LibraryIndex:
         return self._vectors[1], self._vectors[2]
 
     def transaction(self):
-        db = self.db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, exc, tb):
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
-                return False
-
-        return _Tx()
+        return immediate_transaction(self.db)
 
 
 def library_roots(path: Path) -> tuple[Path, ...]:

@@ -22,6 +22,7 @@ from typing import Any
 from .. import faults
 from ..errors import EarshotError, PathRefused, disk_full
 from .hashing import sha256_of
+from .transactions import immediate_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -344,17 +345,7 @@ class Session:
         return self.artifact(num)
 
     def _transaction(self):
-        db = self.db
-
-        class _Tx:
-            def __enter__(self):
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, exc, tb):
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
-                return False
-
-        return _Tx()
+        return immediate_transaction(self.db)
 
     def _row_to_artifact(self, row: sqlite3.Row) -> Artifact:
         return Artifact(

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from assistant.bench.crash_bench import PROBLEMS
 from assistant.faults import POINTS
 from assistant.health import check_store
 from assistant.store.session import SessionStore
@@ -61,17 +62,7 @@ def test_sigkill_at_random_points_loses_nothing_reported_done(campaign):
     assert r["killed_from_outside"] >= 25 and r["killed_at_points"] >= 25
     # the processes did real work before they died, and reported some of it done
     assert r["turns_reported_done"] >= 30 and r["project_changes_reported"] >= 10 and r["artifacts_registered"] >= 10
-    for key in (
-        "lost_turns",
-        "lost_changes",
-        "lost_artifacts",
-        "corrupt_artifacts",
-        "debris_files",
-        "project_mismatches",
-        "integrity_failures",
-        "lying_model_stamps",
-        "models_not_repaired",
-    ):
+    for key in PROBLEMS:
         assert r[key] == 0, (key, [row for row in r["rows"] if row["problems"]][:5])
     # a restarted process always worked on what the crashes left (no error, no failed tool)
     assert r["worker_errors"] == [] and r["tool_failures"] == []
