@@ -206,6 +206,14 @@ def test_the_command_path_declines(path, ws, request_text):
     assert path.plan(request_text, ws) is None
 
 
+def test_a_file_named_in_another_case_is_the_workspaces_file_unless_two_match(path, ws):
+    # Speech recognition writes "Describe Take.wav." for take.wav.
+    assert path.plan("Describe Take dot WAV.", ws).plan.steps[0].args == {"file": "take.wav"}
+    sf.write(ws.workspace / "TAKE.wav", np.zeros(160, np.float32), 16000)
+    assert path.plan("Describe Take.wav.", ws) is None  # take.wav or TAKE.wav: the LLM asks
+    assert path.plan("Describe TAKE.wav.", ws).plan.steps[0].args == {"file": "TAKE.wav"}  # as written
+
+
 def test_two_readings_go_to_the_llm(path, ws):
     # With an audio file in the session, "it" may be that file (edit: convert) or the song (render_project).
     ws.add_artifact(ws.workspace / "vox.wav", "input", duration_s=0.1, sample_rate_hz=16000, channels=1)

@@ -347,6 +347,7 @@ def _classify_files(tokens: Tokens, session: Session, allowed_roots) -> dict | N
                 suffix = art.path.suffix.lower()
                 kind = "file" if art.kind in ("audio", "input") else _kind(suffix)
             else:
+                ref = _with_the_files_case(ref, session)
                 path = session.resolve_user_path(ref, tuple(allowed_roots))
                 if not path.is_file():
                     return None
@@ -355,6 +356,21 @@ def _classify_files(tokens: Tokens, session: Session, allowed_roots) -> dict | N
             return None
         out[placeholder] = (kind, ref)
     return out
+
+
+def _with_the_files_case(ref: str, session: Session) -> str:
+    """`ref` with the case of the one workspace file whose name differs from it only in case: speech
+    recognition writes "Describe Memo.wav." for memo.wav. A name that exists as written, or two such
+    files (memo.wav, MEMO.wav: two readings), leave it as it was (then resolved, or refused, as typed)."""
+    path = Path(ref).expanduser()
+    if path.is_absolute() or (session.workspace / path).exists():
+        return ref
+    folder = session.workspace / path.parent
+    try:
+        found = [p.name for p in folder.iterdir() if p.name.lower() == path.name.lower() and p.is_file()]
+    except OSError:
+        return ref
+    return str(path.with_name(found[0])) if len(found) == 1 else ref
 
 
 def _kind(suffix: str) -> str:
