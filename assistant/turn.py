@@ -22,13 +22,13 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Protocol
 
 import numpy as np
 
 from .errors import Cancelled, EarshotError
-from .events import ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, TurnStarted
+from .events import ErrorEvent, Event, Interrupted, PlanReady, PlanRejected, Reply, TurnStarted, TurnTiming
 from .executor import ExecutionReport, Executor
 from .llm.planner import PlanOutcome
 from .reply import acknowledgement, compose
@@ -61,6 +61,10 @@ class TurnClock:
     first_audio_queued_s: float | None = None
     first_audio_heard_s: float | None = None
     speculative: bool = False
+
+    def timing(self) -> TurnTiming:
+        """The event the latency benchmark reads (the same fields, in the same order)."""
+        return TurnTiming(**asdict(self))
 
 
 SayFeed = AsyncIterator[tuple[str, np.ndarray]]  # (sentence, audio) as they are synthesised
@@ -312,4 +316,20 @@ def _rejected_text(rejection: str) -> str:
     return (
         f"I couldn't make a valid plan for that: {rejection}. "
         "Nothing was run; please rephrase it (`earshot history` has the details)."
+    )
+
+
+def report(emit: Callable[[Event], None], exc: Exception) -> None:
+    """An error outside a turn's own handling (a failed transcription, a crashed task): shown, never lost
+    in a task nobody awaits."""
+    if isinstance(exc, EarshotError):
+        emit(ErrorEvent(exc.message, exc.hint))
+        return
+    import traceback
+
+    traceback.print_exception(exc)
+    emit(
+        ErrorEvent(
+            f"the turn failed with an internal error: {exc!r}", "this is a bug in Earshot; the traceback is on stderr"
+        )
     )

@@ -72,6 +72,7 @@ class LiveRig:
         from ..audio import io
         from ..pipeline import Assistant
         from ..voice.loop import VoiceLoop
+        from ..voice.warm_up import greet, warm_up
         from .naive import WholeReplySpeaker, full_window_transcriber, naive_options
 
         self.server = VirtualAudioServer(echo=self.echo)
@@ -98,11 +99,11 @@ class LiveRig:
             self._emit,
             transcribe=full_window_transcriber(self.assistant) if self.naive else None,
         )
-        await self.loop.warm_up()
+        await warm_up(self.loop)
         self._task = asyncio.create_task(self.loop.run())
         await asyncio.sleep(0.5)  # streams open, AEC sees some silence
         if self.greet:
-            await self.loop.greet()
+            await greet(self.loop)
             await self.idle(quiet_s=0.3)
         return self
 

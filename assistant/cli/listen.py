@@ -52,6 +52,7 @@ def run(args) -> int:
     from ..audio import io
     from ..pipeline import Assistant
     from ..voice.loop import VoiceLoop
+    from ..voice.warm_up import greet, warm_up
 
     if args.list_devices:
         for d in io.list_devices():
@@ -90,12 +91,12 @@ def run(args) -> int:
                 + (", press Enter to talk and Enter to stop" if loop.mode == "push_to_talk" else "")
                 + f") — session {session.id}. Ctrl+C to quit. Loading models…"
             )
-        await loop.warm_up()
+        await warm_up(loop)
         if loop.mode == "push_to_talk" and args.input is None:
             _enter_toggles_talk(loop, asyncio.get_running_loop())
         runner = asyncio.create_task(loop.run())
         await asyncio.sleep(0.3)
-        await loop.greet()
+        await greet(loop)
         await runner
 
     try:

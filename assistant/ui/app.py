@@ -37,7 +37,7 @@ from .messages import (
     VoiceControl,
     VoiceStatusChanged,
 )
-from .playback import ArtifactPlayer
+from .playback import ArtifactPlayer, project_mixes
 from .screens.main import MainScreen
 from .widgets.conversation import Notice
 from .widgets.prompt import workspace_files
@@ -309,7 +309,7 @@ class EarshotApp(App):
     def on_artifact_chosen(self, message: ArtifactChosen) -> None:
         self.main.query_one("#prompt").insert_ref(message.ref)
 
-    # -- files: play, rename ----------------------------------------------------------------
+    # -- files: play ----------------------------------------------------------------
     def toggle_play(self, artifact: Artifact) -> None:
         if self.player.playing is not None:
             self.player.stop()
@@ -324,11 +324,7 @@ class EarshotApp(App):
 
     def play_project_mix(self) -> None:
         """Play (or stop) the newest mixdown of the project; the pane's playhead follows it."""
-        mixes = [
-            a
-            for a in self.ui_session.artifacts()
-            if a.tool == "render_project" and a.duration_s is not None and "track" not in a.meta
-        ]
+        mixes = project_mixes(self.ui_session)
         if not mixes:
             self.notify('no mix of the project yet: say "render the song"', severity="warning", timeout=4)
             return
@@ -341,17 +337,6 @@ class EarshotApp(App):
         if error:
             self.main.conversation.add(Notice(f"⚠ {escape(error)}", "error"))
             self.notify(error, severity="error", timeout=8)
-
-    def rename_artifact(self, artifact: Artifact) -> None:
-        def done(name: str | None) -> None:
-            if name and name != artifact.name:
-                self.ui_session.rename_artifact(artifact.num, name)
-                self.refresh_artifacts()
-                self.notify(f"@{artifact.id} is now “{name}”", timeout=3)
-
-        from .screens.dialogs import RenameScreen
-
-        self.push_screen(RenameScreen(artifact.ref, artifact.name), done)
 
 
 def run_tui(

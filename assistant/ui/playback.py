@@ -48,3 +48,12 @@ class ArtifactPlayer:
     def _done(self, error: str | None) -> None:
         self.playing = None
         self.on_done(error)
+
+
+def project_mixes(session) -> list[Artifact]:
+    """The project's mixdowns in the session, oldest first (renders of single tracks left out)."""
+    return [
+        a
+        for a in session.artifacts()
+        if a.tool == "render_project" and a.duration_s is not None and "track" not in a.meta
+    ]

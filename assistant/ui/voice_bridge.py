@@ -185,15 +185,17 @@ class TuiVoice:
                 aloop.close()
 
     async def _run(self, loop, listening: bool) -> None:
+        from ..voice.warm_up import greet, warm_up
+
         if self._stopped.is_set():  # the app ended while the loop was being built
             loop.stop()
         runner = asyncio.create_task(loop.run())
         self._ready.set()
         if listening:  # the models a spoken turn needs, before the first one
-            await loop.warm_up()
+            await warm_up(loop)
             await asyncio.sleep(0.3)
             if not runner.done():
-                await loop.greet()
+                await greet(loop)
         await runner
 
     def _on_event(self, event: Event) -> None:

@@ -16,11 +16,12 @@ Without `confirm_with_transcript` the onset stops the reply at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from ..config import BargeInOptions
-from ..events import BargeInDismissed, Event
+from ..events import BargeInDismissed, Event, SpeechDiscarded
 from ..turn import TurnCancel
 from .gates import echo_of, heard_over_reply, is_bare_stop, norm
 
@@ -41,6 +42,7 @@ class BargeIn:
         self.tentative: _Tentative | None = None
         self.over_reply = False  # the current utterance began over the assistant's voice
         self.held_at_s = 0.0  # when the last candidate paused the reply
+        self._check: asyncio.Task | None = None  # a transient over the reply, being transcribed
 
     def speaking(self) -> bool:
         return self.speaker is not None and self.speaker.busy
@@ -75,17 +77,45 @@ class BargeIn:
         if self.speaker is not None and self.speaker.paused:
             self.speaker.resume()
 
-    def on_short_transcript(self, result, turn: TurnCancel | None) -> bool:
-        """The transcript of a transient that held the reply: a bare "Stop." (not our own voice, and
-        Whisper sure it heard speech) stops it for good; anything else lets it go on. True when stopped."""
+    def check_transient(
+        self,
+        audio,
+        transcribe: Callable[..., Awaitable[object]],
+        quiet: Callable[[], bool],
+        turn: Callable[[], TurnCancel | None],
+    ) -> bool:
+        """A transient while a candidate holds the reply: "Stop." is too short to become an onset over the
+        reply, so its transcript decides (the reply stays paused meanwhile). False: nothing to check."""
+        if audio is None or not self.holding():
+            return False
+        self._check = asyncio.create_task(self._stop_word(audio, transcribe, quiet, turn))
+        return True
+
+    async def _stop_word(self, audio, transcribe, quiet, turn) -> None:
+        try:
+            # Biased toward "stop" (Whisper made "stuff." of hibari's "Stop." over the reply); a cough
+            # still reads as nothing or as "Thank you.", which does not stop it (gates.is_bare_stop).
+            result = await transcribe(audio, hotwords="Stop.")
+        except Exception:  # no transcript: the reply goes on, as after any transient
+            result = None
+        if self.tentative is not None or not quiet():
+            return  # the user went on speaking: that utterance decides
         text = result.text if result is not None else ""
         sure = result is not None and not (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0)
         spoken = self.speaker.recently_spoken(self.held_at_s) if self.speaker is not None else ""
-        if sure and is_bare_stop(text) and not echo_of(text, spoken):
-            self.stop(turn)
-            return True
-        self.on_transient()
-        return False
+        stopped = sure and is_bare_stop(text) and not echo_of(text, spoken)
+        if stopped:
+            self.stop(turn())
+        else:
+            self.on_transient()
+        self.emit(SpeechDiscarded("stop_command" if stopped else "transient", text.strip()))
+
+    def pending(self) -> list[asyncio.Task]:
+        return [self._check] if self._check is not None and not self._check.done() else []
+
+    def cancel_check(self) -> None:
+        if self._check is not None:
+            self._check.cancel()
 
     def settle(self, text: str, final: bool) -> str | None:
         """A transcript of the speech that paused the reply: the user's words stop it for good (None);

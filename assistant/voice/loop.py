@@ -32,8 +32,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-import numpy as np
-
 from ..audio.aec import ReferenceBuffer
 from ..audio.frames import FramePipeline, LevelMeter
 from ..audio.segmenter import Candidate, End, Onset, Pause, Resume, Segmenter, Transient
@@ -42,7 +40,6 @@ from ..audio.wake import WakeMatcher
 from ..config import VoiceOptions
 from ..errors import EarshotError
 from ..events import (
-    ErrorEvent,
     Event,
     ModeChanged,
     SpeechDiscarded,
@@ -50,12 +47,11 @@ from ..events import (
     SpeechPaused,
     SpeechStarted,
     Transcript,
-    TurnTiming,
     Utterance,
     VoiceState,
     WakeDetected,
 )
-from ..turn import TurnCancel, TurnRequest
+from ..turn import TurnCancel, TurnRequest, report
 from .barge_in import BargeIn
 from .gates import MODES, Verdict, accept_transcript, judge_utterance
 from .pump import FramePump
@@ -105,6 +101,7 @@ class VoiceLoop:
             self.barge_in.settle,
             turn_judge(assistant, self.options.endpoint),
             self.options.endpoint,
+            undecided=lambda: self.barge_in.tentative is not None,
         )
         self.segmenter.completion = self.speculator.completion
         if self.speculator.judge is not None and self.listen.speculate:  # the model answers at the first silence
@@ -112,7 +109,6 @@ class VoiceLoop:
             self.segmenter.endpoint = replace(endpoint, min_silence_ms=endpoint.turn_model_min_silence_ms)
         self._awake_until = 0.0
         self._turn: TurnCancel | None = None
-        self._stop_check: asyncio.Task | None = None  # a transient over the reply, being transcribed
         self._stop = asyncio.Event()
         self.state = ""  # idle, hearing, thinking or speaking (VoiceState)
         self._speech_started_at = 0.0
@@ -166,26 +162,6 @@ class VoiceLoop:
         """The turn being heard or answered, if any (its `stop()` ends it)."""
         return self._turn if self._turn is not None and self._turn.running else None
 
-    # -- models ---------------------------------------------------------------------------------------
-    async def warm_up(self) -> None:
-        """Load ASR, the turn-end model, the command path's templates, planner, TTS and evaluate the per-turn
-        context now, not on the first request."""
-        rec = await asyncio.to_thread(self.assistant.short_recognizer, self.listen.asr_engine)
-        await asyncio.to_thread(rec.transcribe_short, np.zeros(8000, np.float32))
-        if self.speculator.judge is not None:
-            await self.speculator.judge(np.zeros(8000, np.float32))
-        await asyncio.to_thread(self.assistant.fast_plan, "hello")
-        await asyncio.to_thread(lambda: self.assistant.planner)
-        if self.speaker is not None:
-            await self.speaker.tts()
-        if self.listen.prefill_context:
-            await self.speculator.prefill_context()
-
-    async def greet(self) -> None:
-        """Say the greeting (see ListenOptions.greeting) when a live speaker is attached."""
-        if self.listen.greeting and self.speaker is not None and self.speaker.live:
-            await self.speaker.say(self.listen.greeting)
-
     # -- running --------------------------------------------------------------------------------------
     async def run(self) -> None:
         if self.speaker is not None:
@@ -194,16 +170,11 @@ class VoiceLoop:
             self.speaker.sink.start()
         self.source.start()
         self._set_state("idle")
-        self.emit(ModeChanged(self.mode, self.listen.wake_phrase if self.mode == "wake" else ""))
-        self.segmenter.manual = self.mode == "push_to_talk"
+        self.set_mode(self.mode)
+        # A file source waits for these before its next frame (as if the user had waited for the answer).
+        running = lambda: [self.running_turn.task] if self.running_turn is not None else []  # noqa: E731
         pump = FramePump(
-            self.source,
-            self.frames,
-            pending=lambda: (
-                ([self.running_turn.task] if self.running_turn is not None else [])
-                + self.speculator.pending()
-                + ([self._stop_check] if self._stop_check is not None and not self._stop_check.done() else [])
-            ),
+            self.source, self.frames, lambda: running() + self.speculator.pending() + self.barge_in.pending()
         )
         try:
             async for frame in pump.frames(self._stop):
@@ -215,8 +186,7 @@ class VoiceLoop:
             if (turn := self.running_turn) is not None:
                 turn.stop("quit")  # stopped mid-turn: the turn ends as interrupted
             self.speculator.cancel_all()
-            if self._stop_check is not None:
-                self._stop_check.cancel()
+            self.barge_in.cancel_check()
             pump.close()
             self.source.close()
             if self.speaker is not None and hasattr(self.speaker.sink, "close"):
@@ -253,9 +223,9 @@ class VoiceLoop:
             self._set_state("hearing")
             self.speculator.on_onset()
         elif isinstance(ev, Transient):
-            if self.barge_in.holding() and ev.audio is not None:
-                self._stop_check = asyncio.create_task(self._stop_word(ev.audio))
-            else:
+            quiet = lambda: self.segmenter.state == "idle"  # noqa: E731 - nothing heard since
+            turn = lambda: self.running_turn  # noqa: E731
+            if not self.barge_in.check_transient(ev.audio, self.speculator.transcribe, quiet, turn):
                 self.barge_in.on_transient()
                 self.emit(SpeechDiscarded("transient"))
         elif isinstance(ev, Pause):
@@ -283,20 +253,6 @@ class VoiceLoop:
             previous = self.running_turn
             self._turn = TurnCancel(self.speaker)
             self._turn.attach(asyncio.create_task(self._commit(spec, ev, self._turn, previous)))
-
-    async def _stop_word(self, audio: np.ndarray) -> None:
-        """A transient that held the reply: "Stop." is too short to become an onset over the reply, so
-        its transcript decides whether the reply stops for good or goes on (it stays paused meanwhile)."""
-        try:
-            # Biased toward "stop" (Whisper made "stuff." of hibari's "Stop." over the reply); a cough
-            # still reads as nothing or as "Thank you.", which does not stop it (gates.is_bare_stop).
-            result = await self.speculator.transcribe(audio, hotwords="Stop.")
-        except Exception:  # no transcript: the reply goes on, as after any transient
-            result = None
-        if self.barge_in.tentative is not None or self.segmenter.state != "idle":
-            return  # the user went on speaking: that utterance decides
-        stopped = self.barge_in.on_short_transcript(result, self.running_turn)
-        self.emit(SpeechDiscarded("stop_command" if stopped else "transient"))
 
     async def _commit(self, spec: Speculation, ev: End, cancel: TurnCancel, previous: TurnCancel | None) -> None:
         """The endpoint's transcript: judged, then run as a turn — or discarded, and a turn it paused goes on."""
@@ -356,22 +312,7 @@ class VoiceLoop:
             if resumed:
                 self._turn = previous  # nothing new was asked: the running turn goes on
             if committed:
-                self.emit(
-                    TurnTiming(
-                        clock.last_voiced_s,
-                        clock.paused_s,
-                        clock.endpoint_s,
-                        clock.asr_started_s,
-                        clock.asr_done_s,
-                        clock.plan_started_s,
-                        clock.first_sentence_s,
-                        clock.plan_done_s,
-                        clock.first_audio_ready_s,
-                        clock.first_audio_queued_s,
-                        clock.first_audio_heard_s,
-                        clock.speculative,
-                    )
-                )
+                self.emit(clock.timing())
             if not resumed:
                 self._turn_finished(committed)
 
@@ -407,18 +348,3 @@ class VoiceLoop:
         if state != self.state:
             self.state = state
             self.emit(VoiceState(state, time.monotonic()))
-
-
-def report(emit: Callable[[Event], None], exc: Exception) -> None:
-    """An error outside a turn's own handling: shown, never lost in a task nobody awaits."""
-    if isinstance(exc, EarshotError):
-        emit(ErrorEvent(exc.message, exc.hint))
-        return
-    import traceback
-
-    traceback.print_exception(exc)
-    emit(
-        ErrorEvent(
-            f"the turn failed with an internal error: {exc!r}", "this is a bug in Earshot; the traceback is on stderr"
-        )
-    )

@@ -188,6 +188,7 @@ class Speculator:
         on_transcript: Callable[[str, bool], object],
         judge: JudgeTurn | None = None,
         endpoint: EndpointOptions | None = None,
+        undecided: Callable[[], bool] = lambda: False,
     ) -> None:
         self.options = options
         self.judge = judge  # the turn-end model, or None: the transcript rule decides
@@ -198,6 +199,8 @@ class Speculator:
         self.speaker = speaker  # synthesises a streamed say ahead; None: nothing is spoken
         self.emit = emit
         self.on_transcript = on_transcript  # (text, final): the barge-in hears every transcript
+        # Speech over the reply that may still be our own voice: nothing is planned on its words.
+        self.undecided = undecided
         self.pause: Speculation | None = None  # started at the first silent frame
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
@@ -229,7 +232,7 @@ class Speculator:
         if not result.text:
             return
         self.emit(PartialTranscript(result.text, round(len(audio) / 16000, 2), result.elapsed_ms))
-        if not planning:
+        if not planning or self.undecided():
             return
         await self.prefill(result.text, threading.Event())  # the words so far, into the KV cache
         if not self.options.speculate_on_partials or not transcript_looks_complete(result.text) or not hearing():
@@ -262,7 +265,7 @@ class Speculator:
                 return
             if not spec.cancelled:
                 self.on_transcript(result.text, False)
-            if not spec.cancelled and planning and accept(result):
+            if not spec.cancelled and planning and accept(result) and not self.undecided():
                 self.ensure_plan(spec, result.text)
 
         asyncio.create_task(then_plan())

@@ -5,6 +5,7 @@ limit. The runaways here are real code (loops, allocations) in tools registered 
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -113,7 +114,13 @@ def test_a_memory_hog_is_stopped_at_its_ceiling(executor, session):
     assert "used more than its limit of 200 MB of memory and was stopped" in finished.error
     THREADS["hog"].join(5.0)
     assert not THREADS["hog"].is_alive()
-    assert rss_mb() - base < 400  # what it held is released with its thread
+    # What it held is released with its thread (on a busy CPU the watchdog may see it late, and the
+    # allocator return the pages a moment after the thread ends).
+    deadline = time.monotonic() + 10
+    while rss_mb() - base >= 400 and time.monotonic() < deadline:
+        gc.collect()
+        time.sleep(0.1)
+    assert rss_mb() - base < 400
 
 
 def test_a_tool_stopped_at_its_limit_registers_nothing(executor, session):

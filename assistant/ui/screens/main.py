@@ -77,6 +77,19 @@ class MainScreen(Screen):
         return self.query_one(ListeningStatus)
 
     # -- the session: history, files, project -------------------------------------------------------
+    def rename_artifact(self, artifact) -> None:
+        """A label for the file in this session (the file on disk keeps its name)."""
+
+        def done(name: str | None) -> None:
+            if name and name != artifact.name:
+                self.app.ui_session.rename_artifact(artifact.num, name)
+                self.app.refresh_artifacts()
+                self.notify(f"@{artifact.id} is now “{name}”", timeout=3)
+
+        from .dialogs import RenameScreen
+
+        self.app.push_screen(RenameScreen(artifact.ref, artifact.name), done)
+
     def load_history(self, session) -> None:
         """A resumed session shows its earlier turns (compactly): nothing is lost between runs."""
         conv = self.conversation

@@ -136,4 +136,4 @@ class ArtifactsPane(Vertical):
     def action_rename(self) -> None:
         a = self.selected()
         if a is not None:
-            self.app.rename_artifact(a)
+            self.screen.rename_artifact(a)
