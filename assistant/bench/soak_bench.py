@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .latency_bench import BARGE_IN_PHRASES, REQUESTS
+from .latency_bench import BARGE_IN_PHRASES
+from .latency_sets import CHAT as REQUESTS  # the spoken chat requests of the latency bench
 
 STUCK_S = 30.0  # no event for this long while a request waits for its answer: stuck
 ANSWER_TIMEOUT_S = 120.0  # a request with no reply after this long is missed

@@ -64,6 +64,7 @@ MATRIX: dict[tuple[str, str], dict] = {
     ("image_to_audio", "file"): {},
     ("clip", "file"): {"op": "place", "track": "matrix"},
     ("open_project", "file"): {},
+    ("find", "similar_to"): {},  # "sounds like this file": the file is analysed, then the library searched
 }
 
 

@@ -49,8 +49,11 @@ def test_two_minute_soak_answers_and_neither_crashes_nor_sticks_nor_leaks(tmp_pa
     assert r["tracebacks_logged"] == 0, (tmp_path / "soak" / "listen.log").read_text()[-2000:]
     assert r["turns_played"] >= 4 and r["barge_ins"] >= 1
     assert r["turns_answered"] >= 0.75 * r["turns_played"], r["missed"]
-    # Two minutes are mostly first use: the first turns of each kind allocate ~60 MB here (926 → 988 MB in
-    # one run). A leak of a model's or a long recording's size per turn would pass 100 MB in five turns;
-    # the hour-long `earshot bench soak` is the real measure (README, "The always-open microphone").
-    assert r["rss_growth_mb"] < 100
+    # Two minutes are mostly first use: the first turns of each kind allocate ~60 MB (926 → 988 MB in one
+    # run), ~100 MB since the turn-end model and the command path joined the loop (757 → 860 MB, of which
+    # 43 MB after the first loop of the feed). A leak of a model's or a long recording's size per turn would
+    # pass 100 MB after the first loop within five turns; the hour-long `earshot bench soak` is the real
+    # measure (README, "The always-open microphone").
+    assert r["rss_growth_mb"] < 150
+    assert r["rss_growth_after_warm_mb"] < 100
     assert r["fds_end"] <= r["fds_start"] + 4  # nothing opened per turn and kept
