@@ -242,6 +242,20 @@ def test_with_a_project_it_may_be_the_song_so_a_file_edit_on_it_declines(path, w
     assert path.plan("mute the strings", ws).plan.steps[0].args == {"op": "mute", "track": "strings"}
 
 
+def test_what_whisper_writes_for_a_track_or_a_unit_still_parses(path, ws):
+    from assistant.project.store import Project
+
+    with Project(ws).changes() as tx:
+        tx.apply("add_track", name="Drums", kind="audio")
+    # "the drums track" heard as "the drum's track"; "decibels" spelt "Decibles"
+    assert path.plan("mute the drum's track.", ws).plan.steps[0].args == {"op": "mute", "track": "drums"}
+    assert path.plan("Make take.WAV 3 Decibles Louder.", ws).plan.steps[0].args == {
+        "file": "take.wav",
+        "gain_db": 3,
+        "op": "gain",
+    }
+
+
 def test_chat_is_answered_from_templates_and_what_it_can_do_comes_from_the_registry(path, ws):
     for text in ("hi there", "thank you so much", "bye for now"):
         outcome = path.plan(text, ws)

@@ -34,7 +34,7 @@ def C(tool: str, *sentences: str, **args) -> Command:  # noqa: N802 - reads as a
 # Reusable pieces of templates (hassil expansion rules).
 RULES: dict[str, str] = {
     "sec": "(s|sec|secs|second|seconds)",
-    "db": "(db|decibel|decibels)",
+    "db": "(db|decibel|decibels|decible|decibles)",  # Whisper spells it "Decibles" too
     "a": "[a|an|the|some]",
     "in": "(in|of|on|from|for)",
     "track": "([the] {track} [track|tracks|bus]|track {number:track__num})",

@@ -18,6 +18,8 @@ FILE_SUFFIXES = "wav|flac|ogg|mp3|aiff?|opus|m4a|mid|midi|dawproject|jpe?g|png|w
 _FILE = re.compile(rf"(?<![\w/@.-])(@a\d+|@last|\w[\w.-]*\.(?:{FILE_SUFFIXES}))(?![\w-])", re.IGNORECASE)
 # What speech recognition writes for a file name: "memo dot wav" → "memo.wav".
 _SPOKEN_DOT = re.compile(rf"(?<![\w.-])([\w-]+) dot ({FILE_SUFFIXES})\b", re.IGNORECASE)
+# Whisper hears "the drums track" as "the drum's track": a possessive before "track" is the plural.
+_POSSESSIVE_TRACK = re.compile(r"\b(\w+)['\u2019]s (?=(?:track|tracks|bus)\b)", re.IGNORECASE)
 # "C4:1 E4:1 G4:2": the notes of a melody (sing), before numbers take them apart.
 _NOTES = re.compile(
     r"(?<![\w:])([A-G][#b]?\d:\d+(?:\.\d+)?(?:(?:[ ,]+|,? and )(?:[A-G][#b]?\d|r):\d+(?:\.\d+)?)*)(?![\w:])"
@@ -90,6 +92,7 @@ class Tokens:
 def tokenize(request: str) -> Tokens:
     tokens = Tokens("")
     text = _SPOKEN_DOT.sub(r"\1.\2", " ".join(request.split()))
+    text = _POSSESSIVE_TRACK.sub(r"\1s ", text)
 
     def put(kind: str, table: dict, value, original: str) -> str:
         name = _name(kind, len(table))
