@@ -21,6 +21,7 @@ Models load lazily from the sha256-pinned store (runtime/models.py), each on fir
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 from collections.abc import Callable
 
@@ -94,6 +95,13 @@ class Assistant:
                 self._planner = load_planner(self.config, self.registry, self.llm_name, self.models)
                 self._planner.warm()
             return self._planner
+
+    def _keep_context(self) -> None:
+        """Save the session's next context for the next process; a failure costs that process only time."""
+        try:
+            self.streaming.keep(self.session)
+        except Exception as exc:  # noqa: BLE001 - the turn is done and recorded; never fail it for this
+            print(f"earshot: the session's context was not saved for the next request ({exc})", file=sys.stderr)
 
     @property
     def streaming(self):
@@ -227,7 +235,10 @@ class Assistant:
         keeping: list[asyncio.Task] = []
 
         def keep() -> None:
-            keeping.append(asyncio.create_task(asyncio.to_thread(self.streaming.keep, self.session)))
+            # Only when this turn had the LLM loaded: after a command-path turn, loading the model just to
+            # save the context would keep the process busy for seconds (and fail when it is not installed).
+            if self._planner is not None:
+                keeping.append(asyncio.create_task(asyncio.to_thread(self._keep_context)))
 
         try:
             return await self.turns.run(

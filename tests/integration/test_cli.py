@@ -176,6 +176,23 @@ def test_missing_model_names_the_fix(tmp_path):
     assert "earshot models install" in err["hint"]
 
 
+def test_a_command_path_turn_needs_no_language_model(tmp_path, workspace):
+    """A command the templates parse runs without the LLM, and its process does not load it afterwards to
+    keep the session's context (which failed the finished turn, exit 2, when the model was missing)."""
+    sf.write(workspace / "memo.wav", (0.1 * np.sin(np.arange(16_000) / 7)).astype(np.float32), 16_000)
+    empty_store = tmp_path / "empty-store"
+    empty_store.mkdir()
+    proc = earshot(
+        "ask", "convert memo.wav to flac", "--json", "--no-speak", "--workspace", str(workspace),
+        home=tmp_path / "home", models=empty_store,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    evs = events(proc)
+    assert [e["planner"] for e in evs if e["type"] == "plan_ready"] == ["fast"]
+    assert not [e for e in evs if e["type"] == "error"]
+    assert (workspace / "memo-flac.flac").is_file()
+
+
 def test_corrupt_model_is_detected_and_named(tmp_path):
     require_models("smollm2-135m")
     store = tmp_path / "store"
