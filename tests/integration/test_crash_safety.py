@@ -252,7 +252,9 @@ def test_two_asks_on_one_session_at_once_both_recorded(tmp_path):
     finally:
         stop.set()
         holder.join(10)
-    assert len(held) > 20
+    # The holder took the lock many times while the processes wrote (each process takes ~3 s now that a
+    # one-shot ask with a given plan loads no LLM afterwards; 20 holds in the fresh-clone run).
+    assert len(held) >= 8
     assert all(r["type"] == "reply" for r in replies)
     store = SessionStore(home / "earshot.db")
     turns = {t["id"]: t for t in store.open_session(session.id).turns()}
