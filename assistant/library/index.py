@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import EarshotError
-from ..store.transactions import immediate_transaction
+from ..store.transactions import connect, immediate_transaction
 
 # Bump when the analysis changes what it writes: rows of an older analyser are analysed again.
 ANALYSER_VERSION = "1"
@@ -147,10 +147,7 @@ class LibraryIndex:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db = connect(self.path)
             self.db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise EarshotError(

@@ -22,7 +22,7 @@ from typing import Any
 from .. import faults
 from ..errors import EarshotError, PathRefused, disk_full
 from .hashing import sha256_of
-from .transactions import immediate_transaction
+from .transactions import connect, immediate_transaction
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -150,10 +150,7 @@ class SessionStore:
         self.path = Path(database_path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db = connect(self.path)
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.executescript(SCHEMA)
             _migrate(self.db)

@@ -1,10 +1,21 @@
-"""One SQLite write transaction, for every store (sessions, the sample library)."""
+"""SQLite as every store opens and writes it (sessions, the sample library): one connection setup, one
+write transaction."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+
+def connect(path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), rows by name, write-ahead logging so
+    readers never wait for a writer, and a 30 s wait for another process's write lock."""
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    db.row_factory = sqlite3.Row
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
 
 
 @contextmanager
