@@ -255,6 +255,9 @@ class BargeInOptions:
     # Speech over the reply pauses it at once; the turn is cancelled when a transcript shows it was the
     # user, and the reply resumes when it was our own voice leaking past the echo canceller.
     confirm_with_transcript: bool = True
+    # Speech starting this soon after the speech that stopped a reply is its tail ("Stop." … "please"):
+    # if it holds only stop words it starts no turn, as it would not have over the reply.
+    stop_tail_s: float = 3.0
 
 
 @dataclass

@@ -10,6 +10,7 @@
                                   paused (`BargeInDismissed`)
     Transient (a cough, a click) → the reply resumes — unless its transcript is a bare "Stop." (a word
                                   too short for the VAD's onset): then the reply stops as for any barge-in
+    speech soon after a stop      → its tail ("Stop." … "please"): stop words in it start no turn
 
 Without `confirm_with_transcript` the onset stops the reply at once.
 """
@@ -42,6 +43,7 @@ class BargeIn:
         self.tentative: _Tentative | None = None
         self.over_reply = False  # the current utterance began over the assistant's voice
         self.held_at_s = 0.0  # when the last candidate paused the reply
+        self.stopped_by_s: float | None = None  # when the speech that last stopped a reply began
         self._check: asyncio.Task | None = None  # a transient over the reply, being transcribed
 
     def speaking(self) -> bool:
@@ -62,7 +64,8 @@ class BargeIn:
         transcript can still tell the user from our own echo, else the turn stops now."""
         speaking = self.speaking()
         barge_in = (speaking or turn is not None) and self.options.enabled and mode != "push_to_talk"
-        self.over_reply = barge_in
+        tail = self.stopped_by_s is not None and 0.0 <= at_s - self.stopped_by_s <= self.options.stop_tail_s
+        self.over_reply = barge_in or tail
         self.tentative = None
         if not barge_in:
             return
@@ -70,7 +73,7 @@ class BargeIn:
             self.speaker.pause()
             self.tentative = _Tentative(turn, at_s)
         else:
-            self.stop(turn)
+            self.stop(turn, at_s)
 
     def on_transient(self) -> None:
         """It was a cough or a click: the reply goes on where it paused."""
@@ -105,7 +108,7 @@ class BargeIn:
         spoken = self.speaker.recently_spoken(self.held_at_s) if self.speaker is not None else ""
         stopped = sure and is_bare_stop(text) and not echo_of(text, spoken)
         if stopped:
-            self.stop(turn())
+            self.stop(turn(), self.held_at_s)
         else:
             self.on_transient()
         self.emit(SpeechDiscarded("stop_command" if stopped else "transient", text.strip()))
@@ -130,7 +133,7 @@ class BargeIn:
             return None  # Whisper makes "Thank you." of the first half second of "Stop talking"
         self.tentative = None
         if reason is None:
-            self.stop(tentative.turn)
+            self.stop(tentative.turn, tentative.at_s)
             return None
         self.over_reply = False
         if self.speaker is not None:
@@ -138,8 +141,10 @@ class BargeIn:
         self.emit(BargeInDismissed(reason, text))
         return reason
 
-    def stop(self, turn: TurnCancel | None) -> None:
-        """Stop for good: the voice first (what the user notices), then the turn, which records what was heard."""
+    def stop(self, turn: TurnCancel | None, speech_at_s: float | None = None) -> None:
+        """Stop for good: the voice first (what the user notices), then the turn, which records what was
+        heard. `speech_at_s`: when the speech that stopped it began (its tail starts no turn)."""
+        self.stopped_by_s = speech_at_s
         if self.speaker is not None:
             self.speaker.stop()
         if turn is not None:

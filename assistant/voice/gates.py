@@ -121,13 +121,17 @@ def accept_transcript(result, min_chars: int) -> bool:
 # A short sound over the reply is taken for "be quiet" only when one of these is among its words: alone,
 # "thank you" or "okay" is what Whisper makes of a cough or a breath as often as what a user said.
 STOP_CORE = {"stop", "quiet", "enough", "cancel", "hush", "silence", "wait", "shut"}
+# What is left of "Stop, please" / "Okay, stop" when the echo canceller's suppressor ate the "stop"
+# (measured through PulseAudio with the echo as loud as the voice: 4 of 40 runs heard only "Please.").
+STOP_REMNANTS = {"please", "okay", "ok", "no"}
 
 
 def is_bare_stop(text: str) -> bool:
-    """A word or two too short for the VAD's onset ("Stop.", "Quiet!"), transcribed from a transient
-    over the reply: stop words only, and at least one that means stop on its own."""
+    """A word or two too short for the VAD's onset ("Stop.", "Quiet!", or the "Please." of a "Stop,
+    please" whose "stop" the echo canceller removed), transcribed from a transient over the reply: stop
+    words only, at least one that asks for quiet, and not what Whisper makes of a cough ("Thank you.")."""
     words = set(norm(text).split())
-    return bool(words & STOP_CORE) and words <= STOP_WORDS
+    return bool(words & (STOP_CORE | STOP_REMNANTS)) and words <= STOP_WORDS and norm(text) not in HALLUCINATIONS
 
 
 def is_stop_command(text: str) -> bool:

@@ -11,6 +11,7 @@ import pytest
 
 from assistant.errors import EarshotError
 from assistant.events import (
+    AudioOut,
     BargeInDismissed,
     Interrupted,
     PlaybackStarted,
@@ -128,6 +129,28 @@ def test_the_users_words_over_the_reply_stop_it_and_the_history_keeps_what_was_h
     assert len(turns) == 1 and turns[0]["status"] == "interrupted" and turns[0]["reply_text"] == stop.heard
 
 
+@pytest.mark.parametrize("then, new_turn", [("Please.", False), ("Describe memo.wav.", True)])
+def test_speech_right_after_a_barge_in_is_its_tail_unless_it_asks_for_something(config, session, then, new_turn):
+    """ "Stop." … "please": the turn-end model may end the first word on its own; the second, said after
+    the reply stopped, is no request (it would have been discarded over the reply)."""
+    rig = make_rig(config, session, {2: "Stop.", 3: then})
+
+    async def scenario(rig):
+        await _typed_reply_playing(rig)
+        rig.source.push(speech(6, 2), silence(30))
+        await rig.until(lambda: rig.of(Interrupted) and rig.of(SpeechDiscarded))
+        rig.source.push(speech(6, 3), silence(30))
+        await rig.until(lambda: len(rig.of(SpeechDiscarded)) == 2 or len(rig.of(TurnStarted)) == 2)
+        if new_turn:
+            await rig.until(lambda: len(rig.of(AudioOut)) == 6)  # the second reply's three sentences, queued
+            rig.sink.finish()
+        await rig.idle()
+
+    run(rig, scenario)
+    assert [e.reason for e in rig.of(SpeechDiscarded)] == ["stop_command"] + ([] if new_turn else ["stop_command"])
+    assert [t["user_text"] for t in session.turns()] == ["tell me a story"] + ([then] if new_turn else [])
+
+
 def test_its_own_voice_over_the_reply_resumes_it(config, session):
     rig = make_rig(config, session, {2: "It goes on for a while."})
 
@@ -153,7 +176,9 @@ def test_its_own_voice_over_the_reply_resumes_it(config, session):
     [
         ("Stop.", True),  # one sure frame: too short for an onset, so its transcript decides
         ("Quiet!", True),
+        ("Please.", True),  # what the echo canceller left of "Stop, please" with a loud echo
         ("Thank you.", False),  # what Whisper makes of a cough as often as not
+        ("So.", False),
         ("It goes", False),  # our own voice, leaking past the echo canceller
     ],
 )
