@@ -244,11 +244,13 @@ def query_latency(index_path: Path, root: Path, repeats: int = 3) -> dict:
 
 
 def ask_questions(config: EarshotConfig, root: Path, index_path: Path, truth: list[Truth], llm: str | None) -> dict:
-    """Each question planned by the LLM (its find arguments), run on the index, scored on ground truth."""
+    """Each question planned as the product plans it (the command path, else the LLM), run on the index,
+    scored on the ground truth."""
     from ..audio_models import find
     from ..audio_models.registry import default_registry
     from ..library.index import LibraryIndex
     from ..library.query import run_query
+    from ..llm.commands import command_path
     from ..llm.plan import build_args, resolve_ref
     from ..llm.planner import load_planner
     from ..runtime.models import ModelStore
@@ -269,9 +271,9 @@ def ask_questions(config: EarshotConfig, root: Path, index_path: Path, truth: li
     for question, pred in QUESTIONS:
         relevant = {p for p, t in by_path.items() if pred(t) and not (t.key_ambiguous and "key" in question)}
         t0 = time.perf_counter()
-        outcome = planner.plan(question, session, roots)
+        outcome = command_path(registry).plan(question, session, roots) or planner.plan(question, session, roots)
         plan_ms = (time.perf_counter() - t0) * 1000
-        row = {"question": question, "relevant": len(relevant), "plan_ms": round(plan_ms)}
+        row = {"question": question, "relevant": len(relevant), "plan_ms": round(plan_ms), "planner": outcome.planner}
         plan = outcome.plan
         steps = plan.steps if plan else ()
         if not steps or steps[0].tool != "find":

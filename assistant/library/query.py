@@ -83,19 +83,26 @@ class Match:
     summary: str
 
 
+_KEY = re.compile(r"^([A-Ga-g])([#b]?)\s*(major|maj|minor|min|m)?$", re.IGNORECASE)
+_ANY_KEY = {"", "any", "none", "all", "any key"}
+
+
 def normalise_key(text: str) -> tuple[str | None, str | None]:
-    """'d minor' → ('D', 'minor'); 'F#m' → ('F#', 'minor'); 'Db' → ('C#', None); 'minor' → (None, 'minor')."""
+    """'d minor' → ('D', 'minor'); 'F#m' → ('F#', 'minor'); 'Db' → ('C#', None); 'minor' → (None, 'minor');
+    'any' → (None, None). Anything else is no key: an error, never a guess ("drums" is not D)."""
     t = text.strip().replace("♯", "#").replace("♭", "b")
-    t = re.sub(r"\s+sharp\b", "#", t, flags=re.I)
-    t = re.sub(r"\s+flat\b", "b", t, flags=re.I)
-    mode = None
-    if re.search(r"\bmin(or)?\b|(?<=[A-Ga-g#b])m\b", t, flags=re.I):
-        mode = "minor"
-    elif re.search(r"\bmaj(or)?\b", t, flags=re.I):
-        mode = "major"
-    m = re.match(r"^\s*([A-Ga-g])([#b]?)", t)
+    if t.lower() in _ANY_KEY:
+        return None, None
+    t = re.sub(r"\s*sharp\s*", "# ", t, flags=re.I)  # "F sharpminor" (a planner's spelling) too
+    t = re.sub(r"(?<=[A-Ga-g])\s*flat\s*", "b ", t, flags=re.I)
+    t = re.sub(r"\s+", " ", t).strip()
+    if t.lower() in ("major", "minor"):
+        return None, t.lower()
+    m = _KEY.match(t)
     if not m:
-        return None, mode
+        raise EarshotError(f"{text!r} is not a key", "say a key like 'D minor' or 'F# major'")
+    suffix = (m.group(3) or "").lower()
+    mode = "minor" if suffix in ("minor", "min") or m.group(3) == "m" else "major" if suffix.startswith("maj") else None
     name = m.group(1).upper() + m.group(2)
     name = _ENHARMONIC.get(name.upper(), name)
     if name not in NOTE_NAMES:
@@ -168,12 +175,14 @@ def _where(q: Query) -> tuple[list[str], list, str]:
         elif mode:
             where.append("f.key LIKE ?")
             params.append(f"% {mode}")
+    # Tempi are said in whole BPM: an estimate of 117.9 is "118", inside "120 ± 2" (±0.5 more, not ROUND(),
+    # so the column's index still serves the range).
     if q.tempo_bpm > 0:
-        where.append("f.tempo_bpm BETWEEN ? AND ?")
-        params += [q.tempo_bpm - q.tempo_tolerance_bpm, q.tempo_bpm + q.tempo_tolerance_bpm]
+        where.append("f.tempo_bpm >= ? AND f.tempo_bpm < ?")
+        params += [q.tempo_bpm - q.tempo_tolerance_bpm - 0.5, q.tempo_bpm + q.tempo_tolerance_bpm + 0.5]
     for column, op, value in (
-        ("tempo_bpm", ">=", q.tempo_min_bpm),
-        ("tempo_bpm", "<=", q.tempo_max_bpm),
+        ("tempo_bpm", ">=", q.tempo_min_bpm - 0.5 if q.tempo_min_bpm > 0 else 0),
+        ("tempo_bpm", "<", q.tempo_max_bpm + 0.5 if q.tempo_max_bpm > 0 else 0),
         ("duration_s", ">=", q.min_duration_s),
         ("duration_s", "<=", q.max_duration_s),
     ):

@@ -56,6 +56,19 @@ def steps(*pairs) -> list[dict]:
 MUST_FIRE = [
     ("find my drum loops", steps(("find", {"instrument": "drums"}))),
     ("which takes are clipping", steps(("find", {"clipping": "yes"}))),
+    # the sample library's questions (not the phrasings `earshot bench library` asks)
+    ("list my loops in E minor", steps(("find", {"key": "E minor"}))),
+    ("which clips are in C sharp major?", steps(("find", {"key": "C# major"}))),
+    ("show me the samples at 140 bpm", steps(("find", {"tempo_bpm": 140}))),
+    ("give me the takes between 90 and 100 bpm", steps(("find", {"tempo_min_bpm": 90, "tempo_max_bpm": 100}))),
+    ("find the takes in A minor at 100 bpm", steps(("find", {"key": "A minor", "tempo_bpm": 100}))),
+    ("which clips mention the deadline", steps(("find", {"words": "deadline"}))),
+    ("find recordings where people talk about the tour", steps(("find", {"words": "tour"}))),
+    ("find all the ambient sounds", steps(("find", {"content": "ambience"}))),
+    ("which recordings are silent?", steps(("find", {"content": "silence"}))),
+    ("which takes have someone talking in them", steps(("find", {"content": "speech"}))),
+    ("find the piano samples", steps(("find", {"instrument": "piano"}))),
+    ("find me the files in the interviews folder", steps(("find", {"folder": "interviews"}))),
     ("denoise every file you found", steps(("batch", {"action": "denoise"}))),
     (
         "normalise all the files I found to -16 LUFS",

@@ -55,10 +55,26 @@ def test_a_row_written_twice_is_one_row_with_the_new_analysis(index):
         ("E flat major", ("Eb", "major")),
         ("Db", ("C#", None)),
         ("minor", (None, "minor")),
+        ("any", (None, None)),  # the planner's "no key" (it read as A)
+        ("F sharpminor", ("F#", "minor")),  # a planner's spelling
+        ("Bbm", ("Bb", "minor")),
     ],
 )
 def test_keys_are_read_the_way_people_say_them(text, expected):
     assert normalise_key(text) == expected
+
+
+@pytest.mark.parametrize("text", ["drums", "speech", "H minor"])
+def test_a_word_that_is_no_key_is_an_error_not_a_guess(text):
+    with pytest.raises(EarshotError, match="is not a key"):  # "drums" used to search D major and D minor
+        normalise_key(text)
+
+
+def test_a_tempo_is_matched_in_whole_bpm(index):
+    # 121.5 rounds to 122 (inside 120 ± 2); measured estimates are ±0.3 BPM off the whole BPM played
+    assert _names(run_query(index, Query(tempo_bpm=120, tempo_tolerance_bpm=2))) == ["a.wav", "b.wav"]
+    assert _names(run_query(index, Query(tempo_bpm=124, tempo_tolerance_bpm=2))) == ["b.wav"]
+    assert _names(run_query(index, Query(tempo_min_bpm=122, tempo_max_bpm=130))) == ["b.wav"]
 
 
 def test_filters_and_order(index):

@@ -107,7 +107,7 @@ class CommandPath:
                 for word in (vocabulary.spoken(value), *effects.get(value, ()))
             ]
         }
-        for wildcard in ("text", "description", "name", "lyrics", "_where", "clip_words"):
+        for wildcard in ("text", "description", "name", "lyrics", "_where", "clip_words", "words", "folder"):
             lists[wildcard] = {"wildcard": True}
         # Filled per request (see _lists): placeholders of tokens.py, the project's tracks, pronouns.
         for dynamic in ("file", "image", "project_file", "number", "notes", "sig", "track", "text_ref"):
@@ -303,6 +303,9 @@ def _wild(name: str, tokens: Tokens, text: str) -> str | None:
         return None if tokens.has_placeholder(raw) or len(value.split()) > 4 else value
     if name == "lyrics":
         return None if tokens.has_placeholder(raw) else value
+    if name in ("words", "folder"):  # "the weather" → weather: the words a transcript or folder name holds
+        value = re.sub(r"^(the|a|an|my|our)\s+", "", value, flags=re.IGNORECASE)
+        return None if tokens.has_placeholder(raw) or not value or len(value.split()) > 4 else value
     if name == "clip_words":
         words = value.lower().split()
         allowed = CLIP_WORDS | {w for t in vocabulary.TRACK_WORDS for w in t.split()}

@@ -46,6 +46,14 @@ RULES: dict[str, str] = {
     "tell": "(tell me|show me|give me|what is|what's|what are|find|measure|check)",
     "make": "(make|create|generate|synthesize|synthesise|give me|produce)",
     "lang": "[the speaker (speaks|talks|is speaking)|they (speak|talk)|it's|it is|spoken|speech] [in] {language}",
+    # The sample library: what people call its files, and how they ask for them.
+    "things": "(files|recordings|takes|samples|sounds|loops|clips|ideas|interviews|tracks|songs|pieces|lines|parts"
+    "|grooves|one-shots|hits)",
+    "show": "(find [me]|show me|list|give me|get me|search [the library] for|look for)",
+    "bpm": "(bpm|beats per minute)",
+    "near": "(around|at|about|near|roughly|close to)",
+    "says": "(says|said|say|mention|mentions|mentioned|talk about|talks about|talked about|speak about|speaks about"
+    "|spoke about|is talking about|are talking about)",
 }
 
 # Tools whose output a later step can use as a file ("… then transcribe it") or as text ("… and read it").
@@ -617,14 +625,46 @@ COMMANDS: tuple[Command, ...] = (
     # -- the sample library ----------------------------------------------------------------------------
     C(
         "find",
-        "find [me] [all] [the|my] {find_instrument:instrument} (samples|sounds|loops|files|recordings|takes)",
-        "(show me|list) [all] [the|my] {find_instrument:instrument} (samples|sounds|loops|recordings|takes)",
+        "<show> [all] [the|my] {find_instrument:instrument} <things>",
+        "(which|what) [of my] <things> have {find_instrument:instrument} [in them|on them]",
     ),
     C(
         "find",
-        "(which|what) (files|recordings|takes|samples) (clip|are clipping)",
-        "find [all] the (files|recordings|takes|samples) that clip",
+        "(which|what) <things> (clip|are clipping|have clipping)",
+        "<show> [all] the <things> (that|which) (clip|are clipping)",
         clipping="yes",
+    ),
+    C(
+        "find",
+        "<show> [all] [the|my] <things> in {compose_key:key}",
+        "(which|what) <things> are in {compose_key:key}",
+        "<show> [all] [the|my] <things> in {compose_key:key}[,] <near> {number:tempo_bpm} <bpm>",
+        "(which|what) <things> are in {compose_key:key}[,] <near> {number:tempo_bpm} <bpm>",
+        "<show> [all] [the|my] <things> <near> {number:tempo_bpm} <bpm> in {compose_key:key}",
+    ),
+    C(
+        "find",
+        "<show> [all] [the|my] <things> <near> {number:tempo_bpm} <bpm>",
+        "(which|what) <things> are <near> {number:tempo_bpm} <bpm>",
+        "<show> [all] [the|my] <things> between {number:tempo_min_bpm} and {number:tempo_max_bpm} <bpm>",
+        "(which|what) <things> are between {number:tempo_min_bpm} and {number:tempo_max_bpm} <bpm>",
+    ),
+    C(
+        "find",
+        "[<show>] [all] [the|my] <things> (where|in which) (someone|somebody|anyone|people|they) <says> {words}",
+        "(which|what) <things> (mention|talk about) {words}",
+        "<show> [all] [the|my] <things> (that|which) (mention|talk about) {words}",
+    ),
+    C(
+        "find",
+        "<show> [all] [the|my] {find_content_adj:content} <things>",
+        "(which|what) <things> are {find_content_adj:content}",
+    ),
+    C("find", "(which|what) <things> have (speech|someone talking|people talking) [in them|on them]", content="speech"),
+    C(
+        "find",
+        "<show> [all] [the|my] <things> in [the|my] {folder} folder",
+        "(which|what) <things> are in [the|my] {folder} folder",
     ),
     C(
         "batch",
@@ -664,6 +704,12 @@ STATIC_LISTS: dict[str, list[tuple[str, object]]] = {
         for w in ("speech", "vocals", "voice", "singing", "drums", "music", "talking", "dialogue", "bass")
     ],
     "extract_extreme": [(w, w) for w in ("loudest", "quietest", "busiest")],
+    "find_content_adj": [
+        ("(silent|empty)", "silence"),
+        ("(speech|spoken|spoken word)", "speech"),
+        ("(music|musical)", "music"),
+        ("(ambience|ambient|atmosphere)", "ambience"),
+    ],
     "extract_unit": [(w, w) for w in ("bar", "beat", "second", "part", "section", "moment")],
     "inpaint_fault": [
         (w, w) for w in ("dropout", "gap", "glitch", "click", "cough", "pop", "dropouts", "clicks", "noise", "bump")
