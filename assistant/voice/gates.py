@@ -121,9 +121,9 @@ def accept_transcript(result, min_chars: int) -> bool:
 # A short sound over the reply is taken for "be quiet" only when one of these is among its words: alone,
 # "thank you" or "okay" is what Whisper makes of a cough or a breath as often as what a user said.
 STOP_CORE = {"stop", "quiet", "enough", "cancel", "hush", "silence", "wait", "shut"}
-# What is left of "Stop, please" / "Okay, stop" when the echo canceller's suppressor ate the "stop"
-# (measured through PulseAudio with the echo as loud as the voice: 4 of 40 runs heard only "Please.").
-STOP_REMNANTS = {"please", "okay", "ok", "no"}
+# What is left of "Stop, please" when the echo canceller's suppressor ate the "stop" (measured through
+# PulseAudio with the echo as loud as the voice: 4 of 40 runs heard only "Please."). Not "okay": see above.
+STOP_REMNANTS = {"please"}
 
 
 def is_bare_stop(text: str) -> bool:
