@@ -101,7 +101,9 @@ def run_crash_bench(trials: int = 60, seed: int = 0, home: Path | None = None, p
 
     n = killed = 0
     next_point = {False: 0, True: 0}  # the next kill point to try, for turn jobs and for installs
-    kills_by = {True: 0, False: 0}  # processes killed at a named point (True) and from outside (False)
+    # processes killed at a named point (True) and from outside (False), counted per job kind (install or
+    # not), so the installs' own points are reached however the kills of the turn jobs happen to alternate
+    kills_by = {(install, named): 0 for install in (False, True) for named in (False, True)}
     while killed < trials and n < trials * 3:
         n += 1
         install = n % 5 == 0  # every fifth job installs a model
@@ -110,8 +112,11 @@ def run_crash_bench(trials: int = 60, seed: int = 0, home: Path | None = None, p
             if install
             else {"kind": "turns", "turns": rng.randrange(2, 5), "seed": rng.randrange(1 << 30)}
         )
-        # Half the kills at named points, half from outside: whichever kind has killed fewer goes next.
-        if kills_by[True] <= kills_by[False]:  # a named kill point, each in turn (again until one died there)
+        # Half the kills at named points, half from outside: whichever kind has killed fewer jobs of this
+        # kind goes next.
+        if (
+            kills_by[install, True] <= kills_by[install, False]
+        ):  # a named kill point, each in turn (again until one died there)
             points = INSTALL_POINTS if install else TURN_POINTS
             point = points[next_point[install] % len(points)]
             job["fault"] = f"{point}:{rng.randrange(1, 3)}"
@@ -124,7 +129,7 @@ def run_crash_bench(trials: int = 60, seed: int = 0, home: Path | None = None, p
         result = _run(ctx, home, session.id, job, delay)
         if result["killed"]:
             killed += 1
-            kills_by[delay is None] += 1
+            kills_by[install, delay is None] += 1
             if job.get("fault"):
                 next_point[install] += 1
         else:

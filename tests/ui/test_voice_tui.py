@@ -77,14 +77,18 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         await wait_for(pilot, lambda: bridge.loop.mode == "always" and widget.status.mode == "always", 10)
 
         # A spoken request: a spoken turn in the conversation, answered aloud.
+        async def wait_explained(predicate, timeout_s: float) -> None:
+            """wait_for, and on a timeout what the loop saw since the request was played."""
+            try:
+                await wait_for(pilot, predicate, timeout_s)
+            except AssertionError:
+                seen_names = [type(e).__name__ for e in seen[since:]]
+                raise AssertionError((seen_names, bridge.loop.discarded, bridge.status)) from None
+
         canned_plan(bridge.loop, "I work on your audio files.")
         since = len(seen)
         pulse_server.feeder.play(hibari("What can you do?"))
-        try:
-            await wait_for(pilot, lambda: app.query(UserTurn), 120)
-        except AssertionError:
-            seen_names = [type(e).__name__ for e in seen[since:]]
-            raise AssertionError((seen_names, bridge.loop.discarded, bridge.status)) from None
+        await wait_explained(lambda: app.query(UserTurn), 120)
         turn = app.query(UserTurn).last()
         assert turn.source == "spoken" and word_error_rate("What can you do?", turn.text) == 0.0
         await wait_for(pilot, lambda: any(isinstance(e, PlaybackStopped) for e in seen[since:]), 120)
@@ -99,7 +103,7 @@ async def test_spoken_request_mode_switch_and_escape_through_the_voice_loop(conf
         canned_plan(bridge.loop, LONG)
         since = len(seen)
         pulse_server.feeder.play(hibari("Tell me more."))
-        await wait_for(pilot, lambda: any(isinstance(e, PlaybackStarted) for e in seen[since:]), 120)
+        await wait_explained(lambda: any(isinstance(e, PlaybackStarted) for e in seen[since:]), 120)
         await pilot.pause(1.5)
         await pilot.press("escape")
         await wait_for(pilot, lambda: any(isinstance(e, Interrupted) for e in seen[since:]), 30)
