@@ -31,7 +31,8 @@ class Speaker:
         self._tts = None
         self._playing: list[tuple[str, object]] = []  # (sentence, Playback) of the current reply
         self.interrupted = False
-        self.spoken_log: list[tuple[float, float, str]] = []  # (start, end, text) of what was played
+        self.spoken_log: list[tuple[float, float, str]] = []  # (start, end, text) of earlier replies' sentences
+        self._reply_logged = False  # the current reply's sentences are in spoken_log already
 
     # -- the voice --------------------------------------------------------------------------------
     async def tts(self):
@@ -63,6 +64,7 @@ class Speaker:
         """Play sentences as they arrive from `feed`; returns what was heard."""
         tts = await self.tts()
         self._playing = []
+        self._reply_logged = False
         self.interrupted = False
         loop = asyncio.get_running_loop()
         index = 0
@@ -158,23 +160,36 @@ class Speaker:
         return " ".join(words)
 
     def _log_spoken(self) -> None:
+        """Move the current reply's played sentences into `spoken_log` (when its `speak()` ends)."""
+        self.spoken_log = [*self.spoken_log, *self._spoken_now()]
+        self._reply_logged = True
         now = time.monotonic()
-        for sentence, pb in self._playing:
-            if pb.started_at_s is not None and not getattr(pb, "_logged", False):
-                end = pb.started_at_s + pb.played_samples / pb.sample_rate_hz
-                self.spoken_log.append((pb.started_at_s, min(end, now + 1.0), sentence))
-                pb._logged = True
         self.spoken_log = [x for x in self.spoken_log if x[1] > now - 30.0]
 
+    def _spoken_now(self) -> list[tuple[float, float, str]]:
+        """(start, end, sentence) of the current reply's sentences that have started. A sentence still
+        playing (or paused) is heard at least until now; the end is measured on every call, not once at
+        its start. The cap: samples handed to the device count as played up to ~1 s before they are heard."""
+        now = time.monotonic()
+        spans = []
+        for sentence, pb in [] if self._reply_logged else self._playing:
+            if pb.started_at_s is None:
+                continue
+            end = min(pb.started_at_s + pb.played_samples / pb.sample_rate_hz, now + 1.0)
+            spans.append((pb.started_at_s, end if pb.done.is_set() else max(end, now), sentence))
+        return spans
+
     def recently_spoken(self, around_s: float, margin_s: float = 1.0, tail_s: float = 0.5) -> str:
-        """What the speaker played between `around_s` − a few seconds and `around_s` + margin: the
-        text an echo heard at `around_s` could be made of. Empty when nothing was playing at
-        `around_s` (give or take `tail_s` of room reverberation): speech that began after the reply
-        ended is the user's, however much it sounds like the reply ("Who made you?" after "How are
-        you?" was once dropped as our own voice)."""
-        self._log_spoken()
-        if not any(start <= around_s + margin_s and end >= around_s - tail_s for start, end, _ in self.spoken_log):
+        """What the speaker played that an echo in speech beginning at `around_s` could be made of: the
+        sentences heard from `around_s` − margin − tail (the utterance's pre-roll, the room's
+        reverberation) to `around_s` + margin. Empty when nothing was playing at `around_s` (give or
+        take `tail_s`): speech that began after the reply ended is the user's, however much it sounds
+        like the reply ("Who made you?" after "How are you?" was once dropped as our own voice), and so is
+        speech that resembles a sentence that ended earlier ("Tell me more." after the greeting's "Tell
+        me what to do …" was, while a later reply ended just before it)."""
+        spoken = [*self.spoken_log, *self._spoken_now()]
+        if not any(start <= around_s + margin_s and end >= around_s - tail_s for start, end, _ in spoken):
             return ""
         return " ".join(
-            t for start, end, t in self.spoken_log if end >= around_s - margin_s - 6.0 and start <= around_s + margin_s
+            t for start, end, t in spoken if end >= around_s - margin_s - tail_s and start <= around_s + margin_s
         )

@@ -247,6 +247,43 @@ def test_speech_that_began_after_the_reply_ended_is_never_taken_for_its_echo():
     assert voice.recently_spoken(t + 1.9) == ""  # "Who made you?" after it: the user's
 
 
+def test_an_echo_is_matched_only_against_what_played_around_the_speech():
+    """The TUI test's "Tell me more." right after a reply was dropped as our own voice: the greeting's
+    "Tell me what to do …", 5 s earlier, was still in the text it was compared with."""
+    import time
+
+    from assistant.voice.gates import echo_of
+    from assistant.voice.speaker import Speaker
+
+    t = time.monotonic() - 20.0
+    voice = Speaker(load_tts=None, sink=None, emit=lambda e: None)
+    voice.spoken_log = [
+        (t, t + 3.0, "Earshot is listening. Tell me what to do with your audio files."),
+        (t + 5.0, t + 7.0, "I work on your audio files."),
+    ]
+    spoken = voice.recently_spoken(t + 7.3)  # began in the reply's reverberation
+    assert spoken == "I work on your audio files." and not echo_of("Tell me more.", spoken)
+    assert "Tell me what to do" in voice.recently_spoken(t + 2.5)  # over the greeting: may be its echo
+
+
+def test_a_sentence_still_playing_counts_until_it_ends_not_until_it_was_first_seen():
+    import threading
+    import time
+    from types import SimpleNamespace
+
+    from assistant.voice.speaker import Speaker
+
+    now = time.monotonic()
+    pb = SimpleNamespace(started_at_s=now - 4.0, played_samples=16_000, sample_rate_hz=16_000, done=threading.Event())
+    voice = Speaker(load_tts=None, sink=None, emit=lambda e: None)
+    voice._playing = [("A long sentence that is still playing.", pb)]
+    # 1 s of it had reached the device when it was first seen, 3 s ago; it plays on
+    assert "still playing" in voice.recently_spoken(now)
+    pb.done.set()
+    voice._log_spoken()  # the reply ended after 1 s after all (stopped): 3 s later is the user's
+    assert voice.recently_spoken(now) == ""
+
+
 @pytest.mark.parametrize(
     "heard, verdict",
     [
