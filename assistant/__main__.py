@@ -305,8 +305,15 @@ COMMANDS = {
 }
 
 
+LONG_RUNNING = {None, "listen"}  # the TUI and the voice loop run for hours: their heap is tuned (runtime/memory.py)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in LONG_RUNNING:
+        from .runtime.memory import ARENAS_LONG_RUNNING, limit_arenas
+
+        limit_arenas(ARENAS_LONG_RUNNING)  # before any thread allocates
     try:
         import importlib
 

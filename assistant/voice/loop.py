@@ -51,6 +51,7 @@ from ..events import (
     VoiceState,
     WakeDetected,
 )
+from ..runtime.memory import release_free_memory
 from ..turn import TurnCancel, TurnRequest, report
 from .barge_in import BargeIn
 from .gates import MODES, Verdict, accept_transcript, judge_utterance
@@ -339,6 +340,8 @@ class VoiceLoop:
     def _turn_finished(self, committed: bool) -> None:
         if self.segmenter.state == "idle":
             self._set_state("idle")
+        # The turn's buffers are free now: give their pages back (off the loop; see runtime/memory.py).
+        asyncio.get_running_loop().run_in_executor(None, release_free_memory)
         if committed and self.on_turn_done is not None:
             self.on_turn_done()
         if not self._stop.is_set() and self.listen.prefill_context:
