@@ -36,6 +36,9 @@ class Args:
     quieter_than_lufs: float = field(default=0, metadata={"min": -70, "max": 0, "doc": "0 any"})
     instrument: Instrument = field(default="any", metadata={"doc": "instrument family heard"})
     content: Content = field(default="any", metadata={"doc": "what the file mostly is"})
+    kind: Literal["any", "loop", "one-shot"] = field(
+        default="any", metadata={"doc": "loop: a steady beat (a tempo was measured); one-shot: one sound under 2 s"}
+    )
     clipping: Literal["any", "yes", "no"] = field(default="any", metadata={"doc": "yes: files that clip"})
     words: str = field(default="", metadata={"max_length": 60, "doc": "words spoken in the recording"})
     folder: str = field(default="", metadata={"max_length": 60, "doc": "part of the folder's name"})
@@ -76,6 +79,7 @@ def query_from(args: Args, similar_path: Path | None):
         min_lufs=args.louder_than_lufs or None,
         max_lufs=args.quieter_than_lufs or None,
         tag="" if args.instrument == "any" else tag_of(args.instrument),
+        kind="" if args.kind == "any" else args.kind,
         has_speech=True if args.content == "speech" else None,
         has_music=True if args.content == "music" else None,
         silent=True if args.content == "silence" else None,
@@ -104,6 +108,8 @@ def describe_query(args: Args) -> str:
         bits.append(f"quieter than {args.quieter_than_lufs:g} LUFS")
     if args.instrument != "any":
         bits.append(args.instrument)
+    if args.kind != "any":
+        bits.append(f"{args.kind}s")
     if args.content != "any":
         bits.append(args.content)
     if args.clipping != "any":

@@ -50,6 +50,9 @@ TAG_WORDS = {
 }
 
 
+ONE_SHOT_MAX_S = 2.0  # a hit, a stab, a single note: what sample packs file as one-shots
+
+
 @dataclass
 class Query:
     key: str = ""  # "D minor", "F#", "minor"
@@ -62,6 +65,7 @@ class Query:
     min_lufs: float | None = None
     max_lufs: float | None = None
     tag: str = ""  # an instrument family or class tag (TAG_WORDS)
+    kind: str = ""  # "loop": a steady beat, a tempo was measured; "one-shot": one sound, under ONE_SHOT_MAX_S
     has_speech: bool | None = None
     has_music: bool | None = None
     has_clipping: bool | None = None
@@ -198,6 +202,13 @@ def _where(q: Query) -> tuple[list[str], list, str]:
     if q.tag.strip():
         where.append("f.tags LIKE ?")
         params.append(f'%"{tag_of(q.tag)}"%')
+    if q.kind == "loop":  # what makes a loop a loop is its beat: tag.py measured a tempo
+        where.append("f.tempo_bpm IS NOT NULL")
+    elif q.kind == "one-shot":
+        where.append("f.tempo_bpm IS NULL AND f.duration_s < ?")
+        params.append(ONE_SHOT_MAX_S)
+    elif q.kind:
+        raise EarshotError(f"{q.kind!r} is not a kind of file the library knows", "say loops or one-shots")
     for column, value in (("has_speech", q.has_speech), ("has_music", q.has_music), ("has_clipping", q.has_clipping)):
         if value is not None:
             where.append(f"f.{column} = ?")

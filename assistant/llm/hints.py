@@ -83,6 +83,8 @@ VOCABULARY: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"clipping|clipped", ("detect find=clipping", "find clipping=yes")),
     (r"(recordings?|files?|takes?|ones?|samples?) (that |which )?clip", ("find clipping=yes",)),
     (r"silent (files?|recordings?|takes?)", ("find content=silence",)),
+    (r"\bloops\b", ("find kind=loop",)),
+    (r"one[- ]shots?", ("find kind=one-shot",)),
     (r"drum hits|onsets?", ("detect find=hits",)),
     (
         r"where (someone|somebody|people|he|she|they) (speaks?|talks?|is talking|is speaking)|someone (speaks|talks)",

@@ -54,7 +54,11 @@ def steps(*pairs) -> list[dict]:
 
 # (request, the exact steps). At least one for every tool of the registry (checked below).
 MUST_FIRE = [
-    ("find my drum loops", steps(("find", {"instrument": "drums"}))),
+    ("find my drum loops", steps(("find", {"instrument": "drums", "kind": "loop"}))),
+    ("find the bass lines", steps(("find", {"instrument": "bass", "kind": "loop"}))),
+    ("show me the drum hits in my library", steps(("find", {"instrument": "drums", "kind": "one-shot"}))),
+    ("list my one shots", steps(("find", {"kind": "one-shot"}))),
+    ("find the drum samples", steps(("find", {"instrument": "drums"}))),
     ("which takes are clipping", steps(("find", {"clipping": "yes"}))),
     # the sample library's questions (not the phrasings `earshot bench library` asks)
     ("list my loops in E minor", steps(("find", {"key": "E minor"}))),

@@ -93,6 +93,17 @@ def test_filters_and_order(index):
         run_query(index, Query(tag="kazoo"))
 
 
+def test_loops_have_a_beat_and_one_shots_are_single_short_sounds(index):
+    index.upsert(_row("hits/kick.wav", duration_s=0.4, tags=["drums", "bass"]))
+    index.upsert(_row("loops/beat.wav", duration_s=6.0, tempo_bpm=100.0, tags=["drums"]))
+    index.upsert(_row("field/rain.wav", duration_s=30.0, tags=["drums", "ambience"]))  # percussive, no beat
+    assert _names(run_query(index, Query(tag="drums", kind="loop"))) == ["beat.wav"]
+    assert _names(run_query(index, Query(tag="drums", kind="one-shot"))) == ["kick.wav"]
+    assert _names(run_query(index, Query(tag="drums"))) == ["rain.wav", "kick.wav", "beat.wav"]
+    with pytest.raises(EarshotError):
+        run_query(index, Query(kind="stems"))
+
+
 def test_nearest_neighbours_rank_by_cosine_after_z_scoring():
     rng = np.random.default_rng(0)
     matrix = rng.standard_normal((50, 8)).astype(np.float32)

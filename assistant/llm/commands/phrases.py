@@ -47,8 +47,11 @@ RULES: dict[str, str] = {
     "make": "(make|create|generate|synthesize|synthesise|give me|produce)",
     "lang": "[the speaker (speaks|talks|is speaking)|they (speak|talk)|it's|it is|spoken|speech] [in] {language}",
     # The sample library: what people call its files, and how they ask for them.
-    "things": "(files|recordings|takes|samples|sounds|loops|clips|ideas|interviews|tracks|songs|pieces|lines|parts"
-    "|grooves|one-shots|hits)",
+    "things": "(<files>|<loops>|<one_shots>)",
+    # The kinds of file a sample library names: a loop has a beat (`find kind=loop`), a one-shot is one hit.
+    "files": "(files|recordings|takes|samples|sounds|clips|ideas|interviews|tracks|songs|pieces|parts)",
+    "loops": "(loops|lines|grooves|beats|riffs)",
+    "one_shots": "(one-shots|one shots|hits|stabs)",
     "show": "(find [me]|show me|list|give me|get me|search [(my|the) library] for|look [in (my|the) library] for)",
     "lib": "[(in|from) (my|the) [sample] library]",
     "bpm": "(bpm|beats per minute)",
@@ -626,9 +629,13 @@ COMMANDS: tuple[Command, ...] = (
     # -- the sample library ----------------------------------------------------------------------------
     C(
         "find",
-        "<show> [all] [the|my] {find_instrument:instrument} <things> <lib>",
+        "<show> [all] [the|my] {find_instrument:instrument} <files> <lib>",
         "(which|what) [of my] <things> <lib> have {find_instrument:instrument} [in them|on them]",
     ),
+    C("find", "<show> [all] [the|my] {find_instrument:instrument} <loops> <lib>", kind="loop"),
+    C("find", "<show> [all] [the|my] {find_instrument:instrument} <one_shots> <lib>", kind="one-shot"),
+    C("find", "<show> [all] [the|my] <loops> <lib>", kind="loop"),
+    C("find", "<show> [all] [the|my] <one_shots> <lib>", kind="one-shot"),
     C(
         "find",
         "(which|what) <things> <lib> (clip|are clipping|have clipping)",
