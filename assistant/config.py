@@ -165,6 +165,11 @@ class AcceleratorOptions:
     # Idle ONNX Runtime threads spin-wait for the next call by default. That buys ~1 ms per call but
     # keeps a core busy that the audio loop, ASR and the planner need on a 2-core machine: off.
     cpu_spinning: bool = False
+    # ONNX Runtime's CPU arena keeps, for good, the peak memory of the longest input a model has seen: the
+    # TTS's decoder after a 26 s sentence held ~+130 MB, and a listening process crept up for as long as it
+    # ran. Off, each call's buffers go back to the heap (runtime/memory.py returns them to the system).
+    # Measured: 12 sentences of 7–26 s, RSS 202 → 318 MB with the arena, 184 → 194 MB without; 1.33 vs 1.41 s.
+    cpu_memory_arena: bool = False
     whisper_device: str = "auto"  # faster-whisper: "auto" (CUDA when CTranslate2 sees a GPU) | "cuda" | "cpu"
     exports_dir: Path | None = None  # the exported ONNX models; None: onnx_exports/ of this checkout
 

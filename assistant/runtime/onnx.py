@@ -229,6 +229,7 @@ def session_options(config: EarshotConfig):
     # the provider-specific passes (layout, fusions) run here, for the provider actually chosen.
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     so.add_session_config_entry("session.intra_op.allow_spinning", "1" if acc.cpu_spinning else "0")
+    so.enable_cpu_mem_arena = acc.cpu_memory_arena
     so.log_severity_level = 3  # warnings about provider fallback are reported by us, once
     return so
 

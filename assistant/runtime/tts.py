@@ -84,6 +84,16 @@ class _Engine:
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+def _session_without_arena(path: str, threads: int):
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = so.inter_op_num_threads = threads
+    so.log_severity_level = 3
+    so.enable_cpu_mem_arena = False
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
 class HibariEngine(_Engine):
     sample_rate_hz = 24_000
 
@@ -94,6 +104,9 @@ class HibariEngine(_Engine):
 
         self.voice = voice
         self._tts = Hibari(voice=voice, model=str(store.path(VOICES[voice])), threads=threads)
+        # hibari builds its session with ONNX Runtime's CPU arena, which keeps the memory of the longest
+        # sentence ever spoken for good (see AcceleratorOptions.cpu_memory_arena): the same file without it.
+        self._tts.sess = _session_without_arena(self._tts.model_path, threads)
         self.sample_rate_hz = int(self._tts.sample_rate)
         self._tts.phonemize("Warm up.")  # the phonemiser loads lazily (~0.4 s): pay it now, not mid-reply
 
