@@ -3,13 +3,11 @@ the turn, beside the transcript rule: driven frame by frame over the fakes, no m
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from assistant.events import SpeechEnded, TurnStarted
 from tests.fixtures.voice import FakeTurnModel, make_rig, silence, speech
-from tests.unit.test_voice_loop import run
+from tests.unit.test_voice_loop import ends_on_its_last_silent_frame, run
 
 UNFINISHED_TEXT = "remove the noise from the"  # the rule says: it goes on
 FINISHED_TEXT = "Describe memo.wav."  # the rule says: finished
@@ -51,13 +49,7 @@ def test_the_turn_end_model_decides_when_a_pause_ends_the_turn(
 
     async def scenario(rig):
         await judged(rig, speech(12, 1), silence(1))  # the first silent frame: transcript and judgement made
-        rig.source.push(silence(silent_frames - 2))  # one frame short of the endpoint
-        await rig.until(rig.heard_all)
-        await asyncio.sleep(0.05)
-        assert not rig.of(SpeechEnded)
-        rig.source.push(silence(1))
-        await rig.until(lambda: rig.of(SpeechEnded))
-        await rig.idle()
+        await ends_on_its_last_silent_frame(rig, silent_frames)
 
     run(rig, scenario)
     (ended,) = rig.of(SpeechEnded)

@@ -52,6 +52,18 @@ async def say(rig, utterance: int, frames: int = 12) -> None:
     await rig.until(lambda: rig.loop.speculator.pause is not None and rig.loop.speculator.pause.text is not None)
 
 
+async def ends_on_its_last_silent_frame(rig, silent_frames: int) -> None:
+    """After a pause's first silent frame: one frame short of `silent_frames` the utterance has not ended;
+    the next frame ends it."""
+    rig.source.push(silence(silent_frames - 2))
+    await rig.until(rig.heard_all)
+    await asyncio.sleep(0.05)
+    assert not rig.of(SpeechEnded)
+    rig.source.push(silence(1))
+    await rig.until(lambda: rig.of(SpeechEnded))
+    await rig.idle()
+
+
 # -- endpointing -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "text, reason, silent_frames",
@@ -65,13 +77,7 @@ def test_the_turn_ends_sooner_when_the_transcript_looks_finished(config, session
 
     async def scenario(rig):
         await say(rig, 1)
-        rig.source.push(silence(silent_frames - 2))  # one frame short of the endpoint
-        await rig.until(rig.heard_all)
-        await asyncio.sleep(0.05)
-        assert not rig.of(SpeechEnded)
-        rig.source.push(silence(1))
-        await rig.until(lambda: rig.of(SpeechEnded))
-        await rig.idle()
+        await ends_on_its_last_silent_frame(rig, silent_frames)
 
     run(rig, scenario)
     (ended,) = rig.of(SpeechEnded)
