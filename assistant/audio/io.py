@@ -115,6 +115,24 @@ def resolve_output_device(device: str | int | None):
     return resolve_device(device, "output")
 
 
+def _start_stream(stream_class, direction: str, owner, device, blocksize: int, callback):
+    """A started mono float32 stream of `owner`'s rate and latency, or the device error that says what to do."""
+    try:
+        stream = stream_class(
+            samplerate=owner.rate_hz,
+            channels=1,
+            dtype="float32",
+            device=device,
+            blocksize=blocksize,
+            latency=owner.latency,
+            callback=callback,
+        )
+        stream.start()
+    except Exception as exc:
+        raise _device_error(exc, owner.device, owner.rate_hz, direction) from exc
+    return stream
+
+
 def _device_error(exc: Exception, device, rate: int, kind: str) -> EarshotError:
     """Turn a PortAudio error into one of: busy, unsupported rate, no device — with the fix."""
     text = str(exc)
@@ -207,19 +225,7 @@ class MicStream:
             if out.size:
                 self._queue.put(MicBlock(out, now))
 
-        try:
-            self._stream = sd.InputStream(
-                samplerate=self.rate_hz,
-                channels=1,
-                dtype="float32",
-                device=device,
-                blocksize=blocksize,
-                latency=self.latency,
-                callback=callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise _device_error(exc, self.device, self.rate_hz, "input") from exc
+        self._stream = _start_stream(sd.InputStream, "input", self, device, blocksize, callback)
         return self
 
     @property
@@ -414,19 +420,7 @@ class Speaker:
                 if self.on_finished:
                     self.on_finished(pb)
 
-        try:
-            self._stream = sd.OutputStream(
-                samplerate=self.rate_hz,
-                channels=1,
-                dtype="float32",
-                device=device,
-                blocksize=blocksize,
-                latency=self.latency,
-                callback=callback,
-            )
-            self._stream.start()
-        except Exception as exc:
-            raise _device_error(exc, self.device, self.rate_hz, "output") from exc
+        self._stream = _start_stream(sd.OutputStream, "output", self, device, blocksize, callback)
         return self
 
     @property

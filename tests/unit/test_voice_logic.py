@@ -201,6 +201,30 @@ def test_device_errors_say_which_problem_it_is(message, expected):
     assert err.hint
 
 
+def test_a_stream_that_will_not_open_is_the_device_error_and_a_good_one_is_started():
+    from types import SimpleNamespace
+
+    from assistant.audio.io import _start_stream
+    from assistant.errors import EarshotError
+
+    class Busy:
+        def __init__(self, **kw):
+            raise RuntimeError("Error opening OutputStream: Device unavailable [PaErrorCode -9985]")
+
+    class Fine:
+        def __init__(self, **kw):
+            self.kw, self.started = kw, False
+
+        def start(self):
+            self.started = True
+
+    owner = SimpleNamespace(rate_hz=48_000, latency="low", device="USB speaker")
+    with pytest.raises(EarshotError, match="is busy"):
+        _start_stream(Busy, "output", owner, None, 480, None)
+    stream = _start_stream(Fine, "output", owner, 3, 480, None)
+    assert stream.started and stream.kw["samplerate"] == 48_000 and stream.kw["device"] == 3
+
+
 def test_an_unknown_device_name_is_a_clear_error():
     from assistant.audio.io import resolve_device
     from assistant.errors import EarshotError
