@@ -26,6 +26,10 @@ RATE_HZ = 22_050
 HOP = 256  # 11.6 ms: beat times at this resolution, tempo refined beyond it
 MIN_BEAT_S = 4.0  # shorter clips get no tempo
 KEY_MIN_TONAL_S = 2.0  # need this much tonal sound for a key
+# The mode is told by the tonic's third. A bass line of roots plays none (only the 5th harmonic of its notes
+# lands there): on the bench library's loops, the louder third over the tonic in the chroma was 0.06–0.15 for
+# bass lines and 0.32–1.7 for piano, organ, strings and synth chords. Below this, the key is the tonic alone.
+MODE_MIN_THIRD_RATIO = 0.25
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 # Krumhansl & Kessler (1982) probe-tone profiles, C major and C minor.
 MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -124,6 +128,10 @@ def estimate_key(y_harmonic: np.ndarray, rate: int = RATE_HZ) -> tuple[str | Non
     top = [{"key": f"{t} {m}", "correlation": round(r, 3)} for r, t, m in scores[:3]]
     if best[0] < 0.3:  # nothing like a key (noise, speech, drums)
         return None, None, round(best[0], 3), top
+    tonic = NOTE_NAMES.index(best[1])
+    third = max(mean[(tonic + 3) % 12], mean[(tonic + 4) % 12])
+    if third < MODE_MIN_THIRD_RATIO * max(float(mean[tonic]), 1e-12):
+        return best[1], None, round(best[0], 3), top  # no third played: major or minor cannot be told
     return best[1], best[2], round(best[0], 3), top
 
 
@@ -234,7 +242,7 @@ def tag_audio(audio: np.ndarray, rate: int, progress=None) -> dict:
         tonic, mode, corr, top = estimate_key(y_harm)
     else:
         tonic, mode, corr, top = None, None, 0.0, []
-    facts["key"] = f"{tonic} {mode}" if tonic else None
+    facts["key"] = (f"{tonic} {mode}" if mode else tonic) if tonic else None  # "A": the tonic, no third heard
     facts["key_correlation"] = corr
     facts["key_candidates"] = top
     report(0.85)
@@ -254,7 +262,8 @@ def summarise(facts: dict, name: str) -> str:
     else:
         bits.append("no steady beat")
     if facts["key"]:
-        bits.append(f"key {facts['key']}")
+        mode_told = facts["key"].endswith(("major", "minor"))
+        bits.append(f"key {facts['key']}" + ("" if mode_told else " (no third heard: major or minor cannot be told)"))
     if facts["integrated_lufs"] is not None:
         bits.append(f"{facts['integrated_lufs']:.1f} LUFS")
     text = f"{name}: " + ", ".join(bits) + "."

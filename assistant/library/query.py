@@ -173,9 +173,9 @@ def _where(q: Query) -> tuple[list[str], list, str]:
         if tonic and mode:
             where.append("f.key = ?")
             params.append(f"{tonic} {mode}")
-        elif tonic:
-            where.append("(f.key = ? OR f.key = ?)")
-            params += [f"{tonic} major", f"{tonic} minor"]
+        elif tonic:  # "in A": either mode, or a file whose mode could not be told (its key is "A")
+            where.append("(f.key = ? OR f.key = ? OR f.key = ?)")
+            params += [f"{tonic} major", f"{tonic} minor", tonic]
         elif mode:
             where.append("f.key LIKE ?")
             params.append(f"% {mode}")

@@ -93,6 +93,13 @@ def test_filters_and_order(index):
         run_query(index, Query(tag="kazoo"))
 
 
+def test_a_file_whose_mode_could_not_be_told_is_found_by_its_tonic_only(index):
+    index.upsert(_row("bass/line.wav", key="D", tempo_bpm=100.0, has_music=True, tags=["bass"]))
+    assert _names(run_query(index, Query(key="D"))) == ["line.wav", "a.wav", "b.wav"]
+    assert _names(run_query(index, Query(key="D major"))) == ["b.wav"]
+    assert _names(run_query(index, Query(key="minor"))) == ["a.wav", "c.wav"]
+
+
 def test_loops_have_a_beat_and_one_shots_are_single_short_sounds(index):
     index.upsert(_row("hits/kick.wav", duration_s=0.4, tags=["drums", "bass"]))
     index.upsert(_row("loops/beat.wav", duration_s=6.0, tempo_bpm=100.0, tags=["drums"]))
