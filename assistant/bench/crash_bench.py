@@ -113,10 +113,8 @@ def run_crash_bench(trials: int = 60, seed: int = 0, home: Path | None = None, p
             else {"kind": "turns", "turns": rng.randrange(2, 5), "seed": rng.randrange(1 << 30)}
         )
         # Half the kills at named points, half from outside: whichever kind has killed fewer jobs of this
-        # kind goes next.
-        if (
-            kills_by[install, True] <= kills_by[install, False]
-        ):  # a named kill point, each in turn (again until one died there)
+        # kind goes next. A named kill point: each in turn (again until one died there).
+        if kills_by[install, True] <= kills_by[install, False]:
             points = INSTALL_POINTS if install else TURN_POINTS
             point = points[next_point[install] % len(points)]
             job["fault"] = f"{point}:{rng.randrange(1, 3)}"
