@@ -9,6 +9,7 @@ are float32 blobs read once per query process and cached.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -140,6 +141,14 @@ ANALYSIS_COLUMNS = tuple(f.name for f in fields(Analysis))
 _BOOL = {"has_speech", "has_music", "has_clipping"}
 
 
+def begins_words(text: str | None, terms: str) -> int:
+    """1 when each of `terms` (space-separated, lower case) begins a word of `text`. The transcript index
+    stems (Porter), so "marketing" finds "market" too: this keeps the words the user said, and what
+    grows from them ("budget" → "budgets", "talk" → "talking"), and drops their shorter stems."""
+    words = re.findall(r"[a-z0-9']+", (text or "").lower())
+    return int(all(any(w.startswith(t) for w in words) for t in terms.split()))
+
+
 class LibraryIndex:
     """The index database. One connection per thread (the scanner writes from its own)."""
 
@@ -149,6 +158,7 @@ class LibraryIndex:
         try:
             self.db = connect(self.path)
             self.db.executescript(SCHEMA)
+            self.db.create_function("begins_words", 2, begins_words, deterministic=True)
         except sqlite3.DatabaseError as exc:
             raise EarshotError(
                 f"the library index {self.path} cannot be opened: {exc}",

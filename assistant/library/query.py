@@ -225,6 +225,8 @@ def _where(q: Query) -> tuple[list[str], list, str]:
     if words:
         where.insert(0, "transcripts MATCH ?")
         params.insert(0, words)
+        where.append("begins_words(f.transcript, ?)")  # the stemmed match, narrowed to the words said
+        params.append(" ".join(re.findall(r"[a-z0-9']+", q.words.lower())))
     return where, params, words
 
 

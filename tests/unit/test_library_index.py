@@ -8,7 +8,7 @@ import pytest
 from assistant.errors import EarshotError
 from assistant.library.descriptors import nearest
 from assistant.library.index import Analysis, FileRow, LibraryIndex
-from assistant.library.query import Query, normalise_key, run_query
+from assistant.library.query import Query, count_query, normalise_key, run_query
 
 
 def _row(path: str, **facts) -> FileRow:
@@ -43,6 +43,16 @@ def test_a_row_written_twice_is_one_row_with_the_new_analysis(index):
     assert _names(run_query(index, Query(words="budget"))) == ["d.wav"]  # FTS follows updates
     index.upsert(_row("talk/d.wav", transcript="nothing here"))
     assert run_query(index, Query(words="budget")) == []
+
+
+def test_words_find_what_was_said_and_what_grows_from_it_not_a_shorter_stem(index):
+    index.upsert(_row("talk/g.wav", has_speech=True, transcript="The market opens at nine."))
+    index.upsert(_row("talk/h.wav", has_speech=True, transcript="Our marketing plan is late."))
+    # the stemmed index alone found g.wav for "marketing" too (both are "market" to Porter)
+    assert _names(run_query(index, Query(words="marketing"))) == ["h.wav"]
+    assert _names(run_query(index, Query(words="market"))) == ["g.wav", "h.wav"]
+    assert _names(run_query(index, Query(words="budget"))) == ["d.wav"]  # "budgets" grows from it
+    assert count_query(index, Query(words="marketing plan")) == 1
 
 
 @pytest.mark.parametrize(
