@@ -2,7 +2,8 @@
 
     Candidate (maybe the user)  → the reply pauses (that is what the user notices)
     Onset (the VAD is sure)     → still paused; the running turn goes on, tentatively
-    a transcript                → the user's words (a partial's or the whole utterance's): the turn
+    a transcript                → the user's words (the whole utterance's, or a partial's that is
+                                  plainly not the reply's own or asks for quiet): the turn
                                   stops for good (`TurnCancel.stop("barge-in")`: `Interrupted`, the
                                   history keeps what was heard);
                                   the reply's own words leaking past the echo canceller, or Whisper's
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from ..config import BargeInOptions
 from ..events import BargeInDismissed, Event, SpeechDiscarded
 from ..turn import TurnCancel
-from .gates import echo_of, heard_over_reply, is_bare_stop, norm
+from .gates import echo_of, heard_over_reply, is_bare_stop, norm, partial_is_user
 
 
 @dataclass
@@ -128,9 +129,9 @@ class BargeIn:
         if tentative is None or (not final and not norm(text)):
             return None
         spoken = self.speaker.recently_spoken(tentative.at_s) if self.speaker is not None else ""
-        reason = heard_over_reply(text, spoken)
-        if reason is not None and not final:
+        if not final and not partial_is_user(text, spoken):
             return None  # Whisper makes "Thank you." of the first half second of "Stop talking"
+        reason = heard_over_reply(text, spoken)
         self.tentative = None
         if reason is None:
             self.stop(tentative.turn, tentative.at_s)

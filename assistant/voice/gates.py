@@ -6,7 +6,7 @@ verdicts:
 - `accept_transcript`: is this speech addressed to us, or a cough read as "Hm.", Whisper's words for
   silence?
 - `heard_over_reply` / `echo_of`: speech heard while the assistant talks — the user, or its own voice
-  leaking past the echo canceller?
+  leaking past the echo canceller? `partial_is_user`: the same, surer, for half an utterance;
 - `is_stop_command`: "stop", "okay, wait" said over the reply are the interruption itself, not a request;
   `is_bare_stop`: the same for a word too short to be an onset ("Stop."), heard as a transient;
 - `judge_utterance`: the whole chain for a final transcript, with the wake phrase when that mode is on.
@@ -139,6 +139,23 @@ def is_stop_command(text: str) -> bool:
     "stop, please"): said over the assistant's voice, they are the interruption, not a new request."""
     words = norm(text).split()
     return bool(words) and set(words) <= STOP_WORDS
+
+
+# A partial transcript is of the utterance's first half second or so, and Whisper guesses at its cut-off
+# last word ("So that you're" for the reply's own "so that there…", 0.70 alike): a partial that is this
+# much like the reply waits for the whole utterance unless it asks for quiet. The user's words are less
+# alike ("Stop talking." 0.50, "Actually, denoise it" 0.55 against a long reply).
+PARTIAL_ECHO_RATIO = 0.6
+
+
+def partial_is_user(text: str, spoken: str) -> bool:
+    """May a partial transcript of speech over the reply stop it for good, before the utterance ends?
+    Only when it is plainly not the reply's own words, or asks for quiet ("Stop", "Wait, what")."""
+    if heard_over_reply(text, spoken) is not None:
+        return False
+    if set(norm(text).split()) & STOP_CORE:
+        return True
+    return not echo_of(text, spoken, min_ratio=PARTIAL_ECHO_RATIO)
 
 
 @dataclass(frozen=True)

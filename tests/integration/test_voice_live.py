@@ -78,6 +78,24 @@ def kinds(rig, since=0):
     return [type(s.event).__name__ for s in rig.events[since:]]
 
 
+def explained(rig, since=0) -> str:
+    """The events since `since`, with their short fields (not audio): what a failed run saw."""
+    import dataclasses
+
+    lines = []
+    for s in rig.events[since:]:
+        if type(s.event).__name__ == "InputLevel":
+            continue  # ten a second: they would bury the rest
+        fields = {}
+        if dataclasses.is_dataclass(s.event):
+            for f in dataclasses.fields(s.event):
+                value = getattr(s.event, f.name)
+                if isinstance(value, (str, int, float, bool)) or value is None:
+                    fields[f.name] = value
+        lines.append(f"{s.at_s:9.3f} {type(s.event).__name__} {fields}")
+    return "\n".join(lines)
+
+
 def transcribe(audio_16k: np.ndarray) -> str:
     from assistant.config import EarshotConfig
     from assistant.runtime.asr import get_recognizer
@@ -187,7 +205,10 @@ def test_its_own_words_leaking_past_the_canceller_pause_the_reply_but_do_not_end
             await asyncio.sleep(1.5)
             rig.say(leak)
             dismissed = await rig.wait_for(lambda e: isinstance(e, BargeInDismissed), 30, since)
-            await asyncio.wait_for(turn, 90)
+            try:
+                await asyncio.wait_for(turn, 90)
+            except (asyncio.CancelledError, TimeoutError) as exc:
+                raise AssertionError(f"the reply did not finish ({exc!r}):\n{explained(rig, since)}") from exc
             await rig.idle(quiet_s=0.5)
             return dismissed, rig.events[since:]
 

@@ -326,3 +326,57 @@ def test_speech_over_the_reply_is_told_from_its_own_voice(heard, verdict):
 
     spoken = "You're welcome! I'm here to help. What can I do for you today?"
     assert heard_over_reply(heard, spoken) == verdict
+
+
+class _HeldSpeaker:
+    """A speaker paused by speech over LONG_REPLY (what `BargeIn.settle` asks of it)."""
+
+    busy, paused = True, True
+
+    def __init__(self):
+        self.stopped = self.resumed = False
+
+    def recently_spoken(self, around_s):
+        return LONG_REPLY
+
+    def pause(self):
+        self.paused = True
+
+    def resume(self):
+        self.resumed, self.paused = True, False
+
+    def stop(self):
+        self.stopped = True
+        return ""
+
+
+LONG_REPLY = "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech."
+
+
+@pytest.mark.parametrize(
+    "partial, stops_at_once",
+    [
+        ("So that you're", False),  # CI: Whisper's guess at 0.6 s of the reply's own words leaking back
+        ("So, the", False),
+        ("Thank you.", False),
+        ("Stop talking.", True),
+        ("Stop", True),  # alike by letters (0.67), but it asks for quiet
+        ("Wait, what", True),
+        ("Actually, denoise it", True),
+    ],
+)
+def test_a_partial_stops_the_reply_only_when_it_is_plainly_the_users(partial, stops_at_once):
+    from assistant.config import BargeInOptions
+    from assistant.voice.barge_in import BargeIn
+
+    stopped_turns = []
+    turn = type("Turn", (), {"stop": lambda self, reason: stopped_turns.append(reason)})()
+    speaker = _HeldSpeaker()
+    barge_in = BargeIn(BargeInOptions(), speaker, emit=lambda e: None)
+    barge_in.on_onset(1.0, turn, "always")
+    assert barge_in.tentative is not None
+    barge_in.settle(partial, final=False)
+    assert (stopped_turns == ["barge-in"]) is stops_at_once and speaker.stopped is stops_at_once
+    if not stops_at_once:  # the whole utterance decides: the leak is let go, the reply resumes
+        assert barge_in.settle("so that there is time to interrupt me.", final=True) == "own_voice"
+        assert speaker.resumed and not stopped_turns
