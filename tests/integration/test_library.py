@@ -307,3 +307,22 @@ def test_batch_denoise_writes_n_new_files_and_changes_no_input(library, config, 
     for src, out in zip(inputs, sorted(done)):
         assert abs(sf.info(str(out)).duration - sf.info(str(src)).duration) < 0.01
     assert json.loads(json.dumps(result.data))  # the summary data is JSON
+
+
+def test_a_click_too_short_for_the_analysis_frames_is_analysed_without_a_warning_line(tmp_path):
+    """`library add` printed librosa's "n_fft=2048 is too large for input signal of length=239" over
+    its progress bar for every such one-shot."""
+    import warnings
+
+    import soundfile as sf
+
+    click = tmp_path / "click.wav"
+    sf.write(click, np.hanning(239).astype(np.float32) * 0.5, 22_050)
+    from assistant.audio_models.library_analysis import FileAnalyser
+
+    analyse = FileAnalyser(_factory(_config(tmp_path / "home")).args[0])  # not make_analyser: it caps threads
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        analysis = analyse(str(click))
+    assert analysis.status == "ok", analysis.error
+    assert not [w for w in caught if "too large" in str(w.message)], [str(w.message) for w in caught]
