@@ -21,7 +21,7 @@ from ..errors import EarshotError
 from ..store.transactions import connect, immediate_transaction
 
 # Bump when the analysis changes what it writes: rows of an older analyser are analysed again.
-ANALYSER_VERSION = "2"  # 2: the key from the tonic's third; HPSS without edge spikes
+ANALYSER_VERSION = "2"  # 2: the key from the tonic's third; HPSS without edge spikes; beam-5 transcripts
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS roots (

@@ -148,7 +148,13 @@ class SpeechRecognizer:
 
     # -- streaming-friendly fast path (the voice loop) -----------------------------------------
     def transcribe_short(
-        self, audio_16k: np.ndarray, *, min_window_s: float = 6.0, hotwords: str | None = None, pad_s: float = 1.0
+        self,
+        audio_16k: np.ndarray,
+        *,
+        min_window_s: float = 6.0,
+        hotwords: str | None = None,
+        pad_s: float = 1.0,
+        beam_size: int = 1,
     ) -> ShortResult:
         """Transcribe a short utterance (≤ ~20 s) in a fraction of the usual time.
 
@@ -183,7 +189,7 @@ class SpeechRecognizer:
         result = self.model.model.generate(
             sv,
             [prompt],
-            beam_size=1,
+            beam_size=beam_size,
             max_length=int(12 + 8 * duration),
             return_scores=True,
             return_no_speech_prob=True,
