@@ -38,6 +38,7 @@ SPEECH_MIN_SHARE = 0.25  # of the sounding part: the file "has speech"
 MUSIC_MIN_SHARE = 0.5  # … "has music" (tonal or beat frames: the larger part of the sound)
 SPEECH_MIN_S = 0.5
 SILENT_MAX_PEAK_DBTP = -40.0  # a "silent" file peaks below this
+LIBROSA_NOTES = (r"n_fft=\d+ is too large", r"Trying to estimate tuning from empty frequency set")
 # The index keeps a key only when the chroma's correlation with the best key profile is this high: tonal
 # music scores 0.8-0.97, noise and drums 0.3-0.6 (tag reports any key above 0.3, with its correlation).
 KEY_MIN_CORRELATION = 0.7
@@ -97,9 +98,11 @@ class FileAnalyser:
         started = time.perf_counter()
         try:
             with warnings.catch_warnings():
-                # librosa's "n_fft=2048 is too large for input signal of length=239" on a one-shot
-                # click: librosa pads the frame and the figures stand; the line would break the progress bar.
-                warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large", category=UserWarning)
+                # librosa's notes on degenerate input — "n_fft=2048 is too large for input signal of
+                # length=239" (a click), "Trying to estimate tuning from empty frequency set" (a silent
+                # file): the figures stand, and the lines would break the progress bar.
+                for message in LIBROSA_NOTES:
+                    warnings.filterwarnings("ignore", message=message, category=UserWarning)
                 analysis = self._analyse(path)
         except EarshotError as exc:
             analysis = Analysis(status="error", error=str(exc))
