@@ -273,6 +273,23 @@ def test_what_whisper_writes_for_a_track_or_a_unit_still_parses(path, ws):
     }
 
 
+def test_a_misheard_suffix_or_a_two_heard_as_to_still_parses(path, ws):
+    # `earshot bench latency` run G: the loop's recogniser wrote "loop.wev" and "up to semitones"
+    assert path.plan("Describe take.wev.", ws).plan.steps[0].args == {"file": "take.wav"}
+    assert path.plan("describe take.wave", ws).plan.steps[0].args == {"file": "take.wav"}
+    assert path.plan("pitch vox.wav up to semitones", ws).plan.steps[0].args == {"file": "vox.wav", "chain": "pitch 2"}
+    # not a letter away, or two files a letter away, or a number of its own: left to the LLM as before
+    assert path.plan("describe loop.mp4", ws) is None
+    (ws.workspace / "bed.wma").write_bytes(b"")
+    assert path.plan("describe bed.wmv", ws) is None  # bed.wav and bed.wma are both a letter from "wmv"
+    from assistant.llm.commands.tokens import tokenize
+
+    assert list(tokenize("pitch it up to 3 semitones").numbers.values()) == [3]
+    assert list(tokenize("trim it to 3 seconds").numbers.values()) == [3]
+    assert list(tokenize("move the vocal clip to bar 5").numbers.values()) == [5]  # a place (the routing set)
+    assert list(tokenize("move it to bars 5").numbers.values()) == [5]
+
+
 def test_chat_is_answered_from_templates_and_what_it_can_do_comes_from_the_registry(path, ws):
     for text in ("hi there", "thank you so much", "bye for now"):
         outcome = path.plan(text, ws)

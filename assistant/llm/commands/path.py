@@ -26,7 +26,7 @@ from ...store.session import Artifact, Session
 from ..plan import AUDIO_SUFFIXES, parse_plan
 from ..planner import Attempt, PlanOutcome, check_speak
 from . import chat, phrases, vocabulary
-from .tokens import Tokens, tokenize
+from .tokens import FILE_SUFFIXES, Tokens, tokenize
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 PROJECT_SUFFIXES = {".dawproject"}
@@ -130,7 +130,7 @@ class CommandPath:
         t0 = time.perf_counter()
         if session is None or not request.strip() or len(request) > 300:
             return None
-        tokens = tokenize(request)
+        tokens = tokenize(_with_heard_suffixes(request, session))
         files = _classify_files(tokens, session, allowed_roots)
         if files is None:
             return None  # a file the workspace does not have: the LLM (and its clear error) deal with it
@@ -374,6 +374,41 @@ def _with_the_files_case(ref: str, session: Session) -> str:
     except OSError:
         return ref
     return str(path.with_name(found[0])) if len(found) == 1 else ref
+
+
+_DOTTED = re.compile(r"(?<![\w/@.-])([\w-]+)\.([A-Za-z]{2,5})(?![\w-])")
+
+
+def _with_heard_suffixes(request: str, session: Session) -> str:
+    """`request` with a misheard file suffix mended: speech recognition wrote "loop.wev" for loop.wav. Only
+    when the suffix is no file type, and one workspace file has the same name with a suffix a letter
+    away; anything else is left as it was (then the LLM, and its clear error, deal with it)."""
+
+    def mend(m: re.Match) -> str:
+        stem, heard = m.group(1), m.group(2).lower()
+        if re.fullmatch(FILE_SUFFIXES, heard, re.IGNORECASE):
+            return m.group(0)
+        try:
+            found = [
+                p.name
+                for p in session.workspace.iterdir()
+                if p.stem.lower() == stem.lower() and _one_letter_apart(p.suffix[1:].lower(), heard) and p.is_file()
+            ]
+        except OSError:
+            return m.group(0)
+        return found[0] if len(found) == 1 else m.group(0)
+
+    return _DOTTED.sub(mend, request)
+
+
+def _one_letter_apart(a: str, b: str) -> bool:
+    """One substitution, insertion or deletion turns a into b (not zero: then it was a file type)."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
 
 
 def _kind(suffix: str) -> str:

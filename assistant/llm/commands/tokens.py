@@ -57,6 +57,11 @@ _WORDS = {
     "ninety": 90,
     "hundred": 100,
 }
+# Whisper writes "two" as "to" or "too" before a unit ("pitch it up to semitones"): a plural unit with no
+# number of its own takes that word for the two ("move the clip to bar 5" is a place, left alone).
+_HEARD_TWO = re.compile(
+    r"\b(?:to|too)(?=\s+(?:semitones|seconds|decibels|db|bars|beats|octaves|times)\b(?!\s+zznum))", re.IGNORECASE
+)
 _NUMBER_WORD = re.compile(rf"(?<![\w-])(minus\s+)?({'|'.join(_WORDS)})(?![\w-])", re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"zz(file|num|notes|sig)([a-z]+)")
 
@@ -114,6 +119,7 @@ def tokenize(request: str) -> Tokens:
         return put("num", tokens.numbers, int(value) if value.is_integer() else value, m.group(0))
 
     text = _NUMBER.sub(number, text)
+    text = _HEARD_TWO.sub("two", text)
     text = _NUMBER_WORD.sub(
         lambda m: put("num", tokens.numbers, _WORDS[m.group(2).lower()] * (-1 if m.group(1) else 1), m.group(0)), text
     )
