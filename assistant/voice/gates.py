@@ -150,11 +150,11 @@ PARTIAL_ECHO_RATIO = 0.6
 
 def partial_is_user(text: str, spoken: str) -> bool:
     """May a partial transcript of speech over the reply stop it for good, before the utterance ends?
-    Only when it is plainly not the reply's own words, or asks for quiet ("Stop", "Wait, what")."""
+    Only when it is plainly not the reply's own words, or asks for quiet ("Stop", "Wait, what", "Please")."""
     if heard_over_reply(text, spoken) is not None:
         return False
-    if set(norm(text).split()) & STOP_CORE:
-        return True
+    if set(norm(text).split()) & (STOP_CORE | STOP_REMNANTS):
+        return True  # "Please." is the first half second of "Please stop." (bench latency run H: 499 ms)
     return not echo_of(text, spoken, min_ratio=PARTIAL_ECHO_RATIO)
 
 

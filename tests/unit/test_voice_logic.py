@@ -350,7 +350,11 @@ class _HeldSpeaker:
         return ""
 
 
-LONG_REPLY = "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech."
+LONG_REPLY = (  # bench/latency_bench.py's reply for its barge-in trials
+    "Here is a longer answer, so that there is time to interrupt me. I can transcribe speech, speak text aloud, "
+    "remove noise, measure loudness and edit audio files. Name a file or an artifact, and I will get to work "
+    "on it right away."
+)
 
 
 @pytest.mark.parametrize(
@@ -362,6 +366,7 @@ LONG_REPLY = "Here is a longer answer, so that there is time to interrupt me. I 
         ("Stop talking.", True),
         ("Stop", True),  # alike by letters (0.67), but it asks for quiet
         ("Wait, what", True),
+        ("Please.", True),  # the first half second of "Please stop." (0.6 alike by letters)
         ("Actually, denoise it", True),
     ],
 )
