@@ -141,11 +141,16 @@ ANALYSIS_COLUMNS = tuple(f.name for f in fields(Analysis))
 _BOOL = {"has_speech", "has_music", "has_clipping"}
 
 
+def lower_words(text: str | None) -> list[str]:
+    """The words of a transcript or a query as `begins_words` compares them."""
+    return re.findall(r"[a-z0-9']+", (text or "").lower())
+
+
 def begins_words(text: str | None, terms: str) -> int:
     """1 when each of `terms` (space-separated, lower case) begins a word of `text`. The transcript index
     stems (Porter), so "marketing" finds "market" too: this keeps the words the user said, and what
     grows from them ("budget" → "budgets", "talk" → "talking"), and drops their shorter stems."""
-    words = re.findall(r"[a-z0-9']+", (text or "").lower())
+    words = lower_words(text)
     return int(all(any(w.startswith(t) for w in words) for t in terms.split()))
 
 

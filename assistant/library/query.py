@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import EarshotError
 from .descriptors import nearest
-from .index import LibraryIndex
+from .index import LibraryIndex, lower_words
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _ENHARMONIC = {"DB": "C#", "D#": "Eb", "GB": "F#", "G#": "Ab", "A#": "Bb", "CB": "B", "FB": "E", "E#": "F", "B#": "C"}
@@ -226,7 +226,7 @@ def _where(q: Query) -> tuple[list[str], list, str]:
         where.insert(0, "transcripts MATCH ?")
         params.insert(0, words)
         where.append("begins_words(f.transcript, ?)")  # the stemmed match, narrowed to the words said
-        params.append(" ".join(re.findall(r"[a-z0-9']+", q.words.lower())))
+        params.append(" ".join(lower_words(q.words)))
     return where, params, words
 
 

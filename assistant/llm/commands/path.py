@@ -368,12 +368,17 @@ def _with_the_files_case(ref: str, session: Session) -> str:
     path = Path(ref).expanduser()
     if path.is_absolute() or (session.workspace / path).exists():
         return ref
-    folder = session.workspace / path.parent
+    found = _the_one_file(session.workspace / path.parent, lambda p: p.name.lower() == path.name.lower())
+    return str(path.with_name(found)) if found else ref
+
+
+def _the_one_file(folder: Path, matches) -> str | None:
+    """The name of the one file in `folder` that `matches` (a Path → bool), or None: none, two, unreadable."""
     try:
-        found = [p.name for p in folder.iterdir() if p.name.lower() == path.name.lower() and p.is_file()]
+        found = [p.name for p in folder.iterdir() if matches(p) and p.is_file()]
     except OSError:
-        return ref
-    return str(path.with_name(found[0])) if len(found) == 1 else ref
+        return None
+    return found[0] if len(found) == 1 else None
 
 
 _DOTTED = re.compile(r"(?<![\w/@.-])([\w-]+)\.([A-Za-z]{2,5})(?![\w-])")
@@ -388,15 +393,11 @@ def _with_heard_suffixes(request: str, session: Session) -> str:
         stem, heard = m.group(1), m.group(2).lower()
         if re.fullmatch(FILE_SUFFIXES, heard, re.IGNORECASE):
             return m.group(0)
-        try:
-            found = [
-                p.name
-                for p in session.workspace.iterdir()
-                if p.stem.lower() == stem.lower() and _one_letter_apart(p.suffix[1:].lower(), heard) and p.is_file()
-            ]
-        except OSError:
-            return m.group(0)
-        return found[0] if len(found) == 1 else m.group(0)
+        found = _the_one_file(
+            session.workspace,
+            lambda p: p.stem.lower() == stem.lower() and _one_letter_apart(p.suffix[1:].lower(), heard),
+        )
+        return found or m.group(0)
 
     return _DOTTED.sub(mend, request)
 
