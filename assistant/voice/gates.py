@@ -20,8 +20,17 @@ from difflib import SequenceMatcher
 
 from ..audio.wake import WakeMatch, WakeMatcher
 from ..config import ListenOptions
+from ..errors import EarshotError
 
 MODES = ("always", "push_to_talk", "wake")
+
+
+def checked_mode(mode: str) -> str:
+    """`mode` if it is a listening mode, else the error that lists them (config.toml, /mode, --mode)."""
+    if mode not in MODES:
+        raise EarshotError(f"unknown listening mode {mode!r}", f"use one of {', '.join(MODES)}")
+    return mode
+
 
 # Said over the assistant's voice, these mean "be quiet": the barge-in already did it, no turn follows.
 STOP_WORDS = {

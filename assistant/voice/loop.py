@@ -54,7 +54,7 @@ from ..events import (
 from ..runtime.memory import release_free_memory
 from ..turn import TurnCancel, TurnRequest, report
 from .barge_in import BargeIn
-from .gates import MODES, Verdict, accept_transcript, judge_utterance
+from .gates import Verdict, accept_transcript, checked_mode, judge_utterance
 from .pump import FramePump
 from .speculation import Speculation, Speculator, Transcribe, fast_transcriber, turn_judge
 
@@ -78,9 +78,7 @@ class VoiceLoop:
         self.options = options or assistant.config.voice
         self.emit = emit or assistant.emit
         self.listen = self.options.listen
-        if self.listen.mode not in MODES:
-            raise EarshotError(f"unknown listening mode {self.listen.mode!r}", f"use one of {', '.join(MODES)}")
-        self.mode = self.listen.mode
+        self.mode = checked_mode(self.listen.mode)
         # A live speaker always gets an echo stage (even with the canceller "off") so the double-talk gate
         # knows what is playing; files and --no-speak need neither.
         self.reference = ReferenceBuffer() if speaker is not None and speaker.live else None
@@ -120,9 +118,7 @@ class VoiceLoop:
 
     # -- control (CLI, TUI, bench) ------------------------------------------------------------------
     def set_mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise EarshotError(f"unknown listening mode {mode!r}", f"use one of {', '.join(MODES)}")
-        self.mode = mode
+        self.mode = checked_mode(mode)
         self.segmenter.manual = mode == "push_to_talk"
         self.emit(ModeChanged(mode, self.listen.wake_phrase if mode == "wake" else ""))
 
