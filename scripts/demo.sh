@@ -192,7 +192,7 @@ PYEOF
 }
 
 # the name of the newest file in the workspace matching a glob (for a turn that names an earlier output)
-newest() { ls -t "$WS"/$1 2>/dev/null | head -1 | xargs -r basename; }
+newest() { { ls -t "$WS"/$1 2>/dev/null || true; } | head -1 | xargs -r basename; }  # none: ""
 
 # -- the conversation: the audio tools --------------------------------------------------------------------
 turn describe        "how loud is memo.wav?"
