@@ -138,6 +138,7 @@ async def _run_pipeline(
             audio = _utterance(tts, text, i)
             first, last = speech_bounds(audio)
             since = len(rig.events)
+            n_turns = len(session.turns())
             idx = rig.say(np.concatenate([audio, np.zeros(1600, np.float32)]))
             true_start = rig.mic_time(idx + first)
             true_end = rig.mic_time(idx + last)
@@ -156,6 +157,9 @@ async def _run_pipeline(
             )
             await rig.idle(quiet_s=0.4, timeout_s=300)
             row: dict = {"text": text, "kind": kind}
+            turns = session.turns()
+            if turns and len(turns) > n_turns:  # what the loop heard: the text the planner was given
+                row["heard"] = turns[-1]["user_text"]
             if started is None:
                 row["error"] = "not heard as speech (transients only)"
             elif timing is None:
@@ -171,7 +175,6 @@ async def _run_pipeline(
             # Each utterance of the turn (an acknowledgement, then the result) starts with a PlaybackStarted
             # of its first sentence: the last one is the result.
             starts = [s.event.at_s for s in rig.events[since:] if isinstance(s.event, PlaybackStarted)]
-            turns = session.turns()
             mon, mon_t0 = rig.monitor_audio(true_end - 0.05, time.monotonic())
             onset = first_audible(mon)
             audible = None if onset is None else mon_t0 + onset / 16_000
@@ -214,6 +217,7 @@ async def _run_pipeline(
                     f"{name} {i + 1}/{len(requests)}: {text!r} → {_r(row['latency_ms'])} ms"
                     + ("" if row["short_answer"] else f", result at {_r(row['result_latency_ms'])} ms")
                     + f" ({row['planner']} plan, {row['status']})"
+                    + ("" if row.get("heard") in (None, text) else f", heard {row['heard']!r}")
                 )
         barge = await _barge_in(rig, tts, progress) if barge_in else None
         device = {

@@ -111,6 +111,8 @@ MUST_FIRE = [
     ("take the vocals out of loop.flac", steps(("separate", {"file": "loop.flac", "stem": "vocals"}))),
     ("make an instrumental version of loop.flac", steps(("separate", {"file": "loop.flac", "stem": "accompaniment"}))),
     ("split take.wav into its speakers", steps(("separate", {"file": "take.wav", "stem": "speakers"}))),
+    ("split loop.flac into drums and harmony", steps(("separate", {"file": "loop.flac", "stem": "drums"}))),
+    ("fadeout vox.wav over 2 seconds", steps(("edit", {"op": "fade", "file": "vox.wav", "fade_out_s": 2}))),
     ("keep only the singing in loop.flac", steps(("extract", {"file": "loop.flac", "query": "the singing"}))),
     (
         "cut out the part of take.wav where the phone rings",
@@ -273,13 +275,30 @@ def test_what_whisper_writes_for_a_track_or_a_unit_still_parses(path, ws):
     }
 
 
+def test_a_first_word_misheard_by_a_letter_parses_only_when_one_mend_gives_a_plan(path, ws):
+    from assistant.project.store import Project
+
+    with Project(ws).changes() as tx:
+        tx.apply("add_track", name="Drums", kind="audio")
+    # `earshot bench latency`: "Mute the drums track." heard as "Nute the drums track."
+    assert path.plan("Nute the drums track.", ws).plan.steps[0].args == {"op": "mute", "track": "drums"}
+    assert path.plan("Fescribe take.wav", ws).plan.steps[0].args == {"file": "take.wav"}
+    assert path.plan("Nute the drums trick.", ws) is None  # a word left over after the mend
+    assert path.plan("Nuts the drums track.", ws) is None  # no template word a letter away gives a plan
+    assert path.plan("Xyz the drums track.", ws) is None  # too short to mend
+
+
 def test_a_misheard_suffix_or_a_two_heard_as_to_still_parses(path, ws):
     # `earshot bench latency` run G: the loop's recogniser wrote "loop.wev" and "up to semitones"
     assert path.plan("Describe take.wev.", ws).plan.steps[0].args == {"file": "take.wav"}
     assert path.plan("describe take.wave", ws).plan.steps[0].args == {"file": "take.wav"}
     assert path.plan("pitch vox.wav up to semitones", ws).plan.steps[0].args == {"file": "vox.wav", "chain": "pitch 2"}
+    # the suffix run together with "in": "What key is loop dot wav in?" heard as "What Key is Loop.Weaven."
+    for heard in ("What Key is Take.Weaven.", "what key is take.waven"):
+        assert path.plan(heard, ws).plan.steps[0].args == {"file": "take.wav"}
     # not a letter away, or two files a letter away, or a number of its own: left to the LLM as before
     assert path.plan("describe loop.mp4", ws) is None
+    assert path.plan("what key is take.wooden", ws) is None  # "wood" is no suffix a letter from "wav"
     (ws.workspace / "bed.wma").write_bytes(b"")
     assert path.plan("describe bed.wmv", ws) is None  # bed.wav and bed.wma are both a letter from "wmv"
     from assistant.llm.commands.tokens import tokenize

@@ -67,6 +67,7 @@ class CommandPath:
     def __init__(self, registry) -> None:
         self.registry = registry
         self._intents = None
+        self._template_words: frozenset[str] | None = None
         self._targets: dict[str, tuple[str, phrases.Command | None]] = {}
         self._lock = threading.Lock()
 
@@ -130,6 +131,30 @@ class CommandPath:
         t0 = time.perf_counter()
         if session is None or not request.strip() or len(request) > 300:
             return None
+        outcome = self._plan_text(request, session, allowed_roots, max_steps, t0)
+        if outcome is not None:
+            return outcome
+        # The first word misheard by one letter ("Nute the drums track." for "Mute …"): every word of the
+        # templates a letter away is tried in its place, and the request is taken only when exactly one of
+        # them gives a plan (two plans, or none → the LLM).
+        plans = {}
+        for text in _first_word_mended(request, self._words()):
+            mended = self._plan_text(text, session, allowed_roots, max_steps, t0)
+            if mended is not None:
+                plans[mended.attempts[0].raw] = mended
+        return next(iter(plans.values())) if len(plans) == 1 else None
+
+    def _words(self) -> frozenset[str]:
+        """Every word the command templates (and their expansion rules) are written with, of 4+ letters."""
+        if self._template_words is None:
+            text = " ".join(s for c in phrases.COMMANDS for s in c.sentences) + " " + " ".join(phrases.RULES.values())
+            text = re.sub(r"\{[^}]*\}|<[^>]*>", " ", text)  # slots and rule names are not words said
+            self._template_words = frozenset(w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4)
+        return self._template_words
+
+    def _plan_text(
+        self, request: str, session: Session, allowed_roots: tuple[Path, ...], max_steps: int, t0: float
+    ) -> PlanOutcome | None:
         tokens = tokenize(_with_heard_suffixes(request, session))
         files = _classify_files(tokens, session, allowed_roots)
         if files is None:
@@ -381,13 +406,15 @@ def _the_one_file(folder: Path, matches) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-_DOTTED = re.compile(r"(?<![\w/@.-])([\w-]+)\.([A-Za-z]{2,5})(?![\w-])")
+_DOTTED = re.compile(r"(?<![\w/@.-])([\w-]+)\.([A-Za-z]{2,7})(?![\w-])")
 
 
 def _with_heard_suffixes(request: str, session: Session) -> str:
-    """`request` with a misheard file suffix mended: speech recognition wrote "loop.wev" for loop.wav. Only
-    when the suffix is no file type, and one workspace file has the same name with a suffix a letter
-    away; anything else is left as it was (then the LLM, and its clear error, deal with it)."""
+    """`request` with a misheard file suffix mended: speech recognition wrote "loop.wev" for loop.wav, and
+    "Loop.Weaven" for "loop.wav in" (the suffix and the next word run together). Only when the suffix is no
+    file type, and one workspace file has the same name with a suffix a letter away (or, run together with
+    "in", that suffix or one a letter from it); anything else is left as it was (then the LLM, and its clear
+    error, deal with it)."""
 
     def mend(m: re.Match) -> str:
         stem, heard = m.group(1), m.group(2).lower()
@@ -397,9 +424,37 @@ def _with_heard_suffixes(request: str, session: Session) -> str:
             session.workspace,
             lambda p: p.stem.lower() == stem.lower() and _one_letter_apart(p.suffix[1:].lower(), heard),
         )
-        return found or m.group(0)
+        if found:
+            return found
+        fused = re.fullmatch(r"([a-z]{2,5}?)[ei]n", heard)
+        if fused:
+            suffix = fused.group(1)
+            found = _the_one_file(
+                session.workspace,
+                lambda p: p.stem.lower() == stem.lower()
+                and (p.suffix[1:].lower() == suffix or _one_letter_apart(p.suffix[1:].lower(), suffix)),
+            )
+            if found:
+                return f"{found} in"
+        return m.group(0)
 
     return _DOTTED.sub(mend, request)
+
+
+def _first_word_mended(request: str, words: frozenset[str]) -> list[str]:
+    """`request` with its first word replaced by each template word one letter (a substitution) from it;
+    none when the first word is itself a template word, or shorter than four letters."""
+    m = re.match(r"\s*([A-Za-z]+)\b", request)
+    if m is None:
+        return []
+    heard = m.group(1).lower()
+    if len(heard) < 4 or heard in words:
+        return []
+    return [
+        request[: m.start(1)] + w + request[m.end(1) :]
+        for w in sorted(words)
+        if len(w) == len(heard) and sum(x != y for x, y in zip(w, heard)) == 1
+    ]
 
 
 def _one_letter_apart(a: str, b: str) -> bool:

@@ -232,17 +232,17 @@ COMMANDS: tuple[Command, ...] = (
     ),
     C(
         "edit",
-        "fade out the last {number:fade_out_s} <sec> of {file}",
+        "(fade out|fadeout|fade-out) the last {number:fade_out_s} <sec> of {file}",
         "fade {file} out (over|in|for) [the last] {number:fade_out_s} <sec>",
-        "fade out {file} (over|in|for) [the last] {number:fade_out_s} <sec>",
+        "(fade out|fadeout|fade-out) {file} (over|in|for) [the last] {number:fade_out_s} <sec>",
         "(add|put) a {number:fade_out_s} <sec> (fade out|fade-out|fadeout) (to|on) [the end of] {file}",
         op="fade",
     ),
     C(
         "edit",
-        "fade in the first {number:fade_in_s} <sec> of {file}",
+        "(fade in|fadein|fade-in) the first {number:fade_in_s} <sec> of {file}",
         "fade {file} in (over|in|for) [the first] {number:fade_in_s} <sec>",
-        "fade in {file} (over|in|for) [the first] {number:fade_in_s} <sec>",
+        "(fade in|fadein|fade-in) {file} (over|in|for) [the first] {number:fade_in_s} <sec>",
         "(add|put) a {number:fade_in_s} <sec> (fade in|fade-in|fadein) (to|on) [the start of] {file}",
         op="fade",
     ),
@@ -290,6 +290,8 @@ COMMANDS: tuple[Command, ...] = (
     C(
         "separate",
         "(separate|isolate|pull|split|get|take) [out] the drums (from|of|out of|in) {file}",
+        "(separate|split) {file} into [the] drums and [the] (harmony|harmonics|harmonic part|harmonic parts|rest|"
+        "everything else|instruments|music|melody)",
         stem="drums",
     ),
     C(
