@@ -431,8 +431,10 @@ def _with_heard_suffixes(request: str, session: Session) -> str:
             suffix = fused.group(1)
             found = _the_one_file(
                 session.workspace,
-                lambda p: p.stem.lower() == stem.lower()
-                and (p.suffix[1:].lower() == suffix or _one_letter_apart(p.suffix[1:].lower(), suffix)),
+                lambda p: (
+                    p.stem.lower() == stem.lower()
+                    and (p.suffix[1:].lower() == suffix or _one_letter_apart(p.suffix[1:].lower(), suffix))
+                ),
             )
             if found:
                 return f"{found} in"
