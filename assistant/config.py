@@ -271,6 +271,9 @@ class EchoOptions:
 
     backend: str = "auto"  # "auto", "livekit", "webrtc-apm" or "off"
     stream_delay_ms: int = 0  # extra render→capture delay hint; AEC3 estimates the rest
+    # Barge-in also listens to a linear-only canceller's residual (audio/aec.py LinearEcho): AEC3's
+    # suppressor takes most of a short "Stop." said over the reply with the echo.
+    linear_barge_in: bool = True
 
 
 @dataclass

@@ -100,6 +100,85 @@ class WebRtcApmAec:
         return np.frombuffer(out, dtype=np.int16).astype(np.float32) / 32768.0
 
 
+class LinearEcho:
+    """A linear-only echo canceller, run beside AEC3 for barge-in (see `EchoStage`): what it leaves of a
+    short word said over the reply is the word itself, at its own level.
+
+    AEC3's non-linear suppressor takes most of a near-end "Stop." together with the echo (silero gave it
+    0.07–0.48 after AEC3, so no onset); a linear filter cannot remove what is not in the reference.
+    Written here because no maintained Python library runs a frequency-domain adaptive filter in real time
+    (speexdsp's needs a C build; padasip/pyroomacoustics adapt sample by sample in Python).
+
+    A partitioned-block frequency-domain adaptive filter (overlap-save, one 10 ms block per partition,
+    `taps_ms` of echo path) in two copies: the background adapts on every block with sound in the
+    reference (NLMS per bin, a partition-proportionate step: the partitions holding the echo path adapt
+    fastest); the foreground, whose residual is the output, copies the background only when that cancels
+    clearly better for `copy_blocks` blocks, and the background starts again from the foreground when it
+    diverges (double talk) — so the user's voice never disturbs the output filter. Measured offline on the
+    latency bench's room: 32–38 dB ERLE once converged (AEC3 ~41 dB with its suppressor), all five bench
+    phrases — the bare "Stop." too — detected 114–193 ms after their onset, none lost in level, no false
+    onset in 6 minutes of reply echo; ~0.2 ms a 10 ms frame. It needs the reference at a fixed sample offset
+    from the microphone (`EchoStage` keeps it so): the pairing wandering by 1 ms a frame leaves ~3 dB."""
+
+    def __init__(
+        self,
+        taps_ms: float = 440.0,
+        step: float = 1.0,
+        proportionate: float = 0.5,
+        copy_ratio: float = 0.9,
+        copy_blocks: int = 2,
+        reset_ratio: float = 4.0,
+    ) -> None:
+        n = AEC_FRAME
+        self.partitions = int(np.ceil(taps_ms * SAMPLE_RATE_HZ / 1000 / n))
+        bins = n + 1
+        self._fg = np.zeros((self.partitions, bins), np.complex128)  # the output filter
+        self._bg = np.zeros((self.partitions, bins), np.complex128)  # the adapting filter
+        self._x = np.zeros((self.partitions, bins), np.complex128)  # reference spectra, newest first
+        self._prev = np.zeros(n)
+        self.step, self.proportionate = step, proportionate
+        self.copy_ratio, self.copy_blocks, self.reset_ratio = copy_ratio, copy_blocks, reset_ratio
+        self._reg = self.partitions * 2 * n * (10 ** (-50 / 20)) ** 2 * n  # regularisation: a -50 dBFS floor
+        self._active = (10 ** (-60 / 20)) ** 2 * n  # reference energy of a block with sound in it
+        self._e_fg = self._e_bg = 1e-9  # smoothed residual energies of the two filters
+        self._better = 0
+        self.adapting = True  # False while the user is heard (set by audio/frames.py): double talk
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        n = AEC_FRAME
+        d = np.asarray(mic, np.float64)
+        x = np.asarray(reference, np.float64)
+        self._x[1:] = self._x[:-1]
+        self._x[0] = np.fft.rfft(np.concatenate([self._prev, x]))
+        self._prev = x
+        e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
+        e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
+        active = float(x @ x) > self._active and self.adapting
+        if active:
+            err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
+            norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
+            gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
+            power = np.sum(np.abs(self._x) ** 2 * gain[:, None], axis=0)
+            grad = np.conj(self._x) * gain[:, None] * (err * (self.step / (power + self._reg)))[None, :]
+            g = np.fft.irfft(grad, 2 * n, axis=1)
+            g[:, n:] = 0.0  # the gradient constraint: a linear (not circular) convolution
+            self._bg += np.fft.rfft(g, axis=1)
+        self._e_fg = 0.7 * self._e_fg + 0.3 * float(e_fg @ e_fg)
+        self._e_bg = 0.7 * self._e_bg + 0.3 * float(e_bg @ e_bg)
+        if active:
+            if self._e_bg < self.copy_ratio * self._e_fg:
+                self._better += 1
+                if self._better >= self.copy_blocks:
+                    self._fg[:] = self._bg
+                    self._e_fg, self._better = self._e_bg, 0
+            else:
+                self._better = 0
+                if self._e_bg > self.reset_ratio * self._e_fg:
+                    self._bg[:] = self._fg
+                    self._e_bg = self._e_fg
+        return e_fg.astype(np.float32)
+
+
 def available_backends() -> list[str]:
     found = []
     for name in BACKENDS:
@@ -194,48 +273,88 @@ class ReferenceBuffer:
         with self._lock:
             if self.timeline.offset is None:
                 return np.zeros(n, np.float32)
-            end = self.timeline.index_at(t_end)
-            lo, hi = end - n, end
-            out = np.zeros(n, np.float32)
-            valid_lo = max(lo, self.timeline.count - len(self._ring), 0)
-            valid_hi = min(hi, self.timeline.count)
-            if valid_lo < valid_hi:
-                idx = np.arange(valid_lo, valid_hi) % len(self._ring)
-                out[valid_lo - lo : valid_hi - lo] = self._ring[idx]
-            return out
+            return self._frame_ending(self.timeline.index_at(t_end), n)
+
+    def index_at(self, t: float) -> int | None:
+        """The reference sample heard at `t` (None before anything was pushed)."""
+        with self._lock:
+            return None if self.timeline.offset is None else self.timeline.index_at(t)
+
+    def frame_ending_at_index(self, end: int, n: int = AEC_FRAME) -> np.ndarray:
+        with self._lock:
+            return self._frame_ending(end, n)
+
+    def _frame_ending(self, end: int, n: int) -> np.ndarray:
+        lo, hi = end - n, end
+        out = np.zeros(n, np.float32)
+        valid_lo = max(lo, self.timeline.count - len(self._ring), 0)
+        valid_hi = min(hi, self.timeline.count)
+        if valid_lo < valid_hi:
+            idx = np.arange(valid_lo, valid_hi) % len(self._ring)
+            out[valid_lo - lo : valid_hi - lo] = self._ring[idx]
+        return out
 
 
 class EchoStage:
     """Mic blocks in, echo-cancelled 10 ms frames out, each paired with the reference heard at the
-    same moment (both streams mapped to the monotonic clock by their Timelines)."""
+    same moment (both streams mapped to the monotonic clock by their Timelines).
 
-    def __init__(self, canceller: EchoCanceller, reference: ReferenceBuffer | None) -> None:
+    With `linear` (a `LinearEcho`), the same microphone frames are also cancelled by the linear filter
+    alone — the barge-in side channel (audio/frames.py). That filter needs the reference at a fixed
+    sample offset: the Timelines' small re-mappings (fractions of a millisecond, which AEC3's own delay
+    estimator absorbs) would undo its convergence, so its pairing is locked and found again only when the
+    clocks disagree by more than `relock_ms` (an underrun or a stall moved one stream)."""
+
+    def __init__(
+        self,
+        canceller: EchoCanceller,
+        reference: ReferenceBuffer | None,
+        linear: LinearEcho | None = None,
+        relock_ms: float = 5.0,
+    ) -> None:
         self.canceller = canceller
         self.reference = reference
+        self.linear = linear if reference is not None else None
         self._mic = np.zeros(0, np.float32)
         self._timeline = Timeline()
         self._done = 0  # capture samples already processed
+        self._relock = int(relock_ms * SAMPLE_RATE_HZ / 1000)
+        self._lock_shift: int | None = None  # reference index − capture index, for the linear filter
+        self.relocks = 0
 
-    def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray]:
-        """(cleaned, reference) for the whole 10 ms frames available; the rest waits for more."""
+    def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(cleaned, reference, linear residual or None) for the whole 10 ms frames available; the rest
+        waits for more."""
         mic = np.asarray(mic, np.float32)
         self._timeline.stamp(len(mic), captured_at_s)
         self._mic = np.concatenate([self._mic, mic])
         n = len(self._mic) // AEC_FRAME
         if n == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.float32)
-        out, refs = [], []
+            return np.zeros(0, np.float32), np.zeros(0, np.float32), None
+        out, refs, lin = [], [], []
         for i in range(n):
             frame = self._mic[i * AEC_FRAME : (i + 1) * AEC_FRAME]
-            t_end = self._timeline.time_of(self._done + (i + 1) * AEC_FRAME)
+            end = self._done + (i + 1) * AEC_FRAME
+            t_end = self._timeline.time_of(end)
             ref = (
                 self.reference.frame_ending_at(t_end) if self.reference is not None else np.zeros(AEC_FRAME, np.float32)
             )
             refs.append(ref)
             out.append(self.canceller.process(frame, ref) if self.canceller.name != "off" else frame)
+            if self.linear is not None:
+                lin.append(self.linear.process(frame, self._locked_reference(end, t_end)))
         self._mic = self._mic[n * AEC_FRAME :]
         self._done += n * AEC_FRAME
-        return np.concatenate(out), np.concatenate(refs)
+        return np.concatenate(out), np.concatenate(refs), (np.concatenate(lin) if lin else None)
+
+    def _locked_reference(self, end: int, t_end: float) -> np.ndarray:
+        by_clock = self.reference.index_at(t_end)
+        if by_clock is None:
+            return np.zeros(AEC_FRAME, np.float32)
+        if self._lock_shift is None or abs(end + self._lock_shift - by_clock) > self._relock:
+            self.relocks += self._lock_shift is not None
+            self._lock_shift = by_clock - end
+        return self.reference.frame_ending_at_index(end + self._lock_shift)
 
 
 def erle_db(mic: np.ndarray, cleaned: np.ndarray) -> float:

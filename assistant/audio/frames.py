@@ -3,6 +3,12 @@ and the input meter the UIs draw.
 
 A frame during playback counts as speech only if it is louder than the echo the canceller leaves
 over (`EchoGate`): the assistant must not take its own voice for the user.
+
+While the speaker plays, a second VAD and gate listen to what a linear-only canceller leaves
+(`LinearEcho`, `[voice.echo] linear_barge_in`): AEC3's suppressor removes most of a short word said over
+the reply along with the echo, the linear filter cannot. When that side channel hears the user and AEC3's
+output does not, the frame carries the side channel's probability and audio, so the segmenter's onset and
+the transcript that decides the barge-in both get the whole word.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import numpy as np
 
 from ..config import VoiceOptions
 from ..events import InputLevel
-from .aec import EchoGate, EchoStage, ReferenceBuffer, load_echo_canceller
+from .aec import EchoGate, EchoStage, LinearEcho, ReferenceBuffer, load_echo_canceller
 from .vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_dbfs
 
 
@@ -24,10 +30,17 @@ class FramePipeline:
     def __init__(self, options: VoiceOptions, reference: ReferenceBuffer | None, echo_backend: str) -> None:
         canceller = load_echo_canceller(echo_backend, options.echo.stream_delay_ms)
         self.echo_name = canceller.name
-        self.echo = EchoStage(canceller, reference) if reference is not None else None
+        side = reference is not None and canceller.name != "off" and options.echo.linear_barge_in
+        self.echo = EchoStage(canceller, reference, LinearEcho() if side else None) if reference is not None else None
         self.gate = EchoGate(options.barge_in.echo_margin_db)
         self.classifier = VadClassifier(options.vad)
+        # The barge-in side channel: its own VAD state and its own estimate of the echo it leaves.
+        self.side_gate = EchoGate(options.barge_in.echo_margin_db) if side else None
+        self.side_classifier = VadClassifier(options.vad) if side else None
+        self.side_frames = 0  # frames the side channel heard as the user while AEC3's output did not
+        self._user_frames_ago = 10**6  # side-channel frames since it last heard the user
         self._buf = np.zeros(0, np.float32)
+        self._lin = np.zeros(0, np.float32)
         self._ref = np.zeros(0, np.float32)
         # Echo arrives after the reference (server + room delay, reverberation): compare a frame
         # with the loudest reference of the last ~480 ms, not with the reference of the same instant.
@@ -36,8 +49,10 @@ class FramePipeline:
 
     def feed(self, block: np.ndarray, captured_at_s: float) -> list[VadFrame]:
         if self.echo is not None:
-            clean, ref = self.echo(block, captured_at_s)
+            clean, ref, lin = self.echo(block, captured_at_s)
             self._ref = np.concatenate([self._ref, ref])
+            if lin is not None:
+                self._lin = np.concatenate([self._lin, lin])
         else:
             clean = np.asarray(block, np.float32)
         self._buf = np.concatenate([self._buf, clean])
@@ -57,11 +72,31 @@ class FramePipeline:
             if vf.speech_prob > 0.0 and not self.gate.near_end(vf.level_dbfs, ref_env):
                 self.gated_frames += 1
                 vf = replace(vf, speech_prob=0.0)
+            if self.side_classifier is not None and len(self._lin) >= (i + 1) * FRAME_SAMPLES:
+                vf = self._side_channel(vf, self._lin[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES], ref_env)
             out.append(vf)
         self._buf = self._buf[n * FRAME_SAMPLES :]
         if self.echo is not None:
             self._ref = self._ref[n * FRAME_SAMPLES :]
+            self._lin = self._lin[n * FRAME_SAMPLES :]
         return out
+
+    def _side_channel(self, vf: VadFrame, linear: np.ndarray, ref_env: float) -> VadFrame:
+        """The frame as the linear side channel hears it, when that hears the user over the reply and
+        AEC3's output does not; else `vf`. Both run on every frame, so each VAD keeps its own state."""
+        side = self.side_classifier(linear, vf.captured_at_s, reference_dbfs=ref_env)
+        self.side_gate.update(side.level_dbfs, ref_env, side.speech_prob)
+        # Double talk: the filter must not learn the user's voice as echo (it then cancels the reply worse
+        # for seconds after). Adaptation waits until ~320 ms after the user was last heard.
+        near = side.speech_prob >= 0.3 and self.side_gate.near_end(side.level_dbfs, ref_env)
+        self._user_frames_ago = 0 if near else self._user_frames_ago + 1
+        self.echo.linear.adapting = self._user_frames_ago > 10
+        if ref_env < -60.0 or side.speech_prob <= vf.speech_prob:
+            return vf  # nothing playing (no echo to cancel), or AEC3's output hears as much
+        if not self.side_gate.near_end(side.level_dbfs, ref_env):
+            return vf  # no louder than the echo this filter leaves
+        self.side_frames += 1
+        return replace(vf, audio=linear, level_dbfs=side.level_dbfs, webrtc=side.webrtc, speech_prob=side.speech_prob)
 
 
 class LevelMeter:

@@ -226,9 +226,16 @@ async def _run_pipeline(
             f"{config.voice.output_latency_s * 1000:.0f} ms",
             "echo": f"{rig.loop.frames.echo_name} AEC; speaker fed back through a 0.3 s RT60 room, 60 ms",
             "speaker_underruns": getattr(getattr(rig.speaker, "sink", None), "underruns", None),
+            "echo_path_resyncs": echo.resyncs,  # stalls that moved the simulated room's delay (0: fixed)
         }
     store.close()
     return {"rows": rows, "barge_in": barge, "device": device}
+
+
+_BARGE_IN_EVENTS = {
+    "SpeechStarted", "SpeechDiscarded", "PartialTranscript", "BargeInDismissed", "Interrupted", "PlaybackStopped",
+    "TurnStarted",
+}  # fmt: skip
 
 
 async def _barge_in(rig, tts, progress) -> dict:
@@ -271,6 +278,12 @@ async def _barge_in(rig, tts, progress) -> dict:
                 "stop_ms": stopped_ms,
                 "interrupted": interrupted,
                 "noticed_ms": _r((noticed[0] - onset) * 1000) if noticed else None,
+                # What the loop did around it (ms from the onset), to tell a missed phrase from a false stop.
+                "events": [
+                    f"{(s.at_s - onset) * 1000:+.0f} ms {type(s.event).__name__} {getattr(s.event, 'text', '')}".strip()
+                    for s in rig.events[since:]
+                    if type(s.event).__name__ in _BARGE_IN_EVENTS
+                ],
             }
         )
         if progress:

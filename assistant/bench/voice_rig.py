@@ -23,27 +23,38 @@ from ..events import Event
 
 class EchoPath:
     """Speaker → room → microphone: what the speaker played `delay_ms` ago, through a room impulse
-    response, added to the microphone. The delay is fixed on the monotonic clock (both the monitor
-    recording and the feeder are mapped to it), as a real speaker and microphone would have it: a
-    path whose delay wandered with thread timing would be a harder echo than any room makes."""
+    response, added to the microphone. The delay is fixed, as a real speaker and microphone would have
+    it: the monitor sample paired with the feeder's first one is found on the monotonic clock once, and
+    from then on each feeder chunk takes the monitor samples that follow the last ones, so the path is
+    continuous. Reading the monitor at each chunk's wake-up time instead made the delay wander by the
+    thread's jitter (0–1 ms from one 10 ms chunk to the next, repeating or skipping samples) — a harder
+    echo than any room makes. The pairing is found again only when it is `resync_ms` off the clock (a
+    stall of the recorder or the feeder)."""
 
-    def __init__(self, rir: np.ndarray, gain: float = 1.0, delay_ms: float = 60.0) -> None:
+    def __init__(self, rir: np.ndarray, gain: float = 1.0, delay_ms: float = 60.0, resync_ms: float = 30.0) -> None:
         self.rir = np.asarray(rir, np.float64) * gain
         self.delay_s = delay_ms / 1000
         self._zi = np.zeros(len(self.rir) - 1)
         self.monitor = None
         self.enabled = True
+        self.resync_samples = int(resync_ms * 16)
+        self._shift: int | None = None  # monitor index − feeder index
+        self.resyncs = 0
 
     def attach(self, monitor) -> None:
         self.monitor = monitor
 
-    def __call__(self, _index: int, n: int) -> np.ndarray:
+    def __call__(self, index: int, n: int) -> np.ndarray:
         from scipy.signal import lfilter
 
         x = np.zeros(n)
         mon = self.monitor
         if mon is not None and mon._offset is not None:
-            start = mon.index_at(time.monotonic() - self.delay_s)
+            by_clock = mon.index_at(time.monotonic() - self.delay_s)
+            if self._shift is None or abs(index + self._shift - by_clock) > self.resync_samples:
+                self.resyncs += self._shift is not None
+                self._shift = by_clock - index
+            start = index + self._shift
             got = mon.audio(start, start + n)
             x[: len(got)] = got
         y, self._zi = lfilter(self.rir, [1.0], x, zi=self._zi)

@@ -121,7 +121,7 @@ def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
     stage = EchoStage(PassThrough(), ref)
     refs = []
     for k in range(0, 16_000, 320):  # the mic: 20 ms blocks arriving with jitter
-        _, r = stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006))
+        _, r, _ = stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006))
         refs.append(r)
     got = np.concatenate(refs)
     lag = int(np.argmax([np.dot(got[4000:12000], far[4000 - d : 12000 - d]) for d in range(0, 200)]))
@@ -130,6 +130,55 @@ def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
     for w in range(3000, 15000, 2000):
         local = int(np.argmax([np.dot(got[w : w + 1000], far[w - d : w + 1000 - d]) for d in range(0, 40)]))
         assert abs(local - lag) <= 3
+
+
+def test_the_linear_side_channel_cancels_the_echo_and_keeps_a_word_said_over_it():
+    """The barge-in side channel (LinearEcho): the echo of the reply goes, a near-end burst said over it
+    stays at its own level (AEC3's suppressor took most of a short "Stop." with the echo)."""
+    from scipy.signal import lfilter
+
+    from assistant.audio.aec import LinearEcho
+    from assistant.bench.aec_bench import room_impulse_response
+
+    rng = np.random.default_rng(1)
+    far = (0.1 * rng.standard_normal(6 * 16_000)).astype(np.float32)
+    echo = lfilter(room_impulse_response(20, 0.3, seed=3), [1.0], np.concatenate([np.zeros(960), far]))[: len(far)]
+    t = np.arange(4800) / 16_000
+    word = 0.05 * np.sin(2 * np.pi * 220 * t) * np.hanning(4800)  # 300 ms over the reply, at 5 s
+    mic = echo.copy()
+    mic[80_000:84_800] += word
+    canceller = LinearEcho()
+    out = np.concatenate(
+        [canceller.process(mic[k : k + AEC_FRAME], far[k : k + AEC_FRAME]) for k in range(0, len(mic), AEC_FRAME)]
+    )
+    erle = 10 * np.log10(np.sum(echo[64_000:80_000] ** 2) / np.sum(out[64_000:80_000] ** 2))
+    assert erle > 25.0  # converged within 4 s of reply
+    kept = out[80_000:84_800] - (mic[80_000:84_800] - word)  # what is left of the word (residual echo aside)
+    kept_db = 10 * np.log10(np.sum(out[80_000:84_800] ** 2) / np.sum(word**2))
+    assert abs(kept_db) < 1.0, kept.std()  # the word passes at its own level
+    after = 10 * np.log10(np.sum(echo[86_000:] ** 2) / np.sum(out[86_000:] ** 2))
+    assert after > 20.0  # and the word did not undo the filter
+
+
+def test_the_side_channels_pairing_is_locked_through_jitter_and_found_again_after_a_jump():
+    from assistant.audio.aec import LinearEcho
+
+    ref = ReferenceBuffer()
+    rng = np.random.default_rng(0)
+    far = rng.standard_normal(112_000).astype(np.float32) * 0.1
+    t0, jump = 50.0, 0.0
+    stage = EchoStage(PassThrough(), ref, LinearEcho())
+    out = []
+    for k in range(0, len(far) - 320, 320):
+        if k == 64_000:
+            jump = 0.02  # an output underrun: everything after is heard 20 ms later
+        ref.push(far[k : k + 320], t0 + jump + k / 16_000 + rng.uniform(0, 0.004))
+        mic = far[k - 320 : k] if k >= 320 else np.zeros(320, np.float32)  # 20 ms from speaker to microphone
+        _, _, lin = stage(mic.astype(np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.004))
+        out.append(lin)
+    res = np.concatenate(out)
+    assert 10 * np.log10(np.sum(far[48_000:63_000] ** 2) / np.sum(res[48_000:63_000] ** 2)) > 25.0
+    assert stage.relocks == 1  # jitter of a few ms did not move the lock; the 20 ms jump did
 
 
 def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
