@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import EarshotError
+from .linear_echo import LinearEcho
 
 SAMPLE_RATE_HZ = 16_000
 AEC_FRAME = 160  # 10 ms: the only frame size the WebRTC APM takes
@@ -98,85 +99,6 @@ class WebRtcApmAec:
         self._ap.process_reverse_stream(_to_i16(reference).tobytes())
         out = self._ap.process_stream(_to_i16(mic).tobytes())
         return np.frombuffer(out, dtype=np.int16).astype(np.float32) / 32768.0
-
-
-class LinearEcho:
-    """A linear-only echo canceller, run beside AEC3 for barge-in (see `EchoStage`): what it leaves of a
-    short word said over the reply is the word itself, at its own level.
-
-    AEC3's non-linear suppressor takes most of a near-end "Stop." together with the echo (silero gave it
-    0.07–0.48 after AEC3, so no onset); a linear filter cannot remove what is not in the reference.
-    Written here because no maintained Python library runs a frequency-domain adaptive filter in real time
-    (speexdsp's needs a C build; padasip/pyroomacoustics adapt sample by sample in Python).
-
-    A partitioned-block frequency-domain adaptive filter (overlap-save, one 10 ms block per partition,
-    `taps_ms` of echo path) in two copies: the background adapts on every block with sound in the
-    reference (NLMS per bin, a partition-proportionate step: the partitions holding the echo path adapt
-    fastest); the foreground, whose residual is the output, copies the background only when that cancels
-    clearly better for `copy_blocks` blocks, and the background starts again from the foreground when it
-    diverges (double talk) — so the user's voice never disturbs the output filter. Measured offline on the
-    latency bench's room: 32–38 dB ERLE once converged (AEC3 ~41 dB with its suppressor), all five bench
-    phrases — the bare "Stop." too — detected 114–193 ms after their onset, none lost in level, no false
-    onset in 6 minutes of reply echo; ~0.2 ms a 10 ms frame. It needs the reference at a fixed sample offset
-    from the microphone (`EchoStage` keeps it so): the pairing wandering by 1 ms a frame leaves ~3 dB."""
-
-    def __init__(
-        self,
-        taps_ms: float = 440.0,
-        step: float = 1.0,
-        proportionate: float = 0.5,
-        copy_ratio: float = 0.9,
-        copy_blocks: int = 2,
-        reset_ratio: float = 4.0,
-    ) -> None:
-        n = AEC_FRAME
-        self.partitions = int(np.ceil(taps_ms * SAMPLE_RATE_HZ / 1000 / n))
-        bins = n + 1
-        self._fg = np.zeros((self.partitions, bins), np.complex128)  # the output filter
-        self._bg = np.zeros((self.partitions, bins), np.complex128)  # the adapting filter
-        self._x = np.zeros((self.partitions, bins), np.complex128)  # reference spectra, newest first
-        self._prev = np.zeros(n)
-        self.step, self.proportionate = step, proportionate
-        self.copy_ratio, self.copy_blocks, self.reset_ratio = copy_ratio, copy_blocks, reset_ratio
-        self._reg = self.partitions * 2 * n * (10 ** (-50 / 20)) ** 2 * n  # regularisation: a -50 dBFS floor
-        self._active = (10 ** (-60 / 20)) ** 2 * n  # reference energy of a block with sound in it
-        self._e_fg = self._e_bg = 1e-9  # smoothed residual energies of the two filters
-        self._better = 0
-        self.adapting = True  # False while the user is heard (set by audio/frames.py): double talk
-
-    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
-        n = AEC_FRAME
-        d = np.asarray(mic, np.float64)
-        x = np.asarray(reference, np.float64)
-        self._x[1:] = self._x[:-1]
-        self._x[0] = np.fft.rfft(np.concatenate([self._prev, x]))
-        self._prev = x
-        e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
-        e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
-        active = float(x @ x) > self._active and self.adapting
-        if active:
-            err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
-            norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
-            gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
-            power = np.sum(np.abs(self._x) ** 2 * gain[:, None], axis=0)
-            grad = np.conj(self._x) * gain[:, None] * (err * (self.step / (power + self._reg)))[None, :]
-            g = np.fft.irfft(grad, 2 * n, axis=1)
-            g[:, n:] = 0.0  # the gradient constraint: a linear (not circular) convolution
-            self._bg += np.fft.rfft(g, axis=1)
-        self._e_fg = 0.7 * self._e_fg + 0.3 * float(e_fg @ e_fg)
-        self._e_bg = 0.7 * self._e_bg + 0.3 * float(e_bg @ e_bg)
-        if active:
-            if self._e_bg < self.copy_ratio * self._e_fg:
-                self._better += 1
-                if self._better >= self.copy_blocks:
-                    self._fg[:] = self._bg
-                    self._e_fg, self._better = self._e_bg, 0
-            else:
-                self._better = 0
-                if self._e_bg > self.reset_ratio * self._e_fg:
-                    self._bg[:] = self._fg
-                    self._e_bg = self._e_fg
-        return e_fg.astype(np.float32)
 
 
 def available_backends() -> list[str]:

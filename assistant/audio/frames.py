@@ -20,8 +20,12 @@ import numpy as np
 
 from ..config import VoiceOptions
 from ..events import InputLevel
-from .aec import EchoGate, EchoStage, LinearEcho, ReferenceBuffer, load_echo_canceller
+from .aec import EchoGate, EchoStage, ReferenceBuffer, load_echo_canceller
+from .linear_echo import LinearEcho
 from .vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_dbfs
+
+SIDE_AEC3_MIN_PROB = 0.05  # …and only if silero found a trace of speech in AEC3's output
+SIDE_AEC3_GAP_DB = 15.0  # the side channel's frame is the user's only if AEC3 left this much of it (see below)
 
 
 class FramePipeline:
@@ -68,12 +72,14 @@ class FramePipeline:
             self._ref_recent.append(ref_db)
             ref_env = max(self._ref_recent)
             vf = self.classifier(frame, captured_at_s - behind, reference_dbfs=ref_env)
+            heard_by_aec3 = vf.speech_prob  # before the gate: what silero made of AEC3's output
             self.gate.update(vf.level_dbfs, ref_env, vf.speech_prob)
             if vf.speech_prob > 0.0 and not self.gate.near_end(vf.level_dbfs, ref_env):
                 self.gated_frames += 1
                 vf = replace(vf, speech_prob=0.0)
             if self.side_classifier is not None and len(self._lin) >= (i + 1) * FRAME_SAMPLES:
-                vf = self._side_channel(vf, self._lin[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES], ref_env)
+                linear = self._lin[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+                vf = self._side_channel(vf, linear, ref_env, heard_by_aec3)
             out.append(vf)
         self._buf = self._buf[n * FRAME_SAMPLES :]
         if self.echo is not None:
@@ -81,20 +87,30 @@ class FramePipeline:
             self._lin = self._lin[n * FRAME_SAMPLES :]
         return out
 
-    def _side_channel(self, vf: VadFrame, linear: np.ndarray, ref_env: float) -> VadFrame:
+    def _side_channel(self, vf: VadFrame, linear: np.ndarray, ref_env: float, heard_by_aec3: float) -> VadFrame:
         """The frame as the linear side channel hears it, when that hears the user over the reply and
         AEC3's output does not; else `vf`. Both run on every frame, so each VAD keeps its own state."""
         side = self.side_classifier(linear, vf.captured_at_s, reference_dbfs=ref_env)
         self.side_gate.update(side.level_dbfs, ref_env, side.speech_prob)
+        # Is it the user? The side channel's own VAD cannot tell a word from echo the filter has not learnt
+        # (after an output underrun moved the echo, its residual is the reply itself). AEC3 follows such a
+        # move at once, and keeps at least some of a word said over the reply (3–13 dB under, measured)
+        # while it removes the echo (~40 dB): so the frame is the user's only when AEC3's output is within
+        # `SIDE_AEC3_GAP_DB` of the side channel's, and silero found a trace of speech in it (0.07–0.48 on
+        # "Stop." after AEC3; echo AEC3 removed leaves it at ~0).
+        near = (
+            side.speech_prob >= 0.3
+            and self.echo.linear.trusted()
+            and heard_by_aec3 >= SIDE_AEC3_MIN_PROB
+            and self.side_gate.near_end(side.level_dbfs, ref_env)
+            and vf.level_dbfs >= side.level_dbfs - SIDE_AEC3_GAP_DB
+        )
         # Double talk: the filter must not learn the user's voice as echo (it then cancels the reply worse
         # for seconds after). Adaptation waits until ~320 ms after the user was last heard.
-        near = side.speech_prob >= 0.3 and self.side_gate.near_end(side.level_dbfs, ref_env)
         self._user_frames_ago = 0 if near else self._user_frames_ago + 1
         self.echo.linear.adapting = self._user_frames_ago > 10
-        if ref_env < -60.0 or side.speech_prob <= vf.speech_prob:
-            return vf  # nothing playing (no echo to cancel), or AEC3's output hears as much
-        if not self.side_gate.near_end(side.level_dbfs, ref_env):
-            return vf  # no louder than the echo this filter leaves
+        if ref_env < -60.0 or side.speech_prob <= vf.speech_prob or not near:
+            return vf  # nothing playing (no echo to cancel), AEC3's output hears as much, or not the user
         self.side_frames += 1
         return replace(vf, audio=linear, level_dbfs=side.level_dbfs, webrtc=side.webrtc, speech_prob=side.speech_prob)
 

@@ -137,7 +137,7 @@ def test_the_linear_side_channel_cancels_the_echo_and_keeps_a_word_said_over_it(
     stays at its own level (AEC3's suppressor took most of a short "Stop." with the echo)."""
     from scipy.signal import lfilter
 
-    from assistant.audio.aec import LinearEcho
+    from assistant.audio.linear_echo import LinearEcho
     from assistant.bench.aec_bench import room_impulse_response
 
     rng = np.random.default_rng(1)
@@ -160,8 +160,30 @@ def test_the_linear_side_channel_cancels_the_echo_and_keeps_a_word_said_over_it(
     assert after > 20.0  # and the word did not undo the filter
 
 
+def test_the_side_channel_is_trusted_only_while_it_cancels_the_echo():
+    """Before it has learnt the echo, and after the echo moved (an output underrun), the linear filter's
+    residual is the reply itself: what it hears then is not the user."""
+    from scipy.signal import lfilter
+
+    from assistant.audio.linear_echo import LinearEcho
+
+    rng = np.random.default_rng(2)
+    far = (0.1 * rng.standard_normal(8 * 16_000)).astype(np.float32)
+    echo = lfilter([0.0] * 960 + [0.6, 0.3, 0.1], [1.0], far)
+    echo[64_000:] = np.concatenate([np.zeros(640), echo[64_000:-640]])  # from 4 s the echo is 40 ms later
+    canceller = LinearEcho()
+    trusted = []
+    for k in range(0, len(far), AEC_FRAME):
+        canceller.process(echo[k : k + AEC_FRAME], far[k : k + AEC_FRAME])
+        trusted.append(canceller.trusted())
+    at = lambda s: trusted[int(s * 100)]  # noqa: E731 - 100 blocks a second
+    assert not at(0.2)  # a cold start
+    assert at(3.9)  # converged
+    assert not at(4.8)  # the echo moved 0.8 s ago
+
+
 def test_the_side_channels_pairing_is_locked_through_jitter_and_found_again_after_a_jump():
-    from assistant.audio.aec import LinearEcho
+    from assistant.audio.linear_echo import LinearEcho
 
     ref = ReferenceBuffer()
     rng = np.random.default_rng(0)

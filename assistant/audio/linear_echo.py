@@ -1,0 +1,112 @@
+"""The barge-in side channel's echo canceller: linear only, so a word said over the reply keeps its level.
+
+`audio/aec.py`'s `EchoStage` runs it beside AEC3 on the same microphone frames, with the reference at a
+locked sample offset; `audio/frames.py` listens to what it leaves while the speaker plays.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+BLOCK = 160  # samples a block: 10 ms at 16 kHz, one AEC3 frame
+RATE_HZ = 16_000
+TRUST_WINDOW_BLOCKS = 130  # `trusted()` judges the blocks from 1.3 s to 0.3 s ago
+TRUST_LAG_BLOCKS = 30
+TRUST_MIN_BLOCKS = 30  # with fewer blocks of reply in that second it is not trusted (a cold start)
+
+
+class LinearEcho:
+    """A linear-only echo canceller, run beside AEC3 for barge-in (see `EchoStage`): what it leaves of a
+    short word said over the reply is the word itself, at its own level.
+
+    AEC3's non-linear suppressor takes most of a near-end "Stop." together with the echo (silero gave it
+    0.07–0.48 after AEC3, so no onset); a linear filter cannot remove what is not in the reference.
+    Written here because no maintained Python library runs a frequency-domain adaptive filter in real time
+    (speexdsp's needs a C build; padasip/pyroomacoustics adapt sample by sample in Python).
+
+    A partitioned-block frequency-domain adaptive filter (overlap-save, one 10 ms block per partition,
+    `taps_ms` of echo path) in two copies: the background adapts on every block with sound in the
+    reference (NLMS per bin, a partition-proportionate step: the partitions holding the echo path adapt
+    fastest); the foreground, whose residual is the output, copies the background only when that cancels
+    clearly better for `copy_blocks` blocks, and the background starts again from the foreground when it
+    diverges (double talk) — so the user's voice never disturbs the output filter. Measured offline on the
+    latency bench's room: 32–38 dB ERLE once converged (AEC3 ~41 dB with its suppressor), all five bench
+    phrases — the bare "Stop." too — detected 114–193 ms after their onset, none lost in level, no false
+    onset in 6 minutes of reply echo; ~0.2 ms a 10 ms frame. It needs the reference at a fixed sample offset
+    from the microphone (`EchoStage` keeps it so): the pairing wandering by 1 ms a frame leaves ~3 dB."""
+
+    def __init__(
+        self,
+        taps_ms: float = 440.0,
+        step: float = 1.0,
+        proportionate: float = 0.5,
+        copy_ratio: float = 0.9,
+        copy_blocks: int = 2,
+        reset_ratio: float = 4.0,
+    ) -> None:
+        n = BLOCK
+        self.partitions = int(np.ceil(taps_ms * RATE_HZ / 1000 / n))
+        bins = n + 1
+        self._fg = np.zeros((self.partitions, bins), np.complex128)  # the output filter
+        self._bg = np.zeros((self.partitions, bins), np.complex128)  # the adapting filter
+        self._x = np.zeros((self.partitions, bins), np.complex128)  # reference spectra, newest first
+        self._prev = np.zeros(n)
+        self.step, self.proportionate = step, proportionate
+        self.copy_ratio, self.copy_blocks, self.reset_ratio = copy_ratio, copy_blocks, reset_ratio
+        self._reg = self.partitions * 2 * n * (10 ** (-50 / 20)) ** 2 * n  # regularisation: a -50 dBFS floor
+        self._active = (10 ** (-60 / 20)) ** 2 * n  # reference energy of a block with sound in it
+        self._e_fg = self._e_bg = 1e-9  # smoothed residual energies of the two filters
+        self._better = 0
+        self.adapting = True  # False while the user is heard (set by audio/frames.py): double talk
+        # (microphone, residual) energy of the last blocks with sound in the reference: how well it cancels.
+        self._recent: collections.deque[tuple[float, float]] = collections.deque(maxlen=TRUST_WINDOW_BLOCKS)
+
+    def process(self, mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        n = BLOCK
+        d = np.asarray(mic, np.float64)
+        x = np.asarray(reference, np.float64)
+        self._x[1:] = self._x[:-1]
+        self._x[0] = np.fft.rfft(np.concatenate([self._prev, x]))
+        self._prev = x
+        e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
+        e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
+        active = float(x @ x) > self._active and self.adapting
+        if active:
+            err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
+            norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
+            gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
+            power = np.sum(np.abs(self._x) ** 2 * gain[:, None], axis=0)
+            grad = np.conj(self._x) * gain[:, None] * (err * (self.step / (power + self._reg)))[None, :]
+            g = np.fft.irfft(grad, 2 * n, axis=1)
+            g[:, n:] = 0.0  # the gradient constraint: a linear (not circular) convolution
+            self._bg += np.fft.rfft(g, axis=1)
+        if float(x @ x) > self._active:
+            self._recent.append((float(d @ d), float(e_fg @ e_fg)))
+        self._e_fg = 0.7 * self._e_fg + 0.3 * float(e_fg @ e_fg)
+        self._e_bg = 0.7 * self._e_bg + 0.3 * float(e_bg @ e_bg)
+        if active:
+            if self._e_bg < self.copy_ratio * self._e_fg:
+                self._better += 1
+                if self._better >= self.copy_blocks:
+                    self._fg[:] = self._bg
+                    self._e_fg, self._better = self._e_bg, 0
+            else:
+                self._better = 0
+                if self._e_bg > self.reset_ratio * self._e_fg:
+                    self._bg[:] = self._fg
+                    self._e_bg = self._e_fg
+        return e_fg.astype(np.float32)
+
+    def trusted(self, min_erle_db: float = 12.0) -> bool:
+        """Has it been cancelling the echo (≥ `min_erle_db`) over the second before the last 300 ms? Before
+        convergence, or after the echo moved (an output underrun) and until it has learnt it again, its
+        residual is the reply itself, and what it hears is not the user. The last 300 ms are left out so a
+        word said over the reply does not count against it while it is being judged."""
+        blocks = list(self._recent)[:-TRUST_LAG_BLOCKS]
+        if len(blocks) < TRUST_MIN_BLOCKS:
+            return False
+        mic = sum(b[0] for b in blocks)
+        residual = sum(b[1] for b in blocks) + 1e-12
+        return 10 * np.log10(mic / residual + 1e-12) >= min_erle_db
