@@ -307,11 +307,12 @@ class EchoGate:
         initial_return_db: float = 0.0,
         onset_guard_frames: int = 10,
         onset_return_db: float = 0.0,
+        release_db_per_frame: float = 0.15,
     ) -> None:
         self.margin_db = margin_db
         self.return_db = initial_return_db  # start pessimistic: assume nothing is cancelled
         self._attack = 0.5  # rise fast toward a louder residual
-        self._release_db_per_frame = 0.15  # fall slowly (≈ 5 dB per second at 32 ms frames)
+        self._release_db_per_frame = release_db_per_frame  # fall slowly (0.15: ≈ 5 dB per second at 32 ms frames)
         self._creep_db_per_frame = 0.15  # rise this slowly past the margin (a lasting change)
         self.onset_guard_frames = onset_guard_frames  # 10 frames of 32 ms: 320 ms
         self.onset_return_db = onset_return_db

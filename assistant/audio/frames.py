@@ -39,7 +39,9 @@ class FramePipeline:
         self.gate = EchoGate(options.barge_in.echo_margin_db)
         self.classifier = VadClassifier(options.vad)
         # The barge-in side channel: its own VAD state and its own estimate of the echo it leaves.
-        self.side_gate = EchoGate(options.barge_in.echo_margin_db) if side else None
+        # It learns faster than AEC3's (≈ 15 dB a second): the side channel counts only once its filter has
+        # converged (`LinearEcho.trusted`), so its residual is known to be low.
+        self.side_gate = EchoGate(options.barge_in.echo_margin_db, release_db_per_frame=0.5) if side else None
         self.side_classifier = VadClassifier(options.vad) if side else None
         self.side_frames = 0  # frames the side channel heard as the user while AEC3's output did not
         self._user_frames_ago = 10**6  # side-channel frames since it last heard the user
@@ -91,7 +93,9 @@ class FramePipeline:
         """The frame as the linear side channel hears it, when that hears the user over the reply and
         AEC3's output does not; else `vf`. Both run on every frame, so each VAD keeps its own state."""
         side = self.side_classifier(linear, vf.captured_at_s, reference_dbfs=ref_env)
-        self.side_gate.update(side.level_dbfs, ref_env, side.speech_prob)
+        # It learns how much echo this filter leaves where AEC3's output holds no speech: its own VAD takes
+        # that residual (the reply, 25–30 dB down) for speech, so it would never learn from its own frames.
+        self.side_gate.update(side.level_dbfs, ref_env, heard_by_aec3)
         # Is it the user? The side channel's own VAD cannot tell a word from echo the filter has not learnt
         # (after an output underrun moved the echo, its residual is the reply itself). AEC3 follows such a
         # move at once, and keeps at least some of a word said over the reply (3–13 dB under, measured)
