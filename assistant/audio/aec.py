@@ -217,6 +217,24 @@ class ReferenceBuffer:
         return out
 
 
+class LockedOffset:
+    """A fixed offset between two sample counters, found again only when a clock says it is more than
+    `relock` samples off (a stall or an underrun moved one stream): a linear echo path must not wander with
+    the small re-mappings of the clocks. Used by `EchoStage` and the bench's simulated room."""
+
+    def __init__(self, relock: int) -> None:
+        self.relock = relock
+        self.shift: int | None = None  # other index − this index
+        self.relocks = 0
+
+    def __call__(self, index: int, by_clock: int) -> int:
+        """The other stream's index paired with `index`, given where the clock puts it (`by_clock`)."""
+        if self.shift is None or abs(index + self.shift - by_clock) > self.relock:
+            self.relocks += self.shift is not None
+            self.shift = by_clock - index
+        return index + self.shift
+
+
 class EchoStage:
     """Mic blocks in, echo-cancelled 10 ms frames out, each paired with the reference heard at the
     same moment (both streams mapped to the monotonic clock by their Timelines).
@@ -240,9 +258,7 @@ class EchoStage:
         self._mic = np.zeros(0, np.float32)
         self._timeline = Timeline()
         self._done = 0  # capture samples already processed
-        self._relock = int(relock_ms * SAMPLE_RATE_HZ / 1000)
-        self._lock_shift: int | None = None  # reference index − capture index, for the linear filter
-        self.relocks = 0
+        self._lock = LockedOffset(int(relock_ms * SAMPLE_RATE_HZ / 1000))  # capture → reference index
 
     def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(cleaned, reference, linear residual or None) for the whole 10 ms frames available; the rest
@@ -273,10 +289,11 @@ class EchoStage:
         by_clock = self.reference.index_at(t_end)
         if by_clock is None:
             return np.zeros(AEC_FRAME, np.float32)
-        if self._lock_shift is None or abs(end + self._lock_shift - by_clock) > self._relock:
-            self.relocks += self._lock_shift is not None
-            self._lock_shift = by_clock - end
-        return self.reference.frame_ending_at_index(end + self._lock_shift)
+        return self.reference.frame_ending_at_index(self._lock(end, by_clock))
+
+    @property
+    def relocks(self) -> int:
+        return self._lock.relocks
 
 
 def erle_db(mic: np.ndarray, cleaned: np.ndarray) -> float:

@@ -72,7 +72,11 @@ class LinearEcho:
         self._prev = x
         e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
         e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
-        active = float(x @ x) > self._active and self.adapting
+        sounding = float(x @ x) > self._active  # the reference has sound in this block
+        residual = float(e_fg @ e_fg)
+        if sounding:
+            self._recent.append((float(d @ d), residual))
+        active = sounding and self.adapting
         if active:
             err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
             norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
@@ -82,9 +86,7 @@ class LinearEcho:
             g = np.fft.irfft(grad, 2 * n, axis=1)
             g[:, n:] = 0.0  # the gradient constraint: a linear (not circular) convolution
             self._bg += np.fft.rfft(g, axis=1)
-        if float(x @ x) > self._active:
-            self._recent.append((float(d @ d), float(e_fg @ e_fg)))
-        self._e_fg = 0.7 * self._e_fg + 0.3 * float(e_fg @ e_fg)
+        self._e_fg = 0.7 * self._e_fg + 0.3 * residual
         self._e_bg = 0.7 * self._e_bg + 0.3 * float(e_bg @ e_bg)
         if active:
             if self._e_bg < self.copy_ratio * self._e_fg:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..audio.aec import LockedOffset
 from ..audio.pulse import VirtualAudioServer
 from ..events import Event
 
@@ -37,9 +38,11 @@ class EchoPath:
         self._zi = np.zeros(len(self.rir) - 1)
         self.monitor = None
         self.enabled = True
-        self.resync_samples = int(resync_ms * 16)
-        self._shift: int | None = None  # monitor index − feeder index
-        self.resyncs = 0
+        self._lock = LockedOffset(int(resync_ms * 16))  # feeder index → monitor index
+
+    @property
+    def resyncs(self) -> int:
+        return self._lock.relocks
 
     def attach(self, monitor) -> None:
         self.monitor = monitor
@@ -50,11 +53,7 @@ class EchoPath:
         x = np.zeros(n)
         mon = self.monitor
         if mon is not None and mon._offset is not None:
-            by_clock = mon.index_at(time.monotonic() - self.delay_s)
-            if self._shift is None or abs(index + self._shift - by_clock) > self.resync_samples:
-                self.resyncs += self._shift is not None
-                self._shift = by_clock - index
-            start = index + self._shift
+            start = self._lock(index, mon.index_at(time.monotonic() - self.delay_s))
             got = mon.audio(start, start + n)
             x[: len(got)] = got
         y, self._zi = lfilter(self.rir, [1.0], x, zi=self._zi)
