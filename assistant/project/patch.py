@@ -73,6 +73,11 @@ def conflicts(state: dict, patch: Patch) -> list[list]:
     """Paths where `state` does not hold the value `patch` starts from (empty: it applies cleanly)."""
     bad = []
     for entry in patch:
+        # An entry that adds a key needs its parent object: a revert that puts back an effect of a
+        # track removed since is a conflict, not a bug in the log.
+        if not isinstance(_get(state, entry["p"][:-1]), dict):
+            bad.append(entry["p"])
+            continue
         found = _get(state, entry["p"])
         expected = entry.get("o", _MISSING)
         if expected is _MISSING:

@@ -146,3 +146,22 @@ def test_a_refused_operation_leaves_no_trace(session):
     except EarshotError as exc:
         assert "between -60 and +12" in exc.message
     assert len(project.log()) == log and same(project.state(), state)
+
+
+def test_reverting_a_change_inside_a_removed_track_is_refused_not_called_a_bug(session):
+    # Found by the random test above: "remove effect e2" reverted after its track was removed put the
+    # effect back under a track that no longer exists, and was reported as an inconsistent history.
+    project = Project(session)
+    project.apply("add_track", name="Drums")
+    effect = project.apply("add_effect", owner="t1", kind="reverb")
+    removed = project.apply("remove_effect", owner="t1", effect_id=effect.ref)
+    gone = project.apply("remove_track", track_id="t1")
+    log, state = len(project.log()), project.state()
+    try:
+        project.revert(removed.seq)
+    except EarshotError as exc:
+        assert "cannot be undone on its own" in exc.message
+        assert f"#{gone.seq}" in exc.message
+    else:
+        raise AssertionError("the revert went through")
+    assert len(project.log()) == log and same(project.state(), state)
