@@ -263,6 +263,9 @@ class BargeInOptions:
     # Speech starting this soon after the speech that stopped a reply is its tail ("Stop." … "please"):
     # if it holds only stop words it starts no turn, as it would not have over the reply.
     stop_tail_s: float = 3.0
+    # A pause drops the 60–100 ms of reply already in the output buffer instead of letting it play
+    # out (audio/io.py Speaker.flush_on_pause): that buffer was half of the time a barge-in took.
+    flush_output: bool = True
 
 
 @dataclass

@@ -178,6 +178,7 @@ class ReferenceBuffer:
         self._lock = threading.Lock()
         self._ring = np.zeros(int(max_s * SAMPLE_RATE_HZ), np.float32)
         self.timeline = Timeline()
+        self._gap = False  # retracted: the next block starts after a stretch of nothing played
 
     def push(self, block: np.ndarray, heard_at_s: float) -> None:
         block = np.asarray(block, np.float32)
@@ -185,10 +186,36 @@ class ReferenceBuffer:
         if n == 0:
             return
         with self._lock:
-            start = self.timeline.count
-            idx = (start + np.arange(n)) % len(self._ring)
-            self._ring[idx] = block
-            self.timeline.stamp(n, heard_at_s + n / SAMPLE_RATE_HZ)
+            if self._gap and self.timeline.offset is not None:
+                # The stream stood still: silence up to where the old mapping puts this block. That mapping
+                # is the lower envelope of the clock's lateness, so the padding is never too short (which
+                # would keep the old mapping, the window's minimum, for seconds); from this block on the
+                # envelope follows the restarted stream.
+                pad = self.timeline.index_at(heard_at_s) - self.timeline.count
+                if pad > 0:
+                    self._write(np.zeros(min(pad, len(self._ring)), np.float32))
+                    self.timeline.count += pad - min(pad, len(self._ring))
+            self._gap = False
+            self._write(block)
+            self.timeline.stamp(0, heard_at_s + n / SAMPLE_RATE_HZ)
+
+    def retract(self, after_s: float) -> None:
+        """What was pushed to be heard after `after_s` was never played (the speaker dropped its buffer):
+        it is taken back, and the next block is placed by its own time."""
+        with self._lock:
+            if self.timeline.offset is None:
+                return
+            keep = max(self.timeline.index_at(after_s), self.timeline.count - len(self._ring))
+            if keep < self.timeline.count:
+                idx = np.arange(keep, self.timeline.count) % len(self._ring)
+                self._ring[idx] = 0.0
+                self.timeline.count = keep
+            self._gap = True
+
+    def _write(self, block: np.ndarray) -> None:
+        idx = (self.timeline.count + np.arange(len(block))) % len(self._ring)
+        self._ring[idx] = block
+        self.timeline.count += len(block)
 
     def frame_ending_at(self, t_end: float, n: int = AEC_FRAME) -> np.ndarray:
         """The `n` reference samples heard just before `t_end` (silence where nothing was played)."""

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -331,7 +332,12 @@ class Playback:
         return min(1.0, self.played_samples / max(1, len(self.audio)))
 
 
-ReferenceSink = Callable[[np.ndarray, float], None]  # (16 kHz block, monotonic time it is heard)
+class ReferenceSink(Protocol):
+    """Where the speaker hands what it plays (audio/aec.py ReferenceBuffer)."""
+
+    def push(self, block: np.ndarray, heard_at_s: float) -> None: ...  # 16 kHz, monotonic time heard
+
+    def retract(self, after_s: float) -> None: ...  # what was to be heard after this was never played
 
 
 class Speaker:
@@ -339,7 +345,14 @@ class Speaker:
     `stop()` drops everything queued and silences the stream within one block (barge-in).
 
     Every block written — sound or silence — goes to `reference` at 16 kHz with the time it will be
-    heard, so the echo canceller sees a continuous far-end signal on the capture clock."""
+    heard, so the echo canceller sees a continuous far-end signal on the capture clock.
+
+    With `flush_on_pause`, `pause()` and `stop()` also drop what the device has buffered: the output
+    latency (60–100 ms through PulseAudio) of reply already written would otherwise still be heard
+    after the user spoke over it — half of the barge-in budget. The stream is aborted (PortAudio drops
+    its buffer; ALSA's pulse plugin flushes the server's), the current array is rewound to the first
+    sample not heard (a resumed reply loses nothing), the reference is told that those samples were
+    never played, and the stream starts again on `resume()`, `stop()` or the next `play()`."""
 
     live = True
 
@@ -350,6 +363,7 @@ class Speaker:
         block_ms: int = 10,
         latency: str | float = "low",
         reference: ReferenceSink | None = None,
+        flush_on_pause: bool = False,
     ) -> None:
         self.device = device
         self.wanted_rate_hz = sample_rate_hz
@@ -364,6 +378,11 @@ class Speaker:
         self._stream = None
         self._ref_resample: _StreamResampler | None = None
         self._paused = False
+        self.flush_on_pause = flush_on_pause
+        self._halted = False  # aborted by a flush: restarted by resume(), stop() or play()
+        # (time its first sample is heard, array, offset into it, samples) for each stretch written lately:
+        # where a flush rewinds to. 64 ten-millisecond blocks are well over any output latency.
+        self._written: collections.deque[tuple[float, Playback, int, int]] = collections.deque(maxlen=64)
         self.underruns = 0
         self.on_started: Callable[[Playback], None] | None = None
         self.on_finished: Callable[[Playback], None] | None = None
@@ -398,6 +417,7 @@ class Speaker:
                         pb.started_at_s = heard_at + filled / self.rate_hz
                         started.append(pb)
                     take = min(frames - filled, len(pb.audio) - self._offset)
+                    self._written.append((heard_at + filled / self.rate_hz, pb, self._offset, take))
                     out[filled : filled + take] = pb.audio[self._offset : self._offset + take]
                     self._offset += take
                     pb.played_samples = self._offset
@@ -411,7 +431,7 @@ class Speaker:
             if self.reference is not None and self._ref_resample is not None:
                 ref = self._ref_resample(out.copy())
                 if ref.size:
-                    self.reference(ref, heard_at)
+                    self.reference.push(ref, heard_at)
             for pb in started:
                 if self.on_started:
                     self.on_started(pb)
@@ -434,6 +454,7 @@ class Speaker:
 
         if self._stream is None:
             self.start()
+        self._restart()
         data = np.ascontiguousarray(audio, dtype=np.float32)
         if sample_rate_hz != self.rate_hz:
             data = resample(data, sample_rate_hz, self.rate_hz)
@@ -452,10 +473,42 @@ class Speaker:
         The voice loop pauses at the first frame that may be the user, before the VAD is sure."""
         with self._lock:
             self._paused = True
+        if self.flush_on_pause:
+            self._flush()
 
     def resume(self) -> None:
         with self._lock:
             self._paused = False
+        self._restart()
+
+    def _flush(self) -> None:
+        """Drop what the device has buffered (see the class doc); the stream stays stopped until restarted."""
+        stream = self._stream
+        if stream is None or self._halted:
+            return
+        try:
+            stream.abort()
+        except Exception:  # noqa: BLE001 - a device that cannot abort just plays its buffer out, as before
+            return
+        self._halted = True
+        now = time.monotonic()  # after the abort: everything heard so far was heard
+        with self._lock:
+            for heard_at, pb, offset, n in self._written:
+                if heard_at + n / self.rate_hz <= now:
+                    continue
+                heard = offset + min(n, max(0, int((now - heard_at) * self.rate_hz)))
+                pb.played_samples = min(pb.played_samples, heard)  # what the user heard of it (a stop's text)
+                if pb is self._current:  # rewinding into an array already finished would replay it
+                    self._offset = min(self._offset, heard)
+                break
+            self._written.clear()
+        if self.reference is not None:
+            self.reference.retract(now)
+
+    def _restart(self) -> None:
+        if self._halted and self._stream is not None:
+            self._halted = False
+            self._stream.start()
 
     @property
     def paused(self) -> bool:
@@ -468,6 +521,9 @@ class Speaker:
             self._current = None
             self._queue.clear()
             self._paused = False
+        if self.flush_on_pause:
+            self._flush()
+        self._restart()
         for pb in cut:
             pb.stopped = True
             pb.done.set()

@@ -82,6 +82,7 @@ class LiveRig:
         from ..audio import io
         from ..pipeline import Assistant
         from ..voice.loop import VoiceLoop
+        from ..voice.speaker import device_output
         from ..voice.warm_up import greet, warm_up
         from .naive import WholeReplySpeaker, full_window_transcriber, naive_options
 
@@ -93,7 +94,7 @@ class LiveRig:
         voice = naive_options(self.config.voice) if self.naive else self.config.voice
         self.mic = io.MicStream(voice.input_device)
         self.assistant = Assistant(self.config, self.session, emit=self._emit, llm_name=self.llm_name)
-        sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s) if self.speak else None
+        sink = device_output(self.config.speech.output_device, voice) if self.speak else None
         self.speaker = (
             None
             if sink is None

@@ -116,6 +116,8 @@ def run(args) -> int:
 def _devices(io, args, config):
     """The microphone (or --input) and the speaker (or --output, or nothing with --no-speak). Device
     problems are found now, before seconds of model loading."""
+    from ..voice.speaker import device_output
+
     voice = config.voice
     speak = config.speech.speak_replies
     if args.input is not None:
@@ -123,15 +125,11 @@ def _devices(io, args, config):
         sink = io.FileSink(args.output) if (speak and args.output) else None
         if speak and sink is None:
             # A file in, the speaker out: play the replies (headless machines use --output or --no-speak).
-            sink = io.Speaker(config.speech.output_device, latency=voice.output_latency_s)
+            sink = device_output(config.speech.output_device, voice)
     else:
         source = io.MicStream(voice.input_device)
         sink = (
-            (
-                io.FileSink(args.output)
-                if args.output
-                else io.Speaker(config.speech.output_device, latency=voice.output_latency_s)
-            )
+            (io.FileSink(args.output) if args.output else device_output(config.speech.output_device, voice))
             if speak
             else None
         )

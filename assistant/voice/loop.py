@@ -163,7 +163,7 @@ class VoiceLoop:
     async def run(self) -> None:
         if self.speaker is not None:
             if self.reference is not None:
-                self.speaker.sink.reference = self.reference.push
+                self.speaker.sink.reference = self.reference
             self.speaker.sink.start()
         self.source.start()
         self._set_state("idle")

@@ -17,10 +17,17 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..audio import io
+from ..config import VoiceOptions
 from ..errors import EarshotError
 from ..events import AudioOut, ErrorEvent, Event, PlaybackStarted, PlaybackStopped, ReplySentence
 from ..runtime.compute_gate import in_foreground
 from ..turn import SayFeed, TurnClock
+
+
+def device_output(device: str | int | None, voice: VoiceOptions) -> io.Speaker:
+    """The live output stream as the voice loop wants it: the configured buffer, dropped on a pause."""
+    return io.Speaker(device, latency=voice.output_latency_s, flush_on_pause=voice.barge_in.flush_output)
 
 
 class Speaker:

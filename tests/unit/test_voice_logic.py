@@ -132,6 +132,31 @@ def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
         assert abs(local - lag) <= 3
 
 
+def test_a_retracted_reference_is_silence_and_the_restarted_stream_is_placed_by_its_time():
+    """A pause that drops the output buffer (Speaker.flush_on_pause): the samples that were never heard
+    leave the reference, and the stream restarted 0.4 s later is read back at its own times — not 0.4 s
+    off, as the clock's lower envelope would have kept it for seconds."""
+    ref = ReferenceBuffer()
+    rng = np.random.default_rng(1)
+    far = rng.standard_normal(32_000).astype(np.float32)
+    t0 = 50.0
+    for k in range(0, 16_000, 160):  # one second written to the device, each block with when it is heard
+        ref.push(far[k : k + 160], t0 + k / 16_000 + rng.uniform(0, 0.004))
+    flushed_at = t0 + 0.92  # the last 80 ms pushed were in the device buffer, dropped
+    ref.retract(flushed_at)
+    assert not np.any(ref.frame_ending_at(t0 + 0.99))  # never heard: silence, not the dropped samples
+    kept = ref.frame_ending_at(t0 + 0.91)  # heard before the flush: still there (give or take a sample)
+    assert any(np.array_equal(kept, far[14_400 + d : 14_560 + d]) for d in range(-2, 3))
+    restart = t0 + 1.32
+    for k in range(16_000, 32_000, 160):
+        ref.push(far[k : k + 160], restart + (k - 16_000) / 16_000 + rng.uniform(0, 0.004))
+    assert not np.any(ref.frame_ending_at(restart - 0.05))  # the pause itself
+    got = np.concatenate([ref.frame_ending_at(restart + 0.5 + i / 100) for i in range(20)])
+    want = far[16_000 + 7840 : 16_000 + 7840 + 3200]
+    lag = int(np.argmax([np.dot(got[200:3000], want[200 - d : 3000 - d]) for d in range(-100, 100)])) - 100
+    assert abs(lag) <= 16  # within 1 ms
+
+
 def test_the_linear_side_channel_cancels_the_echo_and_keeps_a_word_said_over_it():
     """The barge-in side channel (LinearEcho): the echo of the reply goes, a near-end burst said over it
     stays at its own level (AEC3's suppressor took most of a short "Stop." with the echo)."""

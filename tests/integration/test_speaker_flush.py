@@ -1,0 +1,93 @@
+"""The output stream's pause drops what the device has buffered (audio/io.py Speaker.flush_on_pause),
+checked on a real audio server: what reached the speaker (its monitor) is compared with what was played
+and with the echo canceller's reference. Asserted are properties of the audio, never wall-clock times."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from voice_signals import require_pulse  # noqa: E402
+
+pytestmark = pytest.mark.integration
+
+RATE = 24_000
+BLOCK_MS = 10
+
+
+def _chirp(seconds: float) -> np.ndarray:
+    """300 → 3,000 Hz: every stretch differs from every other, so a lost or repeated one shows."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    f0, f1 = 300.0, 3000.0
+    return (0.3 * np.sin(2 * np.pi * (f0 * t + (f1 - f0) * t**2 / (2 * seconds)))).astype(np.float32)
+
+
+def _audible_ms(audio: np.ndarray, threshold_dbfs: float = -40.0) -> float:
+    """How much of a 16 kHz recording sounds, in 5 ms windows."""
+    n = len(audio) // 80
+    rms = np.sqrt(np.mean(audio[: n * 80].reshape(n, 80).astype(np.float64) ** 2, axis=1) + 1e-12)
+    return float(np.sum(20 * np.log10(rms) > threshold_dbfs) * 5)
+
+
+def _lag_ms(a: np.ndarray, b: np.ndarray) -> float:
+    """Where `b` best matches `a` (ms; positive: `b` is late)."""
+    corr = np.correlate(b, a, "full")
+    return (int(np.argmax(corr)) - (len(a) - 1)) / 16.0
+
+
+def _reference_before(reference, t_end: float) -> np.ndarray:
+    return np.concatenate([reference.frame_ending_at(t_end - k * 0.01) for k in range(39, -1, -1)])
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
+    require_pulse()
+    from assistant.audio import io
+    from assistant.audio.aec import ReferenceBuffer
+    from assistant.audio.pulse import VirtualAudioServer
+
+    with VirtualAudioServer() as server:
+        io.refresh_devices()
+        reference = ReferenceBuffer(max_s=8.0)
+        speaker = io.Speaker(None, latency=0.06, reference=reference, flush_on_pause=flush).start()
+        try:
+            time.sleep(0.3)
+            chirp = _chirp(3.0)
+            pb = speaker.play(chirp, RATE)
+            time.sleep(1.2)
+            # The reference as the capture side reads it, live: the last 400 ms, before the pause and after it.
+            snapshots = [(time.monotonic(), _reference_before(reference, time.monotonic()))]
+            paused_at = time.monotonic()
+            speaker.pause()
+            time.sleep(0.5)
+            resumed_at = time.monotonic()
+            speaker.resume()
+            time.sleep(0.6)
+            snapshots.append((time.monotonic(), _reference_before(reference, time.monotonic())))
+            assert pb.done.wait(10)
+            time.sleep(0.4)
+            mon = server.monitor
+            start = mon.index_at(paused_at - 1.5)
+            heard = mon.audio(start, mon.index_at(time.monotonic()))
+            # Nothing lost, nothing played twice: the chirp sounds for its whole length, give or take a block
+            # (without the rewind, a flush would lose the 60–100 ms that were in the buffer).
+            assert abs(_audible_ms(heard) - 3000) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
+            # The pause itself: nothing but silence well after it (a flush: at once; without: the buffer).
+            gap = mon.audio(mon.index_at(paused_at + 0.15), mon.index_at(resumed_at))
+            assert _audible_ms(gap) == 0
+            # The echo canceller's reference still lines up with what was heard, before the pause and after
+            # it: the flush took back what was never played and placed the restarted stream by its time.
+            lags = []
+            for t_end, ref in snapshots:
+                got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
+                assert len(got) == len(ref)
+                lags.append(_lag_ms(ref, got))
+            assert abs(lags[1] - lags[0]) <= 3.0, lags
+        finally:
+            speaker.close()
