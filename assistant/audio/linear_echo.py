@@ -60,6 +60,7 @@ class LinearEcho:
         self._e_fg = self._e_bg = 1e-9  # smoothed residual energies of the two filters
         self._better = 0
         self.adapting = True  # False while the user is heard (set by audio/frames.py): double talk
+        self.frozen = False  # True while its reference pairing is being found again (set by EchoStage)
         # (microphone, residual) energy of the last blocks with sound in the reference: how well it cancels.
         self._recent: collections.deque[tuple[float, float]] = collections.deque(maxlen=TRUST_WINDOW_BLOCKS)
 
@@ -74,9 +75,9 @@ class LinearEcho:
         e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
         sounding = float(x @ x) > self._active  # the reference has sound in this block
         residual = float(e_fg @ e_fg)
-        if sounding:
+        if sounding and not self.frozen:  # a block paired a few samples off says nothing of the filter
             self._recent.append((float(d @ d), residual))
-        active = sounding and self.adapting
+        active = sounding and self.adapting and not self.frozen
         if active:
             err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
             norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
@@ -107,7 +108,7 @@ class LinearEcho:
         residual is the reply itself, and what it hears is not the user. The last 300 ms are left out so a
         word said over the reply does not count against it while it is being judged."""
         blocks = list(self._recent)[:-TRUST_LAG_BLOCKS]
-        if len(blocks) < TRUST_MIN_BLOCKS:
+        if self.frozen or len(blocks) < TRUST_MIN_BLOCKS:
             return False
         mic = sum(b[0] for b in blocks)
         residual = sum(b[1] for b in blocks) + 1e-12

@@ -228,6 +228,40 @@ def test_the_side_channels_pairing_is_locked_through_jitter_and_found_again_afte
     assert stage.relocks == 1  # jitter of a few ms did not move the lock; the 20 ms jump did
 
 
+def test_the_side_channel_pairs_again_after_the_speaker_dropped_its_buffer():
+    """A flush (Speaker.flush_on_pause) restarts the output: its first block's clock is a few ms late, under
+    the relock threshold. The pairing is found again once the clock has settled, so the converged filter
+    keeps cancelling instead of learning a path 3 ms off."""
+    from assistant.audio.linear_echo import LinearEcho
+
+    ref = ReferenceBuffer()
+    rng = np.random.default_rng(2)
+    far = rng.standard_normal(160_000).astype(np.float32) * 0.1
+    played = np.zeros(0, np.float32)  # what the speaker really played, on the microphone's sample clock
+    stage = EchoStage(PassThrough(), ref, LinearEcho())
+    t0, out, k, mic_at = 50.0, [], 0, 0
+    late = 0.0
+    while k < len(far) - 320:
+        if k == 64_000:  # the flush: 160 ms of silence (the pause), then the stream starts again
+            ref.retract(t0 + k / 16_000)
+            played = np.concatenate([played, np.zeros(2560, np.float32)])
+            t0 += 0.16
+            late = 0.003  # the restarted stream's first block, 3 ms late on the clock
+        ref.push(far[k : k + 320], t0 + k / 16_000 + late + rng.uniform(0, 0.001))
+        late = 0.0
+        played = np.concatenate([played, far[k : k + 320]])
+        k += 320
+        while mic_at + 320 <= len(played) - 320:  # 20 ms from speaker to microphone
+            mic = played[mic_at - 320 : mic_at] if mic_at >= 320 else np.zeros(320, np.float32)
+            _, _, lin = stage(mic, 50.0 + (mic_at + 320) / 16_000 + rng.uniform(0, 0.001))
+            out.append((mic, lin))
+            mic_at += 320
+    mic = np.concatenate([m for m, _ in out])
+    res = np.concatenate([r for _, r in out])
+    after = slice(64_000 + 2560 + 16_000, 64_000 + 2560 + 48_000)  # 1–3 s after the restart
+    assert 10 * np.log10(np.sum(mic[after] ** 2) / np.sum(res[after] ** 2)) > 25.0
+
+
 def test_echo_gate_learns_the_residual_and_lets_louder_speech_through():
     gate = EchoGate(margin_db=6.0, initial_return_db=0.0)
     assert not gate.near_end(-25.0, -20.0)  # before learning: the echo may be as loud as the reference
