@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import EarshotError
+from .echo_delay import PairingCheck
 from .linear_echo import LinearEcho
 
 SAMPLE_RATE_HZ = 16_000
@@ -179,10 +180,7 @@ class ReferenceBuffer:
         self._ring = np.zeros(int(max_s * SAMPLE_RATE_HZ), np.float32)
         self.timeline = Timeline()
         self._gap = False  # retracted: the next block starts after a stretch of nothing played
-        self.restarts = 0  # blocks placed after such a stretch (EchoStage pairs again after one)
-        self._offset_before = 0.0  # the clock's offset before the last restart…
-        self._offset_since = float("inf")  # …and its lower envelope over the blocks since
-        self.blocks_since_restart = 0
+        self.restarts = 0  # blocks placed after such a stretch (EchoStage checks its pairing after one)
 
     def push(self, block: np.ndarray, heard_at_s: float) -> None:
         block = np.asarray(block, np.float32)
@@ -200,22 +198,9 @@ class ReferenceBuffer:
                     self._write(np.zeros(min(pad, len(self._ring)), np.float32))
                     self.timeline.count += pad - min(pad, len(self._ring))
                 self.restarts += 1
-                self._offset_before, self._offset_since = self.timeline.offset, float("inf")
-                self.blocks_since_restart = 0
             self._gap = False
             self._write(block)
-            end_s = heard_at_s + n / SAMPLE_RATE_HZ
-            self.timeline.stamp(0, end_s)
-            self._offset_since = min(self._offset_since, end_s - self.timeline.count / SAMPLE_RATE_HZ)
-            self.blocks_since_restart += 1
-
-    def restart_shift(self) -> int:
-        """How many samples later the reference index of a given moment is since the last restart than
-        before it: the padding's error (its first block's lateness), measured by the two lower envelopes."""
-        with self._lock:
-            if not self.restarts or self._offset_since == float("inf"):
-                return 0
-            return int(round((self._offset_before - self._offset_since) * SAMPLE_RATE_HZ))
+            self.timeline.stamp(0, heard_at_s + n / SAMPLE_RATE_HZ)
 
     def retract(self, after_s: float) -> None:
         """What was pushed to be heard after `after_s` was never played (the speaker dropped its buffer):
@@ -271,21 +256,21 @@ class LockedOffset:
         self.relock = relock
         self.shift: int | None = None  # other index − this index
         self.relocks = 0
+        self.bias = 0  # how far the signals put the pairing from the clock's (see `move`)
 
     def __call__(self, index: int, by_clock: int) -> int:
         """The other stream's index paired with `index`, given where the clock puts it (`by_clock`)."""
+        by_clock += self.bias
         if self.shift is None or abs(index + self.shift - by_clock) > self.relock:
             self.relocks += self.shift is not None
             self.shift = by_clock - index
         return index + self.shift
 
     def move(self, samples: int) -> None:
-        """The other stream was re-anchored: keep the pairing, moved by `samples`."""
+        """Keep the pairing, moved by `samples` (a check by the signals found it off)."""
         if self.shift is not None:
             self.shift += samples
-
-
-REPAIR_AFTER_BLOCKS = 10  # the restarted speaker's blocks that settle its clock: see EchoStage._locked_reference
+            self.bias += samples  # the clock is that far off: no relock for keeping it
 
 
 class EchoStage:
@@ -296,14 +281,16 @@ class EchoStage:
     alone — the barge-in side channel (audio/frames.py). That filter needs the reference at a fixed
     sample offset: the Timelines' small re-mappings (fractions of a millisecond, which AEC3's own delay
     estimator absorbs) would undo its convergence, so its pairing is locked and found again only when the
-    clocks disagree by more than `relock_ms` (an underrun or a stall moved one stream)."""
+    clocks disagree by more than `relock_ms` (an underrun or a stall moved one stream). After such a relock,
+    and after the speaker dropped its buffer and restarted, the clocks' answer is checked by the signals
+    (audio/echo_delay.py) and the filter holds still until it is."""
 
     def __init__(
         self,
         canceller: EchoCanceller,
         reference: ReferenceBuffer | None,
         linear: LinearEcho | None = None,
-        relock_ms: float = 5.0,
+        relock_ms: float = 40.0,
     ) -> None:
         self.canceller = canceller
         self.reference = reference
@@ -312,8 +299,9 @@ class EchoStage:
         self._timeline = Timeline()
         self._done = 0  # capture samples already processed
         self._lock = LockedOffset(int(relock_ms * SAMPLE_RATE_HZ / 1000))  # capture → reference index
-        self._restarts = 0
-        self._repairing = False  # the speaker restarted: the pairing moves once its clock has settled
+        self._pairing = PairingCheck()
+        self._events = (0, 0)  # (speaker restarts, relocks) the pairing was last checked after
+        self.pairing_moves = 0
 
     def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(cleaned, reference, linear residual or None) for the whole 10 ms frames available; the rest
@@ -335,28 +323,30 @@ class EchoStage:
             refs.append(ref)
             out.append(self.canceller.process(frame, ref) if self.canceller.name != "off" else frame)
             if self.linear is not None:
-                lin.append(self.linear.process(frame, self._locked_reference(end, t_end)))
+                locked = self._locked_reference(end, t_end)
+                lin.append(self.linear.process(frame, locked))
+                self._check_pairing(frame, locked)
         self._mic = self._mic[n * AEC_FRAME :]
         self._done += n * AEC_FRAME
         return np.concatenate(out), np.concatenate(refs), (np.concatenate(lin) if lin else None)
 
     def _locked_reference(self, end: int, t_end: float) -> np.ndarray:
-        if self.reference.restarts != self._restarts:
-            # The speaker dropped its buffer and restarted: the reference's new samples are placed by the
-            # clock of their first block, up to a few ms off (less than `relock_ms`, so the lock would keep
-            # the error, and the filter would have to learn the path again: measured 37 → 7 dB for 0.5 s
-            # from a 0.6 ms error). Pairing again by the clock would add the capture clock's own error; so
-            # the pairing moves by exactly the reference's re-anchoring, once the lower envelope of the
-            # restarted stream's clock has settled.
-            self._restarts = self.reference.restarts
-            self._repairing = self.linear.frozen = True  # it must not learn the path a few samples off
-        if self._repairing and self.reference.blocks_since_restart >= REPAIR_AFTER_BLOCKS:
-            self._lock.move(self.reference.restart_shift())
-            self._repairing = self.linear.frozen = False
         by_clock = self.reference.index_at(t_end)
         if by_clock is None:
             return np.zeros(AEC_FRAME, np.float32)
         return self.reference.frame_ending_at_index(self._lock(end, by_clock))
+
+    def _check_pairing(self, mic: np.ndarray, ref: np.ndarray) -> None:
+        events = (self.reference.restarts, self._lock.relocks)
+        if events != self._events:
+            self._events = events
+            self._pairing.event()
+        move = self._pairing.push(mic, ref, self.linear.sounding(ref), self.linear.trusted())
+        if move:
+            self._lock.move(move)
+            self.pairing_moves += 1
+        # While the pairing is in doubt the filter must not learn the path a few samples off, nor be trusted.
+        self.linear.frozen = self._pairing.pending
 
     @property
     def relocks(self) -> int:

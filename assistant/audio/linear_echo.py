@@ -73,9 +73,12 @@ class LinearEcho:
         self._prev = x
         e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
         e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
-        sounding = float(x @ x) > self._active  # the reference has sound in this block
+        sounding = self.sounding(x)
         residual = float(e_fg @ e_fg)
-        if sounding and not self.frozen:  # a block paired a few samples off says nothing of the filter
+        # How well it cancels, judged on echo alone: not on a block paired a few samples off (frozen), nor
+        # while the user is heard (their words are in the residual too: a barge-in left the filter
+        # untrusted for the first second of the next reply).
+        if sounding and self.adapting and not self.frozen:
             self._recent.append((float(d @ d), residual))
         active = sounding and self.adapting and not self.frozen
         if active:
@@ -101,6 +104,11 @@ class LinearEcho:
                     self._bg[:] = self._fg
                     self._e_bg = self._e_fg
         return e_fg.astype(np.float32)
+
+    def sounding(self, reference: np.ndarray) -> bool:
+        """Has this block of reference sound in it (what it adapts on and is judged on)?"""
+        x = np.asarray(reference, np.float64)
+        return float(x @ x) > self._active
 
     def trusted(self, min_erle_db: float = 12.0) -> bool:
         """Has it been cancelling the echo (≥ `min_erle_db`) over the second before the last 300 ms? Before
