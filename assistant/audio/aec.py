@@ -301,7 +301,6 @@ class EchoStage:
         self._lock = LockedOffset(int(relock_ms * SAMPLE_RATE_HZ / 1000))  # capture → reference index
         self._pairing = PairingCheck()
         self._events = (0, 0)  # (speaker restarts, relocks) the pairing was last checked after
-        self.pairing_moves = 0
 
     def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """(cleaned, reference, linear residual or None) for the whole 10 ms frames available; the rest
@@ -344,7 +343,6 @@ class EchoStage:
         move = self._pairing.push(mic, ref, self.linear.sounding(ref), self.linear.trusted())
         if move:
             self._lock.move(move)
-            self.pairing_moves += 1
         # While the pairing is in doubt the filter must not learn the path a few samples off, nor be trusted.
         self.linear.frozen = self._pairing.pending
 

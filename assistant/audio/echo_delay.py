@@ -8,8 +8,8 @@ milliseconds off, and a filter paired 0.6 ms off fell from 37 to 7 dB. So the pa
 signals: the lag of the generalised cross-correlation with phase transform (GCC-PHAT) between the
 microphone and the locked reference while the filter cancels well, again after each such event, and once
 a second while it does not cancel (the path may have moved by less than a relock notices); the pairing
-moves by the difference. In the latency bench the clocks' pairing after a barge-in was 2–5 ms off (lags
-161–292 against 211). numpy's FFT does it in ~2 ms, once a second at most.
+moves by the difference. In the latency bench the clocks' pairing after a barge-in was 2–12 ms off (lags
+85–397 against 211–213). numpy's FFT does it in ~2 ms, once a second at most.
 """
 
 from __future__ import annotations

@@ -73,15 +73,13 @@ class LinearEcho:
         self._prev = x
         e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
         e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
-        sounding = self.sounding(x)
         residual = float(e_fg @ e_fg)
-        # How well it cancels, judged on echo alone: not on a block paired a few samples off (frozen), nor
+        # It adapts on, and is judged on, echo alone: not on a block paired a few samples off (frozen), nor
         # while the user is heard (their words are in the residual too: a barge-in left the filter
         # untrusted for the first second of the next reply).
-        if sounding and self.adapting and not self.frozen:
-            self._recent.append((float(d @ d), residual))
-        active = sounding and self.adapting and not self.frozen
+        active = self.sounding(x) and self.adapting and not self.frozen
         if active:
+            self._recent.append((float(d @ d), residual))
             err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
             norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
             gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
