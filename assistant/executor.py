@@ -271,6 +271,9 @@ class ToolThread:
 
     def __init__(self, name: str, fn, loop: asyncio.AbstractEventLoop) -> None:
         self.future: asyncio.Future = loop.create_future()
+        # A cancelled turn stops awaiting the future; what the tool ended with (its Cancelled) is then read
+        # here, or asyncio prints "Future exception was never retrieved" over the voice loop's output.
+        self.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.finished = threading.Event()
         self.stopped_at: float | None = None
         self.ended_at: float | None = None

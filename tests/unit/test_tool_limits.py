@@ -164,3 +164,34 @@ def test_a_plan_can_never_run_more_than_its_step_limit(config, session):
     with pytest.raises(PlanInvalid, match="over the limit"):
         asyncio.run(Executor(registry, config, models=None).run(plan, session, turn, lambda e: None))
     assert session.tool_runs(turn) == []  # nothing ran
+
+
+def test_a_tool_that_ends_after_its_turn_was_cancelled_leaves_no_unread_error(caplog):
+    """A barge-in cancels the turn while a tool still runs; when the tool then ends with its Cancelled nobody
+    awaits it, and asyncio used to print "Future exception was never retrieved" over the voice loop's output."""
+    import asyncio
+    import gc
+    import logging
+
+    from assistant.errors import Cancelled
+    from assistant.executor import ToolThread
+
+    def tool():
+        raise Cancelled("transcribe was interrupted", "nothing was written")
+
+    async def main():
+        worker = ToolThread("transcribe", tool, asyncio.get_running_loop())
+        await asyncio.to_thread(worker.finished.wait, 5)
+        await asyncio.sleep(0.05)  # the settle call reaches the loop
+        assert isinstance(worker.future.exception(), Cancelled)  # still there for whoever awaits it
+
+    async def abandoned():
+        worker = ToolThread("transcribe", tool, asyncio.get_running_loop())
+        await asyncio.to_thread(worker.finished.wait, 5)
+        await asyncio.sleep(0.05)
+
+    asyncio.run(main())
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        asyncio.run(abandoned())
+        gc.collect()
+    assert "never retrieved" not in caplog.text
