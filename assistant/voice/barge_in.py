@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from ..config import BargeInOptions
 from ..events import BargeInDismissed, Event, SpeechDiscarded
 from ..turn import TurnCancel
-from .gates import STOP_PROMPT, echo_of, heard_over_reply, is_bare_stop, norm, partial_is_user
+from .gates import echo_of, heard_over_reply, is_bare_stop, norm, partial_is_user
 
 
 @dataclass
@@ -99,7 +99,7 @@ class BargeIn:
         try:
             # Biased toward "stop" (Whisper made "stuff." of hibari's "Stop." over the reply); a cough
             # still reads as nothing or as "Thank you.", which does not stop it (gates.is_bare_stop).
-            result = await transcribe(audio, hotwords=STOP_PROMPT)
+            result = await transcribe(audio, hotwords="Stop.")
         except Exception:  # no transcript: the reply goes on, as after any transient
             result = None
         if self.tentative is not None or not quiet():

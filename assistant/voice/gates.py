@@ -127,10 +127,6 @@ def accept_transcript(result, min_chars: int) -> bool:
     return not (normed in HALLUCINATIONS and result.avg_logprob < -0.5)
 
 
-# What a user most likely says over the assistant's voice: the decoder's prompt there. Unprompted, Whisper
-# read hibari's bare "Stop." over the reply as "start" (then taken for the reply's own "so that") or "stuff."
-STOP_PROMPT = "Stop."
-
 # A short sound over the reply is taken for "be quiet" only when one of these is among its words: alone,
 # "thank you" or "okay" is what Whisper makes of a cough or a breath as often as what a user said.
 STOP_CORE = {"stop", "quiet", "enough", "cancel", "hush", "silence", "wait", "shut"}

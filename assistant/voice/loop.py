@@ -89,9 +89,7 @@ class VoiceLoop:
         self.segmenter = Segmenter(self.options.endpoint, self.options.vad, self.options.barge_in)
         self.wake = WakeMatcher(self.listen.wake_phrase, self.listen.wake_min_score)
         self.barge_in = BargeIn(self.options.barge_in, speaker, self.emit)
-        transcribe = transcribe or fast_transcriber(
-            assistant, self.listen, lambda: self.mode == "wake", lambda: self.barge_in.over_reply
-        )
+        transcribe = transcribe or fast_transcriber(assistant, self.listen, lambda: self.mode == "wake")
         self.speculator = Speculator(
             self.listen,
             transcribe,

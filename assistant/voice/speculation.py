@@ -34,7 +34,7 @@ from ..errors import EarshotError
 from ..events import Event, PartialTranscript, SpeculationCancelled
 from ..runtime.compute_gate import in_foreground
 from ..turn import TurnClock
-from .gates import STOP_PROMPT, norm
+from .gates import norm
 from .tail import TailTranscriber
 
 Transcribe = Callable[[np.ndarray], Awaitable[object]]  # audio → ShortResult
@@ -42,17 +42,14 @@ JudgeTurn = Callable[[np.ndarray], Awaitable[object]]  # audio → TurnEndResult
 PlanFn = Callable[[str, threading.Event, Callable[[str], None]], Awaitable[object]]  # → PlanOutcome
 
 
-def fast_transcriber(
-    assistant, options: ListenOptions, wake_mode: Callable[[], bool], over_reply: Callable[[], bool] = lambda: False
-) -> Transcribe:
+def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], bool]) -> Transcribe:
     """The loop's ASR: the fast short-window Whisper pass (runtime/asr.py), with the CPU to itself — the
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
-    wake mode the phrase biases the decoder; speech that began over the reply is biased toward "Stop."
-    (`STOP_PROMPT`, also what `hotwords` passes for a short sound over the reply)."""
+    wake mode the phrase biases the decoder (or `hotwords`: "Stop." for a short sound over the reply)."""
 
     async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None, hotwords: str | None = None):
         rec = await asyncio.to_thread(assistant.short_recognizer, options.asr_engine)
-        hot = hotwords or (options.wake_phrase if wake_mode() else STOP_PROMPT if over_reply() else None)
+        hot = hotwords or (options.wake_phrase if wake_mode() else None)
         if known is not None:  # the final pass from the tail: (samples the last partial covered, its text)
             tail = TailTranscriber(rec.transcribe_short, options.asr_min_window_s)
             return await asyncio.to_thread(

@@ -531,39 +531,3 @@ def test_a_partial_stops_the_reply_only_when_it_is_plainly_the_users(partial, st
     if not stops_at_once:  # the whole utterance decides: the leak is let go, the reply resumes
         assert barge_in.settle("so that there is time to interrupt me.", final=True) == "own_voice"
         assert speaker.resumed and not stopped_turns
-
-
-class _PromptRecorder:
-    """A recogniser that records the decoder prompt (`hotwords`) each pass was given."""
-
-    def __init__(self) -> None:
-        self.prompts: list[str | None] = []
-
-    def short_recognizer(self, engine: str):
-        return self
-
-    def transcribe_short(self, audio, *, min_window_s=6.0, hotwords=None):
-        self.prompts.append(hotwords)
-        return None
-
-
-def test_speech_over_the_reply_is_transcribed_with_the_stop_prompt_and_the_wake_phrase_wins_in_wake_mode():
-    """Unprompted, Whisper read a bare "Stop." over the reply as "start" (bench latency run K), which looks like the
-    reply's own "so that" and resumed it; speech that began over the reply is decoded with "Stop." as its prompt."""
-    import asyncio
-
-    from assistant.config import ListenOptions
-    from assistant.voice.gates import STOP_PROMPT, heard_over_reply
-    from assistant.voice.speculation import fast_transcriber
-
-    state = {"wake": False, "over": False}
-    rec = _PromptRecorder()
-    transcribe = fast_transcriber(rec, ListenOptions(), lambda: state["wake"], lambda: state["over"])
-    audio = np.zeros(1600, np.float32)
-    for wake, over in ((False, False), (False, True), (True, True), (True, False)):
-        state.update(wake=wake, over=over)
-        asyncio.run(transcribe(audio))
-    asyncio.run(transcribe(audio, hotwords="Stop."))
-    phrase = ListenOptions().wake_phrase
-    assert rec.prompts == [None, STOP_PROMPT, phrase, phrase, "Stop."]
-    assert heard_over_reply("start", "so that there is time") == "own_voice"  # why "start" must not be read
