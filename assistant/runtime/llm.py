@@ -22,6 +22,7 @@ import numpy as np
 
 from ..config import LlmOptions
 from ..errors import EarshotError
+from .compute_gate import GATE
 from .greedy import GenerationCancelled, GreedyGrammarDecoder, PromptLookup, common_prefix
 from .kv_states import CorruptState, KvStateStore, common_length
 
@@ -175,6 +176,7 @@ class LlmClient:
         self._waiting_lock = threading.Lock()
         self._decoder: GreedyGrammarDecoder | None = None
         self.abort = DecodeAbort(llama_cpp, self.llm._ctx.ctx)
+        self.yielded = 0  # prefill chunks stopped mid-decode for the speech path, then evaluated again
 
     # -- grammar ----------------------------------------------------------------------------
     @staticmethod
@@ -306,12 +308,21 @@ class LlmClient:
 
             self._restore(tokens)
             before = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
-            try:
-                # Between chunks it gives way by itself; inside one, the abort stops it.
-                with self.abort.watching(should_stop):
-                    return self.decoder.sync_prefix(tokens, need_logits=False, should_stop=should_stop)
-            except GenerationCancelled:
-                return max(0, self.llm.n_tokens - before)  # the chunks finished before it
+            # Between chunks it gives way by itself; inside one, the abort stops it — for good when a request
+            # is waiting or the prefill is cancelled, and for the moment when the speech path takes the CPU
+            # (compute_gate.py): the chunk it was in is evaluated again after the ASR pass. A 16-token chunk
+            # runs ~100–200 ms on two cores; traced in `earshot bench latency`, llama.cpp's decode ran beside
+            # ~a quarter of the pause passes' time.
+            while True:
+                try:
+                    with self.abort.watching(lambda: should_stop() or GATE.busy):
+                        self.decoder.sync_prefix(tokens, need_logits=False, should_stop=should_stop)
+                    return max(0, self.llm.n_tokens - before)
+                except GenerationCancelled:
+                    if should_stop():
+                        return max(0, self.llm.n_tokens - before)  # the chunks finished before it
+                    self.yielded += 1
+                    GATE.wait_turn()
         finally:
             self._lock.release()
 

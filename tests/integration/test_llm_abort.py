@@ -85,3 +85,32 @@ def test_a_prefill_gives_way_mid_batch_and_reports_what_it_finished(smol):
     total = len(client.llm.tokenize(text.encode(), add_bos=False, special=True))
     assert 0 <= done < total
     assert client.llm.n_tokens == done  # it started from an empty cache
+
+
+def test_a_prefill_pauses_mid_chunk_for_the_speech_path_and_then_finishes_exactly(smol):
+    """While the loop's ASR pass holds the compute gate, a prefill stops inside its chunk (the decode is
+    aborted, not left to run beside the ASR) and evaluates it again afterwards: all of the text, and a plan
+    on it decodes exactly as on a cache evaluated without interruption."""
+    from assistant.runtime.compute_gate import GATE
+
+    client, planner = smol
+    text = _chat(client, "describe memo.wav " + "and then make it louder " * 300)
+    total = len(client.llm.tokenize(text.encode(), add_bos=False, special=True))
+    client.llm.reset()
+    yielded_before = client.yielded
+    release = threading.Event()
+
+    def speech_path() -> None:  # an ASR pass: holds the gate until told to stop
+        with GATE.foreground():
+            release.wait(5)
+
+    holder = threading.Timer(0.2, speech_path)
+    holder.start()
+    threading.Timer(0.6, release.set).start()
+    done = client.prefill(text, threading.Event())
+    holder.join()
+    assert done == total and client.llm.n_tokens == total
+    assert client.yielded > yielded_before  # it did stop inside a chunk for the speech path
+    interrupted = client.complete(text, planner.grammar, 24, opening='{"say').text
+    client.llm.reset()
+    assert client.complete(text, planner.grammar, 24, opening='{"say').text == interrupted
