@@ -229,10 +229,6 @@ class ListenOptions:
     speculate: bool = True  # start ASR + planning at the first silent frame
     speculate_on_partials: bool = True  # also plan on a partial transcript that looks complete
     asr_min_window_s: float = 6.0  # the streaming ASR pads short audio to this much (see asr.py)
-    # Threads per pass of the loop's Whisper (two passes may run at once: runtime/asr.py STREAM_WORKERS). On
-    # a 2-core EPYC a pause's final pass beside Smart Turn and the frame loop took 165 ms (p90 209) with
-    # one thread and 206 ms (p90 302) with two; 0: one per core.
-    asr_threads: int = 1
     # The loop's recogniser: "whisper" (the configured Whisper, short window) or "moonshine" (Moonshine base,
     # `pip install 'earshot[moonshine]'`, `earshot models install --model moonshine-base-en`). Whisper stays the
     # default: on `earshot bench asr` it had the lower WER (20.8 % vs 29.5 %) at lower CPU cost (99 vs 169 ms).

@@ -125,14 +125,7 @@ class Assistant:
             return get_moonshine(self.models, self.config)
         if engine != "whisper":
             raise EarshotError(f"unknown asr_engine {engine!r}", 'use "whisper" or "moonshine" in [voice.listen]')
-        from .runtime.asr import get_stream_recognizer
-
-        return get_stream_recognizer(
-            self.models,
-            self.config.models.asr,
-            self.config.accelerator.whisper_device,
-            self.config.voice.listen.asr_threads,
-        )
+        return self.recognizer()
 
     def turn_end_model(self, endpoint: EndpointOptions):
         """Smart Turn (runtime/turn_end.py) when the endpoint uses it and it is installed, else None: the

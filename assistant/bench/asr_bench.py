@@ -77,7 +77,7 @@ def run_asr_bench(
     engines: list[str] | None = None,
     progress: bool = True,
 ) -> dict:
-    from ..runtime.asr import get_stream_recognizer
+    from ..runtime.asr import get_recognizer
     from ..runtime.models import ModelStore
     from ..runtime.tts import get_tts
     from ..voice.tail import TailTranscriber
@@ -85,7 +85,7 @@ def run_asr_bench(
     say = (lambda m: print(f"… {m}", file=sys.stderr, flush=True)) if progress else None
     store = ModelStore(config.paths)
     listen = config.voice.listen
-    whisper = get_stream_recognizer(store, config.models.asr, threads=listen.asr_threads)  # the loop's own
+    whisper = get_recognizer(store, config.models.asr)
     recognizers = {}
     for name in engines or ["whisper", "moonshine"]:
         if name == "whisper":

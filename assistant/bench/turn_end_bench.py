@@ -249,7 +249,7 @@ def run_turn_end_bench(
     threshold: float | None = None,
     progress: bool = True,
 ) -> dict:
-    from ..runtime.asr import get_stream_recognizer
+    from ..runtime.asr import get_recognizer
     from ..runtime.models import ModelStore
     from ..runtime.tts import get_tts
     from ..runtime.turn_end import get_turn_end_model
@@ -258,7 +258,7 @@ def run_turn_end_bench(
     store = ModelStore(config.paths)
     endpoint_options = config.voice.endpoint
     threshold = endpoint_options.turn_model_min_probability if threshold is None else threshold
-    recognizer = get_stream_recognizer(store, config.models.asr, threads=config.voice.listen.asr_threads)
+    recognizer = get_recognizer(store, config.models.asr)
     model = get_turn_end_model(store, config, endpoint_options.turn_model_threads)
     model.probability(np.zeros(RATE, np.float32))  # warm
     recognizer.transcribe_short(np.zeros(RATE // 2, np.float32))

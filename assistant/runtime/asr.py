@@ -85,13 +85,7 @@ class SpeechRecognizer:
     """One loaded Whisper model."""
 
     def __init__(
-        self,
-        store: ModelStore,
-        model_name: str,
-        compute_type: str = "int8",
-        cpu_threads: int = 0,
-        device: str = "auto",
-        workers: int = 1,
+        self, store: ModelStore, model_name: str, compute_type: str = "int8", cpu_threads: int = 0, device: str = "auto"
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -103,10 +97,7 @@ class SpeechRecognizer:
         # A local directory, always: given a bare name ("tiny.en") faster-whisper would try a hub download.
         # CUDA when CTranslate2 sees a GPU ("auto"), else the CPU; never a device index.
         self.device, compute_type = ctranslate2_device(device, compute_type)
-        # `workers` copies of the model take calls at the same time; with one, a second call waits its turn.
-        self.model = WhisperModel(
-            str(path), device=self.device, compute_type=compute_type, cpu_threads=threads, num_workers=workers
-        )
+        self.model = WhisperModel(str(path), device=self.device, compute_type=compute_type, cpu_threads=threads)
         self.multilingual = bool(self.model.model.is_multilingual)
 
     def transcribe(
@@ -223,26 +214,6 @@ def get_recognizer(store: ModelStore, model_name: str, device: str | None = None
     return cached_model(
         f"asr:{store.root}:{model_name}",
         lambda: SpeechRecognizer(store, model_name, device=device or _whisper_device()),
-    )
-
-
-# The voice loop's passes overlap: a partial transcript still running when the pause's final pass and the
-# turn-end model start. With one two-thread model they queued and oversubscribed the two cores (`earshot
-# bench latency` traces on a 2-core EPYC: the final pass 300–500 ms, ~170 ms of it waiting for the
-# partial); one thread per call and two workers let a partial and the final pass run side by side.
-STREAM_WORKERS = 2
-
-
-def get_stream_recognizer(
-    store: ModelStore, model_name: str, device: str | None = None, threads: int = 1
-) -> SpeechRecognizer:
-    """The voice loop's own recognizer (`transcribe_short`): `threads` per call, `STREAM_WORKERS` calls at once,
-    and never queued behind a `transcribe` tool reading a long file with the shared one."""
-    return cached_model(
-        f"asr-stream:{store.root}:{model_name}:{threads}",
-        lambda: SpeechRecognizer(
-            store, model_name, device=device or _whisper_device(), cpu_threads=threads, workers=STREAM_WORKERS
-        ),
     )
 
 
