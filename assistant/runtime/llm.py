@@ -310,9 +310,9 @@ class LlmClient:
             before = common_prefix(self.llm._input_ids.tolist()[: self.llm.n_tokens], tokens)
             # Between chunks it gives way by itself; inside one, the abort stops it — for good when a request
             # is waiting or the prefill is cancelled, and for the moment when the speech path takes the CPU
-            # (compute_gate.py): the chunk it was in is evaluated again after the ASR pass. A 16-token chunk
-            # runs ~100–200 ms on two cores; traced in `earshot bench latency`, llama.cpp's decode ran beside
-            # ~a quarter of the pause passes' time.
+            # (compute_gate.py): the chunk it was in is evaluated again after the ASR pass. Deep in the prompt
+            # a 16-token chunk takes hundreds of ms on two cores; traced in `earshot bench latency`, llama.cpp's
+            # decode took ~a quarter of a core during the pause passes before this.
             while True:
                 try:
                     with self.abort.watching(lambda: should_stop() or GATE.busy):
