@@ -317,12 +317,13 @@ class LlmClient:
                 try:
                     with self.abort.watching(lambda: should_stop() or GATE.busy):
                         self.decoder.sync_prefix(tokens, need_logits=False, should_stop=should_stop)
-                    return max(0, self.llm.n_tokens - before)
+                    break
                 except GenerationCancelled:
                     if should_stop():
-                        return max(0, self.llm.n_tokens - before)  # the chunks finished before it
+                        break
                     self.yielded += 1
                     GATE.wait_turn()
+            return max(0, self.llm.n_tokens - before)  # what it finished, aborted chunks not counted
         finally:
             self._lock.release()
 
