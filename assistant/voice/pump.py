@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 from ..audio.frames import FramePipeline
 from ..audio.vad import VadFrame
+from ..errors import EarshotError
 
 
 class NullSource:
@@ -68,20 +69,29 @@ class FramePump:
         aloop = asyncio.get_running_loop()
 
         def capture() -> None:
-            while not stop.is_set():
-                block = self.source.read(timeout=0.1)
-                if block is None:
-                    continue
-                for frame in self.pipeline.feed(block.audio, block.end_s):
-                    aloop.call_soon_threadsafe(queue.put_nowait, frame)
+            try:
+                while not stop.is_set():
+                    block = self.source.read(timeout=0.1)
+                    if block is None:
+                        continue
+                    for frame in self.pipeline.feed(block.audio, block.end_s):
+                        aloop.call_soon_threadsafe(queue.put_nowait, frame)
+            except Exception as exc:  # the loop must not go on deaf: it ends with the error (see below)
+                aloop.call_soon_threadsafe(queue.put_nowait, exc)
 
         self._thread = threading.Thread(target=capture, name="earshot-capture", daemon=True)
         self._thread.start()
         while not stop.is_set():
             try:
-                yield await asyncio.wait_for(queue.get(), timeout=0.2)
+                item = await asyncio.wait_for(queue.get(), timeout=0.2)
             except TimeoutError:
                 continue
+            if isinstance(item, Exception):
+                raise EarshotError(
+                    f"listening stopped: the microphone's audio could not be processed ({type(item).__name__}: {item})",
+                    "start `earshot listen` again (the session and its files are kept); if it happens again, report it",
+                ) from item
+            yield item
 
     def close(self) -> None:
         if self._thread is not None:
