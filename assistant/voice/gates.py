@@ -91,8 +91,12 @@ def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
     words, said = norm(transcript).split(), norm(spoken).split()
     if not words or not said:
         return False
-    if len(words) == 1 and len(words[0]) >= 3 and any(w.startswith(words[0]) for w in said):
-        return True  # "Trim." heard from "Trimmed …": a clipped word of ours
+    if len(words) == 1:
+        # One word is too little for a letter match: "Scott.", "Start." and "Top." (Whisper's readings of a
+        # "Stop." said over the reply) came out 0.72–0.8 like "so that" and "to". It is ours only when the
+        # reply has it, or it is a clipped word of ours ("Trim." heard from "Trimmed …").
+        word = words[0]
+        return word in said or (len(word) >= 3 and any(w.startswith(word) for w in said))
     target = "".join(words)
     best = 0.0
     for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
