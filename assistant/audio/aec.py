@@ -340,10 +340,13 @@ class EchoStage:
         if events != self._events:
             self._events = events
             self._pairing.event()
+            self.linear.forget()
         move = self._pairing.push(mic, ref, self.linear.sounding(ref), self.linear.trusted())
         if move:
             self._lock.move(move)
-        # While the pairing is in doubt the filter must not learn the path a few samples off, nor be trusted.
+            self.linear.forget()
+        # While the pairing is in doubt the filter must not learn the path a few samples off; it is trusted
+        # only as far as it is measured to cancel with it (LinearEcho.trusted).
         self.linear.frozen = self._pairing.pending
 
     @property

@@ -12,9 +12,13 @@ import numpy as np
 
 BLOCK = 160  # samples a block: 10 ms at 16 kHz, one AEC3 frame
 RATE_HZ = 16_000
-TRUST_WINDOW_BLOCKS = 130  # `trusted()` judges the blocks from 1.3 s to 0.3 s ago
-TRUST_LAG_BLOCKS = 30
-TRUST_MIN_BLOCKS = 30  # with fewer blocks of reply in that second it is not trusted (a cold start)
+# `trusted()` judges the blocks of reply from 1 s to 0.2 s ago, counted since the pairing last changed; with
+# fewer than TRUST_MIN_BLOCKS of them it is not trusted (a cold start, a restart of the speaker). The lag leaves
+# out the first frames of a word said over the reply (the side channel confirms the user within ~100 ms, and
+# from then on nothing is judged): they must not count against it while that word is being judged.
+TRUST_WINDOW_BLOCKS = 100
+TRUST_LAG_BLOCKS = 20
+TRUST_MIN_BLOCKS = 20
 
 
 class LinearEcho:
@@ -74,12 +78,15 @@ class LinearEcho:
         e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
         e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
         residual = float(e_fg @ e_fg)
-        # It adapts on, and is judged on, echo alone: not on a block paired a few samples off (frozen), nor
-        # while the user is heard (their words are in the residual too: a barge-in left the filter
-        # untrusted for the first second of the next reply).
-        active = self.sounding(x) and self.adapting and not self.frozen
-        if active:
+        # It is judged on echo alone: not while the user is heard (their words are in the residual too: a
+        # barge-in left the filter untrusted for the first second of the next reply). It adapts on echo alone
+        # and not on a block that may be paired a few samples off (frozen) — but it is judged on those: how
+        # well the filter cancels with the pairing it has is what says whether its residual is the user.
+        judged = self.sounding(x) and self.adapting
+        if judged:
             self._recent.append((float(d @ d), residual))
+        active = judged and not self.frozen
+        if active:
             err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
             norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
             gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
@@ -108,13 +115,19 @@ class LinearEcho:
         x = np.asarray(reference, np.float64)
         return float(x @ x) > self._active
 
+    def forget(self) -> None:
+        """The pairing changed (a restart of the speaker, a relock, a move): how well it cancelled before says
+        nothing about now. Until it has been judged again it is not trusted."""
+        self._recent.clear()
+
     def trusted(self, min_erle_db: float = 12.0) -> bool:
-        """Has it been cancelling the echo (≥ `min_erle_db`) over the second before the last 300 ms? Before
-        convergence, or after the echo moved (an output underrun) and until it has learnt it again, its
-        residual is the reply itself, and what it hears is not the user. The last 300 ms are left out so a
-        word said over the reply does not count against it while it is being judged."""
+        """Has it been cancelling the echo (≥ `min_erle_db`) over the blocks of reply from 1 s to 0.2 s ago,
+        since its pairing last changed? Before convergence, or after the echo moved (an output underrun) and
+        until it has learnt it again, its residual is the reply itself, and what it hears is not the user.
+        A pairing still being checked (frozen) is trusted when it cancels: the clocks are often right, and
+        the first seconds of a reply are when a user interrupts it."""
         blocks = list(self._recent)[:-TRUST_LAG_BLOCKS]
-        if self.frozen or len(blocks) < TRUST_MIN_BLOCKS:
+        if len(blocks) < TRUST_MIN_BLOCKS:
             return False
         mic = sum(b[0] for b in blocks)
         residual = sum(b[1] for b in blocks) + 1e-12

@@ -207,6 +207,39 @@ def test_the_side_channel_is_trusted_only_while_it_cancels_the_echo():
     assert not at(4.8)  # the echo moved 0.8 s ago
 
 
+def test_the_side_channel_is_judged_again_after_its_pairing_changed_and_trusted_while_it_cancels():
+    """After the speaker restarts (each reply, each barge-in) the pairing is checked again by the signals, which
+    takes ~1 s of reply; users interrupt in those first seconds. The filter is trusted as soon as it is measured
+    to cancel with the pairing it has (it does not adapt meanwhile), and what it cancelled before the change
+    does not count."""
+    from scipy.signal import lfilter
+
+    from assistant.audio.linear_echo import LinearEcho
+
+    rng = np.random.default_rng(4)
+    far = (0.1 * rng.standard_normal(6 * 16_000)).astype(np.float32)
+    echo = lfilter([0.0] * 320 + [0.6, 0.3, 0.1], [1.0], far)
+    canceller = LinearEcho()
+    blocks = [(echo[k : k + AEC_FRAME], far[k : k + AEC_FRAME]) for k in range(0, len(far), AEC_FRAME)]
+    for mic, ref in blocks[:300]:  # 3 s: converged
+        canceller.process(mic, ref)
+    assert canceller.trusted()
+    canceller.forget()  # a restart: the pairing is being checked again
+    canceller.frozen = True
+    assert not canceller.trusted()  # nothing judged since the change
+    trusted = []
+    for mic, ref in blocks[300:400]:
+        canceller.process(mic, ref)
+        trusted.append(canceller.trusted())
+    assert not trusted[30] and trusted[45]  # trusted within ~0.45 s of reply, while still frozen: it cancels
+    # Frozen with a pairing that is wrong (the echo 20 ms later than the filter learnt): not trusted.
+    canceller.forget()
+    late = np.concatenate([np.zeros(320), echo])[: len(echo)]
+    for k in range(400 * AEC_FRAME, 500 * AEC_FRAME, AEC_FRAME):
+        canceller.process(late[k : k + AEC_FRAME], far[k : k + AEC_FRAME])
+        assert not canceller.trusted()
+
+
 def test_the_side_channels_pairing_is_locked_through_jitter_and_found_again_after_a_jump():
     from assistant.audio.linear_echo import LinearEcho
 
@@ -396,6 +429,11 @@ def test_an_unknown_device_name_is_a_clear_error():
         ("What can you do?", "I can transcribe, speak, denoise, measure and edit audio.", False),
         ("Stop, please.", "Here is a longer answer, so that there is time to interrupt me.", False),
         ("Thanks a lot.", "", False),
+        # One word is ours only when the reply has it: Whisper's readings of "Stop." over this reply stop it.
+        ("Here.", "Here is a longer answer, so that there is time to interrupt me.", True),
+        ("Scott.", "Here is a longer answer, so that there is time to interrupt me.", False),
+        ("Start.", "Here is a longer answer, so that there is time to interrupt me.", False),
+        ("Top.", "so that there is time to interrupt me.", False),
     ],
 )
 def test_own_voice_transcripts_are_recognised(heard, spoken, echo):
