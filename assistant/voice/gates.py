@@ -87,7 +87,8 @@ def norm(text: str) -> str:
 
 def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
     """Does this transcript look like a stretch of what the assistant just said (its own voice
-    leaking past the echo canceller)? Letter similarity against every window of the spoken words."""
+    leaking past the echo canceller)? Letter similarity against every window of the spoken words; a single
+    word only by the word itself."""
     words, said = norm(transcript).split(), norm(spoken).split()
     if not words or not said:
         return False
@@ -99,7 +100,7 @@ def echo_of(transcript: str, spoken: str, min_ratio: float = 0.72) -> bool:
         return word in said or (len(word) >= 3 and any(w.startswith(word) for w in said))
     target = "".join(words)
     best = 0.0
-    for size in {max(1, len(words) - 1), len(words), len(words) + 1}:
+    for size in {len(words) - 1, len(words), len(words) + 1}:  # two words at least from here
         for i in range(0, max(1, len(said) - size + 1)):
             best = max(best, SequenceMatcher(None, target, "".join(said[i : i + size]), autojunk=False).ratio())
     return best >= min_ratio

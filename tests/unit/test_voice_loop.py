@@ -342,8 +342,8 @@ def test_a_turn_stopped_before_it_spoke_keeps_no_earlier_reply_as_heard(config, 
 
 
 def test_a_failure_in_the_capture_thread_ends_listening_with_the_error_instead_of_going_deaf():
-    """The frames of a live microphone are made in a capture thread: an exception there (seen in a bench run:
-    an error in the echo side channel) killed the thread and left the loop waiting for frames forever."""
+    """The frames of a live microphone are made in a capture thread: an exception there (seen in a traced bench
+    run, raised inside the frame pipeline) killed the thread and left the loop waiting for frames forever."""
     from assistant.voice.pump import FramePump
 
     class Block:
