@@ -61,10 +61,25 @@ class TurnClock:
     first_audio_queued_s: float | None = None
     first_audio_heard_s: float | None = None
     speculative: bool = False
+    asr_from_partial: bool = False
 
     def timing(self) -> TurnTiming:
         """The event the latency benchmark reads (the same fields, in the same order)."""
         return TurnTiming(**asdict(self))
+
+
+async def _first_audio_out(speaking: asyncio.Task | None, clock: TurnClock, timeout_s: float = 1.0) -> None:
+    """Wait (at most `timeout_s`) until the turn's first sentence is on the speaker. The tools start after it:
+    on two cores a model started beside the acknowledgement's synthesis slowed it from ~50 ms to ~600 ms
+    (`earshot bench latency`, "Remove the noise from memo.wav"), and that sentence is what the user waits for."""
+    deadline = time.monotonic() + timeout_s
+    while (
+        speaking is not None
+        and not speaking.done()
+        and clock.first_audio_queued_s is None
+        and time.monotonic() < deadline
+    ):
+        await asyncio.sleep(0.005)
 
 
 SayFeed = AsyncIterator[tuple[str, np.ndarray]]  # (sentence, audio) as they are synthesised
@@ -196,6 +211,8 @@ class TurnRunner:
                 spoke = True
                 ack = acknowledgement(validated.steps, self.registry, self.session)
                 speaking = asyncio.create_task(speaker.say(ack, clock))
+            if validated.steps:
+                await _first_audio_out(speaking, clock)
             report = (
                 await self.executor.run(validated, self.session, turn_id, self.emit, cancel.event)
                 if validated.steps

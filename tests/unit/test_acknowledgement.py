@@ -4,15 +4,17 @@ in the voice loop the acknowledgement is synthesised before the user's turn has 
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import soundfile as sf
 
 from assistant.audio_models.registry import default_registry
-from assistant.events import ReplySentence, SpeechEnded, ToolFinished, TurnTiming
+from assistant.events import AudioOut, ReplySentence, SpeechEnded, ToolFinished, ToolStarted, TurnTiming
 from assistant.llm.plan import Step
 from assistant.llm.say_stream import FirstStep
 from assistant.reply import acknowledgement
-from tests.fixtures.voice import FakePlanner, make_rig, silence
+from tests.fixtures.voice import FakePlanner, FakeTTS, make_rig, silence
 from tests.unit.test_voice_loop import run, say
 
 
@@ -70,4 +72,29 @@ def test_a_spoken_command_is_acknowledged_before_its_turn_ends_and_answered_afte
     assert timing.first_sentence_s < timing.endpoint_s  # synthesised ahead, spoken at the commit
     order = [type(e).__name__ for e in rig.events if isinstance(e, (ReplySentence, ToolFinished))]
     assert order[0] == "ReplySentence" and "ToolFinished" in order[1:]
+    assert session.turns()[-1]["status"] == "ok"
+
+
+def test_the_tools_start_once_the_acknowledgement_is_on_the_speaker(config, session, monkeypatch):
+    """On two cores a tool started beside the acknowledgement's synthesis slowed it ~10x; the user waits for
+    that sentence, so the tools wait for it (at most a second)."""
+    sf.write(session.workspace / "tone.wav", 0.1 * np.sin(np.arange(16_000) / 5.0), 16_000)
+    plans = {"describe tone.wav": '{"say":null,"steps":[{"tool":"describe","args":{"file":"tone.wav"}}]}'}
+    rig = make_rig(config, session, {}, planner=FakePlanner(plans))
+    synthesize = FakeTTS.synthesize
+    monkeypatch.setattr(FakeTTS, "synthesize", lambda self, text, **kw: (time.sleep(0.3), synthesize(self, text))[1])
+
+    async def scenario(rig):
+        rig.loop.run_text("describe tone.wav")
+
+        def played_to_the_end() -> bool:
+            rig.sink.finish()
+            return bool(rig.of(ToolFinished)) and rig.loop.running_turn is None
+
+        await rig.until(played_to_the_end)
+        await rig.idle()
+
+    run(rig, scenario)
+    order = [type(e).__name__ for e in rig.events if isinstance(e, (AudioOut, ToolStarted))]
+    assert order[:2] == ["AudioOut", "ToolStarted"]
     assert session.turns()[-1]["status"] == "ok"
