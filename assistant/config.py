@@ -238,6 +238,11 @@ class ListenOptions:
     # saved Whisper nothing (its window is padded to asr_min_window_s anyway) and Moonshine ~5 % of its CPU,
     # and raised both WERs a little.
     final_asr_from_tail: bool = False
+    # The pause takes a partial pass's transcript as final when that pass read all of the utterance but at most
+    # this much at its end, and that end is quiet (this many dB under the speech): the pass was often still
+    # running at the pause, holding the final pass up by ~200 ms (voice/speculation.py). 0: always a final pass.
+    final_from_partial_unread_ms: int = 64
+    final_from_partial_quiet_db: float = 20.0
     first_clause_words: int = 3  # the reply's first chunk may end at a comma after this many words
     # Spoken at start-up with a live speaker. Besides telling the user it listens, it gives the echo
     # canceller (AEC3) its first few seconds of far-end speech: AEC3 suppresses hard during its

@@ -304,3 +304,4 @@ class TurnTiming(Event):
     first_audio_queued_s: float | None  # handed to the speaker
     first_audio_heard_s: float | None  # its first sample at the speaker (stream clock estimate)
     speculative: bool  # the transcript/plan used were started before the endpoint
+    asr_from_partial: bool = False  # the final transcript was a partial pass's that had read all the speech

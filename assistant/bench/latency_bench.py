@@ -191,6 +191,7 @@ async def _run_pipeline(
                     "latency_ms": None if audible is None else (audible - true_end) * 1000,
                     "result_latency_ms": (starts[-1] - true_end) * 1000 if starts else None,
                     "speculative": t.speculative,
+                    "asr_from_partial": t.asr_from_partial,
                     "endpoint_wait_ms": (t.endpoint_s - true_end) * 1000,
                     "asr_ms": None
                     if t.asr_done_s is None or t.asr_started_s is None
@@ -382,6 +383,8 @@ def _summary(rows: list[dict]) -> dict:
         "p50_all_ms": _r(_percentile(lat_all, 50)),
         "p90_all_ms": _r(_percentile(lat_all, 90)),
         "speculative_share": round(sum(1 for r in ok if r.get("speculative")) / max(1, len(ok)), 2),
+        # finals that were a partial pass's transcript (voice/speculation.py `_read_all_of`)
+        "asr_from_partial_share": round(sum(1 for r in ok if r.get("asr_from_partial")) / max(1, len(ok)), 2),
         "self_interrupted": sum(1 for r in rows if r.get("self_interrupted")),
         "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
         "stages_median": stages,

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable
 import numpy as np
 
 from ..audio.segmenter import transcript_looks_complete
+from ..audio.vad import FRAME_SAMPLES, level_dbfs
 from ..config import EndpointOptions, ListenOptions
 from ..errors import EarshotError
 from ..events import Event, PartialTranscript, SpeculationCancelled
@@ -75,6 +76,11 @@ def turn_judge(assistant, endpoint: EndpointOptions) -> JudgeTurn | None:
     return judge
 
 
+def _levels_db(audio: np.ndarray) -> np.ndarray:
+    """The level (dBFS) of each VAD frame of `audio`."""
+    return np.array([level_dbfs(audio[i : i + FRAME_SAMPLES]) for i in range(0, len(audio), FRAME_SAMPLES)])
+
+
 class Speculation:
     """One transcript → plan → sentences chain, cancellable at any point."""
 
@@ -93,12 +99,23 @@ class Speculation:
         self._synth_task: asyncio.Task | None = None
         self.cancelled = False
 
-    def start_asr(self, transcribe: Transcribe, known: tuple[int, str] | None = None) -> None:
-        """Transcribe the audio; `known`: what the last partial heard (the final pass reads only the tail)."""
+    def start_asr(
+        self, transcribe: Transcribe, known: tuple[int, str] | None = None, read: asyncio.Task | None = None
+    ) -> None:
+        """Transcribe the audio; `known`: what the last partial heard (the final pass reads only the tail);
+        `read`: a partial pass that already read all the speech in it, whose transcript is taken instead."""
         self.clock.asr_started_s = time.monotonic()
+        self.clock.asr_from_partial = read is not None
 
         async def asr():
-            result = await (transcribe(self.audio) if known is None else transcribe(self.audio, known=known))
+            result = None
+            if read is not None:
+                try:  # shielded: cancelling this speculation must not cancel the partial's own work
+                    result = await asyncio.shield(read)
+                except Exception:  # noqa: BLE001 - the partial's failure is reported by the partial
+                    self.clock.asr_from_partial = False
+            if result is None:
+                result = await (transcribe(self.audio) if known is None else transcribe(self.audio, known=known))
             self.asr_result, self.text = result, result.text
             self.clock.asr_done_s = time.monotonic()
             return result
@@ -204,12 +221,14 @@ class Speculator:
         self.pause: Speculation | None = None  # started at the first silent frame
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
+        self._partial_read: tuple[int, asyncio.Task] | None = None  # the latest partial pass: (samples, its ASR)
         self._next_partial_samples = 0
         self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
 
     def on_onset(self) -> None:
         self._next_partial_samples = int(self.options.partial_interval_ms * 16)
         self._known = None
+        self._partial_read = None
 
     def on_speech(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
         """Another frame of speech (`audio`: the utterance so far): maybe a partial transcript. `hearing`
@@ -221,10 +240,14 @@ class Speculator:
         if self.pause is not None and self.pause.asr_task is not None and not self.pause.asr_task.done():
             return
         self._next_partial_samples = len(audio) + int(self.options.partial_interval_ms * 16)
-        self._partial_task = asyncio.create_task(self._run_partial(audio, hearing, planning))
+        read = asyncio.create_task(self.transcribe(audio))
+        self._partial_read = (len(audio), read)
+        self._partial_task = asyncio.create_task(self._run_partial(audio, read, hearing, planning))
 
-    async def _run_partial(self, audio: np.ndarray, hearing: Callable[[], bool], planning: bool) -> None:
-        result = await self.transcribe(audio)
+    async def _run_partial(
+        self, audio: np.ndarray, read: asyncio.Task, hearing: Callable[[], bool], planning: bool
+    ) -> None:
+        result = await read
         if not hearing():
             return
         self._known = (len(audio), result.text) if result.text else None
@@ -254,7 +277,9 @@ class Speculator:
             self.pause.cancel()
         spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, paused_s=at_s, speculative=True))
         self.pause = spec
-        spec.start_asr(self.transcribe, self._known if self.options.final_asr_from_tail else None)
+        spec.start_asr(
+            self.transcribe, self._known if self.options.final_asr_from_tail else None, self._read_all_of(audio)
+        )
         if self.judge is not None:
             spec.start_turn_judge(self.judge)
 
@@ -269,6 +294,26 @@ class Speculator:
                 self.ensure_plan(spec, result.text)
 
         asyncio.create_task(then_plan())
+
+    def _read_all_of(self, audio: np.ndarray) -> asyncio.Task | None:
+        """The latest partial pass (running or done) when it read all the speech in `audio` (the pause's): at
+        most `final_from_partial_unread_ms` were after it, and quiet — silero calls the first frames after a
+        word's end voiced (~130 ms), so those are its fading tail. A partial running at the pause held the
+        final pass up for its remaining ~200 ms (the recogniser reads one utterance at a time); its transcript
+        is the one the final pass would make. None: the final pass reads the audio."""
+        if self._partial_read is None or not self.options.final_from_partial_unread_ms:
+            return None
+        samples, read = self._partial_read
+        unread = audio[samples:]
+        if len(unread) > self.options.final_from_partial_unread_ms * 16 or (read.done() and read.cancelled()):
+            return None
+        if (
+            unread.size
+            and _levels_db(unread).max()
+            > np.percentile(_levels_db(audio), 90) - self.options.final_from_partial_quiet_db
+        ):
+            return None
+        return read
 
     def on_resume(self) -> None:
         """Speech again: the pause's work is thrown away."""

@@ -61,7 +61,9 @@ def test_a_transcript_on_the_speaker_never_becomes_a_request(config, session):
         await rig.idle()
         planner.default_say = "Okay."
         rig.source.push(speech(12, 3), silence(30))  # the user's own request
+        # the reply is recorded before it is spoken: finish its playback once it is on the speaker
         await rig.until(lambda: len(session.turns()) == 2 and session.turns()[-1]["status"] != "running")
+        await rig.until(lambda: rig.sink.busy)
         rig.sink.finish()
         await rig.idle()
 
