@@ -69,14 +69,15 @@ class TurnClock:
 
 
 async def _first_audio_out(speaking: asyncio.Task | None, clock: TurnClock, timeout_s: float = 1.0) -> None:
-    """Wait (at most `timeout_s`) until the turn's first sentence is on the speaker. The tools start after it:
-    on two cores a model started beside the acknowledgement's synthesis slowed it from ~50 ms to ~600 ms
-    (`earshot bench latency`, "Remove the noise from memo.wav"), and that sentence is what the user waits for."""
+    """Wait (at most `timeout_s`) until the turn's first sentence is playing. The tools start after it: on two
+    cores DeepFilterNet started beside the acknowledgement's synthesis slowed it from ~50 ms to ~570 ms, and
+    started once it was queued, it held its first sample back from the device by 470–690 ms (`earshot bench
+    latency`, "Remove the noise from memo.wav."); that sentence is what the user waits for."""
     deadline = time.monotonic() + timeout_s
     while (
         speaking is not None
         and not speaking.done()
-        and clock.first_audio_queued_s is None
+        and clock.first_audio_heard_s is None
         and time.monotonic() < deadline
     ):
         await asyncio.sleep(0.005)

@@ -299,8 +299,9 @@ class Speculator:
         """The latest partial pass (running or done) when it read all the speech in `audio` (the pause's): at
         most `final_from_partial_unread_ms` were after it, and quiet — silero calls the first frames after a
         word's end voiced (~130 ms), so those are its fading tail. A partial running at the pause held the
-        final pass up for its remaining ~200 ms (the recogniser reads one utterance at a time); its transcript
-        is the one the final pass would make. None: the final pass reads the audio."""
+        final pass up for its remaining ~200 ms (the recogniser reads one utterance at a time). Its transcript
+        stands for the final pass's: by words the same in 28 of 31 such pauses of four traced bench runs (of
+        the others, one partial read worse, one better, one was noise). None: the final pass reads the audio."""
         if self._partial_read is None or not self.options.final_from_partial_unread_ms:
             return None
         samples, read = self._partial_read
