@@ -305,14 +305,11 @@ class Speculator:
         if self._partial_read is None or not self.options.final_from_partial_unread_ms:
             return None
         samples, read = self._partial_read
-        unread = audio[samples:]
-        if len(unread) > self.options.final_from_partial_unread_ms * 16 or (read.done() and read.cancelled()):
+        if len(audio) - samples > self.options.final_from_partial_unread_ms * 16 or (read.done() and read.cancelled()):
             return None
-        if (
-            unread.size
-            and _levels_db(unread).max()
-            > np.percentile(_levels_db(audio), 90) - self.options.final_from_partial_quiet_db
-        ):
+        levels = _levels_db(audio)  # once: the unread frames are its last ones (the audio is whole frames)
+        unread = levels[samples // FRAME_SAMPLES :]
+        if unread.size and unread.max() > np.percentile(levels, 90) - self.options.final_from_partial_quiet_db:
             return None
         return read
 
