@@ -8,7 +8,9 @@ While the speaker plays, a second VAD and gate listen to what a linear-only canc
 (`LinearEcho`, `[voice.echo] linear_barge_in`): AEC3's suppressor removes most of a short word said over
 the reply along with the echo, the linear filter cannot. When that side channel hears the user and AEC3's
 output does not, the frame carries the side channel's probability and audio, so the segmenter's onset and
-the transcript that decides the barge-in both get the whole word.
+the transcript that decides the barge-in both get the whole word. AEC3's output must agree that someone
+spoke (it keeps a trace of a word while it removes the echo), or else the side channel's residual must be
+unlike its own echo estimate (`echo_likeness`): either rules out an echo that moved without an event.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import numpy as np
 from ..config import VoiceOptions
 from ..events import InputLevel
 from .aec import EchoGate, EchoStage, ReferenceBuffer, load_echo_canceller
-from .linear_echo import LinearEcho
+from .linear_echo import LinearEcho, echo_likeness
 from .vad import FRAME_MS, FRAME_SAMPLES, VadClassifier, VadFrame, level_dbfs
 
 SIDE_AEC3_MIN_PROB = 0.05  # …and only if silero found a trace of speech in AEC3's output
 SIDE_AEC3_GAP_DB = 15.0  # the side channel's frame is the user's only if AEC3 left this much of it (see below)
+SIDE_ECHO_LIKENESS_MAX = 0.15  # …or if its residual is this unlike its echo estimate, two frames in a row
 
 
 class FramePipeline:
@@ -45,6 +48,12 @@ class FramePipeline:
         self.side_classifier = VadClassifier(options.vad) if side else None
         self.side_frames = 0  # frames the side channel heard as the user while AEC3's output did not
         self._user_frames_ago = 10**6  # side-channel frames since it last heard the user
+        self._unlike_echo = 0  # side-channel frames in a row whose residual was unlike the echo estimate
+        # The microphone samples the linear filter has not returned yet, and its echo estimate (microphone
+        # minus residual) for the samples in `_lin`, with the previous frame's: the likeness test's window.
+        self._mic = np.zeros(0, np.float32)
+        self._est = np.zeros(0, np.float32)
+        self._prev_side = (np.zeros(0, np.float32), np.zeros(0, np.float32))
         self._buf = np.zeros(0, np.float32)
         self._lin = np.zeros(0, np.float32)
         self._ref = np.zeros(0, np.float32)
@@ -57,8 +66,13 @@ class FramePipeline:
         if self.echo is not None:
             clean, ref, lin = self.echo(block, captured_at_s)
             self._ref = np.concatenate([self._ref, ref])
+            if self.side_classifier is not None:
+                self._mic = np.concatenate([self._mic, np.asarray(block, np.float32)])
             if lin is not None:
                 self._lin = np.concatenate([self._lin, lin])
+                if self.side_classifier is not None:  # the filter returns whole blocks in order
+                    self._est = np.concatenate([self._est, self._mic[: len(lin)] - lin])
+                    self._mic = self._mic[len(lin) :]
         else:
             clean = np.asarray(block, np.float32)
         self._buf = np.concatenate([self._buf, clean])
@@ -81,34 +95,45 @@ class FramePipeline:
                 vf = replace(vf, speech_prob=0.0)
             if self.side_classifier is not None and len(self._lin) >= (i + 1) * FRAME_SAMPLES:
                 linear = self._lin[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
-                vf = self._side_channel(vf, linear, ref_env, heard_by_aec3)
+                estimate = self._est[i * FRAME_SAMPLES : (i + 1) * FRAME_SAMPLES]
+                vf = self._side_channel(vf, linear, estimate, ref_env, heard_by_aec3)
             out.append(vf)
         self._buf = self._buf[n * FRAME_SAMPLES :]
         if self.echo is not None:
             self._ref = self._ref[n * FRAME_SAMPLES :]
             self._lin = self._lin[n * FRAME_SAMPLES :]
+            self._est = self._est[n * FRAME_SAMPLES :]
         return out
 
-    def _side_channel(self, vf: VadFrame, linear: np.ndarray, ref_env: float, heard_by_aec3: float) -> VadFrame:
+    def _side_channel(
+        self, vf: VadFrame, linear: np.ndarray, estimate: np.ndarray, ref_env: float, heard_by_aec3: float
+    ) -> VadFrame:
         """The frame as the linear side channel hears it, when that hears the user over the reply and
-        AEC3's output does not; else `vf`. Both run on every frame, so each VAD keeps its own state."""
+        AEC3's output does not; else `vf`. Both run on every frame, so each VAD keeps its own state.
+        `estimate`: the linear filter's estimate of the echo in the same samples as `linear`."""
         side = self.side_classifier(linear, vf.captured_at_s, reference_dbfs=ref_env)
+        window = (np.concatenate([self._prev_side[0], linear]), np.concatenate([self._prev_side[1], estimate]))
+        self._prev_side = (linear, estimate)
         # It learns how much echo this filter leaves where AEC3's output holds no speech: its own VAD takes
         # that residual (the reply, 25–30 dB down) for speech, so it would never learn from its own frames.
         self.side_gate.update(side.level_dbfs, ref_env, heard_by_aec3)
         # Is it the user? The side channel's own VAD cannot tell a word from echo the filter has not learnt
         # (after an output underrun moved the echo, its residual is the reply itself). AEC3 follows such a
         # move at once, and keeps at least some of a word said over the reply (3–13 dB under, measured)
-        # while it removes the echo (~40 dB): so the frame is the user's only when AEC3's output is within
+        # while it removes the echo (~40 dB): so the frame is the user's when AEC3's output is within
         # `SIDE_AEC3_GAP_DB` of the side channel's, and silero found a trace of speech in it (0.07–0.48 on
-        # "Stop." after AEC3; echo AEC3 removed leaves it at ~0).
-        near = (
-            side.speech_prob >= 0.3
-            and self.echo.linear.trusted()
-            and heard_by_aec3 >= SIDE_AEC3_MIN_PROB
-            and self.side_gate.near_end(side.level_dbfs, ref_env)
-            and vf.level_dbfs >= side.level_dbfs - SIDE_AEC3_GAP_DB
+        # "Stop." after AEC3; echo AEC3 removed leaves it at ~0). But AEC3 sometimes mutes a first word
+        # completely (-75 to -85 dBFS, silero 0.00, while the side channel hears it at -23 dBFS, 0.9: "Please
+        # stop." lost so in traced runs): then the frame is the user's when what the filter left is unlike
+        # the echo it estimates, two frames in a row — a moved echo is that estimate shifted (0.17–0.9 in the
+        # same traces), a word is not in it (0.04–0.15).
+        candidate = (
+            side.speech_prob >= 0.3 and self.echo.linear.trusted() and self.side_gate.near_end(side.level_dbfs, ref_env)
         )
+        aec3_agrees = heard_by_aec3 >= SIDE_AEC3_MIN_PROB and vf.level_dbfs >= side.level_dbfs - SIDE_AEC3_GAP_DB
+        unlike = candidate and not aec3_agrees and echo_likeness(*window) < SIDE_ECHO_LIKENESS_MAX
+        self._unlike_echo = self._unlike_echo + 1 if unlike else 0
+        near = candidate and (aec3_agrees or self._unlike_echo >= 2)
         # Double talk: the filter must not learn the user's voice as echo (it then cancels the reply worse
         # for seconds after). Adaptation waits until ~320 ms after the user was last heard.
         self._user_frames_ago = 0 if near else self._user_frames_ago + 1

@@ -132,3 +132,23 @@ class LinearEcho:
         mic = sum(b[0] for b in blocks)
         residual = sum(b[1] for b in blocks) + 1e-12
         return 10 * np.log10(mic / residual + 1e-12) >= min_erle_db
+
+
+def echo_likeness(residual: np.ndarray, estimate: np.ndarray, max_lag: int = 640) -> float:
+    """How much of the filter's `residual` is its own `estimate` of the echo moved a little: the largest
+    normalised cross-correlation of the two over lags up to `max_lag` samples (40 ms: a larger move is a
+    relock), on their first differences so the low frequencies that every voice shares do not dominate.
+
+    When the echo moved (a stall, an underrun the clocks did not see) the residual is the echo the filter
+    now misplaces, which is its estimate shifted: 0.2–0.9 in the latency bench's barge-in trials. A word the
+    user says over the reply is not in the estimate at all: 0.04–0.15 over the same frames when AEC3's
+    suppressor had muted it (traced runs, 64 ms windows)."""
+    e = np.diff(np.asarray(residual, np.float64))
+    y = np.diff(np.asarray(estimate, np.float64))
+    energy = float(e @ e) * float(y @ y)
+    if energy <= 0.0:
+        return 0.0
+    n = 1 << int(np.ceil(np.log2(len(e) + max_lag + 1)))
+    r = np.fft.irfft(np.fft.rfft(e, n) * np.conj(np.fft.rfft(y, n)), n)
+    lags = np.concatenate([r[: max_lag + 1], r[-max_lag:]])
+    return float(np.max(np.abs(lags)) / np.sqrt(energy))

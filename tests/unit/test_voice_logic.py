@@ -185,6 +185,47 @@ def test_the_linear_side_channel_cancels_the_echo_and_keeps_a_word_said_over_it(
     assert after > 20.0  # and the word did not undo the filter
 
 
+def test_a_word_over_the_reply_is_unlike_the_echo_estimate_and_a_moved_echo_is_like_it():
+    """When AEC3 mutes a word said over the reply, the side channel's residual stands for the user only if it is
+    unlike the linear filter's own echo estimate: a voiced word is (it is not in the reference), an echo that
+    moved without an event is not (it is the estimate, shifted)."""
+    from scipy.signal import lfilter
+
+    from assistant.audio.frames import SIDE_ECHO_LIKENESS_MAX
+    from assistant.audio.linear_echo import LinearEcho, echo_likeness
+    from assistant.bench.aec_bench import room_impulse_response
+
+    rng = np.random.default_rng(4)
+    far = 0.1 * rng.standard_normal(7 * 16_000)
+    echo = lfilter(room_impulse_response(20, 0.3, seed=3), [1.0], np.concatenate([np.zeros(960), far]))[: len(far)]
+    t = np.arange(4800) / 16_000
+    phase = 2 * np.pi * np.cumsum(140 + 20 * np.sin(2 * np.pi * 3 * t)) / 16_000
+    word = sum(np.sin(k * phase) / k for k in range(1, 20)) * np.hanning(4800)  # 300 ms, voiced, gliding
+    word *= np.sqrt(np.mean(echo[:4800] ** 2) / np.mean(word**2))
+    at = 96_000  # 6 s in: the filter has converged
+
+    def run(mic: np.ndarray, user: slice | None = None) -> tuple[np.ndarray, np.ndarray]:
+        canceller, residual = LinearEcho(), []
+        for k in range(0, len(mic), AEC_FRAME):
+            canceller.adapting = user is None or not (user.start <= k < user.stop)  # as frames.py holds it
+            residual.append(canceller.process(mic[k : k + AEC_FRAME], far[k : k + AEC_FRAME]))
+        residual = np.concatenate(residual)
+        return residual, mic - residual
+
+    windows = range(at + 512, at + 4800 - 1024, 512)  # 64 ms windows inside the word (not its faded ends)
+    mic = echo.copy()
+    mic[at : at + 4800] += word
+    residual, estimate = run(mic, slice(at, at + 4800))
+    said = [echo_likeness(residual[s : s + 1024], estimate[s : s + 1024]) for s in windows]
+    assert max(said) < SIDE_ECHO_LIKENESS_MAX, said
+    for shift in (16, 160, 480):  # 1, 10, 30 ms later, with no event (below the 40 ms relock)
+        mic = echo.copy()
+        mic[at:] = echo[at - shift : len(echo) - shift]
+        residual, estimate = run(mic)
+        moved = [echo_likeness(residual[s : s + 1024], estimate[s : s + 1024]) for s in windows]
+        assert min(moved) > 2 * SIDE_ECHO_LIKENESS_MAX, (shift, moved)
+
+
 def test_the_side_channel_is_trusted_only_while_it_cancels_the_echo():
     """Before it has learnt the echo, and after the echo moved (an output underrun), the linear filter's
     residual is the reply itself: what it hears then is not the user."""
