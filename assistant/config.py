@@ -214,6 +214,11 @@ class EndpointOptions:
     turn_end: str = "model_and_rule"
     turn_model_min_silence_ms: int = 160  # the silence after which the turn-end model's "finished" ends the turn
     turn_model_min_probability: float = 0.5  # Smart Turn's probability that counts as "finished"
+    # ...and when the command path took the pause's whole transcript as a command (voice/speculation.py): Smart
+    # Turn gave the latency bench's 22 commands (hibari, offline) 0.94–0.99, but "Undo that." 0.56 and under 0.5
+    # live (runs O and P waited max_silence_ms on it); the broken-off prefixes the command path also took
+    # ("mute the drum.", "Set the tempo to 90.") 0.05–0.95, none of them between 0.2 and 0.5.
+    turn_model_min_probability_command: float = 0.2
     turn_model_threads: int = 1  # ONNX Runtime threads per call (the ASR of the same pause has the other core)
 
 

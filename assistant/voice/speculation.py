@@ -13,7 +13,8 @@ Whether a pause ends the turn is `completion()`: by default Smart Turn (runtime/
 utterance, started at the same first silent frame as the ASR, and the transcript rule (audio/segmenter.py
 `transcript_looks_complete`) on the pause's transcript must both say "finished" (`[voice.endpoint] turn_end`:
 "model_and_rule", or "model" or "rule" alone); the rule alone is what runs when the model is not installed or
-fails.
+fails. A transcript the command path took whole as a command needs less of the model's confidence
+(`turn_model_min_probability_command`).
 
 Sentences of a streamed `say` are synthesised as they come out of the planner and queued; `feed()`
 yields them to the speaker once the turn is committed (they keep coming while the plan is generated).
@@ -331,12 +332,31 @@ class Speculator:
         if task is not None and not (task.done() and (task.cancelled() or task.exception() is not None)):
             if spec.turn_probability is None:
                 return None
-            finished = spec.turn_probability >= self.endpoint.turn_model_min_probability
+            finished = spec.turn_probability >= self._turn_model_bar(spec)
             if self.endpoint.turn_end != "model_and_rule" or not finished:
                 return finished
         if spec.text is None:
             return None
         return transcript_looks_complete(spec.text)
+
+    def _turn_model_bar(self, spec: Speculation) -> float:
+        """Smart Turn's probability that ends the turn: lower once the command path has taken the pause's whole
+        transcript as a command (every word consumed, every argument bound) — a complete request by its words,
+        which the model heard as unfinished now and then ("Undo that."). Only where the transcript rule must
+        agree too ("model_and_rule")."""
+        plan = spec.plan_task
+        whole_command = (
+            self.endpoint.turn_end == "model_and_rule"
+            and plan is not None
+            and plan.done()
+            and not plan.cancelled()
+            and plan.exception() is None
+            and getattr(plan.result(), "planner", None) == "fast"
+            and getattr(plan.result(), "plan", None) is not None
+        )
+        if whole_command:
+            return min(self.endpoint.turn_model_min_probability, self.endpoint.turn_model_min_probability_command)
+        return self.endpoint.turn_model_min_probability
 
     def take(self, audio: np.ndarray, last_voiced_s: float, reuse: bool) -> Speculation:
         """The endpoint: the pause's speculation for the turn (`reuse`), else a fresh transcription of `audio`."""
