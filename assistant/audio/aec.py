@@ -17,7 +17,7 @@ delay estimator absorbs the remaining acoustic and server delay.
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -273,6 +273,15 @@ class LockedOffset:
             self.bias += samples  # the clock is that far off: no relock for keeping it
 
 
+class EchoFrames(NamedTuple):
+    """What `EchoStage` returns for the whole 10 ms frames a block completed, all the same length."""
+
+    cleaned: np.ndarray  # AEC3's output
+    reference: np.ndarray  # the reference heard at the same moments
+    linear: np.ndarray | None = None  # the linear side channel's residual (None without one)
+    estimate: np.ndarray | None = None  # …and its estimate of the echo (microphone minus residual)
+
+
 class EchoStage:
     """Mic blocks in, echo-cancelled 10 ms frames out, each paired with the reference heard at the
     same moment (both streams mapped to the monotonic clock by their Timelines).
@@ -302,16 +311,15 @@ class EchoStage:
         self._pairing = PairingCheck()
         self._events = (0, 0)  # (speaker restarts, relocks) the pairing was last checked after
 
-    def __call__(self, mic: np.ndarray, captured_at_s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """(cleaned, reference, linear residual or None) for the whole 10 ms frames available; the rest
-        waits for more."""
+    def __call__(self, mic: np.ndarray, captured_at_s: float) -> EchoFrames:
+        """The whole 10 ms frames available, cancelled; the rest waits for more."""
         mic = np.asarray(mic, np.float32)
         self._timeline.stamp(len(mic), captured_at_s)
         self._mic = np.concatenate([self._mic, mic])
         n = len(self._mic) // AEC_FRAME
         if n == 0:
-            return np.zeros(0, np.float32), np.zeros(0, np.float32), None
-        out, refs, lin = [], [], []
+            return EchoFrames(np.zeros(0, np.float32), np.zeros(0, np.float32))
+        out, refs, lin, est = [], [], [], []
         for i in range(n):
             frame = self._mic[i * AEC_FRAME : (i + 1) * AEC_FRAME]
             end = self._done + (i + 1) * AEC_FRAME
@@ -323,11 +331,15 @@ class EchoStage:
             out.append(self.canceller.process(frame, ref) if self.canceller.name != "off" else frame)
             if self.linear is not None:
                 locked = self._locked_reference(end, t_end)
-                lin.append(self.linear.process(frame, locked))
+                residual = self.linear.process(frame, locked)
+                lin.append(residual)
+                est.append(frame - residual)
                 self._check_pairing(frame, locked)
         self._mic = self._mic[n * AEC_FRAME :]
         self._done += n * AEC_FRAME
-        return np.concatenate(out), np.concatenate(refs), (np.concatenate(lin) if lin else None)
+        if not lin:
+            return EchoFrames(np.concatenate(out), np.concatenate(refs))
+        return EchoFrames(np.concatenate(out), np.concatenate(refs), np.concatenate(lin), np.concatenate(est))
 
     def _locked_reference(self, end: int, t_end: float) -> np.ndarray:
         by_clock = self.reference.index_at(t_end)

@@ -49,9 +49,8 @@ class FramePipeline:
         self.side_frames = 0  # frames the side channel heard as the user while AEC3's output did not
         self._user_frames_ago = 10**6  # side-channel frames since it last heard the user
         self._unlike_echo = 0  # side-channel frames in a row whose residual was unlike the echo estimate
-        # The microphone samples the linear filter has not returned yet, and its echo estimate (microphone
-        # minus residual) for the samples in `_lin`, with the previous frame's: the likeness test's window.
-        self._mic = np.zeros(0, np.float32)
+        # The linear filter's echo estimate for the samples in `_lin`, and the previous frame's residual and
+        # estimate: the likeness test's window.
         self._est = np.zeros(0, np.float32)
         self._prev_side = (np.zeros(0, np.float32), np.zeros(0, np.float32))
         self._buf = np.zeros(0, np.float32)
@@ -64,15 +63,11 @@ class FramePipeline:
 
     def feed(self, block: np.ndarray, captured_at_s: float) -> list[VadFrame]:
         if self.echo is not None:
-            clean, ref, lin = self.echo(block, captured_at_s)
+            clean, ref, lin, est = self.echo(block, captured_at_s)
             self._ref = np.concatenate([self._ref, ref])
-            if self.side_classifier is not None:
-                self._mic = np.concatenate([self._mic, np.asarray(block, np.float32)])
             if lin is not None:
                 self._lin = np.concatenate([self._lin, lin])
-                if self.side_classifier is not None:  # the filter returns whole blocks in order
-                    self._est = np.concatenate([self._est, self._mic[: len(lin)] - lin])
-                    self._mic = self._mic[len(lin) :]
+                self._est = np.concatenate([self._est, est])
         else:
             clean = np.asarray(block, np.float32)
         self._buf = np.concatenate([self._buf, clean])

@@ -121,8 +121,7 @@ def test_reference_pairs_with_capture_at_a_constant_offset_despite_jitter():
     stage = EchoStage(PassThrough(), ref)
     refs = []
     for k in range(0, 16_000, 320):  # the mic: 20 ms blocks arriving with jitter
-        _, r, _ = stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006))
-        refs.append(r)
+        refs.append(stage(np.zeros(320, np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.006)).reference)
     got = np.concatenate(refs)
     lag = int(np.argmax([np.dot(got[4000:12000], far[4000 - d : 12000 - d]) for d in range(0, 200)]))
     assert lag <= 8  # captured at t ↔ heard at t (within 0.5 ms)
@@ -295,8 +294,7 @@ def test_the_side_channels_pairing_is_locked_through_jitter_and_found_again_afte
             jump = 0.06  # an output underrun: everything after is heard 60 ms later
         ref.push(far[k : k + 320], t0 + jump + k / 16_000 + rng.uniform(0, 0.004))
         mic = far[k - 320 : k] if k >= 320 else np.zeros(320, np.float32)  # 20 ms from speaker to microphone
-        _, _, lin = stage(mic.astype(np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.004))
-        out.append(lin)
+        out.append(stage(mic.astype(np.float32), t0 + (k + 320) / 16_000 + rng.uniform(0, 0.004)).linear)
     res = np.concatenate(out)
     assert 10 * np.log10(np.sum(far[48_000:63_000] ** 2) / np.sum(res[48_000:63_000] ** 2)) > 25.0
     assert stage.relocks == 1  # jitter of a few ms did not move the lock; the 60 ms jump did
@@ -329,7 +327,7 @@ def test_the_side_channel_pairs_again_after_the_speaker_dropped_its_buffer(late_
         k += 320
         while mic_at + 320 <= len(played) - 320:  # 20 ms from speaker to microphone
             mic = played[mic_at - 320 : mic_at] if mic_at >= 320 else np.zeros(320, np.float32)
-            _, _, lin = stage(mic, 50.0 + (mic_at + 320) / 16_000 + rng.uniform(0, 0.001))
+            lin = stage(mic, 50.0 + (mic_at + 320) / 16_000 + rng.uniform(0, 0.001)).linear
             out.append((mic, lin))
             mic_at += 320
     mic = np.concatenate([m for m, _ in out])
