@@ -344,17 +344,11 @@ class Speculator:
         transcript as a command (every word consumed, every argument bound) — a complete request by its words,
         which the model heard as unfinished now and then ("Undo that."). Only where the transcript rule must
         agree too ("model_and_rule")."""
-        plan = spec.plan_task
-        whole_command = (
-            self.endpoint.turn_end == "model_and_rule"
-            and plan is not None
-            and plan.done()
-            and not plan.cancelled()
-            and plan.exception() is None
-            and getattr(plan.result(), "planner", None) == "fast"
-            and getattr(plan.result(), "plan", None) is not None
-        )
-        if whole_command:
+        task = spec.plan_task
+        if self.endpoint.turn_end != "model_and_rule" or task is None or not task.done() or task.cancelled():
+            return self.endpoint.turn_model_min_probability
+        planned = task.result() if task.exception() is None else None
+        if getattr(planned, "planner", None) == "fast" and getattr(planned, "plan", None) is not None:
             return min(self.endpoint.turn_model_min_probability, self.endpoint.turn_model_min_probability_command)
         return self.endpoint.turn_model_min_probability
 
