@@ -268,6 +268,9 @@ def test_what_whisper_writes_for_a_track_or_a_unit_still_parses(path, ws):
         tx.apply("add_track", name="Drums", kind="audio")
     # "the drums track" heard as "the drum's track"; "decibels" spelt "Decibles"
     assert path.plan("mute the drum's track.", ws).plan.steps[0].args == {"op": "mute", "track": "drums"}
+    # "ninety BPM" written "90vpm"
+    assert path.plan("Set the tempo to 90vpm.", ws).plan.steps[0].args == {"bpm": 90}
+    assert path.plan("set the tempo to 90 VPM", ws).plan.steps[0].args == {"bpm": 90}
     assert path.plan("Make take.WAV 3 Decibles Louder.", ws).plan.steps[0].args == {
         "file": "take.wav",
         "gain_db": 3,

@@ -29,6 +29,8 @@ _SIGNATURE = re.compile(r"(?<![\w/])(\d{1,2})\s?/\s?(\d{1,2})(?![\w/])")
 _GLUED = re.compile(
     r"(?<=\d)-?(db|khz|hz|s|sec|secs|ms|bpm|x|st|lufs|bars?|beats?|seconds?|minutes?|semitones?)\b", re.IGNORECASE
 )
+# A unit Whisper misspells after a number: "Set the tempo to 90vpm." for "… ninety BPM." (`earshot bench latency`).
+_HEARD_UNIT = re.compile(r"(?<=\d)\s?vpm\b", re.IGNORECASE)
 _NUMBER = re.compile(r"(?<![\w.:/])((?:minus\s+|[-+\u2212]))?(\d+(?:\.\d+)?)(?![\w:/]|\.\d)", re.IGNORECASE)
 _WORDS = {
     "two": 2,
@@ -110,7 +112,7 @@ def tokenize(request: str) -> Tokens:
     text = _SIGNATURE.sub(
         lambda m: put("sig", tokens.signatures, f"{int(m.group(1))}/{int(m.group(2))}", m.group(0)), text
     )
-    text = _GLUED.sub(lambda m: " " + m.group(1), text)
+    text = _GLUED.sub(lambda m: " " + m.group(1), _HEARD_UNIT.sub(" bpm", text))
 
     def number(m: re.Match) -> str:
         value = float(m.group(2))
