@@ -273,6 +273,9 @@ class BargeInOptions:
     # Speech starting this soon after the speech that stopped a reply is its tail ("Stop." … "please"):
     # if it holds only stop words it starts no turn, as it would not have over the reply.
     stop_tail_s: float = 3.0
+    # An utterance over the reply this short that Whisper reads as its words for noise ("So.") is read again
+    # biased toward "Stop." (voice/barge_in.py `settle_final`): a bare "Stop." with its pre-roll is ~0.9 s.
+    stop_reread_max_s: float = 1.5
     # A pause drops the 60–100 ms of reply already in the output buffer instead of letting it play
     # out (audio/io.py Speaker.flush_on_pause): that buffer was half of the time a barge-in took.
     flush_output: bool = True

@@ -8,7 +8,8 @@
                                   history keeps what was heard);
                                   the reply's own words leaking past the echo canceller, or Whisper's
                                   words for noise, in the whole utterance: the reply resumes where it
-                                  paused (`BargeInDismissed`)
+                                  paused (`BargeInDismissed`) — a short one read as noise ("So.") is read
+                                  again biased toward "Stop." first (`settle_final`)
     Transient (a cough, a click) → the reply resumes — unless its transcript is a bare "Stop." (a word
                                   too short for the VAD's onset): then the reply stops as for any barge-in
     speech soon after a stop      → its tail ("Stop." … "please"): stop words in it start no turn
@@ -105,14 +106,34 @@ class BargeIn:
         if self.tentative is not None or not quiet():
             return  # the user went on speaking: that utterance decides
         text = result.text if result is not None else ""
-        sure = result is not None and not (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0)
         spoken = self.speaker.recently_spoken(self.held_at_s) if self.speaker is not None else ""
-        stopped = sure and is_bare_stop(text) and not echo_of(text, spoken)
+        stopped = _reads_as_stop(result, spoken)
         if stopped:
             self.stop(turn(), self.held_at_s)
         else:
             self.on_transient()
         self.emit(SpeechDiscarded("stop_command" if stopped else "transient", text.strip()))
+
+    async def settle_final(self, result, audio, transcribe: Callable[..., Awaitable[object]]):
+        """The whole utterance's transcript (`result`), as `settle(…, final=True)` takes it — but a short
+        utterance over the reply that Whisper read as its words for noise ("So.") is read again biased toward
+        "Stop.", as a transient is: tiny.en read hibari's bare "Stop." over the reply as "So." in runs T and
+        P of `earshot bench latency` (dismissed as noise, the reply went on). Returns (why it was dismissed
+        or None, the transcript that decided)."""
+        tentative = self.tentative
+        if (
+            tentative is not None
+            and len(audio) <= self.options.stop_reread_max_s * 16_000
+            and heard_over_reply(result.text, "") == "no_speech"
+        ):
+            spoken = self.speaker.recently_spoken(tentative.at_s) if self.speaker is not None else ""
+            try:
+                again = await transcribe(audio, hotwords="Stop.")
+            except Exception:  # noqa: BLE001 - no second reading: the first one decides
+                again = None
+            if _reads_as_stop(again, spoken):
+                result = again
+        return self.settle(result.text, final=True), result
 
     def pending(self) -> list[asyncio.Task]:
         return [self._check] if self._check is not None and not self._check.done() else []
@@ -154,3 +175,11 @@ class BargeIn:
     def reset(self) -> None:
         self.tentative = None
         self.over_reply = False
+
+
+def _reads_as_stop(result, spoken: str) -> bool:
+    """A transcript (of a short sound over the reply, read biased toward "Stop.") that asks for quiet: stop
+    words only, Whisper sure there was speech, and not a word of what the speaker played (`spoken`)."""
+    if result is None or (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0):
+        return False
+    return is_bare_stop(result.text) and not echo_of(result.text, spoken)

@@ -257,7 +257,7 @@ class VoiceLoop:
         committed = False
         try:
             result = spec.asr_result if spec.asr_result is not None else await spec.asr_task
-            dismissed = self.barge_in.settle(result.text, final=True)
+            dismissed, result = await self.barge_in.settle_final(result, ev.audio, self.speculator.transcribe)
             verdict = (
                 Verdict(discard=dismissed)
                 if dismissed

@@ -608,3 +608,59 @@ def test_a_partial_stops_the_reply_only_when_it_is_plainly_the_users(partial, st
     if not stops_at_once:  # the whole utterance decides: the leak is let go, the reply resumes
         assert barge_in.settle("so that there is time to interrupt me.", final=True) == "own_voice"
         assert speaker.resumed and not stopped_turns
+
+
+@pytest.mark.parametrize(
+    "first, again, stops, rereads",
+    [
+        ("So.", "Stop.", True, True),  # runs P and T: hibari's bare "Stop." over the reply read "So."
+        ("So.", "So.", False, True),  # read the same biased: noise, the reply resumes
+        ("Thank you.", "Thank you.", False, True),  # a cough stays a cough
+        ("So.", "Stop talking.", True, True),
+        ("so that there is time", None, False, False),  # the reply's own words: no second reading
+        ("Stop.", None, True, False),  # read right the first time
+    ],
+)
+def test_a_short_utterance_over_the_reply_read_as_noise_is_read_again_toward_stop(first, again, stops, rereads):
+    import asyncio
+
+    from assistant.config import BargeInOptions
+    from assistant.runtime.asr import ShortResult
+    from assistant.voice.barge_in import BargeIn
+
+    stopped_turns, asked = [], []
+    turn = type("Turn", (), {"stop": lambda self, reason: stopped_turns.append(reason)})()
+    speaker = _HeldSpeaker()
+    barge_in = BargeIn(BargeInOptions(), speaker, emit=lambda e: None)
+    barge_in.on_onset(1.0, turn, "always")
+
+    async def transcribe(audio, hotwords=None):
+        asked.append(hotwords)
+        return ShortResult(again, 0.01, -0.3, len(audio) / 16000, 1.0)
+
+    heard = ShortResult(first, 0.01, -0.3, 0.9, 1.0)
+    audio = np.zeros(int(0.9 * 16000), np.float32)
+    dismissed, decided = asyncio.run(barge_in.settle_final(heard, audio, transcribe))
+    assert asked == (["Stop."] if rereads else [])
+    assert (stopped_turns == ["barge-in"]) is stops and speaker.stopped is stops
+    assert (dismissed is None) is stops
+    assert decided.text == (again if stops and rereads else first)
+
+
+def test_a_long_utterance_over_the_reply_is_not_read_again():
+    import asyncio
+
+    from assistant.config import BargeInOptions
+    from assistant.runtime.asr import ShortResult
+    from assistant.voice.barge_in import BargeIn
+
+    speaker = _HeldSpeaker()
+    barge_in = BargeIn(BargeInOptions(), speaker, emit=lambda e: None)
+    barge_in.on_onset(1.0, None, "always")
+
+    async def transcribe(audio, hotwords=None):
+        raise AssertionError("a 3 s utterance is no bare stop word")
+
+    heard = ShortResult("Thank you.", 0.01, -0.3, 3.0, 1.0)
+    dismissed, _ = asyncio.run(barge_in.settle_final(heard, np.zeros(3 * 16000, np.float32), transcribe))
+    assert dismissed == "no_speech" and speaker.resumed and not speaker.stopped
