@@ -24,6 +24,12 @@ MAX_LAG = 7040  # samples: the filter's 440 ms of taps
 PEAK_RATIO = 15.0  # a lag counts when its peak stands this far above the correlation's median magnitude
 # (independent noise reaches ~6 over 7,040 lags; the latency bench's room gave 108–370)
 REFRESH_FRAMES = 100  # how often the good lag is measured again while the filter is trusted
+# After an event the side channel is blind until the pairing is checked (and for ~0.4 s after a move, while
+# `LinearEcho.trusted` is judged again): a traced barge-in had the residual as loud as the microphone for the
+# whole 0.64 s window after a restart, and the user's "Stop." came right after it. So the check is tried on the
+# frames since the event from this many on, every EARLY_EVERY_FRAMES, and taken when its peak is clear.
+EARLY_FRAMES = 24
+EARLY_EVERY_FRAMES = 8
 
 
 def gcc_phat_lag(mic: np.ndarray, ref: np.ndarray, max_lag: int = MAX_LAG) -> int | None:
@@ -58,11 +64,11 @@ class PairingCheck:
         self._ref.append(np.asarray(ref, np.float64))
         self._sounding.append(sounding)
         self._since += 1
+        if self.pending and self._since < WINDOW_FRAMES:  # the window must lie wholly after the event
+            return self._early()
         if len(self._mic) < WINDOW_FRAMES or sum(self._sounding) < MIN_SOUNDING * WINDOW_FRAMES:
             return 0
         if self.pending:
-            if self._since < WINDOW_FRAMES:  # the window must lie wholly after the event
-                return 0
             self.pending = False
             self._since = 0
             lag = self._lag()
@@ -80,5 +86,21 @@ class PairingCheck:
                 return self.good_lag - lag
         return 0
 
-    def _lag(self) -> int | None:
-        return gcc_phat_lag(np.concatenate(self._mic), np.concatenate(self._ref))
+    def _early(self) -> int:
+        """The check on the frames since the event alone, when there are enough of them with the reply in
+        the reference and the correlation's peak is clear; 0 (keep waiting) otherwise."""
+        n = self._since
+        if n < EARLY_FRAMES or (n - EARLY_FRAMES) % EARLY_EVERY_FRAMES or self.good_lag is None:
+            return 0
+        if sum(list(self._sounding)[-n:]) < MIN_SOUNDING * n:
+            return 0
+        lag = self._lag(n)
+        if lag is None:
+            return 0
+        self.pending = False
+        self._since = 0
+        return self.good_lag - lag
+
+    def _lag(self, frames: int = WINDOW_FRAMES) -> int | None:
+        mic, ref = list(self._mic)[-frames:], list(self._ref)[-frames:]
+        return gcc_phat_lag(np.concatenate(mic), np.concatenate(ref))

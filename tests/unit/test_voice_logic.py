@@ -336,6 +336,31 @@ def test_the_side_channel_pairs_again_after_the_speaker_dropped_its_buffer(late_
     assert 10 * np.log10(np.sum(mic[after] ** 2) / np.sum(res[after] ** 2)) > 25.0
 
 
+def test_the_pairing_is_checked_again_within_a_quarter_second_of_a_restart():
+    """After a restart the side channel is blind until its pairing is checked: a traced barge-in lost the
+    user's "Stop." to the 0.64 s window. The frames since the event are enough once 24 of them sound."""
+    from assistant.audio.echo_delay import EARLY_FRAMES, PairingCheck
+
+    rng = np.random.default_rng(4)
+    far = rng.standard_normal(200 * 160)
+    check = PairingCheck()
+
+    def feed(frames, delay):  # the microphone hears the reference `delay` samples late
+        moves = []
+        for i in frames:
+            ref = far[i * 160 : (i + 1) * 160]
+            mic = far[i * 160 - delay : (i + 1) * 160 - delay]
+            moves.append(check.push(mic + 0.01 * rng.standard_normal(160), ref, True, True))
+        return moves
+
+    assert not any(feed(range(10, 120), 213))  # trusted: the good lag is measured (at 100 frames)
+    assert check.good_lag == 213
+    check.event()
+    moves = feed(range(120, 190), 293)  # restarted 5 ms off
+    assert moves.index(-80) == EARLY_FRAMES - 1 and not check.pending
+    assert sum(1 for m in moves if m) == 1
+
+
 def test_gcc_phat_finds_the_echo_delay_and_refuses_to_guess_in_noise():
     from scipy.signal import lfilter
 
