@@ -26,8 +26,10 @@ PEAK_RATIO = 15.0  # a lag counts when its peak stands this far above the correl
 REFRESH_FRAMES = 100  # how often the good lag is measured again while the filter is trusted
 # After an event the side channel is blind until the pairing is checked (and for ~0.4 s after a move, while
 # `LinearEcho.trusted` is judged again): a traced barge-in had the residual as loud as the microphone for the
-# whole 0.64 s window after a restart, and the user's "Stop." came right after it. So the check is tried on the
-# frames since the event from this many on, every EARLY_EVERY_FRAMES, and taken when its peak is clear.
+# whole 0.64 s window after a restart, and the user's "Stop." came right after it; and after the restart that
+# starts each reply the check came 0.45–0.64 s into the reply, moving the pairing by 3–27 ms. So the check is
+# tried on the frames since the reference first sounded after the event, from this many on, every
+# EARLY_EVERY_FRAMES, and taken when its peak is clear.
 EARLY_FRAMES = 24
 EARLY_EVERY_FRAMES = 8
 
@@ -54,21 +56,27 @@ class PairingCheck:
         self.good_lag: int | None = None  # the lag while the filter cancelled well
         self.pending = False  # an event happened; the pairing is not known to be right
         self._since = 0  # frames since the event (or since the good lag was last measured)
+        self._heard = 0  # frames since the reference first sounded after the event (0: not yet)
 
     def event(self) -> None:
         self.pending = True
         self._since = 0
+        self._heard = 0
 
     def push(self, mic: np.ndarray, ref: np.ndarray, sounding: bool, trusted: bool) -> int:
         self._mic.append(np.asarray(mic, np.float64))
         self._ref.append(np.asarray(ref, np.float64))
         self._sounding.append(sounding)
         self._since += 1
-        if self.pending and self._since < WINDOW_FRAMES:  # the window must lie wholly after the event
+        if self.pending and (self._heard or sounding):
+            self._heard += 1
+        if self.pending and self._heard < WINDOW_FRAMES:
             return self._early()
         if len(self._mic) < WINDOW_FRAMES or sum(self._sounding) < MIN_SOUNDING * WINDOW_FRAMES:
             return 0
         if self.pending:
+            if self._since < WINDOW_FRAMES:  # the window must lie wholly after the event
+                return 0
             self.pending = False
             self._since = 0
             lag = self._lag()
@@ -87,9 +95,9 @@ class PairingCheck:
         return 0
 
     def _early(self) -> int:
-        """The check on the frames since the event alone, when there are enough of them with the reply in
-        the reference and the correlation's peak is clear; 0 (keep waiting) otherwise."""
-        n = self._since
+        """The check on the frames since the reference first sounded after the event, when enough of them
+        have the reply in it and the correlation's peak is clear; 0 (keep waiting) otherwise."""
+        n = self._heard
         if n < EARLY_FRAMES or (n - EARLY_FRAMES) % EARLY_EVERY_FRAMES or self.good_lag is None:
             return 0
         if sum(list(self._sounding)[-n:]) < MIN_SOUNDING * n:

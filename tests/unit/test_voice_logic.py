@@ -338,11 +338,11 @@ def test_the_side_channel_pairs_again_after_the_speaker_dropped_its_buffer(late_
 
 def test_the_pairing_is_checked_again_within_a_quarter_second_of_a_restart():
     """After a restart the side channel is blind until its pairing is checked: a traced barge-in lost the
-    user's "Stop." to the 0.64 s window. The frames since the event are enough once 24 of them sound."""
+    user's "Stop." to the 0.64 s window. The frames since the reference sounded again are enough from 24 on."""
     from assistant.audio.echo_delay import EARLY_FRAMES, PairingCheck
 
     rng = np.random.default_rng(4)
-    far = rng.standard_normal(200 * 160)
+    far = rng.standard_normal(300 * 160)
     check = PairingCheck()
 
     def feed(frames, delay):  # the microphone hears the reference `delay` samples late
@@ -359,6 +359,11 @@ def test_the_pairing_is_checked_again_within_a_quarter_second_of_a_restart():
     moves = feed(range(120, 190), 293)  # restarted 5 ms off
     assert moves.index(-80) == EARLY_FRAMES - 1 and not check.pending
     assert sum(1 for m in moves if m) == 1
+    # A new reply after silence: the frames before it sounded do not count against the check.
+    check.event()
+    quiet = [check.push(0.01 * rng.standard_normal(160), np.zeros(160), False, False) for _ in range(150)]
+    moves = feed(range(190, 190 + EARLY_FRAMES), 373)  # 10 ms off this time
+    assert not any(quiet) and moves[-1] == -160 and not any(moves[:-1]) and not check.pending
 
 
 def test_gcc_phat_finds_the_echo_delay_and_refuses_to_guess_in_noise():
