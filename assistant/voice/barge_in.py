@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from ..config import BargeInOptions
 from ..events import BargeInDismissed, Event, SpeechDiscarded
 from ..turn import TurnCancel
-from .gates import echo_of, heard_over_reply, is_bare_stop, norm, partial_is_user
+from .gates import heard_over_reply, is_noise_words, norm, partial_is_user, reads_as_stop
 
 
 @dataclass
@@ -107,7 +107,7 @@ class BargeIn:
             return  # the user went on speaking: that utterance decides
         text = result.text if result is not None else ""
         spoken = self.speaker.recently_spoken(self.held_at_s) if self.speaker is not None else ""
-        stopped = _reads_as_stop(result, spoken)
+        stopped = reads_as_stop(result, spoken)
         if stopped:
             self.stop(turn(), self.held_at_s)
         else:
@@ -124,14 +124,14 @@ class BargeIn:
         if (
             tentative is not None
             and len(audio) <= self.options.stop_reread_max_s * 16_000
-            and heard_over_reply(result.text, "") == "no_speech"
+            and is_noise_words(result.text)
         ):
             spoken = self.speaker.recently_spoken(tentative.at_s) if self.speaker is not None else ""
             try:
                 again = await transcribe(audio, hotwords="Stop.")
             except Exception:  # noqa: BLE001 - no second reading: the first one decides
                 again = None
-            if _reads_as_stop(again, spoken):
+            if reads_as_stop(again, spoken):
                 result = again
         return self.settle(result.text, final=True), result
 
@@ -175,11 +175,3 @@ class BargeIn:
     def reset(self) -> None:
         self.tentative = None
         self.over_reply = False
-
-
-def _reads_as_stop(result, spoken: str) -> bool:
-    """A transcript (of a short sound over the reply, read biased toward "Stop.") that asks for quiet: stop
-    words only, Whisper sure there was speech, and not a word of what the speaker played (`spoken`)."""
-    if result is None or (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0):
-        return False
-    return is_bare_stop(result.text) and not echo_of(result.text, spoken)

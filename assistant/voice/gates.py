@@ -8,7 +8,8 @@ verdicts:
 - `heard_over_reply` / `echo_of`: speech heard while the assistant talks — the user, or its own voice
   leaking past the echo canceller? `partial_is_user`: the same, surer, for half an utterance;
 - `is_stop_command`: "stop", "okay, wait" said over the reply are the interruption itself, not a request;
-  `is_bare_stop`: the same for a word too short to be an onset ("Stop."), heard as a transient;
+  `is_bare_stop`: the same for a word too short to be an onset ("Stop."), heard as a transient, and
+  `reads_as_stop` when Whisper is also sure it heard speech and the speaker did not say it;
 - `judge_utterance`: the whole chain for a final transcript, with the wake phrase when that mode is on.
 """
 
@@ -116,9 +117,19 @@ def heard_over_reply(text: str, spoken: str) -> str | None:
     normed = norm(text)
     if not normed:
         return None
-    if normed in HALLUCINATIONS:
+    if is_noise_words(text):
         return "no_speech"
     return "own_voice" if echo_of(text, spoken) else None
+
+
+def is_noise_words(text: str) -> bool:
+    """Is this what Whisper writes for silence and noise ("Thank you.", "So.")?"""
+    return norm(text) in HALLUCINATIONS
+
+
+def sure_of_speech(result) -> bool:
+    """Does Whisper's own confidence (`no_speech_prob`, `avg_logprob`) say it heard speech?"""
+    return not (result.no_speech_prob > 0.6 and result.avg_logprob < -1.0)
 
 
 def accept_transcript(result, min_chars: int) -> bool:
@@ -127,9 +138,9 @@ def accept_transcript(result, min_chars: int) -> bool:
     normed = norm(result.text.strip())
     if len(normed) < min_chars:
         return False
-    if result.no_speech_prob > 0.6 and result.avg_logprob < -1.0:
+    if not sure_of_speech(result):
         return False
-    return not (normed in HALLUCINATIONS and result.avg_logprob < -0.5)
+    return not (is_noise_words(normed) and result.avg_logprob < -0.5)
 
 
 # A short sound over the reply is taken for "be quiet" only when one of these is among its words: alone,
@@ -145,7 +156,15 @@ def is_bare_stop(text: str) -> bool:
     please" whose "stop" the echo canceller removed), transcribed from a transient over the reply: stop
     words only, at least one that asks for quiet, and not what Whisper makes of a cough ("Thank you.")."""
     words = set(norm(text).split())
-    return bool(words & (STOP_CORE | STOP_REMNANTS)) and words <= STOP_WORDS and norm(text) not in HALLUCINATIONS
+    return bool(words & (STOP_CORE | STOP_REMNANTS)) and words <= STOP_WORDS and not is_noise_words(text)
+
+
+def reads_as_stop(result, spoken: str) -> bool:
+    """A transcript of a short sound over the reply (read biased toward "Stop.") that asks for quiet: a bare
+    stop word (`is_bare_stop`), Whisper sure it heard speech, and not a word of what the speaker played."""
+    return (
+        result is not None and sure_of_speech(result) and is_bare_stop(result.text) and not echo_of(result.text, spoken)
+    )
 
 
 def is_stop_command(text: str) -> bool:
