@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -116,8 +117,20 @@ def resolve_output_device(device: str | int | None):
     return resolve_device(device, "output")
 
 
+# A stream's callback is Python: it waits for the GIL while another thread runs Python code, which hands it over
+# only every `sys.getswitchinterval()` (5 ms by default). On two busy cores that made the callbacks late — the
+# speaker's by 6.6 ms at the 99th percentile and 22 ms at the 99.9th over a commands-only latency bench, the
+# microphone's by 2.1 / 11.5 ms — and their arrival times are what pair the echo reference with the microphone
+# (audio/aec.py). At 1 ms: 4.5 / 10.3 and 1.4 / 5.7 ms, and the bare "Stop." over a reply, missed with no onset
+# in every earlier full run, stopped it in three of three (README, "Barge-in", item 9).
+CALLBACK_SWITCH_INTERVAL_S = 0.001
+
+
 def _start_stream(stream_class, direction: str, owner, device, blocksize: int, callback):
-    """A started mono float32 stream of `owner`'s rate and latency, or the device error that says what to do."""
+    """A started mono float32 stream of `owner`'s rate and latency, or the device error that says what to do.
+    While a live stream runs, other threads hand its callback the GIL within `CALLBACK_SWITCH_INTERVAL_S`."""
+    if sys.getswitchinterval() > CALLBACK_SWITCH_INTERVAL_S:
+        sys.setswitchinterval(CALLBACK_SWITCH_INTERVAL_S)
     try:
         stream = stream_class(
             samplerate=owner.rate_hz,

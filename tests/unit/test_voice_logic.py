@@ -473,6 +473,28 @@ def test_a_stream_that_will_not_open_is_the_device_error_and_a_good_one_is_start
     assert stream.started and stream.kw["samplerate"] == 48_000 and stream.kw["device"] == 3
 
 
+def test_a_live_stream_gets_the_gil_within_a_millisecond(monkeypatch):
+    """The callbacks' arrival times pair the echo reference with the microphone: other threads must hand them
+    the GIL sooner than the interpreter's default 5 ms."""
+    import sys
+    from types import SimpleNamespace
+
+    from assistant.audio.io import CALLBACK_SWITCH_INTERVAL_S, _start_stream
+
+    class Fine:
+        def __init__(self, **kw):
+            pass
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.005)
+    wanted = []
+    monkeypatch.setattr(sys, "setswitchinterval", wanted.append)
+    _start_stream(Fine, "input", SimpleNamespace(rate_hz=16_000, latency="low", device=None), None, 160, None)
+    assert wanted == [CALLBACK_SWITCH_INTERVAL_S] and CALLBACK_SWITCH_INTERVAL_S <= 0.001
+
+
 def test_an_unknown_device_name_is_a_clear_error():
     from assistant.audio.io import resolve_device
     from assistant.errors import EarshotError
