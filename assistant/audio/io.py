@@ -121,8 +121,8 @@ def resolve_output_device(device: str | int | None):
 # only every `sys.getswitchinterval()` (5 ms by default). On two busy cores that made the callbacks late — the
 # speaker's by 6.6 ms at the 99th percentile and 22 ms at the 99.9th over a commands-only latency bench, the
 # microphone's by 2.1 / 11.5 ms — and their arrival times are what pair the echo reference with the microphone
-# (audio/aec.py). At 1 ms: 4.5 / 10.3 and 1.4 / 5.7 ms, and the bare "Stop." over a reply, missed with no onset
-# in every earlier full run, stopped it in three of three (README, "Barge-in", item 9).
+# (audio/aec.py). At 1 ms: 4.5 / 10.3 and 1.4 / 5.7 ms, and barge-in within 200 ms went from 6 to 11 of 15
+# phrases over three commands-only runs each (README, "Barge-in", item 9; the full run after still missed some).
 CALLBACK_SWITCH_INTERVAL_S = 0.001
 
 

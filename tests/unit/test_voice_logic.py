@@ -449,6 +449,16 @@ def test_device_errors_say_which_problem_it_is(message, expected):
     assert err.hint
 
 
+class _OpensFine:
+    """A sounddevice stream class that opens and starts."""
+
+    def __init__(self, **kw):
+        self.kw, self.started = kw, False
+
+    def start(self):
+        self.started = True
+
+
 def test_a_stream_that_will_not_open_is_the_device_error_and_a_good_one_is_started():
     from types import SimpleNamespace
 
@@ -459,17 +469,10 @@ def test_a_stream_that_will_not_open_is_the_device_error_and_a_good_one_is_start
         def __init__(self, **kw):
             raise RuntimeError("Error opening OutputStream: Device unavailable [PaErrorCode -9985]")
 
-    class Fine:
-        def __init__(self, **kw):
-            self.kw, self.started = kw, False
-
-        def start(self):
-            self.started = True
-
     owner = SimpleNamespace(rate_hz=48_000, latency="low", device="USB speaker")
     with pytest.raises(EarshotError, match="is busy"):
         _start_stream(Busy, "output", owner, None, 480, None)
-    stream = _start_stream(Fine, "output", owner, 3, 480, None)
+    stream = _start_stream(_OpensFine, "output", owner, 3, 480, None)
     assert stream.started and stream.kw["samplerate"] == 48_000 and stream.kw["device"] == 3
 
 
@@ -481,17 +484,10 @@ def test_a_live_stream_gets_the_gil_within_a_millisecond(monkeypatch):
 
     from assistant.audio.io import CALLBACK_SWITCH_INTERVAL_S, _start_stream
 
-    class Fine:
-        def __init__(self, **kw):
-            pass
-
-        def start(self):
-            pass
-
     monkeypatch.setattr(sys, "getswitchinterval", lambda: 0.005)
     wanted = []
     monkeypatch.setattr(sys, "setswitchinterval", wanted.append)
-    _start_stream(Fine, "input", SimpleNamespace(rate_hz=16_000, latency="low", device=None), None, 160, None)
+    _start_stream(_OpensFine, "input", SimpleNamespace(rate_hz=16_000, latency="low", device=None), None, 160, None)
     assert wanted == [CALLBACK_SWITCH_INTERVAL_S] and CALLBACK_SWITCH_INTERVAL_S <= 0.001
 
 
