@@ -8,7 +8,8 @@ barge-ins (a request, then "stop" over its answer) — and watches the child as 
 
 - its memory, threads and open files from `/proc/PID/status` and `/proc/PID/fd`, every few seconds;
 - its event lines: a request is *answered* when a reply follows it, *missed* when none does;
-- **stuck**: no event line for more than 30 s while a request was waiting for its answer;
+- **stuck**: no event line *and* no sound from its speaker for more than 30 s while a request was waiting
+  for its answer (a reply of the planner's longest `say` plays for ~30 s after its last event);
 - **crashes**: the child dying (it is then restarted on the same session and the soak goes on).
 
 It never asks the loop how it is doing: a loop that died or hung cannot say so.
@@ -32,7 +33,7 @@ import numpy as np
 from .latency_bench import BARGE_IN_PHRASES
 from .latency_sets import CHAT as REQUESTS  # the spoken chat requests of the latency bench
 
-STUCK_S = 30.0  # no event for this long while a request waits for its answer: stuck
+STUCK_S = 30.0  # no event and no sound for this long while a request waits for its answer: stuck
 ANSWER_TIMEOUT_S = 120.0  # a request with no reply after this long is missed
 SAMPLE_EVERY_S = 5.0
 # A request whose answer takes a few sentences, so there is time to talk over it.
@@ -319,11 +320,20 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
                 return
             time.sleep(0.1)
 
+    def audible(window_s: float = 0.5) -> bool:
+        """Did the child's speaker play anything in the last `window_s`?"""
+        now = time.monotonic()
+        mon, _ = _monitor(server, now - window_s, now)
+        return first_audible(mon, -45.0) is not None
+
     def request(audio: np.ndarray) -> tuple[str, int]:
         """Play a request: ("answered" | "cut off" | "missed" | "not heard" | "crash", index of its events).
-        Counts a stuck gap (no event for STUCK_S while the request waits)."""
+        Counts a stuck gap (no event and no sound for STUCK_S while the request waits). Sound counts: a
+        reply emits its sentences as they are synthesised, ahead of playback, so the planner's longest
+        `say` (400 characters) plays for ~30 s after its last event (one did in CI with smollm2-135m);
+        a speaker held paused for good is silent, and still counts."""
         since = len(child.events)
-        played_at = time.monotonic()
+        played_at = heard_at = time.monotonic()
         server.feeder.play(np.concatenate([audio, np.zeros(1600, np.float32)]))
         heard_by = played_at + len(audio) / 16_000 + 4.0
         stuck_counted = False
@@ -346,11 +356,13 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
                 return "answered", since  # the turn ended with a one-line error: an answer, not silence
             if settled and now > heard_by + 3.0:
                 return "missed", since  # heard, then dropped without a turn (or a turn without a reply)
-            if now - max(child.last_event_s(), played_at) > STUCK_S and not stuck_counted:
+            if child.state == "speaking" and audible():
+                heard_at = now
+            if now - max(child.last_event_s(), played_at, heard_at) > STUCK_S and not stuck_counted:
                 tally["stuck"] += 1
                 stuck_counted = True
                 stuck_notes.append({"at_s": round(now - t0), "state": child.state, "events": _brief(evs)})
-                say(f"STUCK: no event for {STUCK_S:.0f} s after a request ({kinds[-5:]})")
+                say(f"STUCK: no event and no sound for {STUCK_S:.0f} s after a request ({kinds[-5:]})")
             if now - played_at > ANSWER_TIMEOUT_S:
                 return "missed", since
 
