@@ -280,15 +280,19 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
     t_begin = time.monotonic()
     load_start = os.getloadavg()
 
+    def audible(window_s: float = 0.5) -> bool:
+        """Did the child's speaker play anything in the last `window_s`?"""
+        now = time.monotonic()
+        mon, _ = _monitor(server, now - window_s, now)
+        return first_audible(mon, -45.0) is not None
+
     def quiet(after_s: float = 1.2, timeout_s: float = 180.0) -> None:
         """Until the child is idle (no turn running, not speaking), its speaker has been silent and it has
         said nothing for `after_s`: the next item never lands in the middle of a turn."""
         end = time.monotonic() + timeout_s
         while time.monotonic() < end and child.alive():
             now = time.monotonic()
-            mon, _ = _monitor(server, now - after_s, now)
-            silent = first_audible(mon, -45.0) is None
-            if child.state == "idle" and now - child.last_event_s() >= after_s and silent:
+            if child.state == "idle" and now - child.last_event_s() >= after_s and not audible(after_s):
                 return
             time.sleep(0.2)
 
@@ -319,12 +323,6 @@ def run_soak_bench(minutes: float = 60.0, llm: str | None = None, progress=None,
             if not child.alive():
                 return
             time.sleep(0.1)
-
-    def audible(window_s: float = 0.5) -> bool:
-        """Did the child's speaker play anything in the last `window_s`?"""
-        now = time.monotonic()
-        mon, _ = _monitor(server, now - window_s, now)
-        return first_audible(mon, -45.0) is not None
 
     def request(audio: np.ndarray) -> tuple[str, int]:
         """Play a request: ("answered" | "cut off" | "missed" | "not heard" | "crash", index of its events).
