@@ -298,6 +298,9 @@ class VoiceOptions:
 
     input_device: str | None = None  # name (or part of it) or index; None is the system default
     output_latency_s: float = 0.06  # output buffer; lower is faster but underruns on a busy CPU
+    # A reply that starts while the speaker is silent drops the buffered silence first (audio/io.py Speaker
+    # `flush_on_start`): its first sample is heard ~55 ms sooner instead of behind the output latency.
+    drop_idle_buffer: bool = True
     vad: VadOptions = field(default_factory=VadOptions)
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)
     listen: ListenOptions = field(default_factory=ListenOptions)

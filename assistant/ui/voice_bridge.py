@@ -131,6 +131,7 @@ class TuiVoice:
         """(source, microphone name or None, sink); a missing microphone means typing only."""
         from ..audio import io
         from ..voice.pump import NullSource
+        from ..voice.speaker import device_output
 
         voice = self.config.voice
         source, name = self._source, None
@@ -147,7 +148,7 @@ class TuiVoice:
         if sink is None and self.speak:
             try:
                 io.resolve_device(self.config.speech.output_device, "output")
-                sink = io.Speaker(self.config.speech.output_device, latency=voice.output_latency_s)
+                sink = device_output(self.config.speech.output_device, voice)
             except EarshotError as exc:
                 self._emit(ErrorEvent(f"replies will not be spoken: {exc.message}", exc.hint))
         return source or NullSource(), name, sink

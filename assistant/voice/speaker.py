@@ -26,8 +26,14 @@ from ..turn import SayFeed, TurnClock
 
 
 def device_output(device: str | int | None, voice: VoiceOptions) -> io.Speaker:
-    """The live output stream as the voice loop wants it: the configured buffer, dropped on a pause."""
-    return io.Speaker(device, latency=voice.output_latency_s, flush_on_pause=voice.barge_in.flush_output)
+    """The live output stream as the voice loop wants it: the configured buffer, dropped on a pause and,
+    holding only silence, when a reply starts."""
+    return io.Speaker(
+        device,
+        latency=voice.output_latency_s,
+        flush_on_pause=voice.barge_in.flush_output,
+        flush_on_start=voice.drop_idle_buffer,
+    )
 
 
 class Speaker:

@@ -91,3 +91,42 @@ def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
             assert abs(lags[1] - lags[0]) <= 3.0, lags
         finally:
             speaker.close()
+
+
+@pytest.mark.parametrize("flush_on_start", [True, False])
+def test_a_reply_from_silence_drops_only_silence_and_keeps_the_reference_in_line(flush_on_start):
+    """`flush_on_start`: a reply that starts while the speaker is silent drops the buffered silence (the
+    stream restarts: the reference counts it), a sentence queued behind a playing one does not, nothing
+    of either is lost, and the reference lines up with what was heard after each start as before."""
+    require_pulse()
+    from assistant.audio import io
+    from assistant.audio.aec import ReferenceBuffer
+    from assistant.audio.pulse import VirtualAudioServer
+
+    rng = np.random.default_rng(7)
+    with VirtualAudioServer() as server:
+        io.refresh_devices()
+        reference = ReferenceBuffer(max_s=8.0)
+        speaker = io.Speaker(None, latency=0.06, reference=reference, flush_on_start=flush_on_start).start()
+        try:
+            time.sleep(0.4)
+            lags = []
+            for _ in range(3):
+                first = (0.2 * rng.standard_normal(int(0.4 * RATE))).astype(np.float32)
+                second = _chirp(0.3)
+                started = time.monotonic()
+                a, b = speaker.play(first, RATE), speaker.play(second, RATE)  # a reply of two sentences
+                assert a.done.wait(10) and b.done.wait(10)
+                time.sleep(0.3)
+                mon = server.monitor
+                heard = mon.audio(mon.index_at(started - 0.05), mon.index_at(time.monotonic()))
+                assert abs(_audible_ms(heard) - 700) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
+                t_end = time.monotonic() - 0.1
+                ref = _reference_before(reference, t_end)
+                got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
+                lags.append(_lag_ms(ref[: len(got)], got))
+                time.sleep(0.3)
+            assert max(lags) - min(lags) <= 3.0, lags
+            assert reference.restarts == (3 if flush_on_start else 0)
+        finally:
+            speaker.close()
