@@ -249,6 +249,14 @@ class Segmenter:
         self._resume_run = 0
         return [Onset(self._frames[0].index, self._trigger, frame)]
 
+    def poll(self) -> list[SegmentEvent]:
+        """Between frames, when the pause's transcript or turn-end answer has just come: the turn ends now if
+        the silence so far is enough and `completion()` says finished, instead of at the next frame (up to
+        32 ms later, and later still while the frame loop is behind the microphone)."""
+        if self.state != PAUSE or self.manual or self._silent * FRAME_MS < self.endpoint.min_silence_ms:
+            return []
+        return [self._end("complete")] if self.completion() else []
+
     def _end(self, reason: str, keep_all: bool = False) -> End:
         frames = self._frames
         last_voiced = self._last_voiced if self._last_voiced >= 0 else frames[-1].index

@@ -103,6 +103,7 @@ class VoiceLoop:
             undecided=lambda: self.barge_in.tentative is not None,
         )
         self.segmenter.completion = self.speculator.completion
+        self.speculator.on_ready = self._poll_endpoint
         if self.speculator.judge is not None and self.listen.speculate:  # the model answers at the first silence
             endpoint = self.options.endpoint
             self.segmenter.endpoint = replace(endpoint, min_silence_ms=endpoint.turn_model_min_silence_ms)
@@ -208,6 +209,11 @@ class VoiceLoop:
                 lambda: self.segmenter.state in ("speech", "pause"),
                 planning=self.mode != "wake",
             )
+
+    def _poll_endpoint(self) -> None:
+        """The pause's transcript, turn-end answer or plan just came: end the turn now if it is finished."""
+        for ev in self.segmenter.poll():
+            self._on_segment(ev)
 
     def _on_segment(self, ev) -> None:
         at = ev.frame.captured_at_s if hasattr(ev, "frame") else time.monotonic()

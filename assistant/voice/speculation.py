@@ -225,6 +225,9 @@ class Speculator:
         self._partial_read: tuple[int, asyncio.Task] | None = None  # the latest partial pass: (samples, its ASR)
         self._next_partial_samples = 0
         self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
+        # Called when a task of the pause's speculation finishes (its transcript, the turn-end model, the plan):
+        # the loop asks the segmenter at once whether the turn is over, not at the next frame.
+        self.on_ready: Callable[[], None] | None = None
 
     def on_onset(self) -> None:
         self._next_partial_samples = int(self.options.partial_interval_ms * 16)
@@ -284,6 +287,14 @@ class Speculator:
         if self.judge is not None:
             spec.start_turn_judge(self.judge)
 
+        def ready(_task: asyncio.Task) -> None:
+            if self.pause is spec and not spec.cancelled and self.on_ready is not None:
+                self.on_ready()
+
+        for task in (spec.asr_task, spec.turn_task):
+            if task is not None:
+                task.add_done_callback(ready)
+
         async def then_plan():
             try:
                 result = await spec.asr_task
@@ -293,6 +304,8 @@ class Speculator:
                 self.on_transcript(result.text, False)
             if not spec.cancelled and planning and accept(result) and not self.undecided():
                 self.ensure_plan(spec, result.text)
+                if spec.plan_task is not None:  # a command path's plan lowers the turn-end model's bar
+                    spec.plan_task.add_done_callback(ready)
 
         asyncio.create_task(then_plan())
 

@@ -115,6 +115,28 @@ def test_unknown_completion_is_asked_again_until_known():
     assert at - end.last_voiced_index == int(np.ceil(224 / FRAME_MS)) + 3
 
 
+def test_an_answer_between_frames_ends_the_turn_without_waiting_for_the_next_frame():
+    """`poll()`: the loop asks again the moment the pause's transcript or turn-end answer comes; it ends the
+    turn only in a pause with enough silence and a finished answer, and only once."""
+    answer: list[bool | None] = [None]
+    seg = Segmenter(EndpointOptions(onset_speech_ms=96, min_silence_ms=224, max_silence_ms=800))
+    seg.completion = lambda: answer[0]
+    assert seg.poll() == []  # idle
+    run(seg, "..SSSSSS")
+    answer[0] = True
+    assert seg.poll() == []  # still speaking
+    events = run(seg, "..", start=8)
+    assert kinds(events) == ["Pause"] and seg.poll() == []  # 64 ms of silence: not enough yet
+    answer[0] = None
+    assert run(seg, "." * 6, start=10) == []  # enough silence, the answer not known yet
+    assert seg.poll() == []
+    answer[0] = True
+    (end,) = seg.poll()
+    assert isinstance(end, End) and end.reason == "complete" and end.silence_ms == 8 * FRAME_MS
+    assert frame_ids(end.audio)[-1] == end.last_voiced_index + 3
+    assert seg.poll() == [] and seg.state == "idle"
+
+
 def test_max_length_cuts_a_monologue():
     seg = Segmenter(EndpointOptions(onset_speech_ms=96, max_utterance_s=1.0))
     events = run(seg, "S" * 60)
