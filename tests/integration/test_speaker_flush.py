@@ -4,6 +4,7 @@ and with the echo canceller's reference. Asserted are properties of the audio, n
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -45,8 +46,9 @@ def _reference_before(reference, t_end: float) -> np.ndarray:
     return np.concatenate([reference.frame_ending_at(t_end - k * 0.01) for k in range(39, -1, -1)])
 
 
-@pytest.mark.parametrize("flush", [True, False])
-def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
+@contextlib.contextmanager
+def _speaker_on_private_server(**flags):
+    """(server, reference, speaker): a live output stream (60 ms) on a private audio server, with its reference."""
     require_pulse()
     from assistant.audio import io
     from assistant.audio.aec import ReferenceBuffer
@@ -55,42 +57,48 @@ def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
     with VirtualAudioServer() as server:
         io.refresh_devices()
         reference = ReferenceBuffer(max_s=8.0)
-        speaker = io.Speaker(None, latency=0.06, reference=reference, flush_on_pause=flush).start()
+        speaker = io.Speaker(None, latency=0.06, reference=reference, **flags).start()
         try:
-            time.sleep(0.3)
-            chirp = _chirp(3.0)
-            pb = speaker.play(chirp, RATE)
-            time.sleep(1.2)
-            # The reference as the capture side reads it, live: the last 400 ms, before the pause and after it.
-            snapshots = [(time.monotonic(), _reference_before(reference, time.monotonic()))]
-            paused_at = time.monotonic()
-            speaker.pause()
-            time.sleep(0.5)
-            resumed_at = time.monotonic()
-            speaker.resume()
-            time.sleep(0.6)
-            snapshots.append((time.monotonic(), _reference_before(reference, time.monotonic())))
-            assert pb.done.wait(10)
-            time.sleep(0.4)
-            mon = server.monitor
-            start = mon.index_at(paused_at - 1.5)
-            heard = mon.audio(start, mon.index_at(time.monotonic()))
-            # Nothing lost, nothing played twice: the chirp sounds for its whole length, give or take a block
-            # (without the rewind, a flush would lose the 60–100 ms that were in the buffer).
-            assert abs(_audible_ms(heard) - 3000) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
-            # The pause itself: nothing but silence well after it (a flush: at once; without: the buffer).
-            gap = mon.audio(mon.index_at(paused_at + 0.15), mon.index_at(resumed_at))
-            assert _audible_ms(gap) == 0
-            # The echo canceller's reference still lines up with what was heard, before the pause and after
-            # it: the flush took back what was never played and placed the restarted stream by its time.
-            lags = []
-            for t_end, ref in snapshots:
-                got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
-                assert len(got) == len(ref)
-                lags.append(_lag_ms(ref, got))
-            assert abs(lags[1] - lags[0]) <= 3.0, lags
+            yield server, reference, speaker
         finally:
             speaker.close()
+
+
+@pytest.mark.parametrize("flush", [True, False])
+def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
+    with _speaker_on_private_server(flush_on_pause=flush) as (server, reference, speaker):
+        time.sleep(0.3)
+        chirp = _chirp(3.0)
+        pb = speaker.play(chirp, RATE)
+        time.sleep(1.2)
+        # The reference as the capture side reads it, live: the last 400 ms, before the pause and after it.
+        snapshots = [(time.monotonic(), _reference_before(reference, time.monotonic()))]
+        paused_at = time.monotonic()
+        speaker.pause()
+        time.sleep(0.5)
+        resumed_at = time.monotonic()
+        speaker.resume()
+        time.sleep(0.6)
+        snapshots.append((time.monotonic(), _reference_before(reference, time.monotonic())))
+        assert pb.done.wait(10)
+        time.sleep(0.4)
+        mon = server.monitor
+        start = mon.index_at(paused_at - 1.5)
+        heard = mon.audio(start, mon.index_at(time.monotonic()))
+        # Nothing lost, nothing played twice: the chirp sounds for its whole length, give or take a block
+        # (without the rewind, a flush would lose the 60–100 ms that were in the buffer).
+        assert abs(_audible_ms(heard) - 3000) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
+        # The pause itself: nothing but silence well after it (a flush: at once; without: the buffer).
+        gap = mon.audio(mon.index_at(paused_at + 0.15), mon.index_at(resumed_at))
+        assert _audible_ms(gap) == 0
+        # The echo canceller's reference still lines up with what was heard, before the pause and after
+        # it: the flush took back what was never played and placed the restarted stream by its time.
+        lags = []
+        for t_end, ref in snapshots:
+            got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
+            assert len(got) == len(ref)
+            lags.append(_lag_ms(ref, got))
+        assert abs(lags[1] - lags[0]) <= 3.0, lags
 
 
 @pytest.mark.parametrize("flush_on_start", [True, False])
@@ -98,35 +106,24 @@ def test_a_reply_from_silence_drops_only_silence_and_keeps_the_reference_in_line
     """`flush_on_start`: a reply that starts while the speaker is silent drops the buffered silence (the
     stream restarts: the reference counts it), a sentence queued behind a playing one does not, nothing
     of either is lost, and the reference lines up with what was heard after each start as before."""
-    require_pulse()
-    from assistant.audio import io
-    from assistant.audio.aec import ReferenceBuffer
-    from assistant.audio.pulse import VirtualAudioServer
-
     rng = np.random.default_rng(7)
-    with VirtualAudioServer() as server:
-        io.refresh_devices()
-        reference = ReferenceBuffer(max_s=8.0)
-        speaker = io.Speaker(None, latency=0.06, reference=reference, flush_on_start=flush_on_start).start()
-        try:
-            time.sleep(0.4)
-            lags = []
-            for _ in range(3):
-                first = (0.2 * rng.standard_normal(int(0.4 * RATE))).astype(np.float32)
-                second = _chirp(0.3)
-                started = time.monotonic()
-                a, b = speaker.play(first, RATE), speaker.play(second, RATE)  # a reply of two sentences
-                assert a.done.wait(10) and b.done.wait(10)
-                time.sleep(0.3)
-                mon = server.monitor
-                heard = mon.audio(mon.index_at(started - 0.05), mon.index_at(time.monotonic()))
-                assert abs(_audible_ms(heard) - 700) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
-                t_end = time.monotonic() - 0.1
-                ref = _reference_before(reference, t_end)
-                got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
-                lags.append(_lag_ms(ref[: len(got)], got))
-                time.sleep(0.3)
-            assert max(lags) - min(lags) <= 3.0, lags
-            assert reference.restarts == (3 if flush_on_start else 0)
-        finally:
-            speaker.close()
+    with _speaker_on_private_server(flush_on_start=flush_on_start) as (server, reference, speaker):
+        time.sleep(0.4)
+        lags = []
+        for _ in range(3):
+            first = (0.2 * rng.standard_normal(int(0.4 * RATE))).astype(np.float32)
+            second = _chirp(0.3)
+            started = time.monotonic()
+            a, b = speaker.play(first, RATE), speaker.play(second, RATE)  # a reply of two sentences
+            assert a.done.wait(10) and b.done.wait(10)
+            time.sleep(0.3)
+            mon = server.monitor
+            heard = mon.audio(mon.index_at(started - 0.05), mon.index_at(time.monotonic()))
+            assert abs(_audible_ms(heard) - 700) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
+            t_end = time.monotonic() - 0.1
+            ref = _reference_before(reference, t_end)
+            got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
+            lags.append(_lag_ms(ref[: len(got)], got))
+            time.sleep(0.3)
+        assert max(lags) - min(lags) <= 3.0, lags
+        assert reference.restarts == (3 if flush_on_start else 0)
