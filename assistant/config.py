@@ -299,9 +299,9 @@ class VoiceOptions:
     input_device: str | None = None  # name (or part of it) or index; None is the system default
     output_latency_s: float = 0.06  # output buffer; lower is faster but underruns on a busy CPU
     # A reply that starts while the speaker is silent drops the buffered silence first (audio/io.py Speaker
-    # `flush_on_start`): its first sample is heard ~55 ms sooner. Off: the stream's restart at every reply made
-    # the echo canceller let the reply's start through more often (latency runs Y and Z: 4 and 6 commands lost
-    # to turns started from our own voice as noise, against 1 in run X), which costs more than it saves.
+    # `flush_on_start`): its first sample is heard ~55 ms sooner. Off: with the stream restarted at every reply
+    # the loop heard more of our own voice (latency runs Y and Z: 4 and 6 of 22 command rows lost to a sound of
+    # ours discarded as no request, against 1 in run X), which costs more than the drop saves.
     drop_idle_buffer: bool = False
     vad: VadOptions = field(default_factory=VadOptions)
     endpoint: EndpointOptions = field(default_factory=EndpointOptions)

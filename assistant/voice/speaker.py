@@ -26,8 +26,8 @@ from ..turn import SayFeed, TurnClock
 
 
 def device_output(device: str | int | None, voice: VoiceOptions) -> io.Speaker:
-    """The live output stream as the voice loop wants it: the configured buffer, dropped on a pause and,
-    holding only silence, when a reply starts."""
+    """The live output stream as the voice loop wants it: the configured buffer, dropped on a pause (and,
+    with `drop_idle_buffer`, when a reply starts while it holds only silence)."""
     return io.Speaker(
         device,
         latency=voice.output_latency_s,
