@@ -46,6 +46,13 @@ def _reference_before(reference, t_end: float) -> np.ndarray:
     return np.concatenate([reference.frame_ending_at(t_end - k * 0.01) for k in range(39, -1, -1)])
 
 
+def _lag_to_heard_ms(monitor, t_end: float, ref: np.ndarray) -> float:
+    """How late the monitor heard the 400 ms of reference that ended at `t_end` (all of it recorded)."""
+    got = monitor.audio(monitor.index_at(t_end - 0.4), monitor.index_at(t_end - 0.4) + len(ref))
+    assert len(got) == len(ref)
+    return _lag_ms(ref, got)
+
+
 @contextlib.contextmanager
 def _speaker_on_private_server(**flags):
     """(server, reference, speaker): a live output stream (60 ms) on a private audio server, with its reference."""
@@ -93,11 +100,7 @@ def test_a_paused_reply_resumes_where_the_user_stopped_hearing_it(flush):
         assert _audible_ms(gap) == 0
         # The echo canceller's reference still lines up with what was heard, before the pause and after
         # it: the flush took back what was never played and placed the restarted stream by its time.
-        lags = []
-        for t_end, ref in snapshots:
-            got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
-            assert len(got) == len(ref)
-            lags.append(_lag_ms(ref, got))
+        lags = [_lag_to_heard_ms(mon, t_end, ref) for t_end, ref in snapshots]
         assert abs(lags[1] - lags[0]) <= 3.0, lags
 
 
@@ -121,9 +124,7 @@ def test_a_reply_from_silence_drops_only_silence_and_keeps_the_reference_in_line
             heard = mon.audio(mon.index_at(started - 0.05), mon.index_at(time.monotonic()))
             assert abs(_audible_ms(heard) - 700) <= 2 * BLOCK_MS + 5, _audible_ms(heard)
             t_end = time.monotonic() - 0.1
-            ref = _reference_before(reference, t_end)
-            got = mon.audio(mon.index_at(t_end - 0.4), mon.index_at(t_end - 0.4) + len(ref))
-            lags.append(_lag_ms(ref[: len(got)], got))
+            lags.append(_lag_to_heard_ms(mon, t_end, _reference_before(reference, t_end)))
             time.sleep(0.3)
         assert max(lags) - min(lags) <= 3.0, lags
         assert reference.restarts == (3 if flush_on_start else 0)
