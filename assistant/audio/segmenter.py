@@ -226,11 +226,8 @@ class Segmenter:
                 if silence >= self.endpoint.max_silence_ms:
                     events.append(self._end("max_silence"))
                     return events
-                if silence >= self.endpoint.min_silence_ms:
-                    done = self.completion()
-                    if done:
-                        events.append(self._end("complete"))
-                        return events
+                if ended := self.poll():
+                    return events + ended
         if (
             self.state in (SPEECH, PAUSE)
             and len(self._frames) * FRAME_SAMPLES >= self.endpoint.max_utterance_s * 16_000
