@@ -36,7 +36,7 @@ def naive_options(voice: VoiceOptions) -> VoiceOptions:
 def full_window_transcriber(assistant):
     """The ordinary faster-whisper call (30 s window), shaped like the fast path's result."""
 
-    async def transcribe(audio: np.ndarray) -> ShortResult:
+    async def transcribe(audio: np.ndarray, **_) -> ShortResult:  # partials are off: no `proceed`
         rec = await asyncio.to_thread(assistant.recognizer)
         t0 = time.perf_counter()
         result = await asyncio.to_thread(rec.transcribe, audio)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,10 @@ class AsrResult:
     duration_s: float
     segments: tuple[Segment, ...]
     model: str
+
+
+class PassAbandoned(Exception):
+    """A short pass stopped between its encoder and its decoder: its caller no longer needs it."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +160,7 @@ class SpeechRecognizer:
         hotwords: str | None = None,
         pad_s: float = 1.0,
         beam_size: int = 1,
+        proceed: Callable[[], bool] | None = None,
     ) -> ShortResult:
         """Transcribe a short utterance (≤ ~20 s) in a fraction of the usual time.
 
@@ -165,7 +171,9 @@ class SpeechRecognizer:
         measured as the knee), the output length is bounded by the audio's length, and a repeated
         sentence is collapsed. A multilingual model detects the utterance's language first (the
         result says which); `hotwords` biases the decoder toward a phrase (the wake phrase) through
-        Whisper's previous-text prompt."""
+        Whisper's previous-text prompt. `proceed` is asked once the encoder has run: False raises
+        PassAbandoned instead of decoding (a partial pass the pause no longer needs: CTranslate2 cannot
+        stop a call once it runs, but the encoder and the decoder are two calls)."""
         import ctranslate2
         from faster_whisper.tokenizer import Tokenizer
 
@@ -178,16 +186,19 @@ class SpeechRecognizer:
         features = self.model.feature_extractor(window)[:, : n // 160]
         frames = features.shape[1] - features.shape[1] % 2
         sv = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None, :, :frames], dtype=np.float32))
+        encoded = self.model.model.encode(sv, to_cpu=False)
+        if proceed is not None and not proceed():
+            raise PassAbandoned("the pass was abandoned after its encoder")
         language = "en"
-        if self.multilingual:  # the language of this utterance (one encoder pass), as the full path detects it
-            language = self.model.model.detect_language(sv)[0][0][0].strip("<|>")
+        if self.multilingual:  # the language of this utterance, as the full path detects it
+            language = self.model.model.detect_language(encoded)[0][0][0].strip("<|>")
         tokenizer = Tokenizer(self.model.hf_tokenizer, self.multilingual, task="transcribe", language=language)
         prompt = list(tokenizer.sot_sequence) + [tokenizer.no_timestamps]
         if hotwords:
             prompt = [tokenizer.sot_prev] + tokenizer.encode(" " + hotwords.strip()) + prompt
         duration = len(audio) / SAMPLE_RATE_HZ
         result = self.model.model.generate(
-            sv,
+            encoded,
             [prompt],
             beam_size=beam_size,
             max_length=int(12 + 8 * duration),

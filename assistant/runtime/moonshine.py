@@ -28,13 +28,14 @@ import math
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from ..config import EarshotConfig
 from ..errors import EarshotError
-from .asr import SAMPLE_RATE_HZ, ShortResult, collapse_repeats
+from .asr import SAMPLE_RATE_HZ, PassAbandoned, ShortResult, collapse_repeats
 from .models import ModelStore, cached_model
 
 MODEL = "moonshine-base-en"
@@ -127,10 +128,17 @@ class MoonshineRecognizer:
         return tokens, logprob / max(1, len(tokens) + 1)
 
     def transcribe_short(
-        self, audio_16k: np.ndarray, *, min_window_s: float = 0.0, hotwords: str | None = None, pad_s: float = 0.25
+        self,
+        audio_16k: np.ndarray,
+        *,
+        min_window_s: float = 0.0,
+        hotwords: str | None = None,
+        pad_s: float = 0.25,
+        proceed: Callable[[], bool] | None = None,
     ) -> ShortResult:
         """Transcribe a short utterance: the encoder reads the audio plus `pad_s` of silence (no window
-        to pad to: `min_window_s` is Whisper's and is ignored, as is `hotwords`)."""
+        to pad to: `min_window_s` is Whisper's and is ignored, as is `hotwords`). `proceed`: as Whisper's —
+        False after the encoder raises PassAbandoned."""
         t0 = time.perf_counter()
         audio = np.ascontiguousarray(audio_16k, dtype=np.float32).reshape(-1)
         duration = len(audio) / SAMPLE_RATE_HZ
@@ -138,6 +146,8 @@ class MoonshineRecognizer:
         if len(x) < SAMPLE_RATE_HZ // 4:  # the encoder's convolutions need ~0.1 s; a blip is not speech
             x = np.concatenate([x, np.zeros(SAMPLE_RATE_HZ // 4 - len(x), np.float32)])
         hidden = self.encoder.run(None, {"input_values": x[None]})[0]
+        if proceed is not None and not proceed():
+            raise PassAbandoned("the pass was abandoned after its encoder")
         tokens, avg_logprob = self._decode(hidden, max(8, math.ceil(TOKENS_PER_S * duration) + 4))
         text = collapse_repeats(self.tokenizer.decode(tokens).strip())
         return ShortResult(

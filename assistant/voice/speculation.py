@@ -34,6 +34,7 @@ from ..audio.vad import FRAME_SAMPLES, level_dbfs
 from ..config import EndpointOptions, ListenOptions
 from ..errors import EarshotError
 from ..events import Event, PartialTranscript, SpeculationCancelled
+from ..runtime.asr import PassAbandoned
 from ..runtime.compute_gate import in_foreground
 from ..turn import TurnClock
 from .gates import norm
@@ -49,7 +50,12 @@ def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], 
     transcript decides when the turn ends, so LLM work waits meanwhile (runtime/compute_gate.py). In
     wake mode the phrase biases the decoder (or `hotwords`: "Stop." for a short sound over the reply)."""
 
-    async def transcribe(audio: np.ndarray, known: tuple[int, str] | None = None, hotwords: str | None = None):
+    async def transcribe(
+        audio: np.ndarray,
+        known: tuple[int, str] | None = None,
+        hotwords: str | None = None,
+        proceed: Callable[[], bool] | None = None,
+    ):
         rec = await asyncio.to_thread(assistant.short_recognizer, options.asr_engine)
         hot = hotwords or (options.wake_phrase if wake_mode() else None)
         if known is not None:  # the final pass from the tail: (samples the last partial covered, its text)
@@ -58,7 +64,12 @@ def fast_transcriber(assistant, options: ListenOptions, wake_mode: Callable[[], 
                 in_foreground, tail, audio, known_samples=known[0], known_text=known[1], hotwords=hot
             )
         return await asyncio.to_thread(
-            in_foreground, rec.transcribe_short, audio, min_window_s=options.asr_min_window_s, hotwords=hot
+            in_foreground,
+            rec.transcribe_short,
+            audio,
+            min_window_s=options.asr_min_window_s,
+            hotwords=hot,
+            proceed=proceed,
         )
 
     return transcribe
@@ -116,7 +127,14 @@ class Speculation:
                 except Exception:  # noqa: BLE001 - the partial's failure is reported by the partial
                     self.clock.asr_from_partial = False
             if result is None:
-                result = await (transcribe(self.audio) if known is None else transcribe(self.audio, known=known))
+                try:  # speech again (this speculation cancelled): the pass stops after its encoder if it still can
+                    result = await (
+                        transcribe(self.audio, proceed=lambda: not self.cancel_event.is_set())
+                        if known is None
+                        else transcribe(self.audio, known=known)
+                    )
+                except PassAbandoned:
+                    raise asyncio.CancelledError from None
             self.asr_result, self.text = result, result.text
             self.clock.asr_done_s = time.monotonic()
             return result
@@ -222,7 +240,8 @@ class Speculator:
         self.pause: Speculation | None = None  # started at the first silent frame
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
-        self._partial_read: tuple[int, asyncio.Task] | None = None  # the latest partial pass: (samples, its ASR)
+        # The latest partial pass: (samples it reads, its ASR, set when the pause no longer needs it).
+        self._partial_read: tuple[int, asyncio.Task, threading.Event] | None = None
         self._next_partial_samples = 0
         self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
         # Called when a task of the pause's speculation finishes (its transcript, the turn-end model, the plan):
@@ -244,14 +263,18 @@ class Speculator:
         if self.pause is not None and self.pause.asr_task is not None and not self.pause.asr_task.done():
             return
         self._next_partial_samples = len(audio) + int(self.options.partial_interval_ms * 16)
-        read = asyncio.create_task(self.transcribe(audio))
-        self._partial_read = (len(audio), read)
+        abandoned = threading.Event()
+        read = asyncio.create_task(self.transcribe(audio, proceed=lambda: not abandoned.is_set()))
+        self._partial_read = (len(audio), read, abandoned)
         self._partial_task = asyncio.create_task(self._run_partial(audio, read, hearing, planning))
 
     async def _run_partial(
         self, audio: np.ndarray, read: asyncio.Task, hearing: Callable[[], bool], planning: bool
     ) -> None:
-        result = await read
+        try:
+            result = await read
+        except PassAbandoned:  # the pause came and does not need it: no transcript (not even an empty one)
+            return
         if not hearing():
             return
         self._known = (len(audio), result.text) if result.text else None
@@ -281,9 +304,10 @@ class Speculator:
             self.pause.cancel()
         spec = Speculation(audio, None, TurnClock(last_voiced_s=last_voiced_s, paused_s=at_s, speculative=True))
         self.pause = spec
-        spec.start_asr(
-            self.transcribe, self._known if self.options.final_asr_from_tail else None, self._read_all_of(audio)
-        )
+        read = self._read_all_of(audio)
+        if read is None:
+            self._abandon_partial()
+        spec.start_asr(self.transcribe, self._known if self.options.final_asr_from_tail else None, read)
         if self.judge is not None:
             spec.start_turn_judge(self.judge)
 
@@ -318,7 +342,7 @@ class Speculator:
         the others, one partial read worse, one better, one was noise). None: the final pass reads the audio."""
         if self._partial_read is None or not self.options.final_from_partial_unread_ms:
             return None
-        samples, read = self._partial_read
+        samples, read, _ = self._partial_read
         if len(audio) - samples > self.options.final_from_partial_unread_ms * 16 or (read.done() and read.cancelled()):
             return None
         levels = _levels_db(audio)  # once: the unread frames are its last ones (the audio is whole frames)
@@ -326,6 +350,14 @@ class Speculator:
         if unread.size and unread.max() > np.percentile(levels, 90) - self.options.final_from_partial_quiet_db:
             return None
         return read
+
+    def _abandon_partial(self) -> None:
+        """The pause's final pass reads the audio itself: a partial pass still running would only hold it up (the
+        recogniser reads one utterance at a time; a pass of a traced commands run still had 100–530 ms to go at
+        12 of 27 pauses). It stops after its encoder if it is still there; its decoder, once running, cannot be
+        stopped."""
+        if self._partial_read is not None and not self._partial_read[1].done():
+            self._partial_read[2].set()
 
     def on_resume(self) -> None:
         """Speech again: the pause's work is thrown away."""
