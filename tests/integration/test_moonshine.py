@@ -42,6 +42,18 @@ def test_moonshine_transcribes_spoken_requests(moonshine):
     assert errors / words <= 0.1
 
 
+def test_a_pass_told_to_stop_stops_before_its_decoder(moonshine):
+    from assistant.runtime.asr import PassAbandoned
+
+    rec, tts, _ = moonshine
+    audio = np.concatenate([np.zeros(5120, np.float32), speak("Undo that.", "hibari", 14, tts)])
+    asked: list[int] = []
+    with pytest.raises(PassAbandoned):
+        rec.transcribe_short(audio, proceed=lambda: asked.append(1) or False)
+    going_on = rec.transcribe_short(audio, proceed=lambda: asked.append(1) or True)
+    assert asked == [1, 1] and going_on.text == rec.transcribe_short(audio).text
+
+
 def test_silence_gives_no_words(moonshine):
     rec, _, _ = moonshine
     assert rec.transcribe_short(np.zeros(16000, np.float32)).text == ""
