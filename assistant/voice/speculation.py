@@ -26,6 +26,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -210,6 +211,12 @@ class Speculation:
                 task.cancel()
 
 
+class PartialPass(NamedTuple):
+    samples: int  # how much of the utterance it reads
+    task: asyncio.Task  # its transcription
+    abandoned: threading.Event  # set when the pause no longer needs it (it stops after its encoder)
+
+
 class Speculator:
     """The loop's speculation state: the pause's speculation, the partial's, the partial ASR task."""
 
@@ -240,8 +247,7 @@ class Speculator:
         self.pause: Speculation | None = None  # started at the first silent frame
         self._partial: Speculation | None = None  # planning on a complete-looking partial
         self._partial_task: asyncio.Task | None = None
-        # The latest partial pass: (samples it reads, its ASR, set when the pause no longer needs it).
-        self._partial_read: tuple[int, asyncio.Task, threading.Event] | None = None
+        self._partial_read: PartialPass | None = None  # the latest partial pass
         self._next_partial_samples = 0
         self._known: tuple[int, str] | None = None  # the last partial: (samples it read, its text)
         # Called when a task of the pause's speculation finishes (its transcript, the turn-end model, the plan):
@@ -265,7 +271,7 @@ class Speculator:
         self._next_partial_samples = len(audio) + int(self.options.partial_interval_ms * 16)
         abandoned = threading.Event()
         read = asyncio.create_task(self.transcribe(audio, proceed=lambda: not abandoned.is_set()))
-        self._partial_read = (len(audio), read, abandoned)
+        self._partial_read = PartialPass(len(audio), read, abandoned)
         self._partial_task = asyncio.create_task(self._run_partial(audio, read, hearing, planning))
 
     async def _run_partial(
@@ -342,7 +348,7 @@ class Speculator:
         the others, one partial read worse, one better, one was noise). None: the final pass reads the audio."""
         if self._partial_read is None or not self.options.final_from_partial_unread_ms:
             return None
-        samples, read, _ = self._partial_read
+        samples, read = self._partial_read.samples, self._partial_read.task
         if len(audio) - samples > self.options.final_from_partial_unread_ms * 16 or (read.done() and read.cancelled()):
             return None
         levels = _levels_db(audio)  # once: the unread frames are its last ones (the audio is whole frames)
@@ -356,8 +362,8 @@ class Speculator:
         recogniser reads one utterance at a time; a pass of a traced commands run still had 100–530 ms to go at
         12 of 27 pauses). It stops after its encoder if it is still there; its decoder, once running, cannot be
         stopped."""
-        if self._partial_read is not None and not self._partial_read[1].done():
-            self._partial_read[2].set()
+        if self._partial_read is not None and not self._partial_read.task.done():
+            self._partial_read.abandoned.set()
 
     def on_resume(self) -> None:
         """Speech again: the pause's work is thrown away."""
