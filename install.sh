@@ -114,6 +114,10 @@ fi
 
 # 5. librosa compiles with numba on first use (~25 s); do it now, not in the user's first request.
 step "Warming caches"
+# pip compiles the bytecode of the packages it installs, not of an editable project: without this every
+# `earshot` process compiles its ~110 modules from source (~0.35 s of a one-shot `earshot ask` on 2 cores),
+# and always so where PYTHONDONTWRITEBYTECODE is set. Python still recompiles a module whose source changed.
+.venv/bin/python -m compileall -q -j 0 assistant > /dev/null
 .venv/bin/python - <<'PY'
 import numpy as np, librosa
 y = np.random.default_rng(0).standard_normal(22050).astype("float32")

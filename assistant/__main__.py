@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
         "save it, so the first request after a start does not pay for it",
     )
     warm.add_argument("--llm", action="append", help="planner model(s) to warm (default: the configured one)")
+    warm.add_argument(
+        "--session",
+        help="also evaluate and save this session's context (files, project, recent turns), so its next "
+        "request evaluates only itself; `earshot ask` starts this in the background after a turn it "
+        "planned without the LLM",
+    )
 
     hist = sub.add_parser("history", help="show a session's turns, plans, tool runs and artifacts")
     hist.add_argument("--session", help="session id (default: the latest)")

@@ -91,7 +91,11 @@ class Assistant:
         with self._lock:  # the loading worker and the first request may race to build it
             if self._planner is None:
                 from .llm.planner import load_planner
+                from .runtime.context_keeper import wait_for_keeper
 
+                # A keeper started by a command-path turn may be evaluating this session's context: restore
+                # what it saves rather than evaluate the same tokens beside it (runtime/context_keeper.py).
+                wait_for_keeper(self.config.paths.cache_dir, self.session.id)
                 self._planner = load_planner(self.config, self.registry, self.llm_name, self.models)
                 self._planner.warm()
             return self._planner
@@ -102,6 +106,19 @@ class Assistant:
             self.streaming.keep(self.session)
         except Exception as exc:  # noqa: BLE001 - the turn is done and recorded; never fail it for this
             print(f"earshot: the session's context was not saved for the next request ({exc})", file=sys.stderr)
+
+    def _keep_context_in_background(self) -> None:
+        """After a command-path turn of a one-shot process: start the session's context keeper, when the
+        planner's model is installed and states are kept (the next LLM request then evaluates only itself)."""
+        from .runtime.context_keeper import background_allowed, start_keeper
+
+        llm = self.config.llm
+        name = self.llm_name or self.config.models.llm
+        if llm.session_states <= 0 or not background_allowed(llm.keep_context_in_background):
+            return
+        if not self.models.installed(name):
+            return
+        start_keeper(self.config.paths.cache_dir, self.session.id, self.llm_name)
 
     @property
     def streaming(self):
@@ -235,10 +252,13 @@ class Assistant:
         keeping: list[asyncio.Task] = []
 
         def keep() -> None:
-            # Only when this turn had the LLM loaded: after a command-path turn, loading the model just to
-            # save the context would keep the process busy for seconds (and fail when it is not installed).
+            # This process saves the context when the turn had the LLM loaded; after a command-path turn,
+            # loading the model here would keep a one-shot process busy for seconds, so a detached keeper
+            # does it (runtime/context_keeper.py).
             if self._planner is not None:
                 keeping.append(asyncio.create_task(asyncio.to_thread(self._keep_context)))
+            else:
+                self._keep_context_in_background()
 
         try:
             return await self.turns.run(

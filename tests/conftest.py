@@ -13,6 +13,9 @@ import pytest
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# No detached context keeper after a command-path `earshot ask` (runtime/context_keeper.py): a test's
+# temporary home would be gone before it finished, and it would load the LLM beside the next tests.
+os.environ.setdefault("EARSHOT_NO_BACKGROUND", "1")
 
 from assistant.config import EarshotConfig, PathOptions  # noqa: E402
 from assistant.runtime.models import ModelStore  # noqa: E402

@@ -73,6 +73,8 @@ def _warm(args, config, store) -> int:
     from ..audio_models.registry import default_registry
     from ..llm.planner import load_planner
 
+    if getattr(args, "session", None):
+        return _keep_session(args, config, store)
     for name in args.llm or [config.models.llm]:
         t0 = time.perf_counter()
         planner = load_planner(config, default_registry(), name, store)
@@ -80,6 +82,36 @@ def _warm(args, config, store) -> int:
             how = planner.warm()
         tokens = planner.llm.count_tokens(planner.prefix())
         print(f"{name}: {tokens}-token prompt prefix {how} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _keep_session(args, config, store) -> int:
+    """`warm --session ID`: the session's next context, evaluated and saved for its next process — what a
+    one-shot `earshot ask` starts in the background after a command-path turn (runtime/context_keeper.py)."""
+    from ..audio_models.registry import default_registry
+    from ..llm.planner import load_planner
+    from ..llm.streaming import StreamingPlanner
+    from ..runtime.context_keeper import keeper_turn
+    from ..store.session import SessionStore
+
+    session = SessionStore(config.paths.database_path).open_session(args.session)
+    name = (args.llm or [config.models.llm])[0]
+    config.llm.threads = 1  # in the background: the other core stays with whatever the user runs next
+    t0 = time.perf_counter()
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    # Under the session's lock: a keeper started after this one waits, then evaluates only what changed.
+    with keeper_turn(config.paths.cache_dir, session.id) as mine:
+        if not mine:
+            print(f"{stamp} session {session.id}: a keeper is already waiting to keep it", flush=True)
+            return 0
+        planner = load_planner(config, default_registry(), name, store)
+        planner.warm()
+        evaluated = StreamingPlanner(planner).keep(session)
+    print(
+        f"{stamp} {name}: session {session.id}: {evaluated} context tokens evaluated and saved "
+        f"in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
     return 0
 
 

@@ -120,3 +120,38 @@ def test_a_damaged_state_is_detected_deleted_and_the_context_evaluated_instead(s
     (again,) = _plans(second, planner, session, requests=REQUESTS[:1])
     assert again[0] == fresh[0][0]
     assert again[1] == fresh[0][1]  # the whole context was evaluated, nothing taken from the damaged file
+
+
+def test_the_keeper_a_command_path_turn_starts_saves_the_context_for_the_next_process(setting):
+    """`earshot models warm --session ID`, as `earshot ask` starts it in the background after a turn it planned
+    without the LLM (runtime/context_keeper.py): the session's context saved, then nothing left to do."""
+    import os
+    import subprocess
+    import sys
+
+    from assistant.runtime import context_keeper
+
+    root, session, prefix_only, _ = setting
+    cache = root / "kept-by-keeper"  # EARSHOT_CACHE: the states are in its kv/
+    shutil.copytree(prefix_only, cache / "kv")
+    env = dict(os.environ, EARSHOT_HOME=str(root), EARSHOT_MODELS=str(REAL_MODELS_DIR), EARSHOT_CACHE=str(cache))
+    command = [sys.executable, "-m", "assistant", "models", "warm", "--session", session.id, "--llm", "smollm2-135m"]
+
+    def keeper() -> str:
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    out = keeper()
+    evaluated = int(out.split(" context tokens")[0].rsplit(" ", 1)[1])
+    assert evaluated > 150  # files, recent turns, "Request:" on top of the static prefix
+    client, planner = _client(cache / "kv")
+    context_tokens = client.count_tokens(StreamingPlanner(planner).context_prefix(session))
+    assert [s.n_tokens for s in client.states.states() if s.kind == "session"] == [context_tokens]
+    del client, planner
+    assert " 0 context tokens" in keeper()  # the next keeper finds it kept already
+    # A keeper waiting already: another one leaves at once (the waiting one reads the session when it runs).
+    queue = context_keeper.lock_path(cache, session.id).with_suffix(".queue")
+    with open(queue, "a+b") as fh:
+        context_keeper.fcntl.flock(fh.fileno(), context_keeper.fcntl.LOCK_EX)
+        assert "already waiting" in keeper()
