@@ -100,9 +100,10 @@ class LlmOptions:
     # cache folder after its turn, so the next one evaluates only its request (runtime/kv_states.py). States
     # of this many sessions are kept, the most recently used (~120 MB each with the 1.5B model); 0: none.
     session_states: int = 4
-    # ...and after a turn the command path planned (no LLM loaded), a detached, niced `earshot models warm
-    # --session ID` does it (runtime/context_keeper.py); without it the next LLM-planned request evaluated the
-    # session's whole context (~40 s on two cores after a few command turns). EARSHOT_NO_BACKGROUND=1: off.
+    # ...and after a turn the command path planned (no LLM loaded), a detached `earshot models warm --session
+    # ID` in the idle scheduling class does it (runtime/context_keeper.py); without it the next LLM-planned
+    # request evaluated the session's whole context (~40 s on two cores after six command turns, scripts/demo.sh).
+    # EARSHOT_NO_BACKGROUND=1 turns it off too.
     keep_context_in_background: bool = True
     # Prompt-lookup decoding (runtime/greedy.py): up to this many draft tokens, copied from where the last
     # tokens occurred before in the prompt or plan, verified in one batch; 0: off (decode token by token).

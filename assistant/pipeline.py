@@ -91,11 +91,11 @@ class Assistant:
         with self._lock:  # the loading worker and the first request may race to build it
             if self._planner is None:
                 from .llm.planner import load_planner
-                from .runtime.context_keeper import wait_for_keeper
+                from .runtime.context_keeper import stop_keepers
 
-                # A keeper started by a command-path turn may be evaluating this session's context: restore
-                # what it saves rather than evaluate the same tokens beside it (runtime/context_keeper.py).
-                wait_for_keeper(self.config.paths.cache_dir, self.session.id)
+                # A keeper a command-path turn started may still be evaluating this session's context: this
+                # process evaluates faster without it beside it (runtime/context_keeper.py).
+                stop_keepers(self.config.paths.cache_dir, self.session.id)
                 self._planner = load_planner(self.config, self.registry, self.llm_name, self.models)
                 self._planner.warm()
             return self._planner

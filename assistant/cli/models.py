@@ -96,7 +96,6 @@ def _keep_session(args, config, store) -> int:
 
     session = SessionStore(config.paths.database_path).open_session(args.session)
     name = (args.llm or [config.models.llm])[0]
-    config.llm.threads = 1  # in the background: the other core stays with whatever the user runs next
     t0 = time.perf_counter()
     stamp = time.strftime("%Y-%m-%d %H:%M:%S")
     # Under the session's lock: a keeper started after this one waits, then evaluates only what changed.

@@ -7,11 +7,15 @@ it changed the context (a new file, a new turn): the next request the LLM plans 
 context again, ~800 tokens, ~40 s on two cores (`scripts/demo.sh`, turn 7, after six command-path turns).
 
 So such a turn starts a keeper instead, as `git gc --auto` detaches its housekeeping: `earshot models warm
---session ID` in a new process group, at low CPU priority, its output appended to `context-keeper.log` in the
-cache folder, on one thread (the user's own work keeps the other core). The keeper holds the session's lock
-while it evaluates; a keeper started while another runs waits for it and then evaluates only what changed
-since (one waits at most: the rest have nothing left to do), and a process about to plan with the LLM waits
-for the keeper (`wait_for_keeper`) instead of evaluating the same tokens beside it on the same cores.
+--session ID` in a new process group, at the lowest CPU priority, its output appended to `context-keeper.log`
+in the cache folder. A user who reads the reply before the next request finds the context kept. A request
+that comes sooner and needs the LLM stops the session's keepers first (`stop_keepers`) and evaluates what it
+needs itself, as before, with whatever the keeper saved: two llama.cpp processes on the same two cores slowed
+the request's own evaluation ~3× (demo turn 7: 98.6 s for 661 tokens beside an idle-class keeper), and
+waiting for the keeper was slower than evaluating with both cores. Keepers of a session take turns under its
+lock; one started while another runs waits and then reads the session as it is by then, and one started while
+another is already waiting has nothing left to do (so a run of command-path turns starts at most one keeper
+running and one waiting).
 
 `EARSHOT_NO_BACKGROUND=1` (the test suite sets it) or `[llm] keep_context_in_background = false` turns it off.
 """
@@ -21,14 +25,14 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 NO_BACKGROUND_ENV = "EARSHOT_NO_BACKGROUND"
-KEEPER_NICE = 10  # below the user's own work: the keeper only saves the next request time
+KEEPER_NICE = 19  # where the idle scheduling class is refused: the lowest priority instead
 LOG_NAME = "context-keeper.log"
 
 
@@ -50,7 +54,9 @@ def keeper_turn(cache_dir: Path, session_id: str) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
+        _claim(queue)
         fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        _claim(lock)
         fcntl.flock(queue.fileno(), fcntl.LOCK_UN)  # the next keeper may queue behind this one now
         try:
             yield True
@@ -58,29 +64,52 @@ def keeper_turn(cache_dir: Path, session_id: str) -> Iterator[bool]:
             fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
 
 
-def wait_for_keeper(cache_dir: Path, session_id: str, timeout_s: float = 300.0) -> float:
-    """Wait until no keeper of the session holds its lock (at most `timeout_s`); returns the seconds waited.
-    Without a keeper (no lock file, or nobody holding it) it returns at once."""
+def _claim(fh) -> None:
+    """Write this process's id into a lock file it holds: `stop_keepers` reads it."""
+    fh.seek(0)
+    fh.truncate()
+    fh.write(str(os.getpid()).encode())
+    fh.flush()
+
+
+def stop_keepers(cache_dir: Path, session_id: str) -> int:
+    """Stop the session's keepers (the waiting one first, so it does not take over): a process about to evaluate
+    with the LLM itself is faster alone. Returns how many were stopped. Only a process that holds a keeper's
+    lock and runs `models warm --session` for this session is signalled."""
     path = lock_path(cache_dir, session_id)
-    if not path.exists():
-        return 0.0
-    t0 = time.monotonic()
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - held across the polling loop below
-    except OSError:
-        return 0.0
-    with fh:
-        while True:
+    stopped = 0
+    for held in (path.with_suffix(".queue"), path):
+        try:
+            fh = open(held, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            continue
+        with fh:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+                continue  # nobody holds it
             except BlockingIOError:
-                if time.monotonic() - t0 >= timeout_s:
-                    break  # a keeper that never ends must not hold a request up for ever
-                time.sleep(0.05)
+                pass
+            try:
+                pid = int(fh.read().decode() or 0)
+                command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if pid > 0 else []
+            except (OSError, ValueError):
                 continue
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-            break
-    return time.monotonic() - t0
+            if b"warm" in command and session_id.encode() in command:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                    stopped += 1
+                except OSError:
+                    pass
+    return stopped
+
+
+def _idle_priority() -> None:
+    """In the child before exec: only CPU time no other process wants (SCHED_IDLE), else the lowest nice."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.nice(KEEPER_NICE)
 
 
 def background_allowed(enabled: bool) -> bool:
@@ -103,7 +132,7 @@ def start_keeper(cache_dir: Path, session_id: str, llm_name: str | None) -> subp
                 stdout=log,
                 stderr=log,
                 start_new_session=True,  # not killed with the terminal's process group when `ask` returns
-                preexec_fn=lambda: os.nice(KEEPER_NICE),  # noqa: PLW1509 - no threads touched before exec
+                preexec_fn=_idle_priority,  # noqa: PLW1509 - no threads touched before exec
                 close_fds=True,
             )
     except OSError as exc:

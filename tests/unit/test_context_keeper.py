@@ -1,8 +1,9 @@
 """The context keeper (runtime/context_keeper.py): after a command-path turn of a one-shot `earshot ask`, a
 detached process keeps the session's context for its next LLM request — one running and one waiting at most,
-and a process about to plan waits for it rather than evaluate the same tokens beside it."""
+in the idle scheduling class."""
 
 import asyncio
+import fcntl
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from assistant.audio_models.registry import Registry, load_tool
 from assistant.pipeline import Assistant
 from assistant.runtime import context_keeper
-from assistant.runtime.context_keeper import keeper_turn, wait_for_keeper
+from assistant.runtime.context_keeper import keeper_turn
 
 
 # -- the locks ------------------------------------------------------------------------------------------------
@@ -28,23 +29,7 @@ def _hold(cache, session_id, entered: threading.Event, release: threading.Event,
     return thread
 
 
-def test_without_a_keeper_nothing_waits(tmp_path):
-    assert wait_for_keeper(tmp_path, "s1") == 0.0  # no lock file at all
-    with keeper_turn(tmp_path, "s1") as mine:
-        assert mine
-    assert wait_for_keeper(tmp_path, "s1", timeout_s=5) < 5  # a lock file nobody holds
-
-
-def test_a_planning_process_waits_until_the_keeper_is_done(tmp_path):
-    entered, release, released = threading.Event(), threading.Event(), threading.Event()
-    thread = _hold(tmp_path, "s1", entered, release, released)
-    threading.Timer(0.2, release.set).start()
-    wait_for_keeper(tmp_path, "s1", timeout_s=10)
-    assert released.is_set()  # it returned only after the keeper let go
-    thread.join()
-
-
-def test_one_keeper_runs_one_waits_and_the_rest_have_nothing_to_do(tmp_path):
+def test_a_keeper_started_while_another_runs_waits_for_it(tmp_path):
     entered, release, released = threading.Event(), threading.Event(), threading.Event()
     first = _hold(tmp_path, "s1", entered, release, released)
     second_ran = threading.Event()
@@ -56,27 +41,47 @@ def test_one_keeper_runs_one_waits_and_the_rest_have_nothing_to_do(tmp_path):
 
     waiting = threading.Thread(target=second)
     waiting.start()
-    queue = context_keeper.lock_path(tmp_path, "s1").with_suffix(".queue")
-    for _ in range(200):  # until the second keeper holds the queue
-        with open(queue, "a+b") as fh:
-            try:
-                context_keeper.fcntl.flock(fh.fileno(), context_keeper.fcntl.LOCK_EX | context_keeper.fcntl.LOCK_NB)
-                context_keeper.fcntl.flock(fh.fileno(), context_keeper.fcntl.LOCK_UN)
-            except BlockingIOError:
-                break
-        threading.Event().wait(0.01)
-    with keeper_turn(tmp_path, "s1") as mine:
-        assert mine is False  # a third: the waiting one will read the session after this turn anyway
-    assert not second_ran.is_set()
+    assert not second_ran.wait(0.3)  # held up while the first one runs
+    with keeper_turn(tmp_path, "s2") as mine:  # another session's keeper is not
+        assert mine
     release.set()
     first.join()
     waiting.join()
     assert second_ran.is_set()
-    with keeper_turn(tmp_path, "s2") as mine:  # another session's keeper is not held up by these
+
+
+def test_a_keeper_started_while_another_waits_has_nothing_to_do(tmp_path):
+    with keeper_turn(tmp_path, "s1") as mine:  # creates the lock files
+        assert mine
+    queue = context_keeper.lock_path(tmp_path, "s1").with_suffix(".queue")
+    with open(queue, "a+b") as fh:  # a keeper waiting for its turn holds the queue
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        with keeper_turn(tmp_path, "s1") as mine:
+            assert mine is False  # the waiting one reads the session when its turn comes: this turn's too
+    with keeper_turn(tmp_path, "s1") as mine:
         assert mine
 
 
-# -- when a one-shot turn starts it ---------------------------------------------------------------------------
+def test_the_keeper_is_a_detached_earshot_models_warm_in_the_idle_scheduling_class(tmp_path, monkeypatch):
+    import os
+    import sys
+
+    seen = {}
+    monkeypatch.setattr(context_keeper.subprocess, "Popen", lambda command, **kw: seen.update(command=command, **kw))
+    context_keeper.start_keeper(tmp_path, "s1", "smollm2-135m")
+    warm = ["models", "warm", "--session", "s1", "--llm", "smollm2-135m"]
+    assert seen["command"] == [sys.executable, "-m", "assistant", *warm]
+    assert seen["start_new_session"] is True  # it outlives the `ask` that started it
+    assert (tmp_path / context_keeper.LOG_NAME).exists()
+    child = os.fork()
+    if child == 0:  # what the keeper's process runs before exec, applied to a throwaway child
+        seen["preexec_fn"]()
+        os._exit(10 if os.sched_getscheduler(0) == os.SCHED_IDLE else 11 if os.getpriority(os.PRIO_PROCESS, 0) else 12)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) in (10, 11)  # the idle class, or (where refused) the lowest nice
+    assert os.sched_getscheduler(0) != os.SCHED_IDLE  # this process untouched
+
+
 class NoLlm:
     def plan(self, *args, **kwargs):
         raise AssertionError("the LLM was asked")
@@ -127,3 +132,42 @@ def test_a_turn_the_llm_planned_keeps_the_context_itself(config, session, starte
     monkeypatch.setattr(assistant, "_keep_context", lambda: kept.append(True))
     asyncio.run(assistant.ask("hello", keep_context=True))
     assert kept == [True] and started == []
+
+
+def _keeper_like(tmp_path, session_id: str, *extra: str):
+    """A process that holds the session's keeper lock as a keeper does and sleeps; its command line carries
+    `extra` (a real keeper's: `models warm --session ID`)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from assistant.runtime.context_keeper import keeper_turn\n"
+        "with keeper_turn(Path(sys.argv[1]), sys.argv[2]) as mine:\n"
+        "    print('holding', mine, flush=True)\n"
+        "    time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path), session_id, *extra], stdout=subprocess.PIPE)
+    assert proc.stdout.readline().strip() == b"holding True"
+    return proc
+
+
+def test_a_process_about_to_plan_stops_the_sessions_keeper_and_nothing_else(tmp_path):
+    import signal
+
+    other = _keeper_like(tmp_path, "s2", "warm", "--session", "s2")  # another session's keeper
+    impostor = _keeper_like(tmp_path, "s3")  # holds s3's lock but is no keeper
+    keeper = _keeper_like(tmp_path, "s1", "warm", "--session", "s1")
+    try:
+        assert context_keeper.stop_keepers(tmp_path, "s1") == 1
+        assert keeper.wait(10) == -signal.SIGTERM
+        assert context_keeper.stop_keepers(tmp_path, "s3") == 0
+        assert context_keeper.stop_keepers(tmp_path, "s4") == 0  # no keeper ever
+        assert other.poll() is None and impostor.poll() is None
+        with keeper_turn(tmp_path, "s1") as mine:  # its lock went with it
+            assert mine
+    finally:
+        for proc in (other, impostor, keeper):
+            proc.kill()
+            proc.wait()
