@@ -117,8 +117,8 @@ def background_allowed(enabled: bool) -> bool:
 
 
 def start_keeper(cache_dir: Path, session_id: str, llm_name: str | None) -> subprocess.Popen | None:
-    """Start `earshot models warm --session ID` detached (a new session, niced, output to the log); None
-    when it could not be started (the next request then evaluates the context itself, as before)."""
+    """Start `earshot models warm --session ID` detached (its own session, the idle scheduling class, output to
+    the log); None when it could not be started (the next request then evaluates the context itself)."""
     cache_dir = Path(cache_dir)
     command = [sys.executable, "-m", "assistant", "models", "warm", "--session", session_id]
     if llm_name:
