@@ -116,8 +116,8 @@ class Assistant:
         name = self.llm_name or self.config.models.llm
         if llm.session_states <= 0 or not background_allowed(llm.keep_context_in_background):
             return
-        if not self.models.installed(name):
-            return
+        if name not in self.models.manifest or not self.models.installed(name):
+            return  # nothing to evaluate with (an unknown --llm is the planner's error to report, not this)
         start_keeper(self.config.paths.cache_dir, self.session.id, self.llm_name)
 
     @property

@@ -171,3 +171,10 @@ def test_a_process_about_to_plan_stops_the_sessions_keeper_and_nothing_else(tmp_
         for proc in (other, impostor, keeper):
             proc.kill()
             proc.wait()
+
+
+def test_an_unknown_planner_model_starts_no_keeper_and_fails_nothing(config, session, started):
+    assistant = Assistant(config, session, registry=Registry([load_tool("describe")]), llm_name="no-such-model")
+    reply = asyncio.run(assistant.ask("hello", keep_context=True))
+    assert reply.text.startswith("Hello") and started == []
+    assert session.turns()[-1]["status"] == "ok"
