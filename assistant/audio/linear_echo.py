@@ -10,6 +10,8 @@ import collections
 
 import numpy as np
 
+from .spectra_line import SpectraLine
+
 BLOCK = 160  # samples a block: 10 ms at 16 kHz, one AEC3 frame
 RATE_HZ = 16_000
 # `trusted()` judges the blocks of reply from 1 s to 0.2 s ago, counted since the pairing last changed; with
@@ -55,8 +57,7 @@ class LinearEcho:
         bins = n + 1
         self._fg = np.zeros((self.partitions, bins), np.complex128)  # the output filter
         self._bg = np.zeros((self.partitions, bins), np.complex128)  # the adapting filter
-        self._x = np.zeros((self.partitions, bins), np.complex128)  # reference spectra, newest first
-        self._prev = np.zeros(n)
+        self._x = SpectraLine(self.partitions, n)  # the reference's block spectra, newest first
         self.step, self.proportionate = step, proportionate
         self.copy_ratio, self.copy_blocks, self.reset_ratio = copy_ratio, copy_blocks, reset_ratio
         self._reg = self.partitions * 2 * n * (10 ** (-50 / 20)) ** 2 * n  # regularisation: a -50 dBFS floor
@@ -80,14 +81,11 @@ class LinearEcho:
             # state as the full block below, without its ~0.15 ms (most of the time, and the user's every
             # request, is spoken with nothing playing).
             energy = float(d @ d)
-            self._e_fg = 0.7 * self._e_fg + 0.3 * energy
-            self._e_bg = 0.7 * self._e_bg + 0.3 * energy
+            self._smooth_residuals(energy, energy)
             return d.astype(np.float32)
-        self._x[1:] = self._x[:-1]
-        self._x[0] = np.fft.rfft(np.concatenate([self._prev, x]))
-        self._prev = x
-        e_fg = d - np.fft.irfft(np.einsum("kb,kb->b", self._fg, self._x), 2 * n)[n:]
-        e_bg = d - np.fft.irfft(np.einsum("kb,kb->b", self._bg, self._x), 2 * n)[n:]
+        self._x.push(x)
+        e_fg = d - self._x.filter(self._fg)
+        e_bg = d - self._x.filter(self._bg)
         residual = float(e_fg @ e_fg)
         # It is judged on echo alone: not while the user is heard (their words are in the residual too: a
         # barge-in left the filter untrusted for the first second of the next reply). It adapts on echo alone
@@ -101,13 +99,13 @@ class LinearEcho:
             err = np.fft.rfft(np.concatenate([np.zeros(n), e_bg]))
             norms = np.sqrt(np.sum(np.abs(self._bg) ** 2, axis=1))
             gain = self.proportionate + (1 - self.proportionate) * self.partitions * norms / (norms.sum() + 1e-9)
-            power = np.sum(np.abs(self._x) ** 2 * gain[:, None], axis=0)
-            grad = np.conj(self._x) * gain[:, None] * (err * (self.step / (power + self._reg)))[None, :]
+            spectra = self._x.spectra
+            power = np.sum(np.abs(spectra) ** 2 * gain[:, None], axis=0)
+            grad = np.conj(spectra) * gain[:, None] * (err * (self.step / (power + self._reg)))[None, :]
             g = np.fft.irfft(grad, 2 * n, axis=1)
             g[:, n:] = 0.0  # the gradient constraint: a linear (not circular) convolution
             self._bg += np.fft.rfft(g, axis=1)
-        self._e_fg = 0.7 * self._e_fg + 0.3 * residual
-        self._e_bg = 0.7 * self._e_bg + 0.3 * float(e_bg @ e_bg)
+        self._smooth_residuals(residual, float(e_bg @ e_bg))
         if active:
             if self._e_bg < self.copy_ratio * self._e_fg:
                 self._better += 1
@@ -120,6 +118,11 @@ class LinearEcho:
                     self._bg[:] = self._fg
                     self._e_bg = self._e_fg
         return e_fg.astype(np.float32)
+
+    def _smooth_residuals(self, fg_energy: float, bg_energy: float) -> None:
+        """The two filters' residual energies, smoothed over a few blocks: what the copy and reset compare."""
+        self._e_fg = 0.7 * self._e_fg + 0.3 * fg_energy
+        self._e_bg = 0.7 * self._e_bg + 0.3 * bg_energy
 
     def sounding(self, reference: np.ndarray) -> bool:
         """Has this block of reference sound in it (what it adapts on and is judged on)?"""

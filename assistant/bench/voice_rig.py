@@ -19,6 +19,7 @@ import numpy as np
 
 from ..audio.aec import LockedOffset
 from ..audio.pulse import VirtualAudioServer
+from ..audio.spectra_line import SpectraLine
 from ..events import Event
 
 
@@ -62,10 +63,11 @@ class EchoPath:
 
 class RoomFilter:
     """The room's impulse response applied to a stream of equal blocks: uniformly partitioned overlap-save
-    convolution, the output the same as `scipy.signal.lfilter(h, 1, x)` carried across blocks. The rig stands
-    in for the physical world and must not take the CPU the assistant is measured on: lfilter's direct form
-    spent ~0.4 ms of every 10 ms block on the 0.3 s room (6,080 taps), ~4 % of a core of the two the bench
-    runs on; this costs one 320-point FFT pair and a (38 × 161) product per block."""
+    convolution (`audio/spectra_line.py`, the side channel's filter uses the same), the output the same as
+    `scipy.signal.lfilter(h, 1, x)` carried across blocks. The rig stands in for the physical world and must
+    not take the CPU the assistant is measured on: lfilter's direct form spent ~0.4 ms of every 10 ms block on
+    the 0.3 s room (6,080 taps), ~4 % of a core of the two the bench runs on; this costs one 320-point FFT
+    pair and a (38 × 161) product per block."""
 
     def __init__(self, h: np.ndarray, block: int) -> None:
         h = np.asarray(h, np.float64)
@@ -75,22 +77,13 @@ class RoomFilter:
         padded[: len(h)] = h
         # Each partition of the response, zero-padded to two blocks, as a spectrum.
         self._h = np.fft.rfft(padded.reshape(parts, block), 2 * block, axis=1)
-        # The spectra of the last `parts` input block pairs, each written twice so that the newest-first
-        # run of them is always one contiguous slice (no copy per block).
-        self._x = np.zeros((2 * parts, block + 1), complex)
-        self._newest = 0
-        self._prev = np.zeros(block)
+        self._x = SpectraLine(parts, block)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if len(x) != self.block:
             raise ValueError(f"RoomFilter takes blocks of {self.block} samples, got {len(x)}")
-        parts = len(self._h)
-        self._newest = (self._newest - 1) % parts
-        spectrum = np.fft.rfft(np.concatenate([self._prev, x]))
-        self._x[self._newest] = self._x[self._newest + parts] = spectrum
-        self._prev = np.asarray(x, np.float64)
-        recent = self._x[self._newest : self._newest + parts]
-        return np.fft.irfft(np.einsum("kb,kb->b", self._h, recent), 2 * self.block)[self.block :]
+        self._x.push(x)
+        return self._x.filter(self._h)
 
 
 @dataclass
