@@ -126,5 +126,10 @@ def test_a_reply_from_silence_drops_only_silence_and_keeps_the_reference_in_line
             t_end = time.monotonic() - 0.1
             lags.append(_lag_to_heard_ms(mon, t_end, _reference_before(reference, t_end)))
             time.sleep(0.3)
-        assert max(lags) - min(lags) <= 3.0, lags
+        # What this catches is a restart that miscounts the dropped buffer: the reference then moves by the
+        # stream's latency (60 ms here). The clocks place each restart to a few ms (spreads of 0.3–1.8 ms in
+        # five runs of each variant, 3.3 ms once in a full CI run), and the side channel's pairing check
+        # (audio/echo_delay.py) corrects such a placement by the signals after every restart: one 10 ms block
+        # is the bound.
+        assert max(lags) - min(lags) <= BLOCK_MS, lags
         assert reference.restarts == (3 if flush_on_start else 0)
