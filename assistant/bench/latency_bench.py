@@ -389,14 +389,23 @@ def _summary(rows: list[dict]) -> dict:
         "own_voice_pauses": sum(r.get("own_voice_pauses", 0) for r in rows),
         "stages_median": stages,
     }
+    planned = [r for r in rows if r.get("planner")]
+    by_llm = [r["latency_ms"] for r in counted if r.get("planner") == "llm"]
+    out.update(
+        {
+            "fast_path_share": round(sum(r["planner"] == "fast" for r in planned) / max(1, len(planned)), 2),
+            # The requests the LLM planned, on their own: what a share of templates must not hide.
+            "llm_counted": len(by_llm),
+            "llm_p50_ms": _r(_percentile(by_llm, 50)),
+            "llm_p90_ms": _r(_percentile(by_llm, 90)),
+        }
+    )
     if commands:
         results = [r["result_latency_ms"] for r in counted if r.get("result_latency_ms") is not None]
-        planned = [r for r in rows if r.get("planner")]
         out.update(
             {
                 "result_p50_ms": _r(_percentile(results, 50)),
                 "result_p90_ms": _r(_percentile(results, 90)),
-                "fast_path_share": round(sum(r["planner"] == "fast" for r in planned) / max(1, len(planned)), 2),
                 "ok": sum(r.get("status") == "ok" for r in rows),
             }
         )
@@ -481,7 +490,7 @@ def print_result(result: dict) -> None:
 
     console = Console()
     table = Table(title="Voice-to-voice latency: true end of speech → first audible informative sample (PulseAudio)")
-    for col in ("set", "pipeline", "p50", "p90", "max", "result p50", "fast path", "n"):
+    for col in ("set", "pipeline", "p50", "p90", "max", "result p50", "fast path", "LLM-planned p50", "n"):
         table.add_column(col)
     for key, kind in (("commands", "command"), ("chat", "chat")):
         rows = [("streaming", result[key])] + (
@@ -495,7 +504,8 @@ def print_result(result: dict) -> None:
                 f"{s['p90_ms']} ms",
                 f"{s['max_ms']} ms",
                 f"{s.get('result_p50_ms')} ms" if kind == "command" else "",
-                f"{s.get('fast_path_share', 0):.0%}" if kind == "command" else "",
+                f"{s.get('fast_path_share', 0):.0%}",
+                "—" if s.get("llm_p50_ms") is None else f"{s['llm_p50_ms']} ms ({s['llm_counted']})",
                 f"{s['counted']}/{s['n']}",
             )
     console.print(table)

@@ -21,7 +21,7 @@ from assistant.bench.plan_bench import load_labelled
 from assistant.config import LlmOptions, PlannerOptions
 from assistant.events import PlanReady, Reply
 from assistant.llm.commands import command_path
-from assistant.llm.commands.chat import abilities
+from assistant.llm.commands.chat import abilities, answer
 from assistant.llm.hints import asks_for_recording
 from assistant.llm.planner import Planner
 from assistant.llm.prompts import GROUPS
@@ -325,6 +325,41 @@ def test_chat_is_answered_from_templates_and_what_it_can_do_comes_from_the_regis
     assert "studio project" in answer
     # a registry without the project tools does not claim them
     assert "studio project" not in abilities(Registry([load_tool("describe")]))
+
+
+@pytest.mark.parametrize(
+    ("request_text", "key"),
+    [
+        ("hey earshot, are you still there?", "presence"),
+        ("do you hear me now", "presence"),
+        ("is anybody listening?", "presence"),
+        ("how's it going", "how_are_you"),
+        ("hello, how are you doing this morning?", "how_are_you"),
+        ("great job, thank you so much", "thanks"),
+        ("ok, thanks again", "thanks"),
+        ("good night then", "bye"),
+    ],
+)
+def test_small_talk_is_answered_from_templates(path, ws, request_text, key):
+    outcome = path.plan(request_text, ws)
+    assert outcome is not None, f"declined {request_text!r}"
+    assert outcome.plan.steps == () and outcome.plan.say == answer(key, default_registry())
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "can you hear the hiss in take.wav?",  # a question about a file, not about the assistant
+        "is anyone talking in take.wav?",
+        "are you able to hear me and transcribe take.wav",
+        "how are the levels in take.wav?",
+        "how are you going to denoise it?",  # "how are you" begins an open question
+        "nice, thanks, now transcribe it",  # thanks, then a request: not small talk alone
+    ],
+)
+def test_small_talk_templates_leave_requests_alone(path, ws, request_text):
+    outcome = path.plan(request_text, ws)
+    assert outcome is None or outcome.plan.steps, f"{request_text!r} answered as small talk: {outcome.plan.say!r}"
 
 
 def test_no_phrasing_here_is_a_routing_request():

@@ -1,4 +1,5 @@
-"""Chat a template can answer: thanks, greetings, "what can you do", "which formats", "do you work offline".
+"""Chat a template can answer: thanks, greetings, "are you there?", "how are you?", "what can you do", "which
+formats", "do you work offline".
 
 The answers are made from what the house knows, not written once and left to go stale: "what can
 you do" lists the tool families of the registry (the planner prompt's groups), "which formats" the
@@ -10,18 +11,35 @@ from __future__ import annotations
 from ..plan import AUDIO_SUFFIXES
 from ..prompts import GROUPS
 
+_PRAISE_WORDS = (
+    "(good job|great job|nice work|nice job|well done|nice|great|perfect|awesome|excellent|brilliant|lovely|cool)"
+)
+
 # key → hassil templates. Whole utterances only (punctuation and "please" are ignored).
 CHAT: dict[str, tuple[str, ...]] = {
     "thanks": (
         "(thanks|thank you|thx|cheers|many thanks) [a lot|so much|very much|a bunch|again] [earshot]",
         "(thanks|thank you) [a lot|so much|very much] (that's|that is) (all|great|perfect|it) [for now]",
+        # Praise with thanks ("Nice work, thanks!"): one intent, or the two answers would be two readings.
+        f"{_PRAISE_WORDS}[,] (thanks|thank you|thx|cheers) [a lot|so much|very much|a bunch|again] [earshot]",
+        "(cheers|ok|okay|alright|all right)[,] (thanks|thank you) [a lot|so much|very much|again] [earshot]",
     ),
     "praise": (
-        "(good job|great job|nice work|nice job|well done|nice|great|perfect|awesome|excellent|brilliant|lovely|"
-        "cool)[[,] (that|it) (sounds|sounded|is|was|looks) (great|good|perfect|better|much better|fine|nice|lovely)]",
+        f"{_PRAISE_WORDS}[[,] (that|it) (sounds|sounded|is|was|looks) (great|good|perfect|better|much better|fine|"
+        "nice|lovely)]",
         "(that|it) (sounds|sounded|is|was) (great|good|perfect|much better|better|fine|nice|lovely|amazing)",
     ),
     "hello": ("(hi|hello|hey|hiya|greetings|good (morning|afternoon|evening)) [there|earshot|again|you]",),
+    # Is it listening? The commonest first words to a voice assistant that has said nothing for a while.
+    "presence": (
+        "[hello|hey|hi] [earshot] are you (there|still there|listening|still listening|awake|ready|on)",
+        "[hello|hey|hi] [earshot] (can|do) you hear me [now|ok|okay|at all]",
+        "[hello|hey|hi] (is|are) (anyone|anybody|someone|somebody) (there|listening|home)",
+    ),
+    "how_are_you": (
+        "[hi|hello|hey] [there|earshot] (how are you|how are you doing|how's it going|how is it going|how are things|"
+        "how do you do) [today|tonight|this morning|this evening]",
+    ),
     "abilities": (
         "what (can|could) you do [for me]",
         "what are you (able to do|capable of|good at|for)",
@@ -46,7 +64,10 @@ CHAT: dict[str, tuple[str, ...]] = {
         "accept)",
         "what files can you (read|open|handle)",
     ),
-    "bye": ("(bye|goodbye|good bye|see you|see you later|that's all|that is all) [for now|then|thanks|thank you]",),
+    "bye": (
+        "(bye|goodbye|good bye|see you|see you later|that's all|that is all|good night|goodnight) [for now|then|"
+        "thanks|thank you]",
+    ),
 }
 
 # A short name per prompt group (prompts.GROUPS), as it reads in a sentence.
@@ -74,6 +95,8 @@ def answer(key: str, registry) -> str:
         "thanks": "You're welcome.",
         "praise": "Glad it worked. What's next?",
         "hello": "Hello! Name a file in the workspace and tell me what to do with it.",
+        "presence": "I'm here. What shall we work on?",
+        "how_are_you": "Doing well and ready to work. Which file shall we start with?",
         "identity": (
             "I'm Earshot, an assistant for audio work that runs entirely on this machine: tell me, by voice or "
             "typing, what to do with your files."
