@@ -9,11 +9,13 @@ version, and a session's context up to "Request:", saved by a one-shot `earshot 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,6 +142,18 @@ class DecodeAbort:
             self._flag[0] = b"\x00"
 
 
+# Every loaded model, freed at exit while llama_cpp's module is still whole: left to the interpreter's final
+# teardown, Llama.__del__ ran after its globals were gone and printed a TypeError traceback per model (at the
+# end of every test-suite run).
+_OPEN_CLIENTS: weakref.WeakSet[LlmClient] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    for client in list(_OPEN_CLIENTS):
+        client.close(wait_s=0.5)
+
+
 class LlmClient:
     """One loaded GGUF model. Calls are serialised: llama.cpp contexts are not thread-safe."""
 
@@ -177,6 +191,23 @@ class LlmClient:
         self._decoder: GreedyGrammarDecoder | None = None
         self.abort = DecodeAbort(llama_cpp, self.llm._ctx.ctx)
         self.yielded = 0  # prefill chunks stopped mid-decode for the speech path, then evaluated again
+        _OPEN_CLIENTS.add(self)
+
+    def close(self, wait_s: float = 5.0) -> bool:
+        """Free the model and its context now; no call may follow. False when a call still held the model
+        after `wait_s` (a daemon thread at exit): it is left to the process's end rather than freed under it."""
+        if self.llm is None:
+            return True
+        if not self._lock.acquire(timeout=wait_s):
+            return False
+        try:
+            llm, self.llm = self.llm, None
+            _OPEN_CLIENTS.discard(self)
+            if llm is not None:
+                llm.close()
+        finally:
+            self._lock.release()
+        return True
 
     # -- grammar ----------------------------------------------------------------------------
     @staticmethod
