@@ -26,7 +26,7 @@ class SpectraLine:
         """Take the next input block (`block` samples)."""
         x = np.asarray(x, np.float64)
         if len(x) != self.block:
-            raise ValueError(f"a block is {self.block} samples, got {len(x)}")
+            raise ValueError(f"the line takes blocks of {self.block} samples, got {len(x)}")
         self._newest = (self._newest - 1) % self.partitions
         spectrum = np.fft.rfft(np.concatenate([self._prev, x]))
         self._line[self._newest] = self._line[self._newest + self.partitions] = spectrum

@@ -71,7 +71,6 @@ class RoomFilter:
 
     def __init__(self, h: np.ndarray, block: int) -> None:
         h = np.asarray(h, np.float64)
-        self.block = block
         parts = -(-len(h) // block)
         padded = np.zeros(parts * block)
         padded[: len(h)] = h
@@ -80,9 +79,7 @@ class RoomFilter:
         self._x = SpectraLine(parts, block)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if len(x) != self.block:
-            raise ValueError(f"RoomFilter takes blocks of {self.block} samples, got {len(x)}")
-        self._x.push(x)
+        self._x.push(x)  # refuses a block of another size
         return self._x.filter(self._h)
 
 

@@ -34,5 +34,5 @@ def test_filter_is_the_linear_convolution_of_the_stream():
 
 
 def test_a_block_of_the_wrong_length_is_refused():
-    with pytest.raises(ValueError, match="a block is 8 samples"):
+    with pytest.raises(ValueError, match="blocks of 8 samples, got 7"):
         SpectraLine(2, 8).push(np.zeros(7))
