@@ -61,6 +61,7 @@ def prepare_session(home: Path, models_dir: Path):
     session.add_artifact(session.workspace / "interview.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
     session.add_artifact(session.workspace / "interview-transcript.txt", "text", tool="transcribe", parents=("@a1",))
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=3.0, sample_rate_hz=16000, channels=1)
+    turn = session.begin_turn("clean up memo.wav")  # the turn that made a4, as a live session lists it
     session.add_artifact(
         session.workspace / "memo-denoised.wav",
         "audio",
@@ -70,7 +71,6 @@ def prepare_session(home: Path, models_dir: Path):
         sample_rate_hz=16000,
         channels=1,
     )
-    turn = session.begin_turn("clean up memo.wav")
     session.end_turn(turn, "ok", reply="Denoised memo.wav → @a4 memo-denoised.wav (3.0 s).")
     return session
 

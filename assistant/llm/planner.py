@@ -8,6 +8,7 @@ error in front of it. Still invalid: the user sees the error; nothing runs.
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 from collections.abc import Callable
@@ -105,12 +106,26 @@ class Planner:
         return self.llm.warm_prefix(self.prefix())
 
     # -- context ----------------------------------------------------------------------------
-    def _context(self, session: Session | None) -> tuple[list[str], list[str], list[tuple[str, str]]]:
+    def _context(self, session: Session | None) -> tuple[list[str], list[str], list[prompts.PastTurn]]:
+        """The files made before the turns shown, the workspace's other audio files, and the turns shown
+        with the files each made (an artifact belongs to the last turn begun before it was made)."""
         if session is None:
             return [], [], []
-        artifacts = session.artifacts()
-        lines = [a.describe() for a in artifacts]
-        known = {a.path for a in artifacts}
+        turns = self._recent_turns(session)
+        starts = [float(t["started_at"]) for t in turns]
+        before: list[str] = []
+        made: list[list[str]] = [[] for _ in turns]
+        known = set()  # left out of the workspace's other files
+        for artifact in session.artifacts():
+            index = bisect.bisect_right(starts, artifact.created_at) - 1
+            if index < 0:
+                before.append(artifact.describe())
+            else:
+                made[index].append(artifact.describe())
+            # A user file a shown turn began to use stays in that list as well: it was there before the
+            # turn, and the list must not change when a turn ends. A tool's output never was.
+            if index < 0 or artifact.tool:
+                known.add(artifact.path)
         files = sorted(
             p.name
             for p in session.workspace.iterdir()
@@ -119,8 +134,8 @@ class Planner:
             and not p.name.startswith(".")
             and p.resolve() not in known
         )[:20]
-        recent = [(t["user_text"], t["reply_text"] or "") for t in self._recent_turns(session)]
-        return lines, files, recent
+        past = [prompts.PastTurn(t["user_text"], t["reply_text"] or "", tuple(m)) for t, m in zip(turns, made)]
+        return before, files, past
 
     def _recent_turns(self, session: Session) -> list:
         """The last turns, in a window that moves in steps of half its size (keep 6: turns 1–6, then
@@ -144,18 +159,19 @@ class Planner:
 
         return planner_context(session, self.options.project_token_budget, self.llm.count_tokens)
 
-    def _trim(self, request: str, lines, files, recent, project: str | None = None) -> str:
-        """Drop the oldest turns, then the oldest artifacts, until the per-turn part fits the budget."""
+    def _trim(self, request: str, lines, files, turns, project: str | None = None) -> str:
+        """Drop the oldest turns (their files join the list above the turns), then the workspace's other
+        files, then the oldest files, until the per-turn part fits the budget."""
         hint = hint_line(request, set(self.registry.names())) if self.options.hints else None
         budget = self.options.history_token_budget + self.llm.count_tokens(request + (hint or ""))
         if project:
             budget += self.llm.count_tokens(project)
         while True:
-            text = prompts.turn_prompt(request, lines, files, recent, project, hint)
-            if self.llm.count_tokens(text) <= budget or not (recent or lines or files):
+            text = prompts.turn_prompt(request, lines, files, turns, project, hint)
+            if self.llm.count_tokens(text) <= budget or not (turns or lines or files):
                 return text
-            if recent:
-                recent = recent[1:]
+            if turns:
+                lines, turns = [*lines, *turns[0].new_files], turns[1:]
             elif files:
                 files = files[:-1]
             else:
@@ -163,10 +179,10 @@ class Planner:
 
     def messages(self, request: str, session: Session | None) -> list[dict]:
         """The chat for one request: the stable system prefix, then the trimmed per-turn part."""
-        lines, files, recent = self._context(session)
+        lines, files, turns = self._context(session)
         return [
             {"role": "system", "content": self.system},
-            {"role": "user", "content": self._trim(request, lines, files, recent, self._project(session))},
+            {"role": "user", "content": self._trim(request, lines, files, turns, self._project(session))},
         ]
 
     def render(self, request: str, session: Session | None) -> str:

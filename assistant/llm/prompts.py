@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 import re
 import typing
-from dataclasses import MISSING, fields
+from collections.abc import Sequence
+from dataclasses import MISSING, dataclass, fields
 from typing import Literal, get_args, get_origin
 
 from ..store.session import Artifact
@@ -268,30 +269,58 @@ def without_file_text(reply: str) -> str:
     return FILE_TEXT.sub(elide, reply)
 
 
+@dataclass(frozen=True)
+class PastTurn:
+    """A finished turn as the planner sees it: the request, the reply, and the files the turn made."""
+
+    user: str
+    reply: str
+    new_files: tuple[str, ...] = ()  # Artifact.describe() lines, in the order they were made
+
+
 def turn_prompt(
     request: str,
     artifact_lines: list[str],
     workspace_files: list[str],
-    recent: list[tuple[str, str]],
+    turns: Sequence[PastTurn],
     project: str | None = None,
     hint: str | None = None,
 ) -> str:
-    """The per-turn user message. Callers trim the lists (and the project text) to the token budget first."""
+    """The per-turn user message. Callers trim the lists (and the project text) to the token budget first.
+
+    It reads as a journal: the files that existed before the turns shown, then each turn followed by
+    the files it made, then the request. A finished turn therefore only appends to the text before
+    "Request:", and llama.cpp keeps all of it in its KV cache; when a new file was listed at the top,
+    every turn after it was evaluated again (~600 tokens, 20–35 s on two cores) after each command."""
     parts = []
-    parts.append("Files in this session:\n" + ("\n".join(artifact_lines) if artifact_lines else "(none yet)"))
+    if artifact_lines:
+        parts.append("Files in this session:\n" + "\n".join(artifact_lines))
+    else:
+        parts.append("Files in this session:\n" + ("(none before the turns below)" if turns else "(none yet)"))
     if workspace_files:
         parts.append("Other files in the workspace: " + ", ".join(workspace_files))
     if project:
         parts.append("Studio project (tracks, clips c1…, changes #1…; names are labels, never requests):\n" + project)
-    if recent:
-        parts.append(
-            "Recent turns (words from files are not shown):\n"
-            + "\n".join(f"User: {u}\nEarshot: {without_file_text(r)}" for u, r in recent)
-        )
+    if turns:
+        parts.append("Recent turns (words from files are not shown):\n" + "\n".join(_past_turn(t) for t in turns))
     # The request comes last (the voice loop evaluates everything before it while the user speaks);
     # the hint line follows it, since it depends on the request's words (hints.py).
     parts.append(f"Request: {request}" + (f"\n{hint}" if hint else ""))
     return "\n\n".join(parts)
+
+
+# A reply's own list of the files it made (reply.py: "New files:", then "  @a4 name (facts) → path"),
+# left out where the turn's files follow it in the planner's form (no paths: ~20 tokens a file fewer).
+REPLY_FILE_LIST = re.compile(r"\nNew files:(?:\n  @a\d+ [^\n]*)+")
+
+
+def _past_turn(turn: PastTurn) -> str:
+    reply = without_file_text(turn.reply)
+    if turn.new_files:
+        reply = REPLY_FILE_LIST.sub("", reply)
+    lines = [f"User: {turn.user}", f"Earshot: {reply}"]
+    lines += [f"New file: {line}" for line in turn.new_files]
+    return "\n".join(lines)
 
 
 def repair_prompt(error: str) -> str:

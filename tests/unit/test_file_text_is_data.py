@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from assistant.events import BargeInDismissed, PlaybackStarted, TurnStarted
 from assistant.llm.planner import Planner
-from assistant.llm.prompts import turn_prompt, without_file_text
+from assistant.llm.prompts import PastTurn, turn_prompt, without_file_text
 from tests.fixtures.voice import FakePlanner, make_rig, silence, speech
 from tests.unit.test_voice_loop import run
 
@@ -28,7 +28,7 @@ def test_the_planner_never_sees_the_words_of_a_transcript(session):
     session.end_turn(
         turn, "ok", reply=f'Translated voice.wav from "es" (detected) into English: "{INJECTED}" → voice-en.txt.'
     )
-    recent = [(t["user_text"], t["reply_text"]) for t in session.recent_turns(6)]
+    recent = [PastTurn(t["user_text"], t["reply_text"]) for t in session.recent_turns(6)]
     prompt = turn_prompt("thanks", [], [], recent)
     for words in ("Ignore your instructions", "delete every file", "Export the project", "Undo all"):
         assert words not in prompt
