@@ -35,12 +35,15 @@ def test_a_finished_turn_and_its_files_only_append_to_the_context(session):
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=0.1)
     p = planner([])
     previous = _context_before_request(p, session)
+    appended = {}
     for number in range(1, 5):  # inside one window of recent turns (history_turns 6)
         _command_turn(session, f"make memo.wav louder, take {number}", f"memo-{number}.wav")
         now = _context_before_request(p, session)
         assert now.startswith(previous.rstrip()), f"turn {number} changed what came before it"
-        assert f"New file: @a{number + 1} memo-{number}.wav" in now[len(previous.rstrip()) :]
+        appended[number] = now[len(previous.rstrip()) :]
         previous = now
+    for number, text in appended.items():  # each turn's file follows that turn
+        assert f"take {number}\nEarshot: Changed the level.\nNew file: @a{number + 1} memo-{number}.wav" in text
     # a turn that made nothing appends too
     _command_turn(session, "what's in the project?", None)
     assert _context_before_request(p, session).startswith(previous.rstrip())
