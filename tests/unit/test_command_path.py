@@ -338,6 +338,8 @@ def test_chat_is_answered_from_templates_and_what_it_can_do_comes_from_the_regis
         ("great job, thank you so much", "thanks"),
         ("ok, thanks again", "thanks"),
         ("good night then", "bye"),
+        ("okay then", "ack"),
+        ("got it.", "ack"),
     ],
 )
 def test_small_talk_is_answered_from_templates(path, ws, request_text, key):
@@ -360,6 +362,18 @@ def test_small_talk_is_answered_from_templates(path, ws, request_text, key):
 def test_small_talk_templates_leave_requests_alone(path, ws, request_text):
     outcome = path.plan(request_text, ws)
     assert outcome is None or outcome.plan.steps, f"{request_text!r} answered as small talk: {outcome.plan.say!r}"
+
+
+def test_okay_after_a_question_is_the_llms_to_read(path, ws):
+    """ "Okay" after "Shall I normalise it too?" may mean yes: only after a reply that asked nothing is it
+    answered from a template."""
+    turn = ws.begin_turn("denoise take.wav")
+    ws.end_turn(turn, "ok", reply="Removed the noise from take.wav. Shall I normalise it too?")
+    assert path.plan("okay", ws) is None
+    turn = ws.begin_turn("no, transcribe it")
+    ws.end_turn(turn, "ok", reply="Transcribed take.wav (en).")
+    outcome = path.plan("okay", ws)
+    assert outcome is not None and outcome.plan.steps == () and outcome.plan.say == answer("ack", default_registry())
 
 
 def test_no_phrasing_here_is_a_routing_request():

@@ -64,6 +64,10 @@ CHAT: dict[str, tuple[str, ...]] = {
         "accept)",
         "what files can you (read|open|handle)",
     ),
+    # A bare acknowledgement after a reply that asked nothing: it asks for nothing either (path.py sends it to
+    # the LLM after a question, where "okay" may mean "yes"). Given to the LLM, a small model read "ok" after
+    # turns on files named undo.wav as an undo (tests/integration/test_injection.py).
+    "ack": ("(ok|okay|alright|all right|got it|understood|fine|sure) [then|cool|great|good]",),
     "bye": (
         "(bye|goodbye|good bye|see you|see you later|that's all|that is all|good night|goodnight) [for now|then|"
         "thanks|thank you]",
@@ -105,6 +109,7 @@ def answer(key: str, registry) -> str:
             "Yes: speech recognition, the language model and every audio tool run on this machine, and nothing "
             "is sent anywhere."
         ),
+        "ack": "Okay. What's next?",
         "bye": "Bye! This session and its files are kept; ask again any time.",
     }[key]
 

@@ -163,7 +163,7 @@ class CommandPath:
         project = _project_tracks(session)
         newest = None if project is not None else _newest_audio(session)
         readings: dict[str, dict] = {}
-        context = _Context(tokens, files, project or [], newest, None)
+        context = _Context(tokens, files, project or [], newest, None, _asked(session))
         for step in self._match(tokens.text, intents, context):
             _add(readings, [step] if "tool" in step else step)
         if max_steps >= 2:
@@ -198,8 +198,9 @@ class CommandPath:
         for result in recognize_all(text, intents, slot_lists={**intents.slot_lists, **_lists(context)}):
             kind, command = self._targets[result.intent.name]
             if kind == "chat":
-                if context.after is None:
-                    out.append({"say": chat.answer(result.intent.name.split("#", 1)[1], self.registry), "steps": []})
+                key = result.intent.name.split("#", 1)[1]
+                if context.after is None and not (key in ANSWERS_TO_A_QUESTION and context.asked):
+                    out.append({"say": chat.answer(key, self.registry), "steps": []})
                 continue
             step = _bind(command, result, context, self.registry)
             if step is not None:
@@ -207,13 +208,32 @@ class CommandPath:
         return out
 
 
+# Chat that can be the answer to the last reply's question ("Shall I …?" — "okay"): the LLM's then.
+ANSWERS_TO_A_QUESTION = frozenset({"ack"})
+
+
+def _asked(session: Session) -> bool:
+    """Did the last finished turn's reply end with a question?"""
+    last = session.recent_turns(1)
+    return bool(last) and (last[0]["reply_text"] or "").rstrip().endswith("?")
+
+
 class _Context:
-    def __init__(self, tokens: Tokens, files: dict, tracks: list[str], newest: str | None, after: str | None):
+    def __init__(
+        self,
+        tokens: Tokens,
+        files: dict,
+        tracks: list[str],
+        newest: str | None,
+        after: str | None,
+        asked: bool = False,
+    ):
         self.tokens = tokens
         self.files = files  # placeholder → (kind, reference)
         self.tracks = tracks
         self.newest = newest  # the newest audio artifact ("it"), None when "it" could be the song
         self.after = after  # the tool of the step before this one (a chain's second step)
+        self.asked = asked  # the last reply asked the user a question
 
 
 @functools.lru_cache(maxsize=4096)
