@@ -293,10 +293,8 @@ def turn_prompt(
     "Request:", and llama.cpp keeps all of it in its KV cache; when a new file was listed at the top,
     every turn after it was evaluated again (~600 tokens, 20–35 s on two cores) after each command."""
     parts = []
-    if artifact_lines:
-        parts.append("Files in this session:\n" + "\n".join(artifact_lines))
-    else:
-        parts.append("Files in this session:\n" + ("(none before the turns below)" if turns else "(none yet)"))
+    listed = "\n".join(artifact_lines) or ("(none before the turns below)" if turns else "(none yet)")
+    parts.append("Files in this session:\n" + listed)
     if workspace_files:
         parts.append("Other files in the workspace: " + ", ".join(workspace_files))
     if project:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import soundfile as sf
 
-from tests.unit.test_planner_repair import ScriptedLlm, planner
+from tests.unit.test_planner_repair import planner
 
 BEFORE_REQUEST = "Request: "
 
@@ -19,19 +19,23 @@ def _context_before_request(p, session) -> str:
     return text[: text.rindex(BEFORE_REQUEST)]
 
 
+def _write(session, name: str) -> None:
+    sf.write(session.workspace / name, np.zeros(1600, np.float32), 16000)
+
+
 def _command_turn(session, request: str, made: str | None) -> None:
     """A finished turn that wrote `made` (as the executor does: the artifact is recorded inside the turn)."""
     turn = session.begin_turn(request)
     reply = "Done."
     if made:
-        sf.write(session.workspace / made, np.zeros(1600, np.float32), 16000)
+        _write(session, made)
         artifact = session.add_artifact(session.workspace / made, "audio", tool="gain", parents=("@a1",))
         reply = f"Changed the level.\nNew files:\n  {artifact.ref} {made} (audio, 0.1 s) → {artifact.path}"
     session.end_turn(turn, "ok", reply=reply)
 
 
 def test_a_finished_turn_and_its_files_only_append_to_the_context(session):
-    sf.write(session.workspace / "memo.wav", np.zeros(1600, np.float32), 16000)
+    _write(session, "memo.wav")
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=0.1)
     p = planner([])
     previous = _context_before_request(p, session)
@@ -50,7 +54,7 @@ def test_a_finished_turn_and_its_files_only_append_to_the_context(session):
 
 
 def test_files_made_before_the_turns_shown_are_listed_above_them(session):
-    sf.write(session.workspace / "memo.wav", np.zeros(1600, np.float32), 16000)
+    _write(session, "memo.wav")
     session.add_artifact(session.workspace / "memo.wav", "input", duration_s=0.1)
     for number in range(1, 8):  # 7 turns: the window (6, in steps of 3) now shows turns 4–7
         _command_turn(session, f"make memo.wav louder, take {number}", f"memo-{number}.wav")
@@ -66,7 +70,7 @@ def test_files_made_before_the_turns_shown_are_listed_above_them(session):
 
 
 def test_a_turn_dropped_for_the_budget_keeps_its_files_listed(session):
-    sf.write(session.workspace / "memo.wav", np.zeros(1600, np.float32), 16000)
+    _write(session, "memo.wav")
     for number in range(1, 5):
         _command_turn(session, f"make memo.wav louder, take {number} " + "please " * 30, f"memo-{number}.wav")
     p = planner([])
@@ -75,11 +79,10 @@ def test_a_turn_dropped_for_the_budget_keeps_its_files_listed(session):
     for number in range(1, 5):
         assert f"memo-{number}.wav, audio" in text  # every file is still named …
     assert "take 1 " not in text and "take 4 " in text  # … the oldest turns went first
-    assert isinstance(p.llm, ScriptedLlm)
 
 
 def test_a_user_file_a_turn_begins_to_use_stays_where_it_was_listed(session):
-    sf.write(session.workspace / "memo.wav", np.zeros(1600, np.float32), 16000)
+    _write(session, "memo.wav")
     p = planner([])
     previous = _context_before_request(p, session)
     assert "Other files in the workspace: memo.wav" in previous
